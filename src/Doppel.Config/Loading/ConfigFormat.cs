@@ -1,0 +1,8 @@
+namespace Doppel.Config.Loading;
+
+public enum ConfigFormat
+{
+    Json,
+    Yaml,
+    Toml,
+}
