@@ -1,0 +1,310 @@
+using System.Buffers.Binary;
+using System.Text;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Native;
+using Doppel.Linux.Processes;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Interception.Files;
+
+/// <summary>
+/// File syscalls on remote paths. Opens are served from the cache tree and the fd injected
+/// with ADDFD; everything that only returns metadata is answered from the remote directly.
+/// <code>
+///   openat(dirfd, "x") ─► absolute path (dirfd/cwd via /proc/TID/...) ─► policy
+///      local ──► continue                       remote ──► fetch into ROOT/path, open, ADDFD
+///   statx/newfstatat/stat/lstat ─► remote entry ─► struct written into the caller
+/// </code>
+/// </summary>
+internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, ILogger logger) : ISyscallHandler
+{
+    private const int AccessWrite = 2;
+    private const int AccessExecute = 1;
+
+    public IEnumerable<int> SyscallNumbers =>
+    [
+        SyscallNumber.Open, SyscallNumber.Openat, SyscallNumber.Openat2, SyscallNumber.Creat,
+        SyscallNumber.Stat, SyscallNumber.Lstat, SyscallNumber.Newfstatat, SyscallNumber.Statx,
+        SyscallNumber.Access, SyscallNumber.Faccessat, SyscallNumber.Faccessat2,
+        SyscallNumber.Readlink, SyscallNumber.Readlinkat,
+        SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr,
+    ];
+
+    public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
+    {
+        const int cwd = OpenFlags.AtFdCwd;
+        return n.Nr switch
+        {
+            SyscallNumber.Open => OpenAsync(n, cwd, n.Arg(0), n.ArgInt(1), n.ArgInt(2), cancellationToken),
+            SyscallNumber.Openat => OpenAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.ArgInt(3), cancellationToken),
+            SyscallNumber.Openat2 => Openat2Async(n, cancellationToken),
+            SyscallNumber.Creat => OpenAsync(n, cwd, n.Arg(0), OpenFlags.Create | OpenFlags.WriteOnly | OpenFlags.Truncate, n.ArgInt(1), cancellationToken),
+            SyscallNumber.Stat => StatAsync(n, cwd, n.Arg(0), n.Arg(1), follow: true, statx: false, cancellationToken),
+            SyscallNumber.Lstat => StatAsync(n, cwd, n.Arg(0), n.Arg(1), follow: false, statx: false, cancellationToken),
+            SyscallNumber.Newfstatat => StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), Follows(n.ArgInt(3)), statx: false, cancellationToken),
+            SyscallNumber.Statx => StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(4), Follows(n.ArgInt(2)), statx: true, cancellationToken),
+            SyscallNumber.Access => AccessAsync(n, cwd, n.Arg(0), n.ArgInt(1), follow: true, cancellationToken),
+            SyscallNumber.Faccessat => AccessAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), follow: true, cancellationToken),
+            SyscallNumber.Faccessat2 => AccessAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), Follows(n.ArgInt(3)), cancellationToken),
+            SyscallNumber.Readlink => ReadlinkAsync(n, cwd, n.Arg(0), n.Arg(1), n.Arg(2), cancellationToken),
+            SyscallNumber.Readlinkat => ReadlinkAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), n.Arg(3), cancellationToken),
+            SyscallNumber.GetXattr or SyscallNumber.ListXattr => XattrAsync(n, follow: true, cancellationToken),
+            SyscallNumber.LGetXattr or SyscallNumber.LListXattr => XattrAsync(n, follow: false, cancellationToken),
+            _ => new(n.Continue()),
+        };
+    }
+
+    private static bool Follows(int atFlags) => (atFlags & OpenFlags.AtSymlinkNoFollow) == 0;
+
+    /// <summary>
+    /// The absolute path a call names, with the policy's decision; null path means "continue"
+    /// (unreadable, empty, or a dirfd we cannot see).
+    /// </summary>
+    private (string? Path, HandlerResult? Early) Decide(Notification n, int dirfd, ulong pathAddress, FileIntent intent)
+    {
+        var raw = n.ReadString(pathAddress);
+        if (string.IsNullOrEmpty(raw))
+        {
+            return (null, n.Continue());
+        }
+
+        string absolute;
+        if (raw[0] == '/')
+        {
+            absolute = RemotePath.Normalize(raw);
+        }
+        else
+        {
+            var link = dirfd == OpenFlags.AtFdCwd ? $"/proc/{n.ThreadId}/cwd" : $"/proc/{n.ThreadId}/fd/{dirfd}";
+            string? directory;
+            try
+            {
+                directory = new FileInfo(link).LinkTarget;
+            }
+            catch (IOException)
+            {
+                directory = null;
+            }
+
+            if (directory is null || directory[0] != '/')
+            {
+                return (null, n.Continue());
+            }
+
+            absolute = RemotePath.Combine(directory, raw);
+        }
+
+        if (!n.IsValid())
+        {
+            return (null, n.Continue());
+        }
+
+        var path = cache.RemotePathOf(absolute) ?? absolute;
+        return policy.DecideFile(path, intent) switch
+        {
+            InterceptionDecision.Remote => (path, null),
+            InterceptionDecision.NotFound => (null, n.Fail(Errno.ENOENT)),
+            InterceptionDecision.Deny => (null, n.Fail(Errno.EACCES)),
+            _ => (null, n.Continue()),
+        };
+    }
+
+    private ValueTask<HandlerResult> Openat2Async(Notification n, CancellationToken cancellationToken)
+    {
+        // struct open_how { u64 flags; u64 mode; u64 resolve; }
+        Span<byte> how = stackalloc byte[24];
+        if (n.Arg(3) < 24 || !n.Read(n.Arg(2), how))
+        {
+            return new(n.Continue());
+        }
+
+        if (BinaryPrimitives.ReadUInt64LittleEndian(how[16..]) != 0)
+        {
+            return new(n.Continue()); // RESOLVE_* restrictions: keep them local and exact
+        }
+
+        return OpenAsync(n, n.ArgInt(0), n.Arg(1), (int)BinaryPrimitives.ReadUInt64LittleEndian(how), (int)BinaryPrimitives.ReadUInt64LittleEndian(how[8..]), cancellationToken);
+    }
+
+    private ValueTask<HandlerResult> OpenAsync(Notification n, int dirfd, ulong pathAddress, int flags, int mode, CancellationToken cancellationToken)
+    {
+        var writes = (flags & OpenFlags.AccessModeMask) != OpenFlags.ReadOnly || (flags & (OpenFlags.Create | OpenFlags.Truncate)) != 0;
+        var (path, early) = Decide(n, dirfd, pathAddress, writes ? FileIntent.Write : FileIntent.Read);
+        return path is null ? new(early!.Value) : OpenRemoteAsync(n, path, flags, mode, writes, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> OpenRemoteAsync(Notification n, string path, int flags, int mode, bool writes, CancellationToken cancellationToken)
+    {
+        var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+        string local;
+        if (entry is null)
+        {
+            if ((flags & OpenFlags.Create) == 0)
+            {
+                return n.Fail(Errno.ENOENT);
+            }
+
+            var parent = await remote.GetEntryAsync(RemotePath.Parent(path), followSymlinks: true, cancellationToken).ConfigureAwait(false);
+            if (parent?.Kind != RemoteEntryKind.Directory)
+            {
+                return n.Fail(parent is null ? Errno.ENOENT : Errno.ENOTDIR);
+            }
+
+            await cache.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
+            local = cache.LocalPath(path);
+        }
+        else if ((flags & (OpenFlags.Create | OpenFlags.Exclusive)) == (OpenFlags.Create | OpenFlags.Exclusive))
+        {
+            return n.Fail(Errno.EEXIST);
+        }
+        else if (entry.Kind == RemoteEntryKind.Symlink)
+        {
+            return n.Fail(Errno.ELOOP); // O_NOFOLLOW on a symlink
+        }
+        else if (entry.Kind == RemoteEntryKind.Directory)
+        {
+            if (writes)
+            {
+                return n.Fail(Errno.EISDIR);
+            }
+
+            local = await cache.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        else if ((flags & OpenFlags.Directory) != 0)
+        {
+            return n.Fail(Errno.ENOTDIR);
+        }
+        else if ((flags & OpenFlags.Truncate) != 0 && writes)
+        {
+            cache.EnsureNode(path, RemoteEntryKind.File);
+            local = cache.LocalPath(path);
+        }
+        else
+        {
+            local = await cache.FetchFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var file = FileCalls.Open(local, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
+        if (file is null)
+        {
+            return n.Fail(errno);
+        }
+
+        if (writes)
+        {
+            cache.MarkDirty(path);
+        }
+
+        logger.FileServed(path, local);
+        var fd = n.InjectAndReturn(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
+        return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
+    }
+
+    private ValueTask<HandlerResult> StatAsync(Notification n, int dirfd, ulong pathAddress, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Read);
+        return path is null ? new(early!.Value) : StatRemoteAsync(n, path, buffer, follow, statx, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> StatRemoteAsync(Notification n, string path, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
+    {
+        var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        var identity = cache.EnsureNode(path, entry.Kind) ?? (0UL, (ulong)StringComparer.Ordinal.GetHashCode(path) & 0x7fffffff);
+        var bytes = new byte[statx ? StatLayout.StatxLength : StatLayout.StatLength];
+        if (statx)
+        {
+            StatLayout.WriteStatx(bytes, entry, identity.Device, identity.Inode);
+        }
+        else
+        {
+            StatLayout.WriteStat(bytes, entry, identity.Device, identity.Inode);
+        }
+
+        if (!n.IsValid())
+        {
+            return n.Continue();
+        }
+
+        return n.Write(buffer, bytes) ? n.Return(0) : n.Fail(Errno.EFAULT);
+    }
+
+    private ValueTask<HandlerResult> AccessAsync(Notification n, int dirfd, ulong pathAddress, int mode, bool follow, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, dirfd, pathAddress, (mode & AccessWrite) != 0 ? FileIntent.Write : FileIntent.Read);
+        return path is null ? new(early!.Value) : AccessRemoteAsync(n, path, mode, follow, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> AccessRemoteAsync(Notification n, string path, int mode, bool follow, CancellationToken cancellationToken)
+    {
+        var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        // Permission bits of any class: the remote side enforces the real ownership on access.
+        var any = (entry.Mode >> 6 | entry.Mode >> 3 | entry.Mode) & 7;
+        var denied = (mode & AccessExecute) != 0 && entry.Kind != RemoteEntryKind.Directory && (any & AccessExecute) == 0;
+        return denied ? n.Fail(Errno.EACCES) : n.Return(0);
+    }
+
+    private ValueTask<HandlerResult> ReadlinkAsync(Notification n, int dirfd, ulong pathAddress, ulong buffer, ulong size, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Read);
+        return path is null ? new(early!.Value) : ReadlinkRemoteAsync(n, path, buffer, size, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> ReadlinkRemoteAsync(Notification n, string path, ulong buffer, ulong size, CancellationToken cancellationToken)
+    {
+        if ((long)size <= 0)
+        {
+            return n.Fail(Errno.EINVAL);
+        }
+
+        var entry = await remote.GetEntryAsync(path, followSymlinks: false, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        if (entry.Kind != RemoteEntryKind.Symlink || entry.LinkTarget is null)
+        {
+            return n.Fail(Errno.EINVAL);
+        }
+
+        var target = Encoding.UTF8.GetBytes(entry.LinkTarget);
+        var count = (int)Math.Min((ulong)target.Length, size); // readlink truncates silently, no NUL
+        if (!n.IsValid())
+        {
+            return n.Continue();
+        }
+
+        return n.Write(buffer, target.AsSpan(0, count)) ? n.Return(count) : n.Fail(Errno.EFAULT);
+    }
+
+    private ValueTask<HandlerResult> XattrAsync(Notification n, bool follow, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, OpenFlags.AtFdCwd, n.Arg(0), FileIntent.Read);
+        return path is null ? new(early!.Value) : XattrRemoteAsync(n, path, follow, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> XattrRemoteAsync(Notification n, string path, bool follow, CancellationToken cancellationToken)
+    {
+        // Remote extended attributes are not carried: every remote entry has none.
+        var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        var lists = n.Nr is SyscallNumber.ListXattr or SyscallNumber.LListXattr;
+        return lists ? n.Return(0) : n.Fail(Errno.ENODATA);
+    }
+}

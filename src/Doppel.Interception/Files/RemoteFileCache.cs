@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using Doppel.Interception.Remote;
+using Doppel.Linux.Processes;
+
+namespace Doppel.Interception.Files;
+
+/// <summary>
+/// The per-session cache tree: remote path <c>/a/b</c> lives at <c>ROOT/a/b</c>. Directories are
+/// materialised with one placeholder per entry, so getdents on an injected directory fd works
+/// natively; files get their content on first open. Symlinks are followed on the remote side,
+/// so the tree holds the followed view (lstat and readlink are answered from the remote).
+/// </summary>
+internal sealed class RemoteFileCache : IDisposable
+{
+    private readonly IRemote _remote;
+    private readonly bool _ownsRoot;
+    private readonly ConcurrentDictionary<string, Lazy<Task>> _listed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Path, long Size, DateTimeOffset Time), Lazy<Task>> _fetched = new();
+    private readonly ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
+
+    public RemoteFileCache(IRemote remote, string? root)
+    {
+        _remote = remote;
+        _ownsRoot = root is null;
+        Root = RemotePath.Normalize(Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), $"doppel-cache-{Environment.ProcessId}-{Guid.NewGuid():N}")));
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    public string LocalPath(string remotePath) => remotePath == "/" ? Root : Root + remotePath;
+
+    /// <summary>The remote path a local path inside the tree stands for; null outside the tree.</summary>
+    public string? RemotePathOf(string localPath)
+    {
+        if (localPath == Root)
+        {
+            return "/";
+        }
+
+        return localPath.StartsWith(Root, StringComparison.Ordinal) && localPath.Length > Root.Length && localPath[Root.Length] == '/'
+            ? localPath[Root.Length..]
+            : null;
+    }
+
+    /// <summary>
+    /// Makes sure a node of the right kind exists (a placeholder if new) and returns its
+    /// (st_dev, st_ino): stat answers use them so they agree with fstat on injected fds.
+    /// </summary>
+    public (ulong Device, ulong Inode)? EnsureNode(string remotePath, RemoteEntryKind kind)
+    {
+        var local = LocalPath(remotePath);
+        try
+        {
+            EnsurePlaceholder(local, kind);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        return FileCalls.GetIdentity(local);
+    }
+
+    /// <summary>Lists a remote directory into the tree (once); returns its local path.</summary>
+    public async ValueTask<string> MaterializeDirectoryAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        var local = LocalPath(remotePath);
+        var listing = _listed.GetOrAdd(remotePath, p => new Lazy<Task>(() => ListAsync(p, cancellationToken)));
+        try
+        {
+            await listing.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _listed.TryRemove(remotePath, out _);
+            throw;
+        }
+
+        return local;
+    }
+
+    /// <summary>Fetches a remote file's content into the tree (once per size and mtime); returns its local path.</summary>
+    public async ValueTask<string> FetchFileAsync(string remotePath, RemoteEntry entry, CancellationToken cancellationToken)
+    {
+        var key = (remotePath, entry.Size, entry.LastWriteTime);
+        var fetch = _fetched.GetOrAdd(key, k => new Lazy<Task>(() => DownloadAsync(k.Path, entry, cancellationToken)));
+        try
+        {
+            await fetch.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _fetched.TryRemove(key, out _);
+            throw;
+        }
+
+        return LocalPath(remotePath);
+    }
+
+    /// <summary>Records a file opened for writing: its content goes back on <see cref="FlushAsync"/>.</summary>
+    public void MarkDirty(string remotePath) => _dirty[remotePath] = 0;
+
+    /// <summary>Sends every file opened for writing back to the remote.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        foreach (var path in _dirty.Keys)
+        {
+            _dirty.TryRemove(path, out _);
+            var local = LocalPath(path);
+            if (!File.Exists(local))
+            {
+                continue;
+            }
+
+            var content = File.OpenRead(local);
+            await using (content.ConfigureAwait(false))
+            {
+                await _remote.WriteFileAsync(path, content, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsRoot)
+        {
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    private async Task ListAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        var entries = await _remote.ListDirectoryAsync(remotePath, cancellationToken).ConfigureAwait(false);
+        var local = LocalPath(remotePath);
+        EnsurePlaceholder(local, RemoteEntryKind.Directory);
+        foreach (var entry in entries)
+        {
+            if (entry.Name is "" or "." or ".." || entry.Name.Contains('/', StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            EnsurePlaceholder(Path.Combine(local, entry.Name), entry.Kind);
+        }
+    }
+
+    private async Task DownloadAsync(string remotePath, RemoteEntry entry, CancellationToken cancellationToken)
+    {
+        var local = LocalPath(remotePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+        if (Directory.Exists(local))
+        {
+            Directory.Delete(local, recursive: true);
+        }
+
+        // Download beside, then rename: an app never sees a half-written file.
+        var partial = $"{local}.doppel-{Guid.NewGuid():N}";
+        var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true);
+        await using (file.ConfigureAwait(false))
+        {
+            await _remote.ReadFileAsync(remotePath, file, cancellationToken).ConfigureAwait(false);
+        }
+
+        File.SetUnixFileMode(partial, (UnixFileMode)(entry.Mode & 0xfff));
+        File.SetLastWriteTimeUtc(partial, entry.LastWriteTime.UtcDateTime);
+        File.Move(partial, local, overwrite: true);
+    }
+
+    private static void EnsurePlaceholder(string local, RemoteEntryKind kind)
+    {
+        var parent = Path.GetDirectoryName(local);
+        if (parent is not null)
+        {
+            Directory.CreateDirectory(parent);
+        }
+
+        var isDirectory = Directory.Exists(local);
+        if (kind == RemoteEntryKind.Directory)
+        {
+            if (!isDirectory)
+            {
+                if (File.Exists(local))
+                {
+                    File.Delete(local);
+                }
+
+                Directory.CreateDirectory(local);
+            }
+
+            return;
+        }
+
+        // Files, symlinks (followed remotely) and others are empty files until fetched.
+        if (!isDirectory && !File.Exists(local))
+        {
+            File.Create(local).Dispose();
+        }
+    }
+}

@@ -1,0 +1,138 @@
+using Doppel.Interception.Policy;
+using Doppel.Linux.Native;
+using Doppel.Linux.Seccomp;
+
+namespace Doppel.Interception.Filtering;
+
+/// <summary>
+/// Builds the seccomp program from the syscall families a policy needs.
+/// <code>
+///   arch != x86_64 ─────────────► KILL_PROCESS   (an i386/x32 entry would bypass the numbers below)
+///   nr has the x32 bit ─────────► ERRNO(ENOSYS)
+///   nr == plain trapped ────────► USER_NOTIF
+///   nr == pre-checked ──────────► its block: USER_NOTIF or ALLOW from the arguments
+///   anything else ──────────────► ALLOW
+/// </code>
+/// Pre-checks keep hot, never-remote calls in the kernel: glibc's fstat is
+/// newfstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) likewise; sendto and
+/// recvfrom only matter with an address.
+/// </summary>
+internal static class FilterBuilder
+{
+    private enum PreCheck
+    {
+        None,
+        SkipWhenFlagSet,
+        TrapWhenPointerSet,
+    }
+
+    public static byte[] Build(SyscallFamilies families)
+    {
+        var traps = Traps(families);
+        var asm = new BpfAssembler();
+        var allow = BpfAssembler.NewLabel();
+        var notify = BpfAssembler.NewLabel();
+        var kill = BpfAssembler.NewLabel();
+        var enosys = BpfAssembler.NewLabel();
+        var blocks = traps.Where(t => t.Check != PreCheck.None).ToDictionary(t => t.Nr, _ => BpfAssembler.NewLabel());
+
+        asm.LoadWord(SeccompConstants.DataOffsetArch);
+        asm.JumpIfEqual(SeccompConstants.AuditArchX8664, null, kill);
+        asm.LoadWord(SeccompConstants.DataOffsetNr);
+        asm.JumpIfAnyBit(SeccompConstants.X32SyscallBit, enosys, null);
+        foreach (var trap in traps)
+        {
+            asm.JumpIfEqual((uint)trap.Nr, trap.Check == PreCheck.None ? notify : blocks[trap.Nr], null);
+        }
+
+        asm.Mark(allow);
+        asm.Return(SeccompConstants.RetAllow);
+        asm.Mark(notify);
+        asm.Return(SeccompConstants.RetUserNotif);
+        asm.Mark(kill);
+        asm.Return(SeccompConstants.RetKillProcess);
+        asm.Mark(enosys);
+        asm.Return(SeccompConstants.RetErrno | Errno.ENOSYS);
+
+        foreach (var trap in traps.Where(t => t.Check != PreCheck.None))
+        {
+            asm.Mark(blocks[trap.Nr]);
+            var low = SeccompConstants.DataOffsetArgs + (uint)(trap.Argument * 8);
+            if (trap.Check == PreCheck.SkipWhenFlagSet)
+            {
+                var skip = BpfAssembler.NewLabel();
+                var trapIt = BpfAssembler.NewLabel();
+                asm.LoadWord(low);
+                asm.JumpIfAnyBit(trap.Value, skip, trapIt);
+                asm.Mark(skip);
+                asm.Return(SeccompConstants.RetAllow);
+                asm.Mark(trapIt);
+                asm.Return(SeccompConstants.RetUserNotif);
+            }
+            else
+            {
+                // A 64-bit pointer is non-null when either half is.
+                var trapIt = BpfAssembler.NewLabel();
+                asm.LoadWord(low);
+                asm.JumpIfEqual(0, null, trapIt);
+                asm.LoadWord(low + 4);
+                asm.JumpIfEqual(0, null, trapIt);
+                asm.Return(SeccompConstants.RetAllow);
+                asm.Mark(trapIt);
+                asm.Return(SeccompConstants.RetUserNotif);
+            }
+        }
+
+        return asm.Build();
+    }
+
+    private static List<(int Nr, PreCheck Check, int Argument, uint Value)> Traps(SyscallFamilies families)
+    {
+        var traps = new List<(int, PreCheck, int, uint)>();
+        void Plain(params int[] numbers) => traps.AddRange(numbers.Select(n => (n, PreCheck.None, 0, 0u)));
+
+        if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
+        {
+            Plain(SyscallNumber.Connect, SyscallNumber.GetPeerName);
+        }
+
+        if ((families & SyscallFamilies.OutgoingUdp) != 0)
+        {
+            traps.Add((SyscallNumber.SendTo, PreCheck.TrapWhenPointerSet, 4, 0));
+            traps.Add((SyscallNumber.RecvFrom, PreCheck.TrapWhenPointerSet, 4, 0));
+            Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg);
+        }
+
+        if ((families & SyscallFamilies.Listen) != 0)
+        {
+            Plain(SyscallNumber.Bind, SyscallNumber.Listen);
+        }
+
+        if ((families & SyscallFamilies.FilesRead) != 0)
+        {
+            Plain(
+                SyscallNumber.Open, SyscallNumber.Openat, SyscallNumber.Openat2, SyscallNumber.Creat,
+                SyscallNumber.Stat, SyscallNumber.Lstat,
+                SyscallNumber.Access, SyscallNumber.Faccessat, SyscallNumber.Faccessat2,
+                SyscallNumber.Readlink, SyscallNumber.Readlinkat,
+                SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr);
+            traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));
+            traps.Add((SyscallNumber.Statx, PreCheck.SkipWhenFlagSet, 2, (uint)OpenFlags.AtEmptyPath));
+        }
+
+        if ((families & SyscallFamilies.FilesWrite) != 0)
+        {
+            Plain(
+                SyscallNumber.Mkdir, SyscallNumber.Mkdirat, SyscallNumber.Unlink, SyscallNumber.Unlinkat,
+                SyscallNumber.Rename, SyscallNumber.Renameat, SyscallNumber.Renameat2, SyscallNumber.Rmdir,
+                SyscallNumber.Truncate);
+        }
+
+        if ((families & SyscallFamilies.Hostname) != 0)
+        {
+            Plain(SyscallNumber.Uname);
+        }
+
+        return traps;
+    }
+}

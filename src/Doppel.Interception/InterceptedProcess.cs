@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Doppel.Interception.Files;
+using Doppel.Interception.Filtering;
+using Doppel.Interception.Launching;
+using Doppel.Interception.Network;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Processes;
+using Doppel.Linux.Seccomp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
+
+namespace Doppel.Interception;
+
+/// <summary>
+/// A program running under doppel's seccomp supervisor, with its children.
+/// <code>
+///   doppel ──spawn──► doppel __doppel-launch ... (launcher) ──execve──► program ──fork──► children
+///     │                     │ seccomp(NEW_LISTENER)                      (all under the filter)
+///     └◄── listener fd (pidfd_getfd) ──┘
+/// </code>
+/// </summary>
+public sealed class InterceptedProcess : IAsyncDisposable
+{
+    private const int SigInt = 2;
+    private const int SigTerm = 15;
+
+    private readonly Process _process;
+    private readonly SafeFileHandle? _pidfd;
+    private readonly SeccompListener? _listener;
+    private readonly Supervisor? _supervisor;
+    private readonly RemoteFileCache? _cache;
+    private readonly List<PosixSignalRegistration> _signals = [];
+
+    private InterceptedProcess(Process process, SafeFileHandle? pidfd, SeccompListener? listener, Supervisor? supervisor, RemoteFileCache? cache)
+    {
+        _process = process;
+        _pidfd = pidfd;
+        _listener = listener;
+        _supervisor = supervisor;
+        _cache = cache;
+    }
+
+    /// <summary>The program's process id (the launcher's, which became the program by execve).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>The program's stdout when <see cref="InterceptionOptions.CaptureOutput"/> is set.</summary>
+    public StreamReader? StandardOutput { get; private init; }
+
+    /// <summary>The program's stderr when <see cref="InterceptionOptions.CaptureOutput"/> is set.</summary>
+    public StreamReader? StandardError { get; private init; }
+
+    internal InterceptionStatistics? Statistics => _supervisor?.Statistics;
+
+    /// <summary>
+    /// Starts the program under interception. The launcher is spawned synchronously on the
+    /// calling thread (so it inherits that thread's namespaces); the returned task completes
+    /// once the supervisor owns the listener and the program is being exec'd, or once the
+    /// launcher has exited on its own (e.g. command not found).
+    /// </summary>
+    public static async Task<InterceptedProcess> StartAsync(
+        InterceptionOptions options, IInterceptionPolicy policy, IRemote remote, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(remote);
+        var logger = NullLogger.Instance;
+
+        var controlPath = Path.Combine(Path.GetTempPath(), $"doppel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        using var control = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        control.Bind(new UnixDomainSocketEndPoint(controlPath));
+        control.Listen(1);
+        Process process;
+        try
+        {
+            var filter = FilterBuilder.Build(policy.Families);
+            process = Spawn(options, new LauncherArguments(controlPath, filter, WaitKillableRecv: true, [options.Program, .. options.Arguments]));
+        }
+        catch
+        {
+            File.Delete(controlPath);
+            throw;
+        }
+
+        try
+        {
+            var listener = await TakeListenerAsync(control, process, cancellationToken).ConfigureAwait(false);
+            if (listener is null)
+            {
+                // The launcher exited before handing over (it printed why).
+                return new InterceptedProcess(process, null, null, null, null) { StandardOutput = Out(options, process), StandardError = Err(options, process) };
+            }
+
+            var (pidfd, seccomp, go) = listener.Value;
+            var cache = new RemoteFileCache(remote, options.CacheDirectory);
+            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, cache, logger), logger);
+            supervisor.Start();
+            await go.SendAsync(new byte[] { (byte)'g' }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            go.Dispose();
+
+            var intercepted = new InterceptedProcess(process, pidfd, seccomp, supervisor, cache)
+            {
+                StandardOutput = Out(options, process),
+                StandardError = Err(options, process),
+            };
+            if (options.ForwardSignals)
+            {
+                intercepted.ForwardSignal(PosixSignal.SIGINT, SigInt);
+                intercepted.ForwardSignal(PosixSignal.SIGTERM, SigTerm);
+            }
+
+            return intercepted;
+        }
+        catch
+        {
+            TryKill(process);
+            process.Dispose();
+            throw;
+        }
+        finally
+        {
+            File.Delete(controlPath);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the program to exit and returns its exit code: the code it passed to exit, or
+    /// 128+N when signal N killed it (what a shell reports). Remote writes are flushed first.
+    /// </summary>
+    public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (_cache is not null)
+        {
+            await _cache.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends a signal to the program (not to its children).</summary>
+    public void Signal(int signal)
+    {
+        if (_pidfd is not null)
+        {
+            Pidfd.SendSignal(_pidfd, signal);
+        }
+    }
+
+    /// <summary>Waits until no process is left under the filter (children included).</summary>
+    internal Task SupervisorCompletion => _supervisor?.Completion ?? Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var registration in _signals)
+        {
+            registration.Dispose();
+        }
+
+        if (!_process.HasExited)
+        {
+            TryKill(_process);
+            await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _supervisor?.Dispose();
+        _listener?.Dispose();
+        _pidfd?.Dispose();
+        _cache?.Dispose();
+        _process.Dispose();
+    }
+
+    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, ILogger logger)
+    {
+        var families = policy.Families;
+        if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
+        {
+            yield return new OutgoingHandler(policy, remote, new RedirectTable(), logger);
+        }
+
+        if ((families & SyscallFamilies.FilesRead) != 0)
+        {
+            yield return new FileHandler(policy, remote, cache, logger);
+        }
+
+        if ((families & SyscallFamilies.Hostname) != 0)
+        {
+            yield return new HostnameHandler(remote);
+        }
+    }
+
+    private static Process Spawn(InterceptionOptions options, LauncherArguments launcher)
+    {
+        var start = new ProcessStartInfo(options.LauncherPath) { UseShellExecute = false };
+        foreach (var argument in options.LauncherPrefixArguments.Concat(launcher.Format()))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (options.Environment is not null)
+        {
+            start.Environment.Clear();
+            foreach (var (key, value) in options.Environment)
+            {
+                start.Environment[key] = value;
+            }
+        }
+
+        if (options.WorkingDirectory is not null)
+        {
+            start.WorkingDirectory = options.WorkingDirectory;
+        }
+
+        start.RedirectStandardOutput = options.CaptureOutput;
+        start.RedirectStandardError = options.CaptureOutput;
+        return Process.Start(start) ?? throw new InvalidOperationException("The launcher did not start.");
+    }
+
+    /// <summary>
+    /// Accepts the launcher's connection and takes its listener with pidfd_getfd. Null when the
+    /// launcher exited first.
+    /// </summary>
+    private static async Task<(SafeFileHandle Pidfd, SeccompListener Listener, Socket Go)?> TakeListenerAsync(
+        Socket control, Process process, CancellationToken cancellationToken)
+    {
+        using var launcherGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var exited = process.WaitForExitAsync(launcherGone.Token);
+        var accept = control.AcceptAsync(launcherGone.Token).AsTask();
+        if (await Task.WhenAny(accept, exited).ConfigureAwait(false) != accept)
+        {
+            await launcherGone.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                (await accept.ConfigureAwait(false)).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return null;
+        }
+
+        var connection = await accept.ConfigureAwait(false);
+        try
+        {
+            await launcherGone.CancelAsync().ConfigureAwait(false);
+            var credentials = new byte[12]; // struct ucred { pid, uid, gid }
+            connection.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials);
+            if (BitConverter.ToInt32(credentials, 0) != process.Id)
+            {
+                throw new InvalidOperationException("An unexpected process connected to the launcher's control socket.");
+            }
+
+            var text = new List<byte>();
+            var one = new byte[1];
+            while (text.Count < 16 && await connection.ReceiveAsync(one, SocketFlags.None, cancellationToken).ConfigureAwait(false) == 1 && one[0] != '\n')
+            {
+                text.Add(one[0]);
+            }
+
+            if (!int.TryParse(CollectionsMarshal.AsSpan(text), out var fd))
+            {
+                throw new InvalidOperationException("The launcher sent no listener fd.");
+            }
+
+            var pidfd = Pidfd.TryOpen(process.Id, out var errno)
+                ?? throw new InvalidOperationException($"pidfd_open of the launcher failed (errno {errno}).");
+            var listener = Pidfd.TryGetFd(pidfd, fd, out errno);
+            if (listener is null)
+            {
+                pidfd.Dispose();
+                throw new InvalidOperationException($"pidfd_getfd of the seccomp listener failed (errno {errno}).");
+            }
+
+            return (pidfd, new SeccompListener(listener), connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void ForwardSignal(PosixSignal signal, int number)
+    {
+        _signals.Add(PosixSignalRegistration.Create(signal, context =>
+        {
+            context.Cancel = true; // doppel lives on until the program exits, with its exit code
+            Signal(number);
+        }));
+    }
+
+    private static StreamReader? Out(InterceptionOptions options, Process process) => options.CaptureOutput ? process.StandardOutput : null;
+
+    private static StreamReader? Err(InterceptionOptions options, Process process) => options.CaptureOutput ? process.StandardError : null;
+
+    private static void TryKill(Process process)
+    {
+        try
+        {
+            process.Kill();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+}

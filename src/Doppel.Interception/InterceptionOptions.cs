@@ -1,0 +1,35 @@
+namespace Doppel.Interception;
+
+/// <summary>What to run under interception and how.</summary>
+public sealed record InterceptionOptions
+{
+    /// <summary>The program as the user typed it: looked up in PATH like a shell does unless it contains a '/'.</summary>
+    public required string Program { get; init; }
+
+    /// <summary>Arguments after the program (argv[1..]).</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>The complete environment of the program; null inherits doppel's.</summary>
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+
+    /// <summary>The program's working directory; null inherits doppel's.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>
+    /// The executable that serves as launcher (it must call <see cref="LauncherMode"/> first thing):
+    /// <c>doppel</c> itself in the product, the <c>doppel</c> apphost in tests.
+    /// </summary>
+    public string LauncherPath { get; init; } = System.Environment.ProcessPath ?? "doppel";
+
+    /// <summary>Arguments placed before the launcher mode's own (e.g. the dll when the launcher is <c>dotnet</c>).</summary>
+    public IReadOnlyList<string> LauncherPrefixArguments { get; init; } = [];
+
+    /// <summary>The per-session cache tree where remote files and directories are materialised.</summary>
+    public string? CacheDirectory { get; init; }
+
+    /// <summary>Forward SIGINT and SIGTERM received by doppel to the program.</summary>
+    public bool ForwardSignals { get; init; } = true;
+
+    /// <summary>Capture stdout/stderr (tests); otherwise the program shares doppel's.</summary>
+    public bool CaptureOutput { get; init; }
+}

@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Native;
+using Doppel.Linux.Processes;
+using Doppel.Linux.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Doppel.Interception.Network;
+
+/// <summary>
+/// connect and getpeername. A remote TCP connect is carried out on a duplicate of the app's
+/// socket (pidfd_getfd): same socket object, so the app's flags and options stay, and a
+/// non-blocking socket gets EINPROGRESS as it should.
+/// <code>
+///   app: connect(fd, 192.0.2.10:80) ──trap──► supervisor: dup = pidfd_getfd(app, fd)
+///                                                         connect(dup, 127.0.0.1:P)  (P from IRemote)
+///   app ◄── 0 / -EINPROGRESS ─────────────────────────────┘
+///   app: getpeername(fd) ──trap──► answered 192.0.2.10:80 (by the socket's inode)
+/// </code>
+/// </summary>
+internal sealed class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, ILogger logger) : ISyscallHandler
+{
+    public IEnumerable<int> SyscallNumbers => [SyscallNumber.Connect, SyscallNumber.GetPeerName];
+
+    public ValueTask<HandlerResult> HandleAsync(Notification notification, CancellationToken cancellationToken)
+        => notification.Nr == SyscallNumber.Connect
+            ? ConnectAsync(notification, cancellationToken)
+            : new(GetPeerName(notification));
+
+    private ValueTask<HandlerResult> ConnectAsync(Notification notification, CancellationToken cancellationToken)
+    {
+        var length = (int)Math.Min(notification.Arg(2), SockAddr.MaxLength);
+        Span<byte> raw = stackalloc byte[SockAddr.MaxLength];
+        if (!notification.Read(notification.Arg(1), raw[..length]))
+        {
+            return new(notification.Continue());
+        }
+
+        var destination = SockAddr.Parse(raw[..length]);
+        if (destination is null || !notification.IsValid())
+        {
+            return new(notification.Continue());
+        }
+
+        var dup = Pidfd.TryGetFd(notification.ThreadId, notification.ArgInt(0), out _);
+        if (dup is null)
+        {
+            return new(notification.Continue());
+        }
+
+        var type = SocketCalls.GetSocketType(dup) & 0xf;
+        if (type != SocketCalls.SockStream)
+        {
+            dup.Dispose();
+            return new(notification.Continue()); // connected UDP: not handled yet
+        }
+
+        switch (policy.DecideOutgoing(Transport.Tcp, destination))
+        {
+            case InterceptionDecision.Local:
+                dup.Dispose();
+                return new(notification.Continue());
+            case InterceptionDecision.NotFound:
+                dup.Dispose();
+                return new(notification.Fail(Errno.ECONNREFUSED));
+            case InterceptionDecision.Deny:
+                dup.Dispose();
+                return new(notification.Fail(Errno.ENETUNREACH));
+            default:
+                return RedirectAsync(notification, dup, destination, cancellationToken);
+        }
+    }
+
+    private async ValueTask<HandlerResult> RedirectAsync(
+        Notification notification, SafeFileHandle dup, System.Net.IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        using (dup)
+        {
+            var inode = FileCalls.GetInode(dup);
+            var standIn = await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false);
+            if (standIn is null)
+            {
+                return notification.Fail(Errno.ECONNREFUSED);
+            }
+
+            var family = SocketCalls.GetSocketDomain(dup);
+            var address = SockAddr.Format(standIn, family);
+            if (address is null)
+            {
+                return notification.Fail(Errno.ENETUNREACH);
+            }
+
+            var result = SocketCalls.Connect(dup, address);
+            if (result is -Errno.EISCONN or -Errno.EALREADY && table.Get(inode)?.Destination.Equals(destination) == true)
+            {
+                // A restarted connect (the app was interrupted by a signal while we connected):
+                // report what the kernel would for the original socket.
+                return result == -Errno.EISCONN ? notification.Return(0) : notification.Fail(Errno.EALREADY);
+            }
+
+            if (result is 0 or -Errno.EINPROGRESS)
+            {
+                Span<byte> local = stackalloc byte[SockAddr.MaxLength];
+                var localLength = SocketCalls.GetSockName(dup, local);
+                var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
+                table.Set(inode, new RedirectedSocket(destination, standIn, source));
+                if (source is not null)
+                {
+                    remote.OnTcpConnected(source, destination);
+                }
+            }
+
+            logger.ConnectRedirected(notification.ThreadId, destination, standIn, result);
+            return result == 0 ? notification.Return(0) : notification.Fail(-result);
+        }
+    }
+
+    private HandlerResult GetPeerName(Notification notification)
+    {
+        using var dup = Pidfd.TryGetFd(notification.ThreadId, notification.ArgInt(0), out _);
+        if (dup is null)
+        {
+            return notification.Continue();
+        }
+
+        var inode = FileCalls.GetInode(dup);
+        var redirected = table.Get(inode);
+        if (redirected is null)
+        {
+            return notification.Continue();
+        }
+
+        // Still the socket we connected? (inode numbers are recycled)
+        Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
+        var peerLength = SocketCalls.GetPeerName(dup, peer);
+        if (peerLength <= 0 || SockAddr.Parse(peer[..peerLength]) is not { } actual || !actual.Equals(redirected.StandIn))
+        {
+            if (peerLength != -Errno.ENOTCONN)
+            {
+                table.Remove(inode);
+            }
+
+            return notification.Continue();
+        }
+
+        var answer = SockAddr.Format(redirected.Destination, SocketCalls.GetSocketDomain(dup));
+        Span<byte> lengthBytes = stackalloc byte[4];
+        if (answer is null || !notification.Read(notification.Arg(2), lengthBytes) || !notification.IsValid())
+        {
+            return notification.Continue();
+        }
+
+        var room = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
+        if (room < 0)
+        {
+            return notification.Fail(Errno.EINVAL);
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(lengthBytes, answer.Length);
+        if (!notification.Write(notification.Arg(1), answer.AsSpan(0, Math.Min(room, answer.Length)))
+            || !notification.Write(notification.Arg(2), lengthBytes))
+        {
+            return notification.Fail(Errno.EFAULT);
+        }
+
+        return notification.Return(0);
+    }
+}

@@ -1,0 +1,29 @@
+namespace Doppel.Interception.Policy;
+
+/// <summary>
+/// Groups of syscalls the filter can trap. Only what the configuration needs is trapped:
+/// every trapped call costs a round trip to the supervisor, untrapped calls cost nothing.
+/// </summary>
+[Flags]
+public enum SyscallFamilies
+{
+    None = 0,
+
+    /// <summary>connect (TCP and connected UDP) and getpeername.</summary>
+    Outgoing = 1 << 0,
+
+    /// <summary>sendto/sendmsg/sendmmsg with a destination and recvfrom/recvmsg/recvmmsg (unconnected UDP).</summary>
+    OutgoingUdp = 1 << 1,
+
+    /// <summary>bind/listen: the ports the app serves.</summary>
+    Listen = 1 << 2,
+
+    /// <summary>open/openat/openat2/creat, the stat family, access family, readlink, xattr reads.</summary>
+    FilesRead = 1 << 3,
+
+    /// <summary>mkdir/unlink/rename/rmdir/truncate (write mode); implies nothing without <see cref="FilesRead"/>.</summary>
+    FilesWrite = 1 << 4,
+
+    /// <summary>uname (the pod's nodename).</summary>
+    Hostname = 1 << 5,
+}

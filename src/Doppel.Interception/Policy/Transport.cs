@@ -1,0 +1,7 @@
+namespace Doppel.Interception.Policy;
+
+public enum Transport
+{
+    Tcp,
+    Udp,
+}

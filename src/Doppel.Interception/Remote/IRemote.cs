@@ -1,0 +1,41 @@
+using System.Net;
+
+namespace Doppel.Interception.Remote;
+
+/// <summary>
+/// What the remote side (the pod, through the agent) provides to the interception engine.
+/// Paths are absolute remote paths; methods may be slow (network round trips) and are called
+/// concurrently from many trapped syscalls. Failures the app should see as an errno are thrown
+/// as <see cref="RemoteFileException"/>; anything else becomes EIO.
+/// </summary>
+public interface IRemote
+{
+    /// <summary>The pod's hostname, answered to uname(); null keeps the local one.</summary>
+    string? Hostname { get; }
+
+    /// <summary>stat (<paramref name="followSymlinks"/>) or lstat of a remote path; null when it does not exist.</summary>
+    ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken);
+
+    /// <summary>The entries of a remote directory (without "." and ".."), lstat-style.</summary>
+    ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken);
+
+    /// <summary>Copies a remote file's contents (symlinks followed) into <paramref name="destination"/>.</summary>
+    ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a remote file's contents (write mode), creating it if needed.</summary>
+    ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A loopback endpoint that stands for <paramref name="destination"/>: the app's socket is
+    /// connected there, and whatever accepts it relays to the real destination. Null refuses
+    /// the connection (the app sees ECONNREFUSED).
+    /// </summary>
+    ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Told once the app's socket has been connected to the endpoint from
+    /// <see cref="ConnectTcpAsync"/>; <paramref name="source"/> is the app socket's local address,
+    /// i.e. the peer the loopback listener sees. The listener may accept before this call.
+    /// </summary>
+    void OnTcpConnected(IPEndPoint source, IPEndPoint destination);
+}

@@ -1,0 +1,9 @@
+namespace Doppel.Interception.Remote;
+
+public enum RemoteEntryKind
+{
+    File,
+    Directory,
+    Symlink,
+    Other,
+}

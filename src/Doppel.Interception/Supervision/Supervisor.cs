@@ -1,0 +1,209 @@
+using Doppel.Interception.Policy;
+using Doppel.Linux.Native;
+using Doppel.Linux.Seccomp;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Interception.Supervision;
+
+/// <summary>
+/// The notification loop.
+/// <code>
+///   kernel ──notif──► receive thread (poll + RECV) ──► handler
+///                        │  completes synchronously ──► SEND on the receive thread
+///                        └─ awaits the remote ─────────► SEND from the continuation (thread pool)
+/// </code>
+/// The receive thread never waits for the remote, so one slow remote call stalls only the
+/// thread that made it. With SYNC_WAKE_UP the kernel wakes the receive thread on the caller's
+/// CPU, which is what makes the synchronous path fast.
+/// </summary>
+internal sealed class Supervisor : IDisposable
+{
+    private const int PollTimeoutMilliseconds = 200;
+
+    private readonly SeccompListener _listener;
+    private readonly IInterceptionPolicy _policy;
+    private readonly ILogger _logger;
+    private readonly Dictionary<int, ISyscallHandler> _handlers = [];
+    private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
+    private Thread? _thread;
+
+    public Supervisor(SeccompListener listener, IInterceptionPolicy policy, IEnumerable<ISyscallHandler> handlers, ILogger logger)
+    {
+        _listener = listener;
+        _policy = policy;
+        _logger = logger;
+        foreach (var handler in handlers)
+        {
+            foreach (var nr in handler.SyscallNumbers)
+            {
+                _handlers[nr] = handler;
+            }
+        }
+    }
+
+    public InterceptionStatistics Statistics { get; } = new();
+
+    /// <summary>Completes when no process is left under the filter, or after <see cref="Dispose"/>.</summary>
+    public Task Completion => _completed.Task;
+
+    public void Start()
+    {
+        _listener.TrySetSyncWakeUp();
+        _thread = new Thread(ReceiveLoop) { IsBackground = true, Name = "doppel-seccomp" };
+        _thread.Start();
+    }
+
+    private void ReceiveLoop()
+    {
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                var state = _listener.Wait(PollTimeoutMilliseconds);
+                if (state == ListenerState.Closed)
+                {
+                    _logger.ListenerClosed();
+                    break;
+                }
+
+                if (state == ListenerState.Idle)
+                {
+                    continue;
+                }
+
+                var errno = _listener.Receive(out var data);
+                if (errno is Errno.ENOENT or Errno.EINTR)
+                {
+                    continue; // the caller was killed or interrupted before we took it
+                }
+
+                if (errno != 0)
+                {
+                    _logger.ReceiveFailed(errno);
+                    break;
+                }
+
+                Statistics.CountNotification();
+                Dispatch(new Notification(_listener, data));
+            }
+        }
+        finally
+        {
+            _completed.TrySetResult();
+        }
+    }
+
+    private void Dispatch(Notification notification)
+    {
+        if (!_handlers.TryGetValue(notification.Nr, out var handler) || IsSkippedProcess(notification.ThreadId))
+        {
+            Respond(notification.Continue());
+            return;
+        }
+
+        ValueTask<HandlerResult> pending;
+        try
+        {
+            pending = handler.HandleAsync(notification, _stopping.Token);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.HandlerFailed(notification.Nr, notification.ThreadId, e);
+            Respond(notification.Continue());
+            return;
+        }
+
+        if (pending.IsCompletedSuccessfully)
+        {
+            Complete(notification, pending.Result);
+        }
+        else
+        {
+            _ = CompleteLaterAsync(notification, pending);
+        }
+    }
+
+    private async Task CompleteLaterAsync(Notification notification, ValueTask<HandlerResult> pending)
+    {
+        HandlerResult result;
+        try
+        {
+            result = await pending.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.HandlerFailed(notification.Nr, notification.ThreadId, e);
+            result = notification.Fail(Errno.EIO);
+        }
+
+        Complete(notification, result);
+    }
+
+    private void Complete(Notification notification, HandlerResult result)
+    {
+        if (result.Response is { } response)
+        {
+            Respond(response);
+        }
+        else
+        {
+            Statistics.CountAnswered();
+        }
+    }
+
+    private void Respond(in SeccompResponse response)
+    {
+        if ((response.Flags & SeccompResponse.FlagContinue) != 0)
+        {
+            Statistics.CountContinued();
+        }
+        else
+        {
+            Statistics.CountAnswered();
+        }
+
+        if (_listener.Respond(response) != 0)
+        {
+            Statistics.CountFailedResponse(); // ENOENT: the caller was interrupted meanwhile
+        }
+    }
+
+    private bool IsSkippedProcess(int threadId)
+    {
+        var skipped = _policy.SkippedProcesses;
+        if (skipped.Count == 0)
+        {
+            return false;
+        }
+
+        string? exe;
+        try
+        {
+            exe = new FileInfo($"/proc/{threadId}/exe").LinkTarget;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        if (exe is null || !skipped.Contains(Path.GetFileName(exe)))
+        {
+            return false;
+        }
+
+        Statistics.CountSkipped();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _thread?.Join();
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,35 @@
+namespace Doppel.Linux.Native;
+
+/// <summary>The errno values doppel answers with or reacts to.</summary>
+public static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int ESRCH = 3;
+    public const int EINTR = 4;
+    public const int EIO = 5;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11;
+    public const int ENOMEM = 12;
+    public const int EACCES = 13;
+    public const int EFAULT = 14;
+    public const int EEXIST = 17;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
+    public const int EINVAL = 22;
+    public const int EROFS = 30;
+    public const int ERANGE = 34;
+    public const int ENOSYS = 38;
+    public const int ELOOP = 40;
+    public const int ENAMETOOLONG = 36;
+    public const int ENODATA = 61;
+    public const int ENOEXEC = 8;
+    public const int ENOTSOCK = 88;
+    public const int EAFNOSUPPORT = 97;
+    public const int ENETUNREACH = 101;
+    public const int ECONNREFUSED = 111;
+    public const int EALREADY = 114;
+    public const int EINPROGRESS = 115;
+    public const int EISCONN = 106;
+    public const int ENOTCONN = 107;
+}

@@ -1,0 +1,67 @@
+namespace Doppel.Linux.Native;
+
+/// <summary>x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl).</summary>
+public static class SyscallNumber
+{
+    public const int Read = 0;
+    public const int Write = 1;
+    public const int Open = 2;
+    public const int Close = 3;
+    public const int Stat = 4;
+    public const int Fstat = 5;
+    public const int Lstat = 6;
+    public const int Poll = 7;
+    public const int RtSigaction = 13;
+    public const int Ioctl = 16;
+    public const int Access = 21;
+    public const int Socket = 41;
+    public const int Connect = 42;
+    public const int SendTo = 44;
+    public const int RecvFrom = 45;
+    public const int SendMsg = 46;
+    public const int RecvMsg = 47;
+    public const int Bind = 49;
+    public const int Listen = 50;
+    public const int GetSockName = 51;
+    public const int GetPeerName = 52;
+    public const int GetSockOpt = 55;
+    public const int Execve = 59;
+    public const int Uname = 63;
+    public const int Fcntl = 72;
+    public const int Truncate = 76;
+    public const int Chdir = 80;
+    public const int Rename = 82;
+    public const int Mkdir = 83;
+    public const int Rmdir = 84;
+    public const int Creat = 85;
+    public const int Unlink = 87;
+    public const int Readlink = 89;
+    public const int Getpid = 39;
+    public const int Prctl = 157;
+    public const int Gettid = 186;
+    public const int GetXattr = 191;
+    public const int LGetXattr = 192;
+    public const int ListXattr = 194;
+    public const int LListXattr = 195;
+    public const int Openat = 257;
+    public const int Mkdirat = 258;
+    public const int Newfstatat = 262;
+    public const int Unlinkat = 263;
+    public const int Renameat = 264;
+    public const int Readlinkat = 267;
+    public const int Faccessat = 269;
+    public const int RecvMmsg = 299;
+    public const int SendMmsg = 307;
+    public const int ProcessVmReadv = 310;
+    public const int ProcessVmWritev = 311;
+    public const int Renameat2 = 316;
+    public const int Seccomp = 317;
+    public const int Statx = 332;
+    public const int PidfdSendSignal = 424;
+    public const int PidfdOpen = 434;
+    public const int Openat2 = 437;
+    public const int PidfdGetfd = 438;
+    public const int Faccessat2 = 439;
+    public const int GetXattrAt = 464;
+    public const int ListXattrAt = 465;
+}
