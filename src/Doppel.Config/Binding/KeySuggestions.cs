@@ -1,0 +1,53 @@
+namespace Doppel.Config.Binding;
+
+/// <summary>"Did you mean" for unknown keys: the nearest known key by edit distance, if near enough.</summary>
+internal static class KeySuggestions
+{
+    public static string? Nearest(string unknown, IEnumerable<string> known)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        var lowered = unknown.ToLowerInvariant().Replace('-', '_');
+        foreach (var candidate in known)
+        {
+            var d = Distance(lowered, candidate);
+            if (d < bestDistance)
+            {
+                (best, bestDistance) = (candidate, d);
+            }
+        }
+
+        var allowed = Math.Max(2, unknown.Length / 3);
+        return bestDistance <= allowed ? best : null;
+    }
+
+    // Optimal string alignment distance: Levenshtein plus adjacent transpositions ("tagret").
+    internal static int Distance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++)
+        {
+            d[i, 0] = i;
+        }
+
+        for (var j = 0; j <= b.Length; j++)
+        {
+            d[0, j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                }
+            }
+        }
+
+        return d[a.Length, b.Length];
+    }
+}

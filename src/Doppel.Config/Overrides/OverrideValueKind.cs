@@ -1,0 +1,9 @@
+namespace Doppel.Config.Overrides;
+
+internal enum OverrideValueKind
+{
+    String,
+    Bool,
+    Int,
+    SemicolonList,
+}
