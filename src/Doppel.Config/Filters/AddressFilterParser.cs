@@ -98,7 +98,8 @@ public static partial class AddressFilterParser
 
         if (host.Contains('/', StringComparison.Ordinal))
         {
-            if (!IPNetwork.TryParse(host, out var network))
+            var slash = host.IndexOf('/', StringComparison.Ordinal);
+            if (!IPNetwork.TryParse(host, out var network) || !IPAddress.TryParse(host[..slash], out var written) || !written.Equals(network.BaseAddress))
             {
                 error = $"'{host}' in '{text}' is not a valid network; write ADDRESS/PREFIX with the host bits zero, e.g. 10.0.0.0/8.";
                 return null;
