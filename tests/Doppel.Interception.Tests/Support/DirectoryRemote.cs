@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Doppel.Interception.Remote;
+
+namespace Doppel.Interception.Tests.Support;
+
+/// <summary>
+/// The test double of the remote side: the "remote file system" is a local directory
+/// (remote <c>/a/b</c> is <c>ROOT/a/b</c>) and "remote services" are loopback listeners.
+/// </summary>
+internal sealed class DirectoryRemote(string root) : IRemote
+{
+    private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _services = new();
+
+    public string Root { get; } = root;
+
+    public string? Hostname { get; init; }
+
+    public ConcurrentQueue<(IPEndPoint Source, IPEndPoint Destination)> Connections { get; } = new();
+
+    public ConcurrentQueue<string> Reads { get; } = new();
+
+    public ConcurrentDictionary<string, byte[]> Writes { get; } = new();
+
+    /// <summary>Connections to <paramref name="destination"/> go to <paramref name="standIn"/>.</summary>
+    public void AddService(IPEndPoint destination, IPEndPoint standIn) => _services[destination] = standIn;
+
+    public string Local(string remotePath) => Root + remotePath;
+
+    public ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        FileSystemInfo info = Directory.Exists(Local(path)) && (followSymlinks || new DirectoryInfo(Local(path)).LinkTarget is null)
+            ? new DirectoryInfo(Local(path))
+            : new FileInfo(Local(path));
+        if (!info.Exists && info.LinkTarget is null)
+        {
+            return new((RemoteEntry?)null);
+        }
+
+        if (followSymlinks && info.LinkTarget is not null)
+        {
+            var final = info.ResolveLinkTarget(returnFinalTarget: true);
+            if (final is null || !final.Exists)
+            {
+                return new((RemoteEntry?)null);
+            }
+
+            info = final;
+        }
+
+        return new(Entry(info));
+    }
+
+    public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        var entries = new DirectoryInfo(Local(path)).EnumerateFileSystemInfos().Select(Entry).ToList();
+        return new(entries);
+    }
+
+    public async ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        Reads.Enqueue(path);
+        await using var source = File.OpenRead(Local(path));
+        await source.CopyToAsync(destination, cancellationToken);
+    }
+
+    public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
+    {
+        using var copy = new MemoryStream();
+        await content.CopyToAsync(copy, cancellationToken);
+        Writes[path] = copy.ToArray();
+        await File.WriteAllBytesAsync(Local(path), copy.ToArray(), cancellationToken);
+    }
+
+    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
+        => new(_services.TryGetValue(destination, out var standIn) ? standIn : null);
+
+    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => Connections.Enqueue((source, destination));
+
+    private static RemoteEntry Entry(FileSystemInfo info)
+    {
+        var kind = info.LinkTarget is not null ? RemoteEntryKind.Symlink
+            : info is DirectoryInfo ? RemoteEntryKind.Directory
+            : RemoteEntryKind.File;
+        return new RemoteEntry(
+            info.Name,
+            kind,
+            (int)info.UnixFileMode,
+            Uid: 1234,
+            Gid: 2345,
+            Size: info is FileInfo f && kind == RemoteEntryKind.File ? f.Length : kind == RemoteEntryKind.Symlink ? info.LinkTarget!.Length : 4096,
+            info.LastWriteTimeUtc,
+            info.LastAccessTimeUtc,
+            info.LinkTarget);
+    }
+}

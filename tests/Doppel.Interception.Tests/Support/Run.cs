@@ -1,0 +1,41 @@
+using Doppel.Interception.Supervision;
+
+namespace Doppel.Interception.Tests.Support;
+
+/// <summary>Runs programs through doppel's real launcher (the doppel apphost beside the tests).</summary>
+internal static class Run
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    public static string LauncherPath => Path.Combine(AppContext.BaseDirectory, "doppel");
+
+    public static InterceptionOptions Options(string program, params string[] arguments)
+        => new() { Program = program, Arguments = arguments, LauncherPath = LauncherPath, CaptureOutput = true, ForwardSignals = false };
+
+    /// <summary>Starts the program from inside a fresh network namespace, after <paramref name="setup"/> ran there.</summary>
+    public static async Task<RunResult> IsolatedAsync(
+        InterceptionOptions options, TestPolicy policy, DirectoryRemote remote, Action? setup = null, Func<InterceptedProcess, Task>? whileRunning = null)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        var starting = await IsolatedNetwork.RunAsync(() =>
+        {
+            setup?.Invoke();
+            return InterceptedProcess.StartAsync(options, policy, remote, timeout.Token);
+        });
+        await using var process = await starting;
+        var stdout = process.StandardOutput!.ReadToEndAsync(timeout.Token);
+        var stderr = process.StandardError!.ReadToEndAsync(timeout.Token);
+        if (whileRunning is not null)
+        {
+            await whileRunning(process);
+        }
+
+        var exitCode = await process.WaitForExitAsync(timeout.Token);
+        return new RunResult(exitCode, await stdout, await stderr, process.Statistics);
+    }
+}
+
+internal sealed record RunResult(int ExitCode, string Stdout, string Stderr, InterceptionStatistics? Statistics)
+{
+    public override string ToString() => $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}";
+}
