@@ -87,6 +87,11 @@ internal sealed class RemoteFileCache : IDisposable
     /// <summary>Fetches a remote file's content into the tree (once per size and mtime); returns its local path.</summary>
     public async ValueTask<string> FetchFileAsync(string remotePath, RemoteEntry entry, CancellationToken cancellationToken)
     {
+        if (_dirty.ContainsKey(remotePath))
+        {
+            return LocalPath(remotePath); // written here and not sent back yet: the local copy is the truth
+        }
+
         var key = (remotePath, entry.Size, entry.LastWriteTime);
         var fetch = _fetched.GetOrAdd(key, k => new Lazy<Task>(() => DownloadAsync(k.Path, entry, cancellationToken)));
         try

@@ -85,7 +85,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
         return new RemoteEntry(
             info.Name,
             kind,
-            (int)info.UnixFileMode,
+            kind == RemoteEntryKind.Symlink ? 0x1ff : (int)info.UnixFileMode,
             Uid: 1234,
             Gid: 2345,
             Size: info is FileInfo f && kind == RemoteEntryKind.File ? f.Length : kind == RemoteEntryKind.Symlink ? info.LinkTarget!.Length : 4096,

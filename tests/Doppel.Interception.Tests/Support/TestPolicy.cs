@@ -4,7 +4,7 @@ using Doppel.Interception.Policy;
 namespace Doppel.Interception.Tests.Support;
 
 /// <summary>A policy from lists: paths under a remote prefix and listed addresses go remote.</summary>
-internal sealed class TestPolicy : IInterceptionPolicy
+internal sealed record TestPolicy : IInterceptionPolicy
 {
     public SyscallFamilies Families { get; init; } = SyscallFamilies.Outgoing | SyscallFamilies.FilesRead | SyscallFamilies.Hostname;
 

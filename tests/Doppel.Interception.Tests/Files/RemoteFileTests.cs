@@ -1,0 +1,180 @@
+using Doppel.Interception.Policy;
+using Doppel.Interception.Tests.Support;
+
+namespace Doppel.Interception.Tests.Files;
+
+public sealed class RemoteFileTests
+{
+    [Fact]
+    public async Task CatReadsARemoteFile()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("etc/app.conf", "remote content\n");
+
+        var result = await Run.IsolatedAsync(Run.Options("cat", path), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("remote content\n", result.Stdout);
+        Assert.Contains(path, fs.Remote.Reads);
+    }
+
+    [Fact]
+    public async Task MissingRemoteFileIsNotFound()
+    {
+        using var fs = new RemoteFileSystem();
+
+        var result = await Run.IsolatedAsync(Run.Options("cat", fs.Prefix + "/nope"), fs.Policy(), fs.Remote);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("No such file or directory", result.Stderr);
+    }
+
+    [Fact]
+    public async Task LsLongListsARemoteDirectoryWithRemoteMetadata()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("dir/a.txt", "12345", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+        fs.Write("dir/sub/b.txt", "b");
+        fs.Symlink("dir/link", "a.txt");
+        File.SetLastWriteTimeUtc(fs.LocalOf(fs.Prefix + "/dir/a.txt"), new DateTime(2020, 1, 2, 3, 4, 5, DateTimeKind.Utc));
+
+        var result = await Run.IsolatedAsync(
+            Run.Options("ls", "-l", "-n", "--time-style=+%Y-%m-%d", fs.Prefix + "/dir"),
+            fs.Policy(),
+            fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToArray();
+        Assert.Contains(lines, l => l.StartsWith("-rw-r----- 1 1234 2345 5 2020-01-02 a.txt", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("lrwxrwxrwx 1 1234 2345 5 ", StringComparison.Ordinal) && l.EndsWith("link -> a.txt", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith('d') && l.EndsWith(" sub", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StatShowsRemoteSizeModeAndOwner()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("data.bin", new string('x', 1000), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+
+        var result = await Run.IsolatedAsync(Run.Options("stat", "-c", "%s %a %u %g %F", path), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("1000 500 1234 2345 regular file\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task FindWalksARemoteTree()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("tree/a", "a");
+        fs.Write("tree/x/b", "b");
+        fs.Write("tree/x/y/c", "c");
+
+        var result = await Run.IsolatedAsync(Run.Options("find", fs.Prefix + "/tree", "-type", "f"), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var found = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToArray();
+        Assert.Equal([fs.Prefix + "/tree/a", fs.Prefix + "/tree/x/b", fs.Prefix + "/tree/x/y/c"], found);
+    }
+
+    [Fact]
+    public async Task RelativePathsResolveAgainstTheCallersDirectoryFd()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("rel/inner.txt", "inner\n");
+        var script = $$"""
+            import os
+            d = os.open("{{fs.Prefix}}/rel", os.O_RDONLY | os.O_DIRECTORY)
+            f = os.open("inner.txt", os.O_RDONLY, dir_fd=d)
+            print(os.read(f, 100).decode(), end="")
+            print(os.stat("inner.txt", dir_fd=d).st_size)
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("inner\n6\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task PythonOpensListsAndFollowsRemoteEntries()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("py/one.txt", "1");
+        fs.Write("py/two.txt", "22");
+        fs.Symlink("py/three", "two.txt");
+        var script = $$"""
+            import os
+            p = "{{fs.Prefix}}/py"
+            print(sorted(os.listdir(p)))
+            print(open(p + "/three").read())
+            print(os.readlink(p + "/three"), os.path.islink(p + "/three"), os.path.isdir(p), os.access(p + "/one.txt", os.R_OK))
+            print(os.path.exists(p + "/missing"))
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("['one.txt', 'three', 'two.txt']\n22\ntwo.txt True True True\nFalse\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task OpenedRemoteFdKeepsCloseOnExecAsRequested()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("fd.txt", "x");
+        var script = $$"""
+            import os, fcntl
+            a = os.open("{{path}}", os.O_RDONLY | os.O_CLOEXEC)
+            b = os.open("{{path}}", os.O_RDONLY)
+            os.set_inheritable(b, True)
+            print(bool(fcntl.fcntl(a, fcntl.F_GETFD) & fcntl.FD_CLOEXEC), bool(fcntl.fcntl(b, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("True False\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task WritesAreDeniedWhenThePolicyIsReadOnly()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("ro.txt", "keep");
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"echo changed > {path}"), fs.Policy(), fs.Remote);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("Permission denied", result.Stderr);
+        Assert.Equal("keep", await File.ReadAllTextAsync(fs.LocalOf(path)));
+    }
+
+    [Fact]
+    public async Task WrittenRemoteFileIsSentBackBeforeExit()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("rw.txt", "old");
+        var policy = fs.Policy() with { AllowWrites = true };
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"echo new > {path}; cat {path}"), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("new\n", result.Stdout);
+        Assert.True(fs.Remote.Writes.TryGetValue(path, out var written), string.Join(",", fs.Remote.Writes.Keys) + " reads:" + string.Join(",", fs.Remote.Reads));
+        Assert.Equal("new\n", System.Text.Encoding.UTF8.GetString(written));
+        Assert.True("new\n" == await File.ReadAllTextAsync(fs.LocalOf(path)), fs.LocalOf(path) + " reads:" + string.Join(",", fs.Remote.Reads) + " " + result);
+    }
+
+    [Fact]
+    public async Task FilesOffTrapsNoFileSyscalls()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("off.txt", "x");
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"cat /etc/hostname > /dev/null; cat {path}"), fs.Policy(SyscallFamilies.Outgoing), fs.Remote);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(0, result.Statistics!.Notifications);
+    }
+}
