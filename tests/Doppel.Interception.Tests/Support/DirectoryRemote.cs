@@ -22,19 +22,32 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public ConcurrentDictionary<string, byte[]> Writes { get; } = new();
 
+    /// <summary>Remote paths whose metadata lookups take this long (a slow remote call).</summary>
+    public ConcurrentDictionary<string, TimeSpan> Delays { get; } = new();
+
     /// <summary>Connections to <paramref name="destination"/> go to <paramref name="standIn"/>.</summary>
     public void AddService(IPEndPoint destination, IPEndPoint standIn) => _services[destination] = standIn;
 
     public string Local(string remotePath) => Root + remotePath;
 
-    public ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        if (Delays.TryGetValue(path, out var delay))
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+
+        return GetEntry(path, followSymlinks);
+    }
+
+    private RemoteEntry? GetEntry(string path, bool followSymlinks)
     {
         FileSystemInfo info = Directory.Exists(Local(path)) && (followSymlinks || new DirectoryInfo(Local(path)).LinkTarget is null)
             ? new DirectoryInfo(Local(path))
             : new FileInfo(Local(path));
         if (!info.Exists && info.LinkTarget is null)
         {
-            return new((RemoteEntry?)null);
+            return null;
         }
 
         if (followSymlinks && info.LinkTarget is not null)
@@ -42,13 +55,13 @@ internal sealed class DirectoryRemote(string root) : IRemote
             var final = info.ResolveLinkTarget(returnFinalTarget: true);
             if (final is null || !final.Exists)
             {
-                return new((RemoteEntry?)null);
+                return null;
             }
 
             info = final;
         }
 
-        return new(Entry(info));
+        return Entry(info);
     }
 
     public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)

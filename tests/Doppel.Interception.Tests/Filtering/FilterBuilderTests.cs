@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using Doppel.Interception.Filtering;
+using Doppel.Interception.Policy;
+using Doppel.Linux.Native;
+using Doppel.Linux.Seccomp;
+
+namespace Doppel.Interception.Tests.Filtering;
+
+/// <summary>The generated programs, run through a small classic-BPF interpreter over synthetic seccomp_data.</summary>
+public sealed class FilterBuilderTests
+{
+    private const ulong AtEmptyPath = 0x1000;
+
+    [Fact]
+    public void WrongArchitectureKillsTheProcess()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.FilesRead);
+
+        Assert.Equal(SeccompConstants.RetKillProcess, Run(program, SyscallNumber.Openat, arch: 0x40000003 /* i386 */));
+    }
+
+    [Fact]
+    public void X32SyscallsGetEnosys()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.Outgoing);
+
+        Assert.Equal(SeccompConstants.RetErrno | 38u, Run(program, 0x40000000 | SyscallNumber.Connect));
+    }
+
+    [Fact]
+    public void OnlyTheFamiliesAskedForAreTrapped()
+    {
+        var network = FilterBuilder.Build(SyscallFamilies.Outgoing);
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.Connect));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.GetPeerName));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Openat));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Uname));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.SendTo, args: [3, 0, 0, 0, 0x7fff0000, 16]));
+
+        var none = FilterBuilder.Build(SyscallFamilies.None);
+        Assert.All(Enumerable.Range(0, 460), nr => Assert.Equal(SeccompConstants.RetAllow, Run(none, nr)));
+    }
+
+    [Fact]
+    public void FstatThroughNewfstatatWithEmptyPathStaysInTheKernel()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.FilesRead);
+
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Newfstatat, args: [3, 0x1000, 0x2000, AtEmptyPath]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Newfstatat, args: [unchecked((ulong)-100), 0x1000, 0x2000, 0]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Statx, args: [3, 0x1000, AtEmptyPath, 0x7ff, 0x2000]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Statx, args: [3, 0x1000, 0x100, 0x7ff, 0x2000]));
+    }
+
+    [Fact]
+    public void SendtoIsTrappedOnlyWithADestination()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.OutgoingUdp);
+
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.SendTo, args: [3, 0x1000, 10, 0, 0, 0]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.SendTo, args: [3, 0x1000, 10, 0, 0x7fff_0000_1000, 16]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.SendTo, args: [3, 0x1000, 10, 0, 0x1_0000_0000, 16]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.RecvFrom, args: [3, 0x1000, 10, 0, 0, 0]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.RecvFrom, args: [3, 0x1000, 10, 0, 0x2000, 0x3000]));
+    }
+
+    [Fact]
+    public void EveryFamilyTogetherStillAssembles()
+    {
+        var all = SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Hostname;
+        var program = FilterBuilder.Build(all);
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Uname));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Renameat2));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Read));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Execve));
+    }
+
+    /// <summary>Interprets the subset of classic BPF the builder emits.</summary>
+    private static uint Run(byte[] program, int nr, uint arch = SeccompConstants.AuditArchX8664, ulong[]? args = null)
+    {
+        var data = new byte[64];
+        BinaryPrimitives.WriteInt32LittleEndian(data, nr);
+        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4), arch);
+        for (var i = 0; i < (args?.Length ?? 0); i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(16 + (i * 8)), args![i]);
+        }
+
+        uint a = 0;
+        for (var pc = 0; pc < program.Length / 8;)
+        {
+            var insn = program.AsSpan(pc * 8, 8);
+            var code = BinaryPrimitives.ReadUInt16LittleEndian(insn);
+            var k = BinaryPrimitives.ReadUInt32LittleEndian(insn[4..]);
+            switch (code)
+            {
+                case 0x20:
+                    a = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan((int)k));
+                    pc++;
+                    break;
+                case 0x15:
+                    pc += 1 + (a == k ? insn[2] : insn[3]);
+                    break;
+                case 0x45:
+                    pc += 1 + ((a & k) != 0 ? insn[2] : insn[3]);
+                    break;
+                case 0x06:
+                    return k;
+                default:
+                    throw new InvalidOperationException($"unexpected BPF opcode {code:x}");
+            }
+        }
+
+        throw new InvalidOperationException("fell off the end of the program");
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Tests.Support;
+
+namespace Doppel.Interception.Tests.Supervision;
+
+public sealed class ProcessTreeTests
+{
+    [Fact]
+    public async Task ChildrenAndGrandchildrenOfAShellAreIntercepted()
+    {
+        using var fs = new RemoteFileSystem();
+        var a = fs.Write("a", "A");
+        var b = fs.Write("b", "B");
+        var script = $"cat {a}; (cat {b}; sh -c 'cat {a}' ) & wait; echo";
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("ABA\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task ASlowRemoteCallDoesNotStallOtherThreads()
+    {
+        using var fs = new RemoteFileSystem();
+        var slow = fs.Write("slow", "s");
+        var fast = fs.Write("fast", "f");
+        fs.Remote.Delays[slow] = TimeSpan.FromSeconds(3);
+        var script = $$"""
+            import threading, time
+            t0 = time.monotonic()
+            done = {}
+            def read(path, key):
+                open(path).read()
+                done[key] = time.monotonic() - t0
+            s = threading.Thread(target=read, args=("{{slow}}", "slow")); s.start()
+            time.sleep(0.2)
+            for i in range(50):
+                read("{{fast}}", "fast")
+            fast_done = done["fast"]
+            s.join()
+            print(fast_done < 2.0, done["slow"] >= 3.0)
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("True True\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task ThreadsMakingCallsConcurrentlyAllGetTheirAnswers()
+    {
+        using var fs = new RemoteFileSystem();
+        for (var i = 0; i < 8; i++)
+        {
+            fs.Write($"c/{i}", new string((char)('a' + i), i + 1));
+        }
+
+        var script = $$"""
+            import threading, os
+            results = [None] * 8
+            def work(i):
+                for _ in range(25):
+                    results[i] = (open("{{fs.Prefix}}/c/%d" % i).read(), os.stat("{{fs.Prefix}}/c/%d" % i).st_size)
+            ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+            [t.start() for t in ts]; [t.join() for t in ts]
+            print(all(r == (chr(97 + i) * (i + 1), i + 1) for i, r in enumerate(results)))
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("True\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task AProcessKilledMidCallEndsCleanly()
+    {
+        using var fs = new RemoteFileSystem();
+        var slow = fs.Write("hang", "h");
+        fs.Remote.Delays[slow] = TimeSpan.FromSeconds(2);
+
+        var stopwatch = Stopwatch.StartNew();
+        var result = await Run.IsolatedAsync(
+            Run.Options("cat", slow),
+            fs.Policy(),
+            fs.Remote,
+            whileRunning: async process =>
+            {
+                await Task.Delay(500);
+                process.Signal(9);
+            });
+
+        Assert.Equal(128 + 9, result.ExitCode);
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task SkippedProcessesRunUntouched()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("skip", "seen\n");
+        var policy = fs.Policy() with { SkippedProcesses = new HashSet<string> { "cat" } };
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"head -n1 {path}; cat {path}"), policy, fs.Remote);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("seen\n", result.Stdout);
+        Assert.Contains("No such file or directory", result.Stderr);
+        Assert.True(result.Statistics!.SkippedProcess > 0);
+    }
+
+    [Fact]
+    public async Task UnameAnswersThePodsHostname()
+    {
+        var remote = new DirectoryRemote("/nonexistent") { Hostname = "my-pod-7d9f" };
+        var policy = new TestPolicy { Families = SyscallFamilies.Hostname };
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", "uname -n; hostname"), policy, remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("my-pod-7d9f\nmy-pod-7d9f\n", result.Stdout);
+        _ = IPAddress.Loopback;
+    }
+}
