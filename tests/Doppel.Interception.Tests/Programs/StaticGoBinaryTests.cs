@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Net;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Tests.Support;
+
+namespace Doppel.Interception.Tests.Programs;
+
+/// <summary>
+/// A static Go binary (CGO_ENABLED=0) makes raw syscalls with no libc, so LD_PRELOAD-style
+/// interception cannot see it; seccomp does. Needs the golang package.
+/// </summary>
+public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoProgram>
+{
+    private const string Source = """
+        package main
+
+        import (
+            "fmt"
+            "io"
+            "net/http"
+            "os"
+            "sort"
+        )
+
+        func main() {
+            dir := os.Args[1]
+            data, err := os.ReadFile(dir + "/config.txt")
+            if err != nil { fmt.Println("read:", err); os.Exit(2) }
+            fmt.Printf("file=%s\n", data)
+            info, err := os.Stat(dir + "/config.txt")
+            if err != nil { fmt.Println("stat:", err); os.Exit(2) }
+            fmt.Printf("size=%d mode=%o\n", info.Size(), info.Mode().Perm())
+            entries, err := os.ReadDir(dir)
+            if err != nil { fmt.Println("readdir:", err); os.Exit(2) }
+            names := []string{}
+            for _, e := range entries { names = append(names, e.Name()) }
+            sort.Strings(names)
+            fmt.Println("dir=", names)
+            resp, err := http.Get(os.Args[2])
+            if err != nil { fmt.Println("get:", err); os.Exit(3) }
+            body, _ := io.ReadAll(resp.Body)
+            fmt.Printf("http=%d %s", resp.StatusCode, body)
+        }
+        """;
+
+    private readonly GoProgram _program;
+
+    public StaticGoBinaryTests(GoProgram program) => _program = program;
+
+    [Fact]
+    public async Task StaticGoBinaryReadsRemoteFilesAndReachesARemoteService()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("app/config.txt", "from-the-pod", UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        fs.Write("app/other", "x");
+        using var server = new Holder<LoopbackHttpServer>();
+        var destination = new IPEndPoint(IPAddress.Parse("192.0.2.20"), 8080);
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.Outgoing) with
+        {
+            RemoteAddresses = new HashSet<IPAddress> { destination.Address },
+        };
+
+        var result = await Run.IsolatedAsync(
+            Run.Options(_program.Path, fs.Prefix + "/app", "http://192.0.2.20:8080/go"),
+            policy,
+            fs.Remote,
+            setup: () =>
+            {
+                server.Value = new LoopbackHttpServer("hello go\n");
+                fs.Remote.AddService(destination, server.Value.EndPoint);
+            });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("file=from-the-pod\nsize=12 mode=600\ndir= [config.txt other]\nhttp=200 hello go\n", result.Stdout);
+    }
+
+    public sealed class GoProgram : IDisposable
+    {
+        private readonly string _directory = Directory.CreateTempSubdirectory("doppel-go-").FullName;
+
+        public GoProgram()
+        {
+            File.WriteAllText(System.IO.Path.Combine(_directory, "main.go"), Source);
+            var build = new ProcessStartInfo("go", "build -o app main.go")
+            {
+                WorkingDirectory = _directory,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            build.Environment["CGO_ENABLED"] = "0";
+            build.Environment["GOCACHE"] = System.IO.Path.Combine(_directory, "cache");
+            build.Environment["GOPATH"] = System.IO.Path.Combine(_directory, "gopath");
+            build.Environment["GO111MODULE"] = "off";
+            using var go = Process.Start(build) ?? throw new InvalidOperationException("go did not start; install the golang package.");
+            var errors = go.StandardError.ReadToEnd();
+            go.WaitForExit();
+            if (go.ExitCode != 0)
+            {
+                throw new InvalidOperationException("go build failed: " + errors);
+            }
+
+            Path = System.IO.Path.Combine(_directory, "app");
+        }
+
+        public string Path { get; }
+
+        public void Dispose() => Directory.Delete(_directory, recursive: true);
+    }
+}
