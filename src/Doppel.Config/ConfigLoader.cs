@@ -70,9 +70,9 @@ public static class ConfigLoader
 
     private static (string? Shown, string? FullPath) FindFile(ConfigLoadOptions options)
     {
-        var (given, origin) = options.ConfigFile is { } flag ? (flag, "given with -f")
-            : options.Environment("DOPPEL_CONFIG_FILE") is { Length: > 0 } doppel ? (doppel, "named by DOPPEL_CONFIG_FILE")
-            : options.Environment("MIRRORD_CONFIG_FILE") is { Length: > 0 } mirrord ? (mirrord, "named by MIRRORD_CONFIG_FILE")
+        var (given, origin) = options.ConfigFile is { } flag ? (flag, "")
+            : options.Environment("DOPPEL_CONFIG_FILE") is { Length: > 0 } doppel ? (doppel, " named by DOPPEL_CONFIG_FILE")
+            : options.Environment("MIRRORD_CONFIG_FILE") is { Length: > 0 } mirrord ? (mirrord, " named by MIRRORD_CONFIG_FILE")
             : (null, null);
 
         if (given is null)
@@ -84,12 +84,12 @@ public static class ConfigLoader
         var path = Path.IsPathRooted(given) ? given : Path.GetFullPath(Path.Combine(options.WorkingDirectory, given));
         if (Directory.Exists(path))
         {
-            throw new ConfigException(new ConfigError($"the configuration file {origin} is a directory; give the path of a .json, .toml or .yaml file.", given));
+            throw new ConfigException(new ConfigError($"the configuration file{origin} is a directory; give the path of a .json, .toml or .yaml file.", given));
         }
 
         if (!File.Exists(path))
         {
-            throw new ConfigException(new ConfigError($"the configuration file {origin} does not exist; check the path.", given));
+            throw new ConfigException(new ConfigError($"the configuration file{origin} does not exist; check the path.", given));
         }
 
         // Messages show the name as the user wrote it.

@@ -1,0 +1,39 @@
+using Doppel.Cli.Logging;
+using Doppel.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Cli.Commands;
+
+/// <summary>Loading the configuration the same way for every command that needs it.</summary>
+internal static class ConfigCommandSupport
+{
+    public static LoadedConfig Load(CliEnvironment environment, string? configFile, IReadOnlyList<ConfigOverride> flags, ILogger logger, bool printWarnings = true)
+    {
+        var loaded = ConfigLoader.Load(new ConfigLoadOptions
+        {
+            ConfigFile = configFile,
+            FlagOverrides = flags,
+            Environment = environment.Variables,
+            WorkingDirectory = environment.WorkingDirectory,
+        });
+
+        if (loaded.File is { } file)
+        {
+            CliLog.ConfigurationLoaded(logger, file);
+        }
+        else
+        {
+            CliLog.NoConfigurationFile(logger);
+        }
+
+        if (printWarnings)
+        {
+            foreach (var warning in loaded.Warnings)
+            {
+                environment.Console.WriteWarning(warning.ToString());
+            }
+        }
+
+        return loaded;
+    }
+}

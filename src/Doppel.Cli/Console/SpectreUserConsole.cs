@@ -1,0 +1,28 @@
+using Spectre.Console;
+
+namespace Doppel.Cli;
+
+/// <summary>The terminal: results on stdout as plain text, messages on stderr, coloured when stderr is a terminal.</summary>
+internal sealed class SpectreUserConsole : IUserConsole
+{
+    private readonly IAnsiConsole _stderr = CreateStderr();
+
+    public TextWriter Out => System.Console.Out;
+
+    public TextWriter Error => System.Console.Error;
+
+    public void WriteError(string message) => _stderr.MarkupLine($"[red bold]error:[/] {Markup.Escape(message)}");
+
+    public void WriteWarning(string message) => _stderr.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+
+    public void WriteInfo(string message) => _stderr.MarkupLine(Markup.Escape(message));
+
+    private static IAnsiConsole CreateStderr()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });
+
+        // One message, one line: "file:line:col: key: message" stays whole for editors, grep and CI logs.
+        console.Profile.Width = 4096;
+        return console;
+    }
+}

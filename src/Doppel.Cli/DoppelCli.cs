@@ -1,0 +1,100 @@
+using System.CommandLine;
+using Doppel.Cli.Commands;
+using Doppel.Cli.Logging;
+using Doppel.Config;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Cli;
+
+/// <summary>
+/// The composition root: builds the command tree, runs it, and turns the errors a user can cause
+/// into one message and a documented exit code (stack traces only with <c>-v</c>).
+/// </summary>
+public static class DoppelCli
+{
+    public static async Task<int> RunAsync(string[] args, CliEnvironment environment, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(environment);
+
+        var root = BuildRoot(environment);
+        var parseResult = root.Parse(ExecArguments.Prepare(args, root));
+        var verbose = parseResult.GetValue(GlobalOptions.Verbose);
+
+        if (ExecArguments.UnknownOptions(args, root) is { Count: > 0 } unknown)
+        {
+            foreach (var option in unknown)
+            {
+                environment.Console.WriteError($"'{option}' is not an option of doppel exec; put the program's own options after its name (or after --).");
+            }
+
+            environment.Console.WriteInfo("Run 'doppel exec --help' to see the usage.");
+            return ExitCodes.ConfigError;
+        }
+
+        if (parseResult.Errors.Count > 0 && parseResult.Action is not System.CommandLine.Help.HelpAction)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                environment.Console.WriteError(Sentence(error.Message));
+            }
+
+            var command = parseResult.CommandResult.Command;
+            var name = command == root ? "doppel" : $"doppel {command.Name}";
+            environment.Console.WriteInfo($"Run '{name} --help' to see the usage.");
+            return ExitCodes.ConfigError;
+        }
+
+        using var loggers = CliLogging.Create(LogLevels.Resolve(verbose, environment.Variables));
+        var logger = loggers.CreateLogger("doppel");
+        try
+        {
+            var invocation = new InvocationConfiguration
+            {
+                Output = environment.Console.Out,
+                Error = environment.Console.Error,
+                EnableDefaultExceptionHandler = false,
+            };
+            return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors)
+            {
+                environment.Console.WriteError(error.ToString());
+            }
+
+            return ExitCodes.ConfigError;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception e) when (!verbose)
+        {
+            environment.Console.WriteError($"doppel failed unexpectedly: {e.Message} Run again with -v for the details, and report it if it persists.");
+            return ExitCodes.InternalError;
+        }
+        catch (Exception e)
+        {
+            CliLog.UnexpectedFailure(logger, e);
+            environment.Console.WriteError($"doppel failed unexpectedly: {e}");
+            return ExitCodes.InternalError;
+        }
+    }
+
+    internal static RootCommand BuildRoot(CliEnvironment environment)
+    {
+        var root = new RootCommand("doppel runs a local process as if it were inside a Kubernetes pod: the pod's environment, files, incoming and outgoing traffic, and DNS. It reads mirrord's configuration files and flags unchanged.")
+        {
+            new ExecCommand(environment),
+            new VerifyConfigCommand(environment),
+            new SchemaCommand(environment),
+        };
+        root.Options.Add(GlobalOptions.Verbose);
+        return root;
+    }
+
+    private static string Sentence(string message) =>
+        message.Length > 0 && char.IsUpper(message[0]) ? char.ToLowerInvariant(message[0]) + message[1..] : message;
+}

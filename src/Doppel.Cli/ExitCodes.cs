@@ -1,0 +1,25 @@
+namespace Doppel.Cli;
+
+/// <summary>doppel's own exit codes (docs/cli.md). <c>exec</c> otherwise passes the program's code through.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>An unexpected internal error (a bug): the message says where to look.</summary>
+    public const int InternalError = 1;
+
+    /// <summary>The configuration or the command line is invalid; the message names the file, key and line, or the flag.</summary>
+    public const int ConfigError = 2;
+
+    /// <summary>The command exists but cannot do its work on this build or machine yet; nothing was run.</summary>
+    public const int Unavailable = 69;
+
+    /// <summary>The program was found but cannot be executed (as a shell says).</summary>
+    public const int CannotExecute = 126;
+
+    /// <summary>The program was not found (as a shell says).</summary>
+    public const int CommandNotFound = 127;
+
+    /// <summary>Interrupted with Ctrl+C before a program ran (128 + SIGINT).</summary>
+    public const int Interrupted = 130;
+}

@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using Doppel.Cli.Tests.Support;
+
+namespace Doppel.Cli.Tests.Binary;
+
+/// <summary>The shipped executables, as a user runs them: exit codes, stdout/stderr split, no stack traces.</summary>
+public sealed class DoppelBinaryTests
+{
+    public static TheoryData<string> Binaries => DoppelBinaries.All;
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task VerifiesEveryPublishedExample(string binary)
+    {
+        var env = new Dictionary<string, string> { ["USER"] = "dana" };
+        foreach (var example in Directory.GetFiles(RepoPaths.Examples))
+        {
+            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", example);
+
+            Assert.True(code == 0, $"{Path.GetFileName(example)}: exit {code}: {stderr}");
+            Assert.NotNull(JsonNode.Parse(stdout)!["feature"]);
+        }
+
+        var multi = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "seed-multi-developer.json");
+        Assert.Contains("\"header_filter\": \"^X-Dev-User: dana$\"", multi.StdOut, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task BrokenConfigurationExitsTwoWithoutAStackTrace(string binary)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "mirrord.yaml"), "feature:\n  fs:\n    mode: 7\n");
+
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, new Dictionary<string, string>(), "verify-config", "mirrord.yaml");
+
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Contains("mirrord.yaml:3:5: feature.fs.mode: expected a string, found the number 7.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task SchemaVersionAndHelpWork(string binary)
+    {
+        var none = new Dictionary<string, string>();
+
+        var schema = await DoppelBinaries.RunAsync(binary, RepoPaths.Root, none, "schema");
+        var version = await DoppelBinaries.RunAsync(binary, RepoPaths.Root, none, "--version");
+        var help = await DoppelBinaries.RunAsync(binary, RepoPaths.Root, none, "exec", "--help");
+
+        Assert.Equal(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "doppel-schema.json")), schema.StdOut);
+        Assert.Matches(@"^\d+\.\d+\.\d+", version.StdOut);
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("--no-remote-dns", help.StdOut, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task ExecDoesNotPretendToRun(string binary)
+    {
+        using var dir = new TempDir();
+        var marker = Path.Combine(dir.Path, "ran");
+
+        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, new Dictionary<string, string>(), "exec", "-t", "targetless", "--", "touch", marker);
+
+        Assert.Equal(ExitCodes.Unavailable, code);
+        Assert.False(File.Exists(marker));
+        Assert.Contains("cannot run programs yet", stderr, StringComparison.Ordinal);
+    }
+}
