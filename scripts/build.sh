@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Restores, builds the solution (Release) and publishes the NativeAOT doppel to artifacts/doppel.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_packages "${BUILD_PACKAGES[@]}"
+
+say "restoring"
+dotnet restore doppel.slnx --nologo -v q
+
+say "building (Release)"
+dotnet build doppel.slnx -c Release --no-restore --nologo -v q -clp:ErrorsOnly
+
+say "publishing NativeAOT artifacts/doppel"
+rm -rf artifacts/publish
+dotnet publish src/Doppel.Cli/Doppel.Cli.csproj -c Release -r linux-x64 --nologo -v q -clp:ErrorsOnly \
+  -p:PublishAot=true -p:CppCompilerAndLinker=gcc -o artifacts/publish/doppel
+mkdir -p artifacts
+cp artifacts/publish/doppel/doppel artifacts/doppel
+say "built $(artifacts/doppel --version) -> artifacts/doppel"

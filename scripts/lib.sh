@@ -1,0 +1,29 @@
+# Shared helpers for scripts/*.sh. Source it; it sets ROOT to the repository root.
+# shellcheck shell=bash
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { printf '==> %s\n' "$*"; }
+
+# ensure_packages PKG...: installs the Debian packages that are missing (apt-get update first).
+ensure_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "doppel scripts: these packages are missing and installing them needs root: ${missing[*]}" >&2
+    echo "Install them (apt-get install ${missing[*]}) or run the script as root." >&2
+    return 1
+  fi
+  say "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What building needs: gcc links the NativeAOT binaries (with zlib).
+BUILD_PACKAGES=(gcc libc6-dev zlib1g-dev)
+
+# What the tests need besides the build: real programs and the network tools.
+TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils)

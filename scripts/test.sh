@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the tests need, builds (including the NativeAOT binary) and runs every test.
+# Exits non-zero on any failure. Ends with one line: "N passed, N failed".
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+"$ROOT/scripts/build.sh"
+
+# The binary tests run against the JIT build and this NativeAOT build alike.
+export DOPPEL_AOT_BINARY="$ROOT/artifacts/doppel"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+say "running tests"
+set +e
+dotnet test doppel.slnx -c Release --no-build --nologo \
+  --blame-hang-timeout 10m --logger "console;verbosity=normal" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 38, Skipped: 0, ...").
+read -r passed failed skipped < <(grep -E '^(Passed|Failed)! +- +Failed: ' "$log" | awk -F'[:,]' '
+  { f += $2; p += $4; s += $6 } END { printf "%d %d %d\n", p, f, s }')
+assemblies=$(grep -cE '^(Passed|Failed)! +- +Failed: ' "$log" || true)
+if [ "$skipped" -gt 0 ]; then
+  echo "doppel tests: $skipped test(s) were skipped; a skipped test is a defect here." >&2
+  status=1
+fi
+if [ "$assemblies" -eq 0 ] || [ "$passed" -eq 0 ]; then
+  echo "doppel tests: no test ran." >&2
+  status=1
+fi
+echo "$passed passed, $failed failed"
+exit "$status"
