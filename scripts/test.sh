@@ -20,10 +20,13 @@ dotnet test doppel.slnx -c Release --no-build --nologo \
 status=${PIPESTATUS[0]}
 set -e
 
-# Sum the per-assembly summaries ("Passed!  - Failed: 0, Passed: 38, Skipped: 0, ...").
-read -r passed failed skipped < <(grep -E '^(Passed|Failed)! +- +Failed: ' "$log" | awk -F'[:,]' '
-  { f += $2; p += $4; s += $6 } END { printf "%d %d %d\n", p, f, s }')
-assemblies=$(grep -cE '^(Passed|Failed)! +- +Failed: ' "$log" || true)
+# Sum the per-assembly summaries ("Total tests: N" then "Passed: N", "Failed: N", "Skipped: N").
+read -r passed failed skipped assemblies < <(awk '
+  /^Total tests: / { a++ }
+  /^ +Passed: [0-9]+$/ { p += $2 }
+  /^ +Failed: [0-9]+$/ { f += $2 }
+  /^ +Skipped: [0-9]+$/ { s += $2 }
+  END { printf "%d %d %d %d\n", p, f, s, a }' "$log")
 if [ "$skipped" -gt 0 ]; then
   echo "doppel tests: $skipped test(s) were skipped; a skipped test is a defect here." >&2
   status=1
