@@ -100,7 +100,7 @@ internal static class FilterBuilder
         {
             traps.Add((SyscallNumber.SendTo, PreCheck.TrapWhenPointerSet, 4, 0));
             traps.Add((SyscallNumber.RecvFrom, PreCheck.TrapWhenPointerSet, 4, 0));
-            Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg);
+            Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg);
         }
 
         if ((families & SyscallFamilies.Listen) != 0)

@@ -21,14 +21,25 @@ namespace Doppel.Interception.Network;
 ///   app: getpeername(fd) ──trap──► answered 192.0.2.10:80 (by the socket's inode)
 /// </code>
 /// </summary>
-internal sealed class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, ILogger logger) : ISyscallHandler
+internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, ILogger logger) : ISyscallHandler
 {
-    public IEnumerable<int> SyscallNumbers => [SyscallNumber.Connect, SyscallNumber.GetPeerName];
+    public IEnumerable<int> SyscallNumbers =>
+    [
+        SyscallNumber.Connect, SyscallNumber.GetPeerName,
+        SyscallNumber.SendTo, SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvFrom, SyscallNumber.RecvMsg,
+    ];
 
-    public ValueTask<HandlerResult> HandleAsync(Notification notification, CancellationToken cancellationToken)
-        => notification.Nr == SyscallNumber.Connect
-            ? ConnectAsync(notification, cancellationToken)
-            : new(GetPeerName(notification));
+    public ValueTask<HandlerResult> HandleAsync(Notification notification, CancellationToken cancellationToken) => notification.Nr switch
+    {
+        SyscallNumber.Connect => ConnectAsync(notification, cancellationToken),
+        SyscallNumber.GetPeerName => new(GetPeerName(notification)),
+        SyscallNumber.SendTo => SendToAsync(notification, cancellationToken),
+        SyscallNumber.SendMsg => SendMsgAsync(notification, cancellationToken),
+        SyscallNumber.SendMmsg => SendMmsgAsync(notification, cancellationToken),
+        SyscallNumber.RecvFrom => ReceiveAsync(notification, message: false, cancellationToken),
+        SyscallNumber.RecvMsg => ReceiveAsync(notification, message: true, cancellationToken),
+        _ => new(notification.Continue()),
+    };
 
     private ValueTask<HandlerResult> ConnectAsync(Notification notification, CancellationToken cancellationToken)
     {
@@ -52,13 +63,14 @@ internal sealed class OutgoingHandler(IInterceptionPolicy policy, IRemote remote
         }
 
         var type = SocketCalls.GetSocketType(dup) & 0xf;
-        if (type != SocketCalls.SockStream)
+        var transport = type == SocketCalls.SockStream ? Transport.Tcp : Transport.Udp;
+        if (type is not (SocketCalls.SockStream or SocketCalls.SockDgram))
         {
             dup.Dispose();
-            return new(notification.Continue()); // connected UDP: not handled yet
+            return new(notification.Continue());
         }
 
-        switch (policy.DecideOutgoing(Transport.Tcp, destination))
+        switch (policy.DecideOutgoing(transport, destination))
         {
             case InterceptionDecision.Local:
                 dup.Dispose();
@@ -70,17 +82,19 @@ internal sealed class OutgoingHandler(IInterceptionPolicy policy, IRemote remote
                 dup.Dispose();
                 return new(notification.Fail(Errno.ENETUNREACH));
             default:
-                return RedirectAsync(notification, dup, destination, cancellationToken);
+                return RedirectAsync(notification, dup, destination, transport, cancellationToken);
         }
     }
 
     private async ValueTask<HandlerResult> RedirectAsync(
-        Notification notification, SafeFileHandle dup, System.Net.IPEndPoint destination, CancellationToken cancellationToken)
+        Notification notification, SafeFileHandle dup, System.Net.IPEndPoint destination, Transport transport, CancellationToken cancellationToken)
     {
         using (dup)
         {
             var inode = FileCalls.GetInode(dup);
-            var standIn = await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false);
+            var standIn = transport == Transport.Tcp
+                ? await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false)
+                : await remote.GetUdpRelayAsync(destination, cancellationToken).ConfigureAwait(false);
             if (standIn is null)
             {
                 return notification.Fail(Errno.ECONNREFUSED);
@@ -107,7 +121,11 @@ internal sealed class OutgoingHandler(IInterceptionPolicy policy, IRemote remote
                 var localLength = SocketCalls.GetSockName(dup, local);
                 var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
                 table.Set(inode, new RedirectedSocket(destination, standIn, source));
-                if (source is not null)
+                if (transport == Transport.Udp)
+                {
+                    table.MarkUdp(inode, standIn, destination);
+                }
+                else if (source is not null)
                 {
                     remote.OnTcpConnected(source, destination);
                 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 
 namespace Doppel.Interception.Network;
 
@@ -10,6 +11,8 @@ namespace Doppel.Interception.Network;
 internal sealed class RedirectTable
 {
     private readonly ConcurrentDictionary<ulong, RedirectedSocket> _byInode = new();
+    private readonly ConcurrentDictionary<ulong, byte> _udpInodes = new();
+    private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _relayToDestination = new();
 
     public int Count => _byInode.Count;
 
@@ -18,4 +21,16 @@ internal sealed class RedirectTable
     public RedirectedSocket? Get(ulong inode) => _byInode.TryGetValue(inode, out var s) ? s : null;
 
     public void Remove(ulong inode) => _byInode.TryRemove(inode, out _);
+
+    /// <summary>Records that a UDP socket has sent through a relay: its receives need source rewriting.</summary>
+    public void MarkUdp(ulong inode, IPEndPoint relay, IPEndPoint destination)
+    {
+        _udpInodes[inode] = 0;
+        _relayToDestination[relay] = destination;
+    }
+
+    public bool IsUdpRedirected(ulong inode) => _udpInodes.ContainsKey(inode);
+
+    /// <summary>The destination a relay stands for, or the source itself when it is no relay.</summary>
+    public IPEndPoint RewriteSource(IPEndPoint source) => _relayToDestination.TryGetValue(source, out var destination) ? destination : source;
 }

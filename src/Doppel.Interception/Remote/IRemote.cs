@@ -38,4 +38,12 @@ public interface IRemote
     /// i.e. the peer the loopback listener sees. The listener may accept before this call.
     /// </summary>
     void OnTcpConnected(IPEndPoint source, IPEndPoint destination);
+
+    /// <summary>
+    /// A loopback UDP endpoint that relays datagrams to <paramref name="destination"/> and sends
+    /// the replies back to the app <em>from that same endpoint</em> (one endpoint per
+    /// destination): the supervisor rewrites their source to the destination, which resolvers
+    /// check. Null: the destination is unreachable (the app sees ECONNREFUSED / ENETUNREACH).
+    /// </summary>
+    ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken);
 }

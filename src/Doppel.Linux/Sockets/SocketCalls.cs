@@ -44,6 +44,81 @@ public static unsafe class SocketCalls
     public static int Create(int domain, int type)
         => (int)LibC.Syscall(SyscallNumber.Socket, domain, type | SockCloexec, 0);
 
+    /// <summary>sendto(2); returns the byte count or <c>-errno</c>.</summary>
+    public static int SendTo(SafeHandle fd, ReadOnlySpan<byte> data, int flags, ReadOnlySpan<byte> sockaddr)
+    {
+        fixed (byte* d = data)
+        fixed (byte* a = sockaddr)
+        {
+            return (int)LibC.Syscall(SyscallNumber.SendTo, fd.DangerousGetHandle(), (long)d, data.Length, flags, sockaddr.IsEmpty ? 0 : (long)a, sockaddr.Length);
+        }
+    }
+
+    /// <summary>
+    /// sendmsg(2) of one buffer with an optional destination and control data; returns the byte
+    /// count or <c>-errno</c>.
+    /// </summary>
+    public static int SendMsg(SafeHandle fd, ReadOnlySpan<byte> data, ReadOnlySpan<byte> sockaddr, ReadOnlySpan<byte> control, int flags)
+    {
+        fixed (byte* d = data)
+        fixed (byte* a = sockaddr)
+        fixed (byte* c = control)
+        {
+            var iov = stackalloc long[2] { (long)d, data.Length };
+            var msg = stackalloc long[7];
+            msg[0] = sockaddr.IsEmpty ? 0 : (long)a;
+            msg[1] = sockaddr.Length;
+            msg[2] = (long)iov;
+            msg[3] = 1;
+            msg[4] = control.IsEmpty ? 0 : (long)c;
+            msg[5] = control.Length;
+            msg[6] = 0;
+            return (int)LibC.Syscall(SyscallNumber.SendMsg, fd.DangerousGetHandle(), (long)msg, flags);
+        }
+    }
+
+    /// <summary>
+    /// recvmsg(2) into one buffer; returns the byte count (as the kernel reports it, which with
+    /// MSG_TRUNC may exceed the buffer) or <c>-errno</c>, with the lengths of the source address
+    /// and control data, and the message flags.
+    /// </summary>
+    public static int RecvMsg(SafeHandle fd, Span<byte> data, Span<byte> sockaddr, Span<byte> control, int flags, out int sockaddrLength, out int controlLength, out int messageFlags)
+    {
+        fixed (byte* d = data)
+        fixed (byte* a = sockaddr)
+        fixed (byte* c = control)
+        {
+            var iov = stackalloc long[2] { (long)d, data.Length };
+            var msg = stackalloc long[7];
+            msg[0] = sockaddr.IsEmpty ? 0 : (long)a;
+            msg[1] = sockaddr.Length;
+            msg[2] = (long)iov;
+            msg[3] = 1;
+            msg[4] = control.IsEmpty ? 0 : (long)c;
+            msg[5] = control.Length;
+            msg[6] = 0;
+            var r = (int)LibC.Syscall(SyscallNumber.RecvMsg, fd.DangerousGetHandle(), (long)msg, flags);
+            sockaddrLength = (int)msg[1];
+            controlLength = (int)msg[5];
+            messageFlags = (int)msg[6];
+            return r;
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> for <paramref name="events"/> (POLLIN 1, POLLOUT 4); returns revents, 0 on timeout, or <c>-errno</c>.</summary>
+    public static int Poll(SafeHandle fd, short events, int timeoutMilliseconds)
+    {
+        long pfd = 0;
+        var p = (int*)&pfd;
+        p[0] = (int)fd.DangerousGetHandle();
+        ((short*)p)[2] = events;
+        var r = LibC.Syscall(SyscallNumber.Poll, (long)&pfd, 1, timeoutMilliseconds);
+        return r <= 0 ? (int)r : ((short*)p)[3];
+    }
+
+    /// <summary>The file status flags (F_GETFL: O_NONBLOCK, ...) of an fd, or <c>-errno</c>.</summary>
+    public static int GetStatusFlags(SafeHandle fd) => (int)LibC.Syscall(SyscallNumber.Fcntl, fd.DangerousGetHandle(), 3 /* F_GETFL */);
+
     private static int GetName(int nr, SafeHandle fd, Span<byte> buffer)
     {
         var length = buffer.Length;

@@ -11,6 +11,7 @@ namespace Doppel.Interception.Tests.Support;
 internal sealed class DirectoryRemote(string root) : IRemote
 {
     private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _services = new();
+    private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _udpServices = new();
 
     public string Root { get; } = root;
 
@@ -27,6 +28,12 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     /// <summary>Connections to <paramref name="destination"/> go to <paramref name="standIn"/>.</summary>
     public void AddService(IPEndPoint destination, IPEndPoint standIn) => _services[destination] = standIn;
+
+    /// <summary>Datagrams to <paramref name="destination"/> go to (and come back from) <paramref name="relay"/>.</summary>
+    public void AddUdpService(IPEndPoint destination, IPEndPoint relay) => _udpServices[destination] = relay;
+
+    public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken)
+        => new(_udpServices.TryGetValue(destination, out var relay) ? relay : null);
 
     public string Local(string remotePath) => Root + remotePath;
 
