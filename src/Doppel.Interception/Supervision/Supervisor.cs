@@ -18,8 +18,6 @@ namespace Doppel.Interception.Supervision;
 /// </summary>
 internal sealed class Supervisor : IDisposable
 {
-    private const int PollTimeoutMilliseconds = 200;
-
     private readonly SeccompListener _listener;
     private readonly IInterceptionPolicy _policy;
     private readonly ILogger _logger;
@@ -60,22 +58,24 @@ internal sealed class Supervisor : IDisposable
         {
             while (!_stopping.IsCancellationRequested)
             {
-                var state = _listener.Wait(PollTimeoutMilliseconds);
-                if (state == ListenerState.Closed)
+                // RECV blocks until a notification arrives; a poll() before every RECV would add a
+                // syscall to each trapped call. When no task is left under the filter, RECV returns
+                // ENOENT (forever): only then is poll asked whether the listener has hung up.
+                var errno = _listener.Receive(out var data);
+                if (errno == Errno.ENOENT)
                 {
-                    _logger.ListenerClosed();
-                    break;
+                    if (_listener.Wait(0) == ListenerState.Closed)
+                    {
+                        _logger.ListenerClosed();
+                        break;
+                    }
+
+                    continue; // the caller was killed before we took its notification
                 }
 
-                if (state == ListenerState.Idle)
+                if (errno == Errno.EINTR)
                 {
                     continue;
-                }
-
-                var errno = _listener.Receive(out var data);
-                if (errno is Errno.ENOENT or Errno.EINTR)
-                {
-                    continue; // the caller was killed or interrupted before we took it
                 }
 
                 if (errno != 0)
@@ -200,10 +200,18 @@ internal sealed class Supervisor : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Stops handling. A receive thread blocked in RECV (processes still under the filter) cannot
+    /// be woken: it is a background thread and ends with doppel, or at the next notification.
+    /// </summary>
     public void Dispose()
     {
         _stopping.Cancel();
-        _thread?.Join();
+        if (_thread is not null && !_thread.Join(TimeSpan.FromMilliseconds(100)))
+        {
+            return; // leave _stopping undisposed: the blocked thread still reads it
+        }
+
         _stopping.Dispose();
     }
 }
