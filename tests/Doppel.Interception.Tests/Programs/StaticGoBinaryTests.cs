@@ -17,6 +17,7 @@ public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoPr
         import (
             "fmt"
             "io"
+            "net"
             "net/http"
             "os"
             "sort"
@@ -40,6 +41,11 @@ public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoPr
             if err != nil { fmt.Println("get:", err); os.Exit(3) }
             body, _ := io.ReadAll(resp.Body)
             fmt.Printf("http=%d %s", resp.StatusCode, body)
+            if len(os.Args) > 3 {
+                addrs, err := net.LookupHost(os.Args[3])
+                if err != nil { fmt.Println("lookup:", err); os.Exit(4) }
+                fmt.Println("dns=", addrs)
+            }
         }
         """;
 
@@ -47,31 +53,45 @@ public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoPr
 
     public StaticGoBinaryTests(GoProgram program) => _program = program;
 
-    [Fact]
-    public async Task StaticGoBinaryReadsRemoteFilesAndReachesARemoteService()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StaticGoBinaryReadsRemoteFilesReachesARemoteServiceAndResolvesWithThePureGoResolver(bool resolve)
     {
         using var fs = new RemoteFileSystem();
         fs.Write("app/config.txt", "from-the-pod", UnixFileMode.UserRead | UnixFileMode.UserWrite);
         fs.Write("app/other", "x");
+        Directory.CreateDirectory(fs.Root + "/etc");
+        await File.WriteAllTextAsync(fs.Root + "/etc/resolv.conf", "nameserver 192.0.2.53\noptions timeout:2 attempts:1\n");
         using var server = new Holder<LoopbackHttpServer>();
+        using var dns = new Holder<LoopbackUdpService>();
         var destination = new IPEndPoint(IPAddress.Parse("192.0.2.20"), 8080);
-        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.Outgoing) with
+        var dnsAddress = new IPEndPoint(IPAddress.Parse("192.0.2.53"), 53);
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp) with
         {
-            RemoteAddresses = new HashSet<IPAddress> { destination.Address },
+            RemotePrefixes = [fs.Prefix, "/etc/resolv.conf"],
+            RemoteAddresses = new HashSet<IPAddress> { destination.Address, dnsAddress.Address },
         };
+        string[] arguments = resolve
+            ? [fs.Prefix + "/app", "http://192.0.2.20:8080/go", "db.svc.cluster.local"]
+            : [fs.Prefix + "/app", "http://192.0.2.20:8080/go"];
 
         var result = await Run.IsolatedAsync(
-            Run.Options(_program.Path, fs.Prefix + "/app", "http://192.0.2.20:8080/go"),
+            Run.Options(_program.Path, arguments),
             policy,
             fs.Remote,
             setup: () =>
             {
                 server.Value = new LoopbackHttpServer("hello go\n");
                 fs.Remote.AddService(destination, server.Value.EndPoint);
+                dns.Value = LoopbackUdpService.Dns(new Dictionary<string, IPAddress> { ["db.svc.cluster.local"] = IPAddress.Parse("10.1.2.3") });
+                fs.Remote.AddUdpService(dnsAddress, dns.Value.EndPoint);
             });
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("file=from-the-pod\nsize=12 mode=600\ndir= [config.txt other]\nhttp=200 hello go\n", result.Stdout);
+        Assert.Equal(
+            "file=from-the-pod\nsize=12 mode=600\ndir= [config.txt other]\nhttp=200 hello go\n" + (resolve ? "dns= [10.1.2.3]\n" : ""),
+            result.Stdout);
     }
 
     public sealed class GoProgram : IDisposable
