@@ -182,7 +182,12 @@ public sealed class InterceptedProcess : IAsyncDisposable
             yield return new OutgoingHandler(policy, remote, new RedirectTable(), logger);
         }
 
-        if ((families & SyscallFamilies.FilesRead) != 0)
+        if ((families & SyscallFamilies.Listen) != 0)
+        {
+            yield return new ListenHandler(policy);
+        }
+
+        if ((families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0)
         {
             yield return new FileHandler(policy, remote, cache, logger);
         }

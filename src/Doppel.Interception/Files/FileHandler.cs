@@ -30,6 +30,8 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.Access, SyscallNumber.Faccessat, SyscallNumber.Faccessat2,
         SyscallNumber.Readlink, SyscallNumber.Readlinkat,
         SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr,
+        SyscallNumber.Mkdir, SyscallNumber.Mkdirat, SyscallNumber.Unlink, SyscallNumber.Unlinkat, SyscallNumber.Rmdir,
+        SyscallNumber.Rename, SyscallNumber.Renameat, SyscallNumber.Renameat2, SyscallNumber.Truncate,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -52,8 +54,31 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Readlinkat => ReadlinkAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), n.Arg(3), cancellationToken),
             SyscallNumber.GetXattr or SyscallNumber.ListXattr => XattrAsync(n, follow: true, cancellationToken),
             SyscallNumber.LGetXattr or SyscallNumber.LListXattr => XattrAsync(n, follow: false, cancellationToken),
+            SyscallNumber.Mkdir => MkdirAsync(n, cwd, n.Arg(0), n.ArgInt(1), cancellationToken),
+            SyscallNumber.Mkdirat => MkdirAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), cancellationToken),
+            SyscallNumber.Unlink => DeleteAsync(n, cwd, n.Arg(0), directory: false, cancellationToken),
+            SyscallNumber.Rmdir => DeleteAsync(n, cwd, n.Arg(0), directory: true, cancellationToken),
+            SyscallNumber.Unlinkat => DeleteAsync(n, n.ArgInt(0), n.Arg(1), (n.ArgInt(2) & OpenFlags.AtRemoveDir) != 0, cancellationToken),
+            SyscallNumber.Rename => RenameAsync(n, cwd, n.Arg(0), cwd, n.Arg(1), 0, cancellationToken),
+            SyscallNumber.Renameat => RenameAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3), 0, cancellationToken),
+            SyscallNumber.Renameat2 => RenameAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3), n.ArgInt(4), cancellationToken),
+            SyscallNumber.Truncate => TruncateAsync(n, n.Arg(0), (long)n.Arg(1), cancellationToken),
             _ => new(n.Continue()),
         };
+    }
+
+    /// <summary>Runs a remote operation, turning <see cref="RemoteFileException"/> into the errno it carries.</summary>
+    private static async ValueTask<HandlerResult> Remotely(Notification n, Func<ValueTask> operation)
+    {
+        try
+        {
+            await operation().ConfigureAwait(false);
+            return n.Return(0);
+        }
+        catch (RemoteFileException e)
+        {
+            return n.Fail(e.Errno);
+        }
     }
 
     private static bool Follows(int atFlags) => (atFlags & OpenFlags.AtSymlinkNoFollow) == 0;

@@ -115,18 +115,62 @@ internal sealed class RemoteFileCache : IDisposable
     {
         foreach (var path in _dirty.Keys)
         {
-            _dirty.TryRemove(path, out _);
-            var local = LocalPath(path);
-            if (!File.Exists(local))
-            {
-                continue;
-            }
+            await FlushAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-            var content = File.OpenRead(local);
-            await using (content.ConfigureAwait(false))
+    /// <summary>Sends one file back if it was opened for writing.</summary>
+    public async Task FlushAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        if (!_dirty.TryRemove(remotePath, out _))
+        {
+            return;
+        }
+
+        var local = LocalPath(remotePath);
+        if (!File.Exists(local))
+        {
+            return;
+        }
+
+        var content = File.OpenRead(local);
+        await using (content.ConfigureAwait(false))
+        {
+            await _remote.WriteFileAsync(remotePath, content, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Drops what the tree knows about a path that was removed, created or renamed remotely; its
+    /// directory is listed again on its next open.
+    /// </summary>
+    public void Forget(string remotePath)
+    {
+        _dirty.TryRemove(remotePath, out _);
+        _listed.TryRemove(remotePath, out _);
+        _listed.TryRemove(RemotePath.Parent(remotePath), out _); // relisted on the next open
+        foreach (var key in _fetched.Keys.Where(k => k.Path == remotePath))
+        {
+            _fetched.TryRemove(key, out _);
+        }
+
+        var local = LocalPath(remotePath);
+        try
+        {
+            if (Directory.Exists(local) && new DirectoryInfo(local).LinkTarget is null)
             {
-                await _remote.WriteFileAsync(path, content, cancellationToken).ConfigureAwait(false);
+                Directory.Delete(local, recursive: true);
             }
+            else if (File.Exists(local))
+            {
+                File.Delete(local);
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
         }
     }
 

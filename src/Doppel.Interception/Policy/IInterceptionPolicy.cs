@@ -26,8 +26,15 @@ public interface IInterceptionPolicy
     InterceptionDecision DecideOutgoing(Transport transport, IPEndPoint destination);
 
     /// <summary>
-    /// Told when the app binds a listening port; returns the port to bind instead
-    /// (e.g. a privileged port remapped), or <paramref name="port"/> to keep it.
+    /// Asked when the app binds a non-zero port (<see cref="SyscallFamilies.Listen"/>); returns the
+    /// port to bind instead (e.g. a privileged port remapped), or the requested port to keep it.
     /// </summary>
-    int OnListen(Transport transport, IPAddress address, int port);
+    int MapBindPort(Transport transport, IPEndPoint requested);
+
+    /// <summary>
+    /// Told when a TCP socket starts listening: <paramref name="local"/> is what it really listens
+    /// on (after any remap, or the ephemeral port the kernel chose), <paramref name="requestedPort"/>
+    /// the port the app asked for (what the pod's clients would connect to).
+    /// </summary>
+    void OnListening(IPEndPoint local, int requestedPort);
 }

@@ -25,6 +25,15 @@ public interface IRemote
     /// <summary>Replaces a remote file's contents (write mode), creating it if needed.</summary>
     ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken);
 
+    /// <summary>mkdir on the remote side (write mode).</summary>
+    ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken);
+
+    /// <summary>unlink, or rmdir when <paramref name="directory"/> (write mode).</summary>
+    ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken);
+
+    /// <summary>rename within the remote file system (write mode); replaces <paramref name="to"/> unless <paramref name="noReplace"/>.</summary>
+    ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken);
+
     /// <summary>
     /// A loopback endpoint that stands for <paramref name="destination"/>: the app's socket is
     /// connected there, and whatever accepts it relays to the real destination. Null refuses

@@ -28,6 +28,15 @@ public static unsafe class SocketCalls
         }
     }
 
+    /// <summary>bind(2) with a raw sockaddr; returns 0 or <c>-errno</c>.</summary>
+    public static int Bind(SafeHandle fd, ReadOnlySpan<byte> sockaddr)
+    {
+        fixed (byte* p = sockaddr)
+        {
+            return (int)LibC.Syscall(SyscallNumber.Bind, fd.DangerousGetHandle(), (long)p, sockaddr.Length);
+        }
+    }
+
     /// <summary>getsockname(2) into <paramref name="buffer"/>; returns the address length or <c>-errno</c>.</summary>
     public static int GetSockName(SafeHandle fd, Span<byte> buffer) => GetName(SyscallNumber.GetSockName, fd, buffer);
 

@@ -177,4 +177,41 @@ public sealed class RemoteFileTests
         Assert.Equal(1, result.ExitCode);
         Assert.Equal(0, result.Statistics!.Notifications);
     }
+
+    [Fact]
+    public async Task CoreutilsChangeTheRemoteTreeInWriteMode()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("w/old.txt", "old");
+        fs.Write("w/long.txt", "0123456789");
+        var p = fs.Prefix + "/w";
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite) with { AllowWrites = true };
+        var script = $"mkdir {p}/new && cp /etc/hostname {p}/new/h && mv {p}/new/h {p}/new/h2 && rm {p}/old.txt && truncate -s 4 {p}/long.txt && ls {p} {p}/new";
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"{p}:\nlong.txt\nnew\n\n{p}/new:\nh2\n", result.Stdout);
+        var remoteDir = fs.LocalOf(p);
+        Assert.Equal(await File.ReadAllTextAsync("/etc/hostname"), await File.ReadAllTextAsync(remoteDir + "/new/h2"));
+        Assert.False(File.Exists(remoteDir + "/new/h"));
+        Assert.False(File.Exists(remoteDir + "/old.txt"));
+        Assert.Equal("0123", await File.ReadAllTextAsync(remoteDir + "/long.txt"));
+    }
+
+    [Fact]
+    public async Task RemoteChangesAreRefusedInReadMode()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("r/keep.txt", "keep");
+        var p = fs.Prefix + "/r";
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite);
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"rm {p}/keep.txt; mkdir {p}/d; ls {p}"), policy, fs.Remote);
+
+        Assert.Equal("keep.txt\n", result.Stdout);
+        Assert.Contains("Permission denied", result.Stderr);
+        Assert.True(File.Exists(fs.LocalOf(p) + "/keep.txt"));
+        Assert.False(Directory.Exists(fs.LocalOf(p) + "/d"));
+    }
 }

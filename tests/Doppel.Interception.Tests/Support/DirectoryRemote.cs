@@ -92,6 +92,65 @@ internal sealed class DirectoryRemote(string root) : IRemote
         await File.WriteAllBytesAsync(Local(path), copy.ToArray(), cancellationToken);
     }
 
+    public ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
+    {
+        if (Path.Exists(Local(path)))
+        {
+            throw new RemoteFileException(17, "exists");
+        }
+
+        Directory.CreateDirectory(Local(path));
+        return default;
+    }
+
+    public ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken)
+    {
+        if (!Path.Exists(Local(path)))
+        {
+            throw new RemoteFileException(2, "missing");
+        }
+
+        if (directory)
+        {
+            if (Directory.EnumerateFileSystemEntries(Local(path)).Any())
+            {
+                throw new RemoteFileException(39, "not empty");
+            }
+
+            Directory.Delete(Local(path));
+        }
+        else
+        {
+            if (Directory.Exists(Local(path)))
+            {
+                throw new RemoteFileException(21, "is a directory");
+            }
+
+            File.Delete(Local(path));
+        }
+
+        return default;
+    }
+
+    public ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken)
+    {
+        if (noReplace && Path.Exists(Local(to)))
+        {
+            throw new RemoteFileException(17, "exists");
+        }
+
+        if (Directory.Exists(Local(from)))
+        {
+            Directory.Move(Local(from), Local(to));
+        }
+        else
+        {
+            File.Move(Local(from), Local(to), overwrite: true);
+        }
+
+        return default;
+    }
+
     public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
         => new(_services.TryGetValue(destination, out var standIn) ? standIn : null);
 

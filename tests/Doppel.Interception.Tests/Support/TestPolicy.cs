@@ -40,7 +40,15 @@ internal sealed record TestPolicy : IInterceptionPolicy
             : DeniedAddresses.Contains(destination.Address) ? InterceptionDecision.Deny
             : InterceptionDecision.Local;
 
-    public int OnListen(Transport transport, IPAddress address, int port) => port;
+    /// <summary>Bind port remaps (e.g. 80 to 8080).</summary>
+    public IReadOnlyDictionary<int, int> PortMap { get; init; } = new Dictionary<int, int>();
+
+    public System.Collections.Concurrent.ConcurrentQueue<(IPEndPoint Local, int Requested)> Listening { get; } = new();
+
+    public int MapBindPort(Transport transport, IPEndPoint requested)
+        => PortMap.TryGetValue(requested.Port, out var port) ? port : requested.Port;
+
+    public void OnListening(IPEndPoint local, int requestedPort) => Listening.Enqueue((local, requestedPort));
 
     private static bool Under(string path, IReadOnlyList<string> prefixes)
         => prefixes.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal));

@@ -1,0 +1,96 @@
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Native;
+
+namespace Doppel.Interception.Files;
+
+/// <summary>Write mode: directory and name changes go to the remote at once, and the cache tree follows.</summary>
+internal sealed partial class FileHandler
+{
+    private const int RenameNoReplace = 1;
+
+    private ValueTask<HandlerResult> MkdirAsync(Notification n, int dirfd, ulong pathAddress, int mode, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Write);
+        return path is null ? new(early!.Value) : Remotely(n, async () =>
+        {
+            await remote.CreateDirectoryAsync(path, mode & 0xfff, cancellationToken).ConfigureAwait(false);
+            cache.EnsureNode(path, RemoteEntryKind.Directory);
+        });
+    }
+
+    private ValueTask<HandlerResult> DeleteAsync(Notification n, int dirfd, ulong pathAddress, bool directory, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Write);
+        return path is null ? new(early!.Value) : Remotely(n, async () =>
+        {
+            await remote.DeleteAsync(path, directory, cancellationToken).ConfigureAwait(false);
+            cache.Forget(path);
+        });
+    }
+
+    private ValueTask<HandlerResult> RenameAsync(Notification n, int fromDirfd, ulong fromAddress, int toDirfd, ulong toAddress, int flags, CancellationToken cancellationToken)
+    {
+        var (from, fromEarly) = Decide(n, fromDirfd, fromAddress, FileIntent.Write);
+        var (to, toEarly) = Decide(n, toDirfd, toAddress, FileIntent.Write);
+        if (from is null && to is null)
+        {
+            // Both local (or both refused): the kernel decides; a refusal of either wins.
+            return new(fromEarly!.Value.Response is { Flags: not 0 } ? toEarly!.Value : fromEarly.Value);
+        }
+
+        var refused = new[] { fromEarly, toEarly }.FirstOrDefault(e => e?.Response is { Flags: 0 });
+        if (refused is not null)
+        {
+            return new(refused.Value);
+        }
+
+        if (from is null || to is null)
+        {
+            return new(n.Fail(Errno.EXDEV)); // across the local/remote boundary: mv falls back to copy + delete
+        }
+
+        if ((flags & ~RenameNoReplace) != 0)
+        {
+            return new(n.Fail(Errno.EINVAL)); // RENAME_EXCHANGE / WHITEOUT are not carried
+        }
+
+        return Remotely(n, async () =>
+        {
+            await cache.FlushAsync(from, cancellationToken).ConfigureAwait(false); // written content first
+            await remote.RenameAsync(from, to, (flags & RenameNoReplace) != 0, cancellationToken).ConfigureAwait(false);
+            cache.Forget(from);
+            cache.Forget(to);
+        });
+    }
+
+    private ValueTask<HandlerResult> TruncateAsync(Notification n, ulong pathAddress, long length, CancellationToken cancellationToken)
+    {
+        var (path, early) = Decide(n, OpenFlags.AtFdCwd, pathAddress, FileIntent.Write);
+        return path is null ? new(early!.Value) : TruncateRemoteAsync(n, path, length, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> TruncateRemoteAsync(Notification n, string path, long length, CancellationToken cancellationToken)
+    {
+        var entry = await remote.GetEntryAsync(path, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        if (entry.Kind == RemoteEntryKind.Directory)
+        {
+            return n.Fail(Errno.EISDIR);
+        }
+
+        var local = await cache.FetchFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
+        using (var file = new FileStream(local, FileMode.Open, FileAccess.Write))
+        {
+            file.SetLength(length);
+        }
+
+        cache.MarkDirty(path);
+        return n.Return(0);
+    }
+}
