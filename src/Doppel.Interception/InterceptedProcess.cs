@@ -68,7 +68,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(remote);
-        var logger = NullLogger.Instance;
+        var logger = options.Logger ?? NullLogger.Instance;
 
         var controlPath = Path.Combine(Path.GetTempPath(), $"doppel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
         using var control = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Doppel.Interception;
 
 /// <summary>What to run under interception and how.</summary>
@@ -32,4 +34,7 @@ public sealed record InterceptionOptions
 
     /// <summary>Capture stdout/stderr (tests); otherwise the program shares doppel's.</summary>
     public bool CaptureOutput { get; init; }
+
+    /// <summary>Where the supervisor logs (debug: every redirect and served file); null logs nothing.</summary>
+    public ILogger? Logger { get; init; }
 }

@@ -20,10 +20,41 @@ public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoPr
             "net"
             "net/http"
             "os"
+            "runtime"
             "sort"
+            "sync"
+            "sync/atomic"
         )
 
+        // Many goroutines making trapped calls while spinning goroutines force async preemption
+        // (SIGURG) and the GC runs: signals keep landing on threads stopped in trapped syscalls.
+        func stress(dir string) {
+            var wg sync.WaitGroup
+            var failures int64
+            stop := make(chan struct{})
+            for i := 0; i < 2; i++ {
+                go func() { x := 0; for { select { case <-stop: return; default: x++ } } }()
+            }
+            for g := 0; g < 8; g++ {
+                wg.Add(1)
+                go func(g int) {
+                    defer wg.Done()
+                    for i := 0; i < 300; i++ {
+                        name := fmt.Sprintf("%s/f%d", dir, (g+i)%4)
+                        data, err := os.ReadFile(name)
+                        if err != nil || string(data) != fmt.Sprintf("content-%d", (g+i)%4) { atomic.AddInt64(&failures, 1) }
+                        if _, err := os.Stat(name); err != nil { atomic.AddInt64(&failures, 1) }
+                        if i%50 == 0 { runtime.GC() }
+                    }
+                }(g)
+            }
+            wg.Wait()
+            close(stop)
+            fmt.Printf("stress failures=%d\n", failures)
+        }
+
         func main() {
+            if os.Args[1] == "-stress" { stress(os.Args[2]); return }
             dir := os.Args[1]
             data, err := os.ReadFile(dir + "/config.txt")
             if err != nil { fmt.Println("read:", err); os.Exit(2) }
@@ -92,6 +123,21 @@ public sealed class StaticGoBinaryTests : IClassFixture<StaticGoBinaryTests.GoPr
         Assert.Equal(
             "file=from-the-pod\nsize=12 mode=600\ndir= [config.txt other]\nhttp=200 hello go\n" + (resolve ? "dns= [10.1.2.3]\n" : ""),
             result.Stdout);
+    }
+
+    [Fact]
+    public async Task GoRoutinesPreemptedBySignalsDuringTrappedCallsAllGetCorrectAnswers()
+    {
+        using var fs = new RemoteFileSystem();
+        for (var i = 0; i < 4; i++)
+        {
+            fs.Write($"s/f{i}", $"content-{i}");
+        }
+
+        var result = await Run.IsolatedAsync(Run.Options(_program.Path, "-stress", fs.Prefix + "/s"), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("stress failures=0\n", result.Stdout);
     }
 
     public sealed class GoProgram : IDisposable
