@@ -26,4 +26,6 @@ ensure_packages() {
 BUILD_PACKAGES=(gcc libc6-dev zlib1g-dev)
 
 # What the tests need besides the build: real programs and the network tools.
-TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils)
+# The mini-cluster (tests/Doppel.Testing) adds dnsmasq-base (cluster DNS; -base: no system
+# service), runc and busybox-static (the container pod), hostname (pod UTS names) and libc-bin (getent).
+TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin)

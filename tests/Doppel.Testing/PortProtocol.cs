@@ -1,0 +1,7 @@
+namespace Doppel.Testing;
+
+public enum PortProtocol
+{
+    Tcp,
+    Udp,
+}

@@ -1,0 +1,9 @@
+namespace Doppel.Testing;
+
+public enum ServerKind
+{
+    Http,
+    UdpEcho,
+    TcpEcho,
+    Command,
+}
