@@ -7,7 +7,14 @@ internal static class Run
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    public static string LauncherPath => Path.Combine(AppContext.BaseDirectory, "doppel");
+    /// <summary>
+    /// The doppel apphost built beside the tests, or the binary named by DOPPEL_TEST_LAUNCHER
+    /// (e.g. the NativeAOT artifacts/doppel), so the same tests run against both builds.
+    /// </summary>
+    public static string LauncherPath =>
+        Environment.GetEnvironmentVariable("DOPPEL_TEST_LAUNCHER") is { Length: > 0 } launcher
+            ? launcher
+            : Path.Combine(AppContext.BaseDirectory, "doppel");
 
     public static InterceptionOptions Options(string program, params string[] arguments)
         => new() { Program = program, Arguments = arguments, LauncherPath = LauncherPath, CaptureOutput = true, ForwardSignals = false };
