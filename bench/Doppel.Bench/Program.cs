@@ -1,0 +1,3 @@
+using Doppel.Bench;
+
+return await BenchCommand.RunAsync(args, Console.Out, CancellationToken.None);

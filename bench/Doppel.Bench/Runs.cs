@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using Doppel.Interception;
+
+namespace Doppel.Bench;
+
+/// <summary>Runs a program directly, or under interception through a launcher, and times it.</summary>
+internal static class Runs
+{
+    public static async Task<RunResult> DirectAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Check(program, "directly", process.ExitCode, await stderr);
+        return new RunResult(elapsed, await stdout, 0);
+    }
+
+    public static async Task<RunResult> InterceptedAsync(
+        Launcher launcher, string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var options = new InterceptionOptions
+        {
+            Program = program,
+            Arguments = arguments,
+            LauncherPath = launcher.Path,
+            CaptureOutput = true,
+            ForwardSignals = false,
+        };
+        var policy = new LocalPolicy();
+
+        var started = Stopwatch.GetTimestamp();
+        await using var process = await InterceptedProcess.StartAsync(options, policy, new UnusedRemote(), cancellationToken);
+        var stdout = process.StandardOutput!.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError!.ReadToEndAsync(cancellationToken);
+        var exitCode = await process.WaitForExitAsync(cancellationToken);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Check(program, $"under doppel ({launcher.Name} launcher)", exitCode, await stderr);
+        return new RunResult(elapsed, await stdout, policy.FileDecisions);
+    }
+
+    private static void Check(string program, string how, int exitCode, string stderr)
+    {
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} run {how} exited with {exitCode}: {stderr.Trim()}");
+        }
+    }
+}
