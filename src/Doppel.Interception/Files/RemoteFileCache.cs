@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Files;
 using Doppel.Linux.Processes;
 
 namespace Doppel.Interception.Files;
@@ -16,7 +17,16 @@ internal sealed class RemoteFileCache : IDisposable
     private readonly bool _ownsRoot;
     private readonly ConcurrentDictionary<string, Lazy<Task>> _listed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Path, long Size, DateTimeOffset Time), Lazy<Task>> _fetched = new();
+    // Remote paths opened for writing: the local copy is the truth until sent back.
+    private readonly ConcurrentDictionary<string, byte> _written = new(StringComparer.Ordinal);
+
+    // Written paths whose content changed since it was last sent back.
     private readonly ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, string> _watchedDirectories = new();
+    private readonly SemaphoreSlim _flushing = new(1, 1);
+    private readonly Inotify _inotify = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread _watcher;
 
     public RemoteFileCache(IRemote remote, string? root)
     {
@@ -24,6 +34,8 @@ internal sealed class RemoteFileCache : IDisposable
         _ownsRoot = root is null;
         Root = RemotePath.Normalize(Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), $"doppel-cache-{Environment.ProcessId}-{Guid.NewGuid():N}")));
         Directory.CreateDirectory(Root);
+        _watcher = new Thread(WatchLoop) { IsBackground = true, Name = "doppel-cache-watch" };
+        _watcher.Start();
     }
 
     public string Root { get; }
@@ -87,7 +99,7 @@ internal sealed class RemoteFileCache : IDisposable
     /// <summary>Fetches a remote file's content into the tree (once per size and mtime); returns its local path.</summary>
     public async ValueTask<string> FetchFileAsync(string remotePath, RemoteEntry entry, CancellationToken cancellationToken)
     {
-        if (_dirty.ContainsKey(remotePath))
+        if (_written.ContainsKey(remotePath))
         {
             return LocalPath(remotePath); // written here and not sent back yet: the local copy is the truth
         }
@@ -107,36 +119,97 @@ internal sealed class RemoteFileCache : IDisposable
         return LocalPath(remotePath);
     }
 
-    /// <summary>Records a file opened for writing: its content goes back on <see cref="FlushAsync"/>.</summary>
-    public void MarkDirty(string remotePath) => _dirty[remotePath] = 0;
+    /// <summary>
+    /// Records a file opened for writing: its content goes back when a writer closes it
+    /// (inotify IN_CLOSE_WRITE on its directory) and on <see cref="FlushAsync(CancellationToken)"/>.
+    /// </summary>
+    public void MarkDirty(string remotePath)
+    {
+        _written[remotePath] = 0;
+        _dirty[remotePath] = 0;
+        var directory = Path.GetDirectoryName(LocalPath(remotePath))!;
+        var watch = _inotify.AddWatch(directory, Inotify.CloseWrite);
+        if (watch >= 0)
+        {
+            _watchedDirectories[watch] = directory;
+        }
+    }
 
-    /// <summary>Sends every file opened for writing back to the remote.</summary>
+    /// <summary>Sends every written file back to the remote (before doppel exits).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
+        HandleEvents(_inotify.Read(0)); // closes that happened just before the exit
         foreach (var path in _dirty.Keys)
         {
             await FlushAsync(path, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Sends one file back if it was opened for writing.</summary>
+    /// <summary>Sends one file back if it changed since it was last sent.</summary>
     public async Task FlushAsync(string remotePath, CancellationToken cancellationToken)
     {
-        if (!_dirty.TryRemove(remotePath, out _))
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return;
-        }
+            if (!_dirty.TryRemove(remotePath, out _))
+            {
+                return;
+            }
 
-        var local = LocalPath(remotePath);
-        if (!File.Exists(local))
-        {
-            return;
-        }
+            var local = LocalPath(remotePath);
+            if (!File.Exists(local))
+            {
+                return;
+            }
 
-        var content = File.OpenRead(local);
-        await using (content.ConfigureAwait(false))
+            var content = File.OpenRead(local);
+            await using (content.ConfigureAwait(false))
+            {
+                await _remote.WriteFileAsync(remotePath, content, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
         {
-            await _remote.WriteFileAsync(remotePath, content, cancellationToken).ConfigureAwait(false);
+            _flushing.Release();
+        }
+    }
+
+    /// <summary>Failures of write-backs that happened in the background (on close).</summary>
+    public Exception? LastWriteBackError { get; private set; }
+
+    private void WatchLoop()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            HandleEvents(_inotify.Read(200));
+        }
+    }
+
+    private void HandleEvents(List<(int Watch, uint Mask, string Name)> events)
+    {
+        foreach (var (watch, mask, name) in events)
+        {
+            if ((mask & Inotify.CloseWrite) == 0 || !_watchedDirectories.TryGetValue(watch, out var directory)
+                || RemotePathOf(Path.Combine(directory, name)) is not { } path || !_written.ContainsKey(path))
+            {
+                continue;
+            }
+
+            _dirty[path] = 0;
+            _ = WriteBackAsync(path);
+        }
+    }
+
+    private async Task WriteBackAsync(string path)
+    {
+        try
+        {
+            await FlushAsync(path, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or RemoteFileException)
+        {
+            LastWriteBackError = e;
+            _dirty[path] = 0; // try again at the final flush
         }
     }
 
@@ -147,6 +220,7 @@ internal sealed class RemoteFileCache : IDisposable
     public void Forget(string remotePath)
     {
         _dirty.TryRemove(remotePath, out _);
+        _written.TryRemove(remotePath, out _);
         _listed.TryRemove(remotePath, out _);
         _listed.TryRemove(RemotePath.Parent(remotePath), out _); // relisted on the next open
         foreach (var key in _fetched.Keys.Where(k => k.Path == remotePath))
@@ -176,6 +250,11 @@ internal sealed class RemoteFileCache : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
+        _watcher.Join();
+        _inotify.Dispose();
+        _flushing.Dispose();
+        _stopping.Dispose();
         if (_ownsRoot)
         {
             try

@@ -214,4 +214,19 @@ public sealed class RemoteFileTests
         Assert.True(File.Exists(fs.LocalOf(p) + "/keep.txt"));
         Assert.False(Directory.Exists(fs.LocalOf(p) + "/d"));
     }
+
+    [Fact]
+    public async Task WrittenRemoteFileIsSentBackWhenClosedWhileTheProgramRuns()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("live.txt", "v0");
+        var backing = fs.LocalOf(path); // the remote side's own copy, local to the test
+        var policy = fs.Policy() with { AllowWrites = true };
+        var script = $"echo v1 > {path}; for i in $(seq 100); do grep -q v1 {backing} && break; sleep 0.1; done; cat {backing}";
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("v1\n", result.Stdout);
+    }
 }
