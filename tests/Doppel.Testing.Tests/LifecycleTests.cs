@@ -1,15 +1,19 @@
+using Xunit.Abstractions;
 using Doppel.Testing.Tests.Support;
 
 namespace Doppel.Testing.Tests;
 
 /// <summary>Nothing of an instance outlives it: not after dispose, a failed start or a throwing test.</summary>
-public sealed class LifecycleTests
+public sealed class LifecycleTests(ITestOutputHelper output)
 {
     [Fact(Timeout = 40_000)]
     public async Task DisposeLeavesNoNamespaceMountProcessContainerOrDirectory()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var cluster = await MiniCluster.StartAsync(ClusterFixture.Options(), timeout.Token);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var options = new MiniClusterOptions { Log = line => output.WriteLine($"{started.ElapsedMilliseconds,6} ms  {line}") };
+        options.Pods.AddRange(ClusterFixture.Options().Pods);
+        var cluster = await MiniCluster.StartAsync(options, timeout.Token);
         var pods = cluster.Pods.Append(cluster.Dns).ToList();
         var pids = pods.SelectMany(p => p.Processes).Select(p => p.Pid).ToList();
         var containers = pods.Select(p => p.ContainerId).OfType<string>().ToList();
@@ -84,6 +88,34 @@ public sealed class LifecycleTests
         Assert.Empty(await Leftovers.FindAsync(prefix, [], [], Path.Join(Path.GetTempPath(), $"doppel-{prefix}")));
     }
 
+    [Fact(Timeout = 40_000)]
+    public async Task InstanceOfADeadTestHostIsRemovedByTheNextStart()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var cluster = await MiniCluster.StartAsync(ClusterFixture.Options(), timeout.Token);
+        var pids = cluster.Pods.Append(cluster.Dns).SelectMany(p => p.Processes).Select(p => p.Pid).ToList();
+        var containers = cluster.Pods.Select(p => p.ContainerId).OfType<string>().ToList();
+
+        // Its owner is now a process that does not exist: as if the test host had been SIGKILLed.
+        File.WriteAllText(Path.Join(cluster.WorkDirectory, ".minicluster-owner"), "999999999 1\n");
+        await MiniCluster.RemoveOrphansAsync(timeout.Token);
+
+        Assert.Empty(await Leftovers.FindAsync(cluster.Prefix, pids, containers, cluster.WorkDirectory));
+        await cluster.DisposeAsync();
+    }
+
+    [Fact(Timeout = 20_000)]
+    public async Task InstancesOfLivingTestHostsAreNotOrphans()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await using var cluster = await MiniCluster.StartAsync(new MiniClusterOptions { Pods = { new PodSpec("lonely") } }, timeout.Token);
+
+        var removed = await MiniCluster.RemoveOrphansAsync(timeout.Token);
+
+        Assert.DoesNotContain(cluster.Prefix, removed);
+        Assert.True(PodProcessIsAlive(cluster["lonely"].Pid));
+    }
+
     [Fact]
     public async Task InvalidOptionsAreRejectedBeforeAnythingIsBuilt()
     {
@@ -93,4 +125,6 @@ public sealed class LifecycleTests
 
         Assert.Contains("Pod name 'Not_A_Label' must be a unique DNS label", error.Message);
     }
+
+    private static bool PodProcessIsAlive(int pid) => Leftovers.IsAlive(pid);
 }

@@ -15,12 +15,14 @@ public sealed partial class MiniCluster
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         Log($"starting mini-cluster {Prefix} in {WorkDirectory}");
+        await Orphans.RemoveAsync(Log, cancellationToken);
         Directory.CreateDirectory(WorkDirectory);
         OnDispose($"directory {WorkDirectory}", _ =>
         {
             Directory.Delete(WorkDirectory, recursive: true);
             return Task.CompletedTask;
         });
+        Orphans.RecordOwner(WorkDirectory);
         var serverScript = Path.Join(WorkDirectory, "podserver.py");
         await using (var resource = typeof(MiniCluster).Assembly.GetManifestResourceStream("Doppel.Testing.podserver.py")!)
         await using (var file = File.Create(serverScript))
@@ -47,15 +49,27 @@ public sealed partial class MiniCluster
             Servers = { PodServer.Run("dnsmasq", ["dnsmasq", "--keep-in-foreground", $"--conf-file={dnsConfig}"], 53, PortProtocol.Udp) },
         };
         Dns = await CreatePodAsync(dnsSpec, DnsAddress, serverScript, cancellationToken);
-
+        var created = new List<(PodSpec Spec, Pod Pod)> { (dnsSpec, Dns) };
         foreach (var (spec, ip) in plan)
         {
             var pod = await CreatePodAsync(spec, ip, serverScript, cancellationToken);
+            created.Add((spec, pod));
             lock (_lock)
             {
                 _pods.Add(pod);
             }
         }
+
+        // Servers start in parallel (a python server takes ~0.1 s to listen, a container ~0.3 s).
+        // Like Kubernetes' pause container, a pod without servers still has a process to target.
+        await Task.WhenAll(created.Select(c => c.Pod.StartAllAsync(
+            c.Spec.Servers.Count > 0
+                ? c.Spec.Servers
+                : [PodServer.Run("pause", ["sleep", c.Spec.Runtime == PodRuntime.Container ? "2147483647" : "infinity"])],
+            cancellationToken)));
+
+        // A start cancelled at the last moment still fails: the caller asked for no cluster.
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async Task<Pod> CreatePodAsync(PodSpec spec, IPAddress ip, string serverScript, CancellationToken cancellationToken)
@@ -104,7 +118,7 @@ public sealed partial class MiniCluster
             : null;
         var service = spec.Service ?? spec.Name;
         var pod = new Pod(spec, ip, netns, service.Length == 0 ? null : ServiceFqdn(service, spec.Namespace), env,
-            directory, Python, serverScript, container, _options.ReadyTimeout);
+            WorkDirectory, directory, Python, serverScript, container, _options.ReadyTimeout, _options.Log);
         OnDispose($"processes of pod {spec.Name}", pod.StopAsync);
 
         foreach (var (path, content) in spec.Files)
@@ -112,16 +126,6 @@ public sealed partial class MiniCluster
             var hostPath = pod.HostPath(path);
             Directory.CreateDirectory(Path.GetDirectoryName(hostPath)!);
             await File.WriteAllTextAsync(hostPath, content, cancellationToken);
-        }
-
-        // Like Kubernetes' pause container: every pod has a process to target.
-        IReadOnlyList<PodServer> servers = spec.Servers.Count > 0
-            ? spec.Servers
-            : [PodServer.Run("pause", ["sleep", spec.Runtime == PodRuntime.Container ? "2147483647" : "infinity"])];
-        foreach (var server in servers)
-        {
-            var process = await pod.StartAsync(server, cancellationToken);
-            Log($"{pod}: {process} started");
         }
 
         return pod;

@@ -121,6 +121,13 @@ public sealed partial class MiniCluster : IAsyncDisposable
     /// <summary>The DNS name of a service: <c>SERVICE.NAMESPACE.svc.cluster.local</c>.</summary>
     public static string ServiceFqdn(string service, string @namespace = "default") => $"{service}.{@namespace}.svc.{ClusterDomain}";
 
+    /// <summary>
+    /// Removes the instances whose test host died without disposing them (every start does this
+    /// first); instances of living processes are never touched. Returns the removed prefixes.
+    /// </summary>
+    public static Task<IReadOnlyList<string>> RemoveOrphansAsync(CancellationToken cancellationToken, Action<string>? log = null)
+        => Orphans.RemoveAsync(log, cancellationToken);
+
     /// <summary>Builds the cluster and waits until every server listens; on failure everything built so far is removed.</summary>
     public static async Task<MiniCluster> StartAsync(MiniClusterOptions options, CancellationToken cancellationToken)
     {
@@ -165,6 +172,7 @@ public sealed partial class MiniCluster : IAsyncDisposable
         steps.Reverse();
         foreach (var (what, undo) in steps)
         {
+            Log($"removing {what}");
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             try
             {

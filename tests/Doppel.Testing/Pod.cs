@@ -19,14 +19,16 @@ public sealed class Pod
     private readonly Lock _lock = new();
     private readonly List<PodProcess> _processes = [];
     private readonly string _directory;
+    private readonly string _workDirectory;
     private readonly string _python;
     private readonly string _serverScript;
     private readonly RuncContainer? _container;
     private readonly TimeSpan _readyTimeout;
+    private readonly Action<string>? _log;
     private bool _containerRunning;
 
     internal Pod(PodSpec spec, IPAddress ip, string networkNamespace, string? serviceName, IReadOnlyDictionary<string, string> env,
-        string directory, string python, string serverScript, RuncContainer? container, TimeSpan readyTimeout)
+        string workDirectory, string directory, string python, string serverScript, RuncContainer? container, TimeSpan readyTimeout, Action<string>? log)
     {
         Name = spec.Name;
         Namespace = spec.Namespace;
@@ -35,11 +37,13 @@ public sealed class Pod
         NetworkNamespace = networkNamespace;
         ServiceName = serviceName;
         Env = env;
+        _workDirectory = workDirectory;
         _directory = directory;
         _python = python;
         _serverScript = serverScript;
         _container = container;
         _readyTimeout = readyTimeout;
+        _log = log;
         FilesRoot = container?.RootFs ?? Path.Join(directory, "files");
     }
 
@@ -101,7 +105,7 @@ public sealed class Pod
     /// the container (busybox programs); in a process pod a host program in the pod's netns with the pod's env.
     /// </summary>
     public Task<ExecResult> ExecAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)
-        => _container is null ? ExecInNetworkAsync(command, cancellationToken) : _container.ExecAsync(command, cancellationToken);
+        => _container is null ? ExecInNetworkAsync(command, cancellationToken) : _container.ExecToEndAsync(command, cancellationToken);
 
     /// <summary>
     /// Runs a host program (curl, python3, ...) in the pod's netns with the pod's
@@ -116,23 +120,45 @@ public sealed class Pod
     /// <summary>Starts one more process in the pod and waits until it listens on its port; it is stopped with the cluster.</summary>
     public async Task<PodProcess> StartAsync(PodServer server, CancellationToken cancellationToken)
     {
+        var process = await LaunchAsync(server, cancellationToken);
+        await WaitUntilReadyAsync(process, server, cancellationToken);
+        return process;
+    }
+
+    /// <summary>Launches every server (a container's first one as its main process), then waits for all of them at once.</summary>
+    internal async Task StartAllAsync(IReadOnlyList<PodServer> servers, CancellationToken cancellationToken)
+    {
+        var launched = new List<Task>();
+        foreach (var server in servers)
+        {
+            var process = await LaunchAsync(server, cancellationToken);
+            launched.Add(WaitUntilReadyAsync(process, server, cancellationToken));
+        }
+
+        await Task.WhenAll(launched);
+    }
+
+    private async Task<PodProcess> LaunchAsync(PodServer server, CancellationToken cancellationToken)
+    {
         var log = Path.Join(_directory, $"{server.Name}-{Guid.NewGuid():N}.log");
         PodProcess process;
         if (_container is null)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var child = Commands.Start(
                 ["ip", "netns", "exec", NetworkNamespace, "unshare", "--uts", "--", "/bin/sh", "-c", HostnameThenExecLogged, Name, log, .. HostCommand(server)],
                 Env);
-            process = new PodProcess(server.Name, child.Id, log, child);
+            process = new PodProcess(server.Name, child.Id, log, child, parentOnly: false);
+            Orphans.RecordProcess(_workDirectory, child.Id);
         }
         else
         {
             var command = ContainerCommand(server);
-            var pid = _containerRunning
-                ? await _container.ExecDetachedAsync(command, log, cancellationToken)
-                : await _container.RunAsync(command, log, cancellationToken);
+            var (pid, runc) = _containerRunning
+                ? await _container.ExecAsync(command, log, _readyTimeout, cancellationToken)
+                : await _container.RunAsync(command, log, _readyTimeout, cancellationToken);
             _containerRunning = true;
-            process = new PodProcess(server.Name, pid, log, process: null);
+            process = new PodProcess(server.Name, pid, log, runc, parentOnly: true);
         }
 
         lock (_lock)
@@ -140,13 +166,19 @@ public sealed class Pod
             _processes.Add(process);
         }
 
-        await WaitUntilReadyAsync(process, server, cancellationToken);
+        _log?.Invoke($"{this}: {process} launched");
         return process;
     }
 
     /// <summary>Kills the processes this pod started (by PID) and deletes its container.</summary>
     internal async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (_container is not null)
+        {
+            // The main process dies, its PID namespace with it, and each runc parent reaps its process and exits.
+            await _container.KillAsync(cancellationToken);
+        }
+
         var failures = new List<Exception>();
         foreach (var process in Processes)
         {
@@ -163,13 +195,6 @@ public sealed class Pod
         if (_container is not null)
         {
             await _container.DeleteAsync(cancellationToken);
-
-            // Killed container processes are reaped by the host's init, not by us: wait until
-            // they are dead (zombies at most), so a scan of /proc/*/cgroup no longer finds them alive.
-            while (Processes.Any(p => PodProcess.IsAlive(p.Pid)))
-            {
-                await Task.Delay(20, cancellationToken);
-            }
         }
 
         if (failures.Count > 0)

@@ -9,16 +9,19 @@ namespace Doppel.Testing;
 /// </summary>
 public sealed class PodProcess
 {
-    // Process pods: our own child (ip netns exec → unshare → sh all exec'd into the server).
-    // Container pods: null, the process belongs to runc's container and dies with it.
-    private readonly Process? _process;
+    // Process pods: our own child, which exec'd into the server (ip netns exec → unshare → sh → server).
+    // Container pods: the foreground `runc run`/`runc exec` that is the server's parent; it
+    // exits once the container is killed and it has reaped the server.
+    private readonly Process _process;
+    private readonly bool _parentOnly;
 
-    internal PodProcess(string name, int pid, string logPath, Process? process)
+    internal PodProcess(string name, int pid, string logPath, Process process, bool parentOnly)
     {
         Name = name;
         Pid = pid;
         LogPath = logPath;
         _process = process;
+        _parentOnly = parentOnly;
     }
 
     public string Name { get; }
@@ -28,15 +31,24 @@ public sealed class PodProcess
     /// <summary>The file that receives the process's stdout and stderr.</summary>
     public string LogPath { get; }
 
-    public bool HasExited => _process?.HasExited ?? !IsAlive(Pid);
+    public bool HasExited => _parentOnly ? !IsAlive(Pid) : _process.HasExited;
 
     public string ReadLog() => File.Exists(LogPath) ? File.ReadAllText(LogPath) : "";
 
     internal async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_process is null)
+        if (_parentOnly)
         {
-            return;
+            // The container was killed: give runc a moment to reap and exit, then end it (never leave it behind).
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            grace.CancelAfter(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _process.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
         }
 
         Commands.Kill(_process);

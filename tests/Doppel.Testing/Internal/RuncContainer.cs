@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 
@@ -52,8 +53,11 @@ internal sealed class RuncContainer
         return container;
     }
 
-    /// <summary>Writes the spec with <paramref name="command"/> as the main process, starts the container detached, and returns the main process's PID.</summary>
-    public async Task<int> RunAsync(IReadOnlyList<string> command, string log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the spec with <paramref name="command"/> as the main process and starts the
+    /// container. Returns the main process's PID and the `runc run` that stays its parent.
+    /// </summary>
+    public async Task<(int Pid, Process Runc)> RunAsync(IReadOnlyList<string> command, string log, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var configPath = Path.Join(_bundle, "config.json");
         var config = JsonNode.Parse(await File.ReadAllTextAsync(configPath, cancellationToken))!;
@@ -61,22 +65,30 @@ internal sealed class RuncContainer
         await File.WriteAllTextAsync(configPath, config.ToJsonString(), cancellationToken);
 
         var pidFile = Path.Join(_bundle, "init.pid");
-        await RunLoggedAsync(["runc", "--root", _runcRoot, "run", "--detach", "--bundle", _bundle, "--pid-file", pidFile, Id], log, cancellationToken);
-        return ReadPid(pidFile);
+        return await StartAsync(["runc", "--root", _runcRoot, "run", "--bundle", _bundle, "--pid-file", pidFile, Id], pidFile, log, timeout, cancellationToken);
     }
 
-    /// <summary>Starts one more process in the running container (with the container's env) and returns its PID.</summary>
-    public async Task<int> ExecDetachedAsync(IReadOnlyList<string> command, string log, CancellationToken cancellationToken)
+    /// <summary>Starts one more process in the running container (with the container's env): its PID and the `runc exec` that stays its parent.</summary>
+    public Task<(int Pid, Process Runc)> ExecAsync(IReadOnlyList<string> command, string log, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var pidFile = Path.Join(_bundle, $"exec-{Guid.NewGuid():N}.pid");
-        await RunLoggedAsync(["runc", "--root", _runcRoot, "exec", "--detach", "--pid-file", pidFile, Id, .. command], log, cancellationToken);
-        return ReadPid(pidFile);
+        return StartAsync(["runc", "--root", _runcRoot, "exec", "--pid-file", pidFile, Id, .. command], pidFile, log, timeout, cancellationToken);
     }
 
-    public Task<ExecResult> ExecAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)
+    public Task<ExecResult> ExecToEndAsync(IReadOnlyList<string> command, CancellationToken cancellationToken)
         => Commands.RunAsync(["runc", "--root", _runcRoot, "exec", Id, .. command], environment: null, cancellationToken);
 
-    /// <summary>Kills every process of the container and removes it with its cgroups; a container that never started is fine.</summary>
+    /// <summary>SIGKILL to the main process: the container's PID namespace and every process in it die with it.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken)
+    {
+        // Fails when the container never started or has stopped already: DeleteAsync settles it.
+        await Commands.RunAsync(["runc", "--root", _runcRoot, "kill", Id, "KILL"], environment: null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Removes the container and its cgroups; a container that never started is fine. After
+    /// <see cref="KillAsync"/> this takes milliseconds (a plain `delete --force` polls for over a second).
+    /// </summary>
     public async Task DeleteAsync(CancellationToken cancellationToken)
     {
         var result = await Commands.RunAsync(["runc", "--root", _runcRoot, "delete", "--force", Id], environment: null, cancellationToken);
@@ -118,17 +130,28 @@ internal sealed class RuncContainer
         }
     }
 
-    private static async Task RunLoggedAsync(IReadOnlyList<string> command, string log, CancellationToken cancellationToken)
+    // runc in the foreground, as our child, stays the parent of the container process and reaps
+    // it (a detached one would leave that to the host's init, which on these machines takes
+    // over a second, and a dying container's PID namespace waits for it).
+    private static async Task<(int Pid, Process Runc)> StartAsync(IReadOnlyList<string> command, string pidFile, string log, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // Not cancellable once begun (runc returns as soon as the process runs): a runc killed
-        // halfway could leave a `runc init` behind that `runc delete` does not know of.
-        cancellationToken.ThrowIfCancellationRequested();
-        var result = await Commands.RunAsync(["/bin/sh", "-c", ExecLogged, log, .. command], environment: null, CancellationToken.None);
-        if (!result.Succeeded)
+        var runc = Commands.Start(["/bin/sh", "-c", ExecLogged, log, .. command], environment: null);
+        var deadline = DateTime.UtcNow + timeout;
+        while (!File.Exists(pidFile))
         {
-            var output = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken) : "";
-            throw new MiniClusterException($"`{string.Join(' ', command)}` failed with exit code {result.ExitCode}: {output.Trim()}");
+            if (runc.HasExited || DateTime.UtcNow > deadline || cancellationToken.IsCancellationRequested)
+            {
+                Commands.Kill(runc);
+                await runc.WaitForExitAsync(CancellationToken.None);
+                var output = File.Exists(log) ? await File.ReadAllTextAsync(log, CancellationToken.None) : "";
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new MiniClusterException($"`{string.Join(' ', command)}` did not start the process (exit code {(runc.HasExited ? runc.ExitCode : -1)}): {output.Trim()}");
+            }
+
+            await Task.Delay(10, CancellationToken.None);
         }
+
+        return (ReadPid(pidFile), runc);
     }
 
     private static int ReadPid(string pidFile) => int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
