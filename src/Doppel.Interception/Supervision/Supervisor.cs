@@ -1,4 +1,5 @@
 using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
 using Doppel.Linux.Native;
 using Doppel.Linux.Seccomp;
 using Microsoft.Extensions.Logging;
@@ -107,8 +108,14 @@ internal sealed class Supervisor : IDisposable
         {
             pending = handler.HandleAsync(notification, _stopping.Token);
         }
+        catch (RemoteFileException e)
+        {
+            Respond(notification.Fail(e.Errno));
+            return;
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // A bug of ours: the call runs locally rather than failing the app.
             _logger.HandlerFailed(notification.Nr, notification.ThreadId, e);
             Respond(notification.Continue());
             return;
@@ -130,6 +137,10 @@ internal sealed class Supervisor : IDisposable
         try
         {
             result = await pending.ConfigureAwait(false);
+        }
+        catch (RemoteFileException e)
+        {
+            result = notification.Fail(e.Errno);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

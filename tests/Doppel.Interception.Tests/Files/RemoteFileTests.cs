@@ -229,4 +229,17 @@ public sealed class RemoteFileTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("v1\n", result.Stdout);
     }
+
+    [Fact]
+    public async Task RemoteErrorsReachTheAppAsTheirErrno()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("secret", "s");
+        fs.Remote.Errors[path] = 13; // EACCES
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"cat {path}; stat {path}"), fs.Policy(), fs.Remote);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.Stderr.Split("Permission denied").Length - 1);
+    }
 }

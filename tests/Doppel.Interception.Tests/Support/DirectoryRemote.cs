@@ -26,6 +26,9 @@ internal sealed class DirectoryRemote(string root) : IRemote
     /// <summary>Remote paths whose metadata lookups take this long (a slow remote call).</summary>
     public ConcurrentDictionary<string, TimeSpan> Delays { get; } = new();
 
+    /// <summary>Remote paths whose lookups fail with this errno (e.g. EACCES on the remote side).</summary>
+    public ConcurrentDictionary<string, int> Errors { get; } = new();
+
     /// <summary>Connections to <paramref name="destination"/> go to <paramref name="standIn"/>.</summary>
     public void AddService(IPEndPoint destination, IPEndPoint standIn) => _services[destination] = standIn;
 
@@ -42,6 +45,11 @@ internal sealed class DirectoryRemote(string root) : IRemote
         if (Delays.TryGetValue(path, out var delay))
         {
             await Task.Delay(delay, cancellationToken);
+        }
+
+        if (Errors.TryGetValue(path, out var errno))
+        {
+            throw new RemoteFileException(errno, "refused by the remote side");
         }
 
         return GetEntry(path, followSymlinks);
