@@ -24,9 +24,10 @@ internal sealed class RemoteFileCache : IDisposable
     private readonly ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, string> _watchedDirectories = new();
     private readonly SemaphoreSlim _flushing = new(1, 1);
-    private readonly Inotify _inotify = new();
+    private readonly Lock _events = new();
+    private readonly Lazy<Inotify> _inotify;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Thread _watcher;
+    private Thread? _watcher;
 
     public RemoteFileCache(IRemote remote, string? root)
     {
@@ -34,8 +35,15 @@ internal sealed class RemoteFileCache : IDisposable
         _ownsRoot = root is null;
         Root = RemotePath.Normalize(Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), $"doppel-cache-{Environment.ProcessId}-{Guid.NewGuid():N}")));
         Directory.CreateDirectory(Root);
-        _watcher = new Thread(WatchLoop) { IsBackground = true, Name = "doppel-cache-watch" };
-        _watcher.Start();
+
+        // Most sessions never write: the watcher starts with the first file opened for writing.
+        _inotify = new Lazy<Inotify>(() =>
+        {
+            var inotify = new Inotify();
+            _watcher = new Thread(WatchLoop) { IsBackground = true, Name = "doppel-cache-watch" };
+            _watcher.Start();
+            return inotify;
+        });
     }
 
     public string Root { get; }
@@ -128,7 +136,7 @@ internal sealed class RemoteFileCache : IDisposable
         _written[remotePath] = 0;
         _dirty[remotePath] = 0;
         var directory = Path.GetDirectoryName(LocalPath(remotePath))!;
-        var watch = _inotify.AddWatch(directory, Inotify.CloseWrite);
+        var watch = _inotify.Value.AddWatch(directory, Inotify.CloseWrite);
         if (watch >= 0)
         {
             _watchedDirectories[watch] = directory;
@@ -138,7 +146,13 @@ internal sealed class RemoteFileCache : IDisposable
     /// <summary>Sends every written file back to the remote (before doppel exits).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        HandleEvents(_inotify.Read(0)); // closes that happened just before the exit
+        // Closes that happened just before the exit: marked under the same lock the watcher
+        // marks under, so none is read by the watcher and left unmarked.
+        DrainEvents();
+
+        // Wait for a write-back the watcher has under way (it holds the flush lock while sending).
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _flushing.Release();
         foreach (var path in _dirty.Keys)
         {
             await FlushAsync(path, cancellationToken).ConfigureAwait(false);
@@ -181,23 +195,39 @@ internal sealed class RemoteFileCache : IDisposable
     {
         while (!_stopping.IsCancellationRequested)
         {
-            HandleEvents(_inotify.Read(200));
+            if (_inotify.Value.Wait(100))
+            {
+                foreach (var path in DrainEvents())
+                {
+                    _ = WriteBackAsync(path);
+                }
+            }
         }
     }
 
-    private void HandleEvents(List<(int Watch, uint Mask, string Name)> events)
+    /// <summary>Reads queued close-after-write events and marks their files dirty; returns them.</summary>
+    private List<string> DrainEvents()
     {
-        foreach (var (watch, mask, name) in events)
+        var closed = new List<string>();
+        if (!_inotify.IsValueCreated)
         {
-            if ((mask & Inotify.CloseWrite) == 0 || !_watchedDirectories.TryGetValue(watch, out var directory)
-                || RemotePathOf(Path.Combine(directory, name)) is not { } path || !_written.ContainsKey(path))
-            {
-                continue;
-            }
-
-            _dirty[path] = 0;
-            _ = WriteBackAsync(path);
+            return closed;
         }
+
+        lock (_events)
+        {
+            foreach (var (watch, mask, name) in _inotify.Value.ReadAvailable())
+            {
+                if ((mask & Inotify.CloseWrite) != 0 && _watchedDirectories.TryGetValue(watch, out var directory)
+                    && RemotePathOf(Path.Combine(directory, name)) is { } path && _written.ContainsKey(path))
+                {
+                    _dirty[path] = 0;
+                    closed.Add(path);
+                }
+            }
+        }
+
+        return closed;
     }
 
     private async Task WriteBackAsync(string path)
@@ -251,8 +281,12 @@ internal sealed class RemoteFileCache : IDisposable
     public void Dispose()
     {
         _stopping.Cancel();
-        _watcher.Join();
-        _inotify.Dispose();
+        _watcher?.Join();
+        if (_inotify.IsValueCreated)
+        {
+            _inotify.Value.Dispose();
+        }
+
         _flushing.Dispose();
         _stopping.Dispose();
         if (_ownsRoot)

@@ -38,22 +38,20 @@ public sealed unsafe class Inotify : IDisposable
         }
     }
 
-    /// <summary>
-    /// Waits up to <paramref name="timeoutMilliseconds"/> for events and returns those read
-    /// (empty on timeout); non-blocking with a timeout of 0.
-    /// </summary>
-    public List<(int Watch, uint Mask, string Name)> Read(int timeoutMilliseconds)
+    /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> for events to read.</summary>
+    public bool Wait(int timeoutMilliseconds)
     {
-        var events = new List<(int, uint, string)>();
         long pfd = 0;
         var p = (int*)&pfd;
         p[0] = (int)_handle.DangerousGetHandle();
         ((short*)p)[2] = 1; // POLLIN
-        if (LibC.Syscall(SyscallNumber.Poll, (long)&pfd, 1, timeoutMilliseconds) <= 0)
-        {
-            return events;
-        }
+        return LibC.Syscall(SyscallNumber.Poll, (long)&pfd, 1, timeoutMilliseconds) > 0;
+    }
 
+    /// <summary>Reads the events queued now, without waiting (empty when none).</summary>
+    public List<(int Watch, uint Mask, string Name)> ReadAvailable()
+    {
+        var events = new List<(int, uint, string)>();
         long count;
         fixed (byte* b = _buffer)
         {
