@@ -10,6 +10,7 @@ using Doppel.Interception.Remote;
 using Doppel.Interception.Supervision;
 using Doppel.Linux.Processes;
 using Doppel.Linux.Seccomp;
+using Doppel.Linux.Terminals;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -296,7 +297,13 @@ public sealed class InterceptedProcess : IAsyncDisposable
         _signals.Add(PosixSignalRegistration.Create(signal, context =>
         {
             context.Cancel = true; // doppel lives on until the program exits, with its exit code
-            Signal(number);
+
+            // A Ctrl-C on the terminal already reached the program (same foreground process
+            // group): a second SIGINT would look like a second Ctrl-C to it.
+            if (number != SigInt || !Terminal.IsInForegroundGroup())
+            {
+                Signal(number);
+            }
         }));
     }
 

@@ -121,13 +121,17 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             absolute = RemotePath.Combine(directory, raw);
         }
 
-        if (!n.IsValid())
+        var path = cache.RemotePathOf(absolute) ?? absolute;
+        var decision = policy.DecideFile(path, intent);
+
+        // Only a decision that acts needs the caller to still be the one we read from: a
+        // "continue" for a caller that has gone is simply refused by the kernel.
+        if (decision != InterceptionDecision.Local && !n.IsValid())
         {
             return (null, n.Continue());
         }
 
-        var path = cache.RemotePathOf(absolute) ?? absolute;
-        return policy.DecideFile(path, intent) switch
+        return decision switch
         {
             InterceptionDecision.Remote => (path, null),
             InterceptionDecision.NotFound => (null, n.Fail(Errno.ENOENT)),

@@ -10,6 +10,7 @@ namespace Doppel.Linux.Processes;
 public static unsafe class ProcessMemory
 {
     private const int PageSize = 4096;
+    private const int FirstChunk = 256;
 
     private struct IoVec
     {
@@ -65,12 +66,18 @@ public static unsafe class ProcessMemory
             return null;
         }
 
-        var buffer = maxBytes <= 1024 ? stackalloc byte[maxBytes] : new byte[maxBytes];
+        var buffer = maxBytes <= PageSize ? stackalloc byte[maxBytes] : new byte[maxBytes];
         var got = 0;
         while (got < maxBytes)
         {
             var at = address + (ulong)got;
+            // Most paths are short: read a small first chunk, then whole pages.
             var chunk = (int)Math.Min((ulong)(maxBytes - got), PageSize - (at % PageSize));
+            if (got == 0)
+            {
+                chunk = Math.Min(chunk, FirstChunk);
+            }
+
             var r = Read(pid, at, buffer.Slice(got, chunk));
             if (r <= 0)
             {
