@@ -41,8 +41,3 @@ internal static class Run
         return new RunResult(exitCode, await stdout, await stderr, process.Statistics);
     }
 }
-
-internal sealed record RunResult(int ExitCode, string Stdout, string Stderr, InterceptionStatistics? Statistics)
-{
-    public override string ToString() => $"exit {ExitCode}\nstdout: {Stdout}\nstderr: {Stderr}";
-}
