@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Doppel.Cli.Running;
 using Doppel.Config;
+using Doppel.Interception;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Doppel.Cli.Commands;
@@ -108,7 +110,7 @@ internal sealed class ExecCommand : Command
         }
 
         Arguments.Add(CommandLine);
-        SetAction(Execute);
+        SetAction(ExecuteAsync);
     }
 
     /// <summary>The flags given, as configuration overrides in the order the flags are listed (later wins).</summary>
@@ -177,16 +179,30 @@ internal sealed class ExecCommand : Command
         return list;
     }
 
-    private int Execute(ParseResult parseResult)
+    private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        // Load and validate everything first: a broken configuration is reported the same way now
-        // as it will be once running works.
-        ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), NullLogger.Instance);
+        // Load and validate everything first: a broken configuration is reported before anything runs.
+        var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), NullLogger.Instance);
+        var commandLine = parseResult.GetValue(CommandLine)!;
 
-        var program = parseResult.GetValue(CommandLine)![0];
-        _environment.Console.WriteError(
-            $"doppel exec cannot run programs yet: the interception engine and the agent are still being built, so '{program}' was not started. " +
-            "Use 'doppel verify-config' to check a configuration in the meantime.");
-        return ExitCodes.Unavailable;
+        if (loaded.Config.Target is { } target)
+        {
+            _environment.Console.WriteError(
+                $"doppel exec cannot reach target '{target.Path}' yet: the agent that serves a target's environment, files and network is still being built, so '{commandLine[0]}' was not started. " +
+                "Leave the target out to run it locally under doppel's launcher, or use 'doppel verify-config' to check the configuration.");
+            return ExitCodes.Unavailable;
+        }
+
+        _environment.Console.WriteWarning(
+            $"no target given: '{commandLine[0]}' runs locally, with nothing redirected (a target, or 'targetless', needs the agent, which is still being built).");
+
+        var options = new InterceptionOptions
+        {
+            Program = commandLine[0],
+            Arguments = commandLine[1..],
+            WorkingDirectory = _environment.WorkingDirectory,
+        };
+        await using var process = await InterceptedProcess.StartAsync(options, new LocalOnlyPolicy(), new NoRemote(), cancellationToken).ConfigureAwait(false);
+        return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
     }
 }

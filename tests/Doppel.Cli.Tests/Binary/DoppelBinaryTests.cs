@@ -67,6 +67,28 @@ public sealed class DoppelBinaryTests
 
         Assert.Equal(ExitCodes.Unavailable, code);
         Assert.False(File.Exists(marker));
-        Assert.Contains("cannot run programs yet", stderr, StringComparison.Ordinal);
+        Assert.Contains("cannot reach target 'targetless' yet", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task ExecWithoutATargetRunsTheProgramAndPassesItsExitCodeThrough(string binary)
+    {
+        using var dir = new TempDir();
+        var none = new Dictionary<string, string>();
+
+        var exited = await DoppelBinaries.RunAsync(binary, dir.Path, none, "exec", "sh", "-c", "echo out; echo err >&2; exit 7");
+        var killed = await DoppelBinaries.RunAsync(binary, dir.Path, none, "exec", "--", "sh", "-c", "kill -TERM $$");
+        var missing = await DoppelBinaries.RunAsync(binary, dir.Path, none, "exec", "no-such-program-here");
+        var created = await DoppelBinaries.RunAsync(binary, dir.Path, none, "exec", "touch", "made-by-child");
+
+        Assert.Equal((7, "out\n"), (exited.ExitCode, exited.StdOut));
+        Assert.Contains("err", exited.StdErr, StringComparison.Ordinal);
+        Assert.Contains("no target given: 'sh' runs locally, with nothing redirected", exited.StdErr, StringComparison.Ordinal);
+        Assert.Equal(128 + 15, killed.ExitCode);
+        Assert.Equal(ExitCodes.CommandNotFound, missing.ExitCode);
+        Assert.Contains("doppel: no-such-program-here: command not found", missing.StdErr, StringComparison.Ordinal);
+        Assert.Equal(0, created.ExitCode);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "made-by-child")));
     }
 }

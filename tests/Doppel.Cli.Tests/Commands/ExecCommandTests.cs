@@ -106,12 +106,12 @@ public sealed class ExecCommandTests
     }
 
     [Fact]
-    public async Task ExecSaysPlainlyThatItCannotRunYet()
+    public async Task ExecSaysPlainlyThatItCannotReachATargetYet()
     {
         var (code, console) = await CliRunner.RunAsync("exec", "-t", "pod/x", "--", "true");
 
         Assert.Equal(ExitCodes.Unavailable, code);
-        Assert.Contains("cannot run programs yet", console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("cannot reach target 'pod/x' yet", console.StdErr, StringComparison.Ordinal);
         Assert.Contains("'true' was not started", console.StdErr, StringComparison.Ordinal);
     }
 

@@ -1,0 +1,36 @@
+using System.Net;
+using Doppel.Interception.Remote;
+
+namespace Doppel.Cli.Running;
+
+/// <summary>
+/// The remote side of a run with no target: there is none. <see cref="LocalOnlyPolicy"/> never
+/// decides Remote, so reaching any of these is a bug, reported as such.
+/// </summary>
+internal sealed class NoRemote : IRemote
+{
+    public string? Hostname => null;
+
+    public ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken) => throw Unexpected();
+
+    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected();
+
+    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => throw Unexpected();
+
+    public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected();
+
+    private static InvalidOperationException Unexpected() =>
+        new("A run without a target has no remote side, yet the supervisor asked it for something.");
+}
