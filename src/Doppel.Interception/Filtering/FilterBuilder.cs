@@ -13,6 +13,7 @@ namespace Doppel.Interception.Filtering;
 ///   nr == pre-checked ──────────► its block: USER_NOTIF or ALLOW from the arguments
 ///   anything else ──────────────► ALLOW
 /// </code>
+/// io_uring_setup gets ENOSYS whenever anything is trapped (its operations bypass seccomp).
 /// Pre-checks keep hot, never-remote calls in the kernel: glibc's fstat is
 /// newfstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) likewise; sendto and
 /// recvfrom only matter with an address.
@@ -40,6 +41,13 @@ internal static class FilterBuilder
         asm.JumpIfEqual(SeccompConstants.AuditArchX8664, null, kill);
         asm.LoadWord(SeccompConstants.DataOffsetNr);
         asm.JumpIfAnyBit(SeccompConstants.X32SyscallBit, enosys, null);
+        if (families != SyscallFamilies.None)
+        {
+            // io_uring submits opens, connects and sends without syscalls the filter could see:
+            // refuse to set one up, and programs fall back to plain syscalls (libuv, Go, Java do).
+            asm.JumpIfEqual(SyscallNumber.IoUringSetup, enosys, null);
+        }
+
         foreach (var trap in traps)
         {
             asm.JumpIfEqual((uint)trap.Nr, trap.Check == PreCheck.None ? notify : blocks[trap.Nr], null);
@@ -94,11 +102,13 @@ internal static class FilterBuilder
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
         {
             Plain(SyscallNumber.Connect, SyscallNumber.GetPeerName);
+
+            // With an address, sendto connects a TCP socket too (MSG_FASTOPEN) besides sending UDP.
+            traps.Add((SyscallNumber.SendTo, PreCheck.TrapWhenPointerSet, 4, 0));
         }
 
         if ((families & SyscallFamilies.OutgoingUdp) != 0)
         {
-            traps.Add((SyscallNumber.SendTo, PreCheck.TrapWhenPointerSet, 4, 0));
             traps.Add((SyscallNumber.RecvFrom, PreCheck.TrapWhenPointerSet, 4, 0));
             Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg);
         }

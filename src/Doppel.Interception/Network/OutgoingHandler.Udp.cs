@@ -27,6 +27,7 @@ internal sealed partial class OutgoingHandler
     private const int MmsgHdrLength = 64;
     private const int MsgDontWait = 0x40;
     private const int Emsgsize = 90;
+    private const int MsgFastOpen = 0x20000000;
 
     private ValueTask<HandlerResult> SendToAsync(Notification n, CancellationToken cancellationToken)
     {
@@ -36,13 +37,19 @@ internal sealed partial class OutgoingHandler
             return new(n.Continue());
         }
 
-        var dup = UdpSocket(n);
+        var dup = Pidfd.TryGetFd(n.ThreadId, n.ArgInt(0), out _);
         if (dup is null)
         {
             return new(n.Continue());
         }
 
-        var early = Decide(n, destination);
+        var type = SocketCalls.GetSocketType(dup) & 0xf;
+        if (type == SocketCalls.SockStream && (n.ArgInt(3) & MsgFastOpen) != 0)
+        {
+            return FastOpenAsync(n, dup, destination, cancellationToken);
+        }
+
+        var early = type == SocketCalls.SockDgram ? Decide(n, destination) : n.Continue();
         if (early is not null)
         {
             dup.Dispose();
@@ -57,6 +64,49 @@ internal sealed partial class OutgoingHandler
         }
 
         return SendAsync(n, dup, [(destination, payload, 0UL, 0UL)], n.ArgInt(3), single: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// TCP Fast Open: sendto(MSG_FASTOPEN) connects and sends in one call. A remote destination is
+    /// connected like a connect() (then the data is sent); otherwise it would leave unredirected.
+    /// </summary>
+    private ValueTask<HandlerResult> FastOpenAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        switch (policy.DecideOutgoing(Transport.Tcp, destination))
+        {
+            case InterceptionDecision.Local:
+                dup.Dispose();
+                return new(n.Continue());
+            case InterceptionDecision.NotFound:
+                dup.Dispose();
+                return new(n.Fail(Errno.ECONNREFUSED));
+            case InterceptionDecision.Deny:
+                dup.Dispose();
+                return new(n.Fail(Errno.ENETUNREACH));
+            default:
+                return FastOpenRemoteAsync(n, dup, destination, cancellationToken);
+        }
+    }
+
+    private async ValueTask<HandlerResult> FastOpenRemoteAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        using (dup)
+        {
+            var payload = new byte[Math.Min(n.Arg(2), MaxDatagram)];
+            if (!n.Read(n.Arg(1), payload))
+            {
+                return n.Fail(Errno.EFAULT);
+            }
+
+            var connected = await ConnectDuplicateAsync(n, dup, destination, Transport.Tcp, cancellationToken).ConfigureAwait(false);
+            if (connected != 0)
+            {
+                return n.Fail(-connected); // EINPROGRESS on a non-blocking socket: nothing sent yet
+            }
+
+            var sent = SocketCalls.SendTo(dup, payload, n.ArgInt(3) & ~MsgFastOpen, []);
+            return sent >= 0 ? n.Return(sent) : n.Fail(-sent);
+        }
     }
 
     private ValueTask<HandlerResult> SendMsgAsync(Notification n, CancellationToken cancellationToken)

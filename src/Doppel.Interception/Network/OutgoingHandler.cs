@@ -91,49 +91,59 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     {
         using (dup)
         {
-            var inode = FileCalls.GetInode(dup);
-            var standIn = transport == Transport.Tcp
-                ? await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false)
-                : await remote.GetUdpRelayAsync(destination, cancellationToken).ConfigureAwait(false);
-            if (standIn is null)
-            {
-                return notification.Fail(Errno.ECONNREFUSED);
-            }
-
-            var family = SocketCalls.GetSocketDomain(dup);
-            var address = SockAddr.Format(standIn, family);
-            if (address is null)
-            {
-                return notification.Fail(Errno.ENETUNREACH);
-            }
-
-            var result = SocketCalls.Connect(dup, address);
-            if (result is -Errno.EISCONN or -Errno.EALREADY && table.Get(inode)?.Destination.Equals(destination) == true)
-            {
-                // A restarted connect (the app was interrupted by a signal while we connected):
-                // report what the kernel would for the original socket.
-                return result == -Errno.EISCONN ? notification.Return(0) : notification.Fail(Errno.EALREADY);
-            }
-
-            if (result is 0 or -Errno.EINPROGRESS)
-            {
-                Span<byte> local = stackalloc byte[SockAddr.MaxLength];
-                var localLength = SocketCalls.GetSockName(dup, local);
-                var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
-                table.Set(inode, new RedirectedSocket(destination, standIn, source));
-                if (transport == Transport.Udp)
-                {
-                    table.MarkUdp(inode, standIn, destination);
-                }
-                else if (source is not null)
-                {
-                    remote.OnTcpConnected(source, destination);
-                }
-            }
-
-            logger.ConnectRedirected(notification.ThreadId, destination, standIn, result);
+            var result = await ConnectDuplicateAsync(notification, dup, destination, transport, cancellationToken).ConfigureAwait(false);
             return result == 0 ? notification.Return(0) : notification.Fail(-result);
         }
+    }
+
+    /// <summary>
+    /// Connects the duplicate of the app's socket to the destination's stand-in and records it;
+    /// returns 0 or <c>-errno</c> as the app's connect should.
+    /// </summary>
+    private async ValueTask<int> ConnectDuplicateAsync(
+        Notification notification, SafeFileHandle dup, System.Net.IPEndPoint destination, Transport transport, CancellationToken cancellationToken)
+    {
+        var inode = FileCalls.GetInode(dup);
+        var standIn = transport == Transport.Tcp
+            ? await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false)
+            : await remote.GetUdpRelayAsync(destination, cancellationToken).ConfigureAwait(false);
+        if (standIn is null)
+        {
+            return -Errno.ECONNREFUSED;
+        }
+
+        var address = SockAddr.Format(standIn, SocketCalls.GetSocketDomain(dup));
+        if (address is null)
+        {
+            return -Errno.ENETUNREACH;
+        }
+
+        var result = SocketCalls.Connect(dup, address);
+        if (result is -Errno.EISCONN or -Errno.EALREADY && table.Get(inode)?.Destination.Equals(destination) == true)
+        {
+            // A restarted connect (the app was interrupted by a signal while we connected):
+            // report what the kernel would for the original socket.
+            return result == -Errno.EISCONN ? 0 : -Errno.EALREADY;
+        }
+
+        if (result is 0 or -Errno.EINPROGRESS)
+        {
+            Span<byte> local = stackalloc byte[SockAddr.MaxLength];
+            var localLength = SocketCalls.GetSockName(dup, local);
+            var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
+            table.Set(inode, new RedirectedSocket(destination, standIn, source));
+            if (transport == Transport.Udp)
+            {
+                table.MarkUdp(inode, standIn, destination);
+            }
+            else if (source is not null)
+            {
+                remote.OnTcpConnected(source, destination);
+            }
+        }
+
+        logger.ConnectRedirected(notification.ThreadId, destination, standIn, result);
+        return result;
     }
 
     private HandlerResult GetPeerName(Notification notification)

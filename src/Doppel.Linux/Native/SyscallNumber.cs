@@ -58,6 +58,7 @@ public static class SyscallNumber
     public const int Seccomp = 317;
     public const int Statx = 332;
     public const int PidfdSendSignal = 424;
+    public const int IoUringSetup = 425;
     public const int PidfdOpen = 434;
     public const int Openat2 = 437;
     public const int PidfdGetfd = 438;

@@ -36,9 +36,12 @@ public sealed class FilterBuilderTests
         Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.GetPeerName));
         Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Openat));
         Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Uname));
-        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.SendTo, args: [3, 0, 0, 0, 0x7fff0000, 16]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.SendTo, args: [3, 0, 0, 0x20000000, 0x7fff0000, 16]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.SendTo, args: [3, 0x1000, 10, 0, 0, 0]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.RecvFrom, args: [3, 0x1000, 10, 0, 0x2000, 0x3000]));
 
         var none = FilterBuilder.Build(SyscallFamilies.None);
+        Assert.Equal(SeccompConstants.RetErrno | 38u, Run(network, SyscallNumber.IoUringSetup));
         Assert.All(Enumerable.Range(0, 460), nr => Assert.Equal(SeccompConstants.RetAllow, Run(none, nr)));
     }
 

@@ -168,4 +168,46 @@ public sealed class TcpRedirectTests
 
         Assert.Equal("111\n", result.Stdout); // ECONNREFUSED
     }
+
+    [Fact]
+    public async Task TcpFastOpenSendtoIsRedirectedLikeAConnect()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent");
+        var script = """
+            import socket
+            s = socket.socket()
+            print(s.sendto(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", socket.MSG_FASTOPEN, ("192.0.2.10", 80)))
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            print(data.split(b"\r\n\r\n", 1)[1].decode(), s.getpeername())
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            server.Value = new LoopbackHttpServer("fast");
+            remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("27\nfast ('192.0.2.10', 80)\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task IoUringIsRefusedSoNothingBypassesTheFilter()
+    {
+        var script = """
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            params = ctypes.create_string_buffer(120)
+            print(libc.syscall(425, 8, params), ctypes.get_errno())
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, new DirectoryRemote("/nonexistent"));
+
+        Assert.Equal("-1 38\n", result.Stdout);
+    }
 }
