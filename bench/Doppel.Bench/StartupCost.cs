@@ -2,9 +2,9 @@ namespace Doppel.Bench;
 
 /// <summary>
 /// Figure 2: wall clock of running <c>true</c> directly and under interception through each
-/// launcher, from just before the spawn until the exit is observed by this process. For
-/// reference, <c>doppel --version</c> through each launcher binary: the start-up of the outer
-/// doppel process that <c>doppel exec</c> adds on top.
+/// launcher, from just before the spawn until the exit is observed by this process; and the whole
+/// product path, <c>doppel exec -- true</c> (no target: configuration loaded, launcher and
+/// supervisor, nothing redirected) through each binary.
 /// </summary>
 internal static class StartupCost
 {
@@ -20,8 +20,8 @@ internal static class StartupCost
             trappedByTrue = run.FileDecisions;
             return Milliseconds(run);
         }))));
-        variants.AddRange(launchers.Select(launcher => ($"reference: {launcher.Name} `doppel --version` alone", (Func<Task<double>>)(async () =>
-            Milliseconds(await Runs.DirectAsync(launcher.Path, ["--version"], cancellationToken))))));
+        variants.AddRange(launchers.Select(launcher => ($"`doppel exec -- true`, {launcher.Name} binary", (Func<Task<double>>)(async () =>
+            Milliseconds(await Runs.DirectAsync(launcher.Path, ["exec", "--", "true"], cancellationToken))))));
 
         var runs = variants.Select(v => v.Run).ToList();
         await Interleave.RunAsync(WarmUpRounds, runs);
