@@ -85,6 +85,11 @@ internal sealed class Supervisor : IDisposable
                     break;
                 }
 
+                if (_stopping.IsCancellationRequested)
+                {
+                    break; // disposed while blocked: unanswered, the caller gets ENOSYS once the listener closes
+                }
+
                 Statistics.CountNotification();
                 Dispatch(new Notification(_listener, data));
             }
@@ -213,7 +218,8 @@ internal sealed class Supervisor : IDisposable
 
     /// <summary>
     /// Stops handling. A receive thread blocked in RECV (processes still under the filter) cannot
-    /// be woken: it is a background thread and ends with doppel, or at the next notification.
+    /// be woken: it ends at the next notification, leaving it unanswered; the listener fd closes
+    /// then (it holds a reference), and trapped calls of what is left fail with ENOSYS.
     /// </summary>
     public void Dispose()
     {

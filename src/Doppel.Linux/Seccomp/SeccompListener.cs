@@ -19,16 +19,46 @@ public sealed unsafe class SeccompListener : IDisposable
 
     private long Fd => _handle.DangerousGetHandle();
 
+    /// <summary>
+    /// Runs an ioctl with the handle referenced, so a concurrent <see cref="Dispose"/> cannot
+    /// close (and the process reuse) the fd number under a call; returns <c>-EBADF</c> once disposed.
+    /// </summary>
+    private long Ioctl(ulong request, long argument)
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            return LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)request, argument);
+        }
+        catch (ObjectDisposedException)
+        {
+            return -Errno.EBADF;
+        }
+        finally
+        {
+            if (added)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Asks the kernel to wake the supervisor on the notifying task's CPU (lower latency).</summary>
     public int TrySetSyncWakeUp()
     {
-        var r = LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)SeccompConstants.IoctlNotifSetFlags, (long)SeccompConstants.UserNotifFdSyncWakeUp);
+        var r = Ioctl(SeccompConstants.IoctlNotifSetFlags, (long)SeccompConstants.UserNotifFdSyncWakeUp);
         return r < 0 ? (int)-r : 0;
     }
 
     /// <summary>Waits until a notification is pending, or the filter has no task left.</summary>
     public ListenerState Wait(int timeoutMilliseconds)
     {
+        if (_handle.IsClosed)
+        {
+            return ListenerState.Closed;
+        }
+
         long pfd = 0;
         var p = (int*)&pfd;
         p[0] = (int)Fd;
@@ -59,7 +89,7 @@ public sealed unsafe class SeccompListener : IDisposable
         notification = default; // RECV fails with EINVAL unless the struct is zeroed
         fixed (SeccompNotification* n = &notification)
         {
-            var r = LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)SeccompConstants.IoctlNotifRecv, (long)n);
+            var r = Ioctl(SeccompConstants.IoctlNotifRecv, (long)n);
             return r < 0 ? (int)-r : 0;
         }
     }
@@ -69,7 +99,7 @@ public sealed unsafe class SeccompListener : IDisposable
     {
         fixed (SeccompResponse* p = &response)
         {
-            var r = LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)SeccompConstants.IoctlNotifSend, (long)p);
+            var r = Ioctl(SeccompConstants.IoctlNotifSend, (long)p);
             return r < 0 ? (int)-r : 0;
         }
     }
@@ -79,7 +109,7 @@ public sealed unsafe class SeccompListener : IDisposable
     /// memory: if the thread died and its id was reused, what was read belongs to someone else.
     /// </summary>
     public bool IsIdValid(ulong id)
-        => LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)SeccompConstants.IoctlNotifIdValid, (long)&id) == 0;
+        => Ioctl(SeccompConstants.IoctlNotifIdValid, (long)&id) == 0;
 
     /// <summary>
     /// Installs <paramref name="sourceFd"/> in the target and, with <paramref name="answer"/>,
@@ -95,7 +125,7 @@ public sealed unsafe class SeccompListener : IDisposable
             SourceFd = (uint)sourceFd.DangerousGetHandle(),
             NewFdFlags = closeOnExec ? (uint)OpenFlags.CloseOnExec : 0,
         };
-        return (int)LibC.Syscall(SyscallNumber.Ioctl, Fd, (long)SeccompConstants.IoctlNotifAddFd, (long)&request);
+        return (int)Ioctl(SeccompConstants.IoctlNotifAddFd, (long)&request);
     }
 
     public void Dispose() => _handle.Dispose();

@@ -125,4 +125,41 @@ public sealed class ProcessTreeTests
         Assert.Equal("my-pod-7d9f\nmy-pod-7d9f\n", result.Stdout);
         _ = IPAddress.Loopback;
     }
+
+    [Fact]
+    public async Task AnOrphanLeftAfterDisposeEndsInsteadOfHanging()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("late", "late");
+
+        // The orphan makes trapped calls after the supervisor is gone: they must fail (ENOSYS),
+        // not wait forever for an answer.
+        var result = await Run.IsolatedAsync(
+            Run.Options("sh", "-c", $"(sleep 1; cat {path}) > /dev/null 2>&1 < /dev/null & echo $!"),
+            fs.Policy(),
+            fs.Remote);
+
+        Assert.Equal(0, result.ExitCode);
+        var orphan = int.Parse(result.Stdout.Trim());
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (IsRunning(orphan) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(IsRunning(orphan), $"the orphan {orphan} is still running: {File.ReadAllText($"/proc/{orphan}/stat")}");
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z') == false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
 }
