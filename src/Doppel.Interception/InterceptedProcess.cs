@@ -152,8 +152,12 @@ public sealed class InterceptedProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until no process is left under the filter (children included).</summary>
-    internal Task SupervisorCompletion => _supervisor?.Completion ?? Task.CompletedTask;
+    /// <summary>
+    /// Completes when no process is left under the filter: the program and every descendant
+    /// (daemons it left behind included). <see cref="DisposeAsync"/> before that leaves those
+    /// descendants with ENOSYS for their trapped calls.
+    /// </summary>
+    public Task ProcessTreeExited => _supervisor?.Completion ?? Task.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {

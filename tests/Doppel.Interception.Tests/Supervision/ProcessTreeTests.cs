@@ -22,6 +22,25 @@ public sealed class ProcessTreeTests
     }
 
     [Fact]
+    public async Task ProcessTreeExitedWaitsForDescendantsLeftBehind()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("bg", "bg");
+        using var timeout = new CancellationTokenSource(Run.Timeout);
+        var starting = await IsolatedNetwork.RunAsync(() => InterceptedProcess.StartAsync(
+            Run.Options("sh", "-c", $"(sleep 1; cat {path} > /dev/null) > /dev/null 2>&1 < /dev/null &") with { CaptureOutput = false },
+            fs.Policy(),
+            fs.Remote,
+            timeout.Token));
+        await using var process = await starting;
+
+        Assert.Equal(0, await process.WaitForExitAsync(timeout.Token));
+        Assert.False(process.ProcessTreeExited.IsCompleted);
+        await process.ProcessTreeExited.WaitAsync(timeout.Token);
+        Assert.Contains(path, fs.Remote.Reads); // the descendant was still served
+    }
+
+    [Fact]
     public async Task ASlowRemoteCallDoesNotStallOtherThreads()
     {
         using var fs = new RemoteFileSystem();
