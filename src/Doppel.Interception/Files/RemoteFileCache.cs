@@ -34,7 +34,9 @@ internal sealed class RemoteFileCache : IDisposable
         _remote = remote;
         _ownsRoot = root is null;
         Root = RemotePath.Normalize(Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), $"doppel-cache-{Environment.ProcessId}-{Guid.NewGuid():N}")));
-        Directory.CreateDirectory(Root);
+        // Remote files may be secrets: the tree is the user's alone.
+        Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
         // Most sessions never write: the watcher starts with the first file opened for writing.
         _inotify = new Lazy<Inotify>(() =>

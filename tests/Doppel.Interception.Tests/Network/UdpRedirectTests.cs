@@ -111,6 +111,8 @@ public sealed class UdpRedirectTests
         var script = """
             import socket
             print(sorted({a[4][0] for a in socket.getaddrinfo("db.svc.cluster.local", 80, socket.AF_INET, socket.SOCK_STREAM)}))
+            # A and AAAA in parallel: glibc sends both with sendmmsg on a connected socket.
+            print(sorted({a[4][0] for a in socket.getaddrinfo("db.svc.cluster.local", 80, socket.AF_UNSPEC, socket.SOCK_STREAM)}))
             """;
 
         var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), policy, fs.Remote, setup: () =>
@@ -120,7 +122,7 @@ public sealed class UdpRedirectTests
         });
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("['10.1.2.3']\n", result.Stdout);
+        Assert.Equal("['10.1.2.3']\n['10.1.2.3']\n", result.Stdout);
         Assert.Contains("/etc/resolv.conf", fs.Remote.Reads);
     }
 }
