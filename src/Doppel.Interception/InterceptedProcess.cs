@@ -79,7 +79,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         try
         {
             var filter = FilterBuilder.Build(policy.Families);
-            process = Spawn(options, new LauncherArguments(controlPath, filter, WaitKillableRecv: true, [options.Program, .. options.Arguments]));
+            process = Spawn(options, new LauncherArguments(controlPath, filter, WaitKillableRecv: true, options.OpenFilesLimit, [options.Program, .. options.Arguments]));
         }
         catch
         {

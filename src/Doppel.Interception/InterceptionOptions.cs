@@ -38,6 +38,25 @@ public sealed record InterceptionOptions
     /// <summary>Capture stdout/stderr (tests); otherwise the program shares doppel's.</summary>
     public bool CaptureOutput { get; init; }
 
+    /// <summary>
+    /// The soft open-files limit (RLIMIT_NOFILE) the program starts with. .NET raises doppel's
+    /// soft limit to the hard limit at start-up and the launcher inherits it; pass the limit the
+    /// user had (<see cref="ParentOpenFilesLimit"/>) so the program sees what it would without
+    /// doppel. Null keeps the raised limit.
+    /// </summary>
+    public ulong? OpenFilesLimit { get; init; }
+
+    /// <summary>The soft open-files limit of doppel's parent (the user's shell), if readable.</summary>
+    public static ulong? ParentOpenFilesLimit()
+    {
+        // /proc/self/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var parent)
+            ? Doppel.Linux.Processes.ResourceLimits.ReadOpenFilesSoftLimit(parent)
+            : null;
+    }
+
     /// <summary>Where the supervisor logs (debug: every redirect and served file); null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 }

@@ -1,5 +1,6 @@
 using Doppel.Linux.Launch;
 using Doppel.Linux.Native;
+using Doppel.Linux.Processes;
 
 namespace Doppel.Interception.Launching;
 
@@ -22,6 +23,11 @@ internal static class Launcher
         {
             Console.Error.WriteLine(error);
             return exitCode;
+        }
+
+        if (parsed.OpenFilesLimit is { } limit)
+        {
+            ResourceLimits.SetOpenFilesSoftLimit(limit); // the user's, which .NET raised in doppel and here
         }
 
         // The environment exactly as the supervisor gave it, order and bytes preserved.

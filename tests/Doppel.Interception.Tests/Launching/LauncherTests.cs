@@ -120,4 +120,23 @@ public sealed class LauncherTests
 
         Assert.Equal(128 + 2, result.ExitCode);
     }
+
+    [Fact]
+    public async Task ProgramGetsTheOpenFilesLimitItWasGivenNotTheOneDotnetRaised()
+    {
+        var options = Run.Options("sh", "-c", "ulimit -Sn") with { OpenFilesLimit = 321 };
+
+        var result = await Run.IsolatedAsync(options, Policy, Remote);
+
+        Assert.Equal("321\n", result.Stdout);
+    }
+
+    [Fact]
+    public void ParentOpenFilesLimitIsReadFromProc()
+    {
+        var limit = InterceptionOptions.ParentOpenFilesLimit();
+
+        Assert.NotNull(limit);
+        Assert.InRange(limit.Value, 1UL, 1UL << 40);
+    }
 }
