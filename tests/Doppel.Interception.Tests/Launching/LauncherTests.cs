@@ -139,4 +139,20 @@ public sealed class LauncherTests
         Assert.NotNull(limit);
         Assert.InRange(limit.Value, 1UL, 1UL << 40);
     }
+
+    [Fact]
+    public async Task ProgramInheritsNoFdsFromTheLauncherOrTheSupervisor()
+    {
+        const string Script = "import os; print(sorted(os.listdir('/proc/self/fd')))";
+
+        // Whatever this test process leaks to every child (its runner's fds) is not doppel's.
+        using var direct = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3") { ArgumentList = { "-c", Script }, RedirectStandardOutput = true })!;
+        var expected = await direct.StandardOutput.ReadToEndAsync();
+        await direct.WaitForExitAsync();
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", Script), Policy, Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(expected, result.Stdout);
+    }
 }
