@@ -1,0 +1,226 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Doppel.Config;
+using Doppel.Interception.Policy;
+
+namespace Doppel.Session.Policy;
+
+/// <summary>
+/// The interception policy a configuration asks for: which syscall families to trap, and for each
+/// path or destination whether it is local, remote, not found or denied. Everything is computed
+/// once from the configuration; the decisions are pure and cheap (the supervisor calls them for
+/// every trapped syscall).
+/// </summary>
+/// <remarks>
+/// File rules, first match wins:
+/// <code>
+///  mode local ─► Local (everything, the lists too)
+///  user not_found ─► NotFound        user read_write ─► Remote
+///  user read_only ─► Remote (writes: Deny)           user local ─► Local
+///  mode localwithoverrides ─► Local
+///  default not_found (.kube, .azure, gcloud) ─► NotFound
+///  default remote (/etc/resolv.conf, hosts, hostname, ssl certs) ─► Remote (writes: Deny)
+///  default local (/proc, /usr, *.so, the working directory, the executable, ~/.*) ─► Local
+///  mode read ─► Remote (writes: Deny)      mode write ─► Remote
+/// </code>
+/// </remarks>
+public sealed class ConfigPolicy : IInterceptionPolicy
+{
+    private const RegexOptions Options = RegexOptions.IgnoreCase | RegexOptions.CultureInvariant;
+
+    private static readonly Regex[] s_defaultLocal = Compile(FsConfig.DefaultLocal);
+    private static readonly Regex[] s_defaultRemote = Compile(FsConfig.DefaultRemote);
+    private static readonly Regex[] s_defaultNotFound = Compile(FsConfig.DefaultNotFound);
+
+    private readonly FsConfig _fs;
+    private readonly OutgoingConfig _outgoing;
+    private readonly DnsConfig _dns;
+    private readonly IncomingConfig _incoming;
+    private readonly string[] _localRoots;
+
+    /// <param name="config">The resolved configuration.</param>
+    /// <param name="workingDirectory">The program's working directory: always local.</param>
+    /// <param name="executable">The program's absolute path: always local.</param>
+    /// <param name="home">The developer's home directory: its dot-files are always local.</param>
+    public ConfigPolicy(DoppelConfig config, string workingDirectory, string? executable, string? home)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _fs = config.Feature.Fs;
+        _outgoing = config.Feature.Network.Outgoing;
+        _dns = config.Feature.Network.Dns;
+        _incoming = config.Feature.Network.Incoming;
+        _localRoots = new[] { workingDirectory, executable }.OfType<string>().Select(p => p.TrimEnd('/')).Where(p => p.Length > 0).ToArray();
+        HomeDotFiles = home is { Length: > 0 } ? new Regex("^" + Regex.Escape(home.TrimEnd('/')) + "/\\.", Options) : null;
+        Families = FamiliesOf(config);
+        SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
+    }
+
+    public SyscallFamilies Families { get; }
+
+    public IReadOnlySet<string> SkippedProcesses { get; }
+
+    private Regex? HomeDotFiles { get; }
+
+    public InterceptionDecision DecideFile(string path, FileIntent intent)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+
+        // mode local is mirrord's "everything local" switch: even the override lists are ignored.
+        if (_fs.Mode == FsMode.Local)
+        {
+            return InterceptionDecision.Local;
+        }
+
+        var rules = _fs.Rules;
+        if (Matches(rules.NotFound, path))
+        {
+            return InterceptionDecision.NotFound;
+        }
+
+        if (Matches(rules.ReadWrite, path))
+        {
+            return InterceptionDecision.Remote;
+        }
+
+        if (Matches(rules.ReadOnly, path))
+        {
+            return ReadOnlyRemote(intent);
+        }
+
+        if (Matches(rules.Local, path) || _fs.Mode == FsMode.LocalWithOverrides)
+        {
+            return InterceptionDecision.Local;
+        }
+
+        if (Matches(s_defaultNotFound, path))
+        {
+            return InterceptionDecision.NotFound;
+        }
+
+        if (Matches(s_defaultRemote, path))
+        {
+            return ReadOnlyRemote(intent);
+        }
+
+        if (Matches(s_defaultLocal, path) || IsUnderLocalRoot(path) || (HomeDotFiles?.IsMatch(path) ?? false))
+        {
+            return InterceptionDecision.Local;
+        }
+
+        return _fs.Mode == FsMode.Write ? InterceptionDecision.Remote : ReadOnlyRemote(intent);
+    }
+
+    public InterceptionDecision DecideOutgoing(Transport transport, IPEndPoint destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+
+        // DNS follows feature.network.dns, whatever outgoing UDP says.
+        if (destination.Port == 53)
+        {
+            if (!_dns.Enabled)
+            {
+                return InterceptionDecision.Local;
+            }
+
+            if (_dns.Filter is { } dnsFilter)
+            {
+                return FilterDecision(dnsFilter, transport, destination);
+            }
+
+            return InterceptionDecision.Remote;
+        }
+
+        var enabled = transport == Transport.Tcp ? _outgoing.Tcp : _outgoing.Udp;
+        if (!enabled || (_outgoing.IgnoreLocalhost && IPAddress.IsLoopback(destination.Address)))
+        {
+            return InterceptionDecision.Local;
+        }
+
+        return _outgoing.Filter is { } filter ? FilterDecision(filter, transport, destination) : InterceptionDecision.Remote;
+    }
+
+    /// <summary><c>listen_ports</c> [[remote, local]]: an app that binds the remote port binds the local one.</summary>
+    public int MapBindPort(Transport transport, IPEndPoint requested)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        foreach (var pair in _incoming.ListenPorts)
+        {
+            if (pair.First == requested.Port)
+            {
+                return pair.Second;
+            }
+        }
+
+        return requested.Port;
+    }
+
+    public void OnListening(IPEndPoint local, int requestedPort)
+    {
+        // Incoming traffic (mirror/steal subscriptions at the agent) arrives with the incoming issue.
+    }
+
+    private static SyscallFamilies FamiliesOf(DoppelConfig config)
+    {
+        var feature = config.Feature;
+        var families = SyscallFamilies.None;
+        if (feature.Fs.Mode != FsMode.Local)
+        {
+            families |= SyscallFamilies.FilesRead;
+            if (feature.Fs.Mode == FsMode.Write || feature.Fs.ReadWrite.Count > 0)
+            {
+                families |= SyscallFamilies.FilesWrite;
+            }
+        }
+
+        var network = feature.Network;
+        if (network.Outgoing.Tcp || network.Outgoing.Udp || network.Dns.Enabled)
+        {
+            families |= SyscallFamilies.Outgoing; // connect, also of the resolvers' UDP sockets
+        }
+
+        if (network.Outgoing.Udp || network.Dns.Enabled)
+        {
+            families |= SyscallFamilies.OutgoingUdp;
+        }
+
+        if (network.Incoming.Mode != IncomingMode.Off || network.Incoming.ListenPorts.Count > 0)
+        {
+            families |= SyscallFamilies.Listen;
+        }
+
+        if (feature.Hostname)
+        {
+            families |= SyscallFamilies.Hostname;
+        }
+
+        return families;
+    }
+
+    private static InterceptionDecision ReadOnlyRemote(FileIntent intent) =>
+        intent == FileIntent.Write ? InterceptionDecision.Deny : InterceptionDecision.Remote;
+
+    private static InterceptionDecision FilterDecision(OutgoingFilterConfig filter, Transport transport, IPEndPoint destination)
+    {
+        var matched = filter.Parsed.Any(f => AddressFilterMatch.Matches(f, transport, destination));
+        var remoteList = filter.Remote is not null;
+        return matched == remoteList ? InterceptionDecision.Remote : InterceptionDecision.Local;
+    }
+
+    private bool IsUnderLocalRoot(string path) =>
+        _localRoots.Any(root => path == root || (path.StartsWith(root, StringComparison.Ordinal) && path.Length > root.Length && path[root.Length] == '/'));
+
+    private static bool Matches(IReadOnlyList<Regex> patterns, string path)
+    {
+        foreach (var pattern in patterns)
+        {
+            if (pattern.IsMatch(path))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Regex[] Compile(IReadOnlyList<string> patterns) => patterns.Select(p => new Regex(p, Options)).ToArray();
+}

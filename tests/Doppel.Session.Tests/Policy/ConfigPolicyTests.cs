@@ -1,0 +1,161 @@
+using System.Net;
+using Doppel.Config;
+using Doppel.Interception.Policy;
+using Doppel.Session.Policy;
+
+namespace Doppel.Session.Tests.Policy;
+
+public sealed class ConfigPolicyTests
+{
+    private const string Cwd = "/home/dev/project";
+    private const string Home = "/home/dev";
+
+    private static ConfigPolicy PolicyFor(string json)
+    {
+        var dir = Directory.CreateTempSubdirectory("doppel-policy-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "mirrord.json");
+            File.WriteAllText(file, json);
+            var config = ConfigLoader.Load(new ConfigLoadOptions { ConfigFile = file, Environment = _ => null, WorkingDirectory = dir.FullName }).Config;
+            return new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static IPEndPoint At(string address, int port) => new(IPAddress.Parse(address), port);
+
+    [Theory]
+    [InlineData("/app/config.json", FileIntent.Read, InterceptionDecision.Remote)]
+    [InlineData("/app/config.json", FileIntent.Write, InterceptionDecision.Deny)]
+    [InlineData("/etc/resolv.conf", FileIntent.Read, InterceptionDecision.Remote)]
+    [InlineData("/etc/hosts", FileIntent.Read, InterceptionDecision.Remote)]
+    [InlineData("/etc/ssl/certs/ca.pem", FileIntent.Read, InterceptionDecision.Remote)]
+    [InlineData("/etc/passwd", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/usr/lib/x86_64-linux-gnu/libc.so.6", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/proc/self/maps", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/tmp/scratch", FileIntent.Write, InterceptionDecision.Local)]
+    [InlineData("/srv/app/index.js", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/srv/app/node_modules/x/y.json", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/home/dev/project/src/main.go", FileIntent.Write, InterceptionDecision.Local)]
+    [InlineData("/usr/local/bin/myapp", FileIntent.Read, InterceptionDecision.Local)]
+    [InlineData("/home/dev/.kube/config", FileIntent.Read, InterceptionDecision.NotFound)]
+    [InlineData("/root/.config/gcloud/credentials.db", FileIntent.Read, InterceptionDecision.NotFound)]
+    public void DefaultReadModeFollowsMirrordsDefaultRules(string path, FileIntent intent, InterceptionDecision expected)
+    {
+        Assert.Equal(expected, PolicyFor("{}").DecideFile(path, intent));
+    }
+
+    [Fact]
+    public void WriteModeSendsWritesToThePodButKeepsDefaultLocalPathsLocal()
+    {
+        var policy = PolicyFor("""{"feature": {"fs": "write"}}""");
+
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/var/log/app.log", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/x", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Deny, policy.DecideFile("/etc/hosts", FileIntent.Write));
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+    }
+
+    [Fact]
+    public void UserListsComeBeforeTheDefaults()
+    {
+        var policy = PolicyFor("""
+            {"feature": {"fs": {"mode": "read",
+              "read_write": ["^/tmp/shared/"], "read_only": ["^/usr/share/app/"],
+              "local": ["^/data/cache"], "not_found": ["^/etc/hosts$"]}}}
+            """);
+
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/tmp/shared/a", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/usr/share/app/x", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.Deny, policy.DecideFile("/usr/share/app/x", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/data/cache/1", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.NotFound, policy.DecideFile("/etc/hosts", FileIntent.Read));
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+    }
+
+    [Fact]
+    public void RegexesAreCaseInsensitive()
+    {
+        Assert.Equal(InterceptionDecision.NotFound, PolicyFor("""{"feature": {"fs": {"not_found": ["^/SECRETS/"]}}}""").DecideFile("/secrets/key", FileIntent.Read));
+    }
+
+    [Fact]
+    public void LocalWithOverridesIsLocalExceptTheLists()
+    {
+        var policy = PolicyFor("""{"feature": {"fs": {"mode": "localwithoverrides", "read_only": ["^/app/"]}}}""");
+
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/app/config.json", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/var/lib/data", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/etc/resolv.conf", FileIntent.Read));
+    }
+
+    [Fact]
+    public void LocalModeTrapsNoFileSyscallsAndIgnoresTheLists()
+    {
+        var policy = PolicyFor("""{"feature": {"fs": {"mode": "local", "read_only": ["^/app/"]}}}""");
+
+        Assert.Equal(SyscallFamilies.None, policy.Families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/app/config.json", FileIntent.Read));
+    }
+
+    [Fact]
+    public void DefaultsTrapWhatTheDefaultFeaturesNeed()
+    {
+        Assert.Equal(
+            SyscallFamilies.FilesRead | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Hostname,
+            PolicyFor("{}").Families);
+    }
+
+    [Fact]
+    public void EverythingOffTrapsNothing()
+    {
+        var policy = PolicyFor("""
+            {"feature": {"fs": false, "hostname": false,
+              "network": {"incoming": false, "outgoing": false, "dns": false}}}
+            """);
+
+        Assert.Equal(SyscallFamilies.None, policy.Families);
+    }
+
+    [Theory]
+    [InlineData("{}", "tcp", "10.1.2.3", 5432, InterceptionDecision.Remote)]
+    [InlineData("{}", "tcp", "127.0.0.1", 8080, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"ignore_localhost": true}}}}""", "tcp", "127.0.0.1", 8080, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"tcp": false}}}}""", "tcp", "10.1.2.3", 80, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"tcp": false}}}}""", "udp", "10.1.2.3", 9000, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"udp": false}}}}""", "udp", "10.96.0.10", 53, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"dns": false}}}""", "udp", "10.96.0.10", 53, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"remote": ["169.254.169.254"]}}}}}""", "tcp", "169.254.169.254", 80, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"remote": ["169.254.169.254"]}}}}}""", "tcp", "10.1.2.3", 80, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["tcp://10.0.0.0/8:5432"]}}}}}""", "tcp", "10.1.2.3", 5432, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["tcp://10.0.0.0/8:5432"]}}}}}""", "tcp", "10.1.2.3", 5433, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["tcp://10.0.0.0/8:5432"]}}}}}""", "udp", "10.1.2.3", 5432, InterceptionDecision.Remote)]
+    [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["2001:db8::/32"]}}}}}""", "tcp", "2001:db8::7", 443, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"dns": {"filter": {"local": ["127.0.0.53"]}}}}}""", "udp", "127.0.0.53", 53, InterceptionDecision.Local)]
+    public void OutgoingFollowsTcpUdpDnsAndTheFilter(string json, string transport, string address, int port, InterceptionDecision expected)
+    {
+        var decision = PolicyFor(json).DecideOutgoing(transport == "tcp" ? Transport.Tcp : Transport.Udp, At(address, port));
+
+        Assert.Equal(expected, decision);
+    }
+
+    [Fact]
+    public void SkippedProcessesIncludeBuildToolsUnlessTurnedOff()
+    {
+        Assert.Superset(new HashSet<string> { "bash", "go", "cargo" }, (HashSet<string>)PolicyFor("""{"skip_processes": "bash"}""").SkippedProcesses);
+        Assert.Equal(["bash"], PolicyFor("""{"skip_processes": "bash", "skip_build_tools": false}""").SkippedProcesses);
+    }
+
+    [Fact]
+    public void ListenPortsMoveTheAppsBind()
+    {
+        var policy = PolicyFor("""{"feature": {"network": {"incoming": {"listen_ports": [[80, 8080]]}}}}""");
+
+        Assert.Equal(8080, policy.MapBindPort(Transport.Tcp, At("0.0.0.0", 80)));
+        Assert.Equal(3000, policy.MapBindPort(Transport.Tcp, At("0.0.0.0", 3000)));
+    }
+}
