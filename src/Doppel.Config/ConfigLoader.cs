@@ -102,5 +102,6 @@ public static class ConfigLoader
         return flag ?? options.Environment("DOPPEL_KEY") ?? options.Environment("MIRRORD_KEY");
     }
 
-    private static string GenerateKey() => "doppel-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
+    // A name that keeps sessions apart, not a secret: no need to load OpenSSL at start-up for it.
+    private static string GenerateKey() => $"doppel-{Random.Shared.Next():x8}";
 }
