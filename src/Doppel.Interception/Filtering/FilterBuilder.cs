@@ -110,7 +110,7 @@ internal static class FilterBuilder
         if ((families & SyscallFamilies.OutgoingUdp) != 0)
         {
             traps.Add((SyscallNumber.RecvFrom, PreCheck.TrapWhenPointerSet, 4, 0));
-            Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg);
+            Plain(SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg);
         }
 
         if ((families & SyscallFamilies.Listen) != 0)

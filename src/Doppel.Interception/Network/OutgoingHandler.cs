@@ -26,7 +26,8 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     public IEnumerable<int> SyscallNumbers =>
     [
         SyscallNumber.Connect, SyscallNumber.GetPeerName,
-        SyscallNumber.SendTo, SyscallNumber.SendMsg, SyscallNumber.SendMmsg, SyscallNumber.RecvFrom, SyscallNumber.RecvMsg,
+        SyscallNumber.SendTo, SyscallNumber.SendMsg, SyscallNumber.SendMmsg,
+        SyscallNumber.RecvFrom, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification notification, CancellationToken cancellationToken) => notification.Nr switch
@@ -36,8 +37,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         SyscallNumber.SendTo => SendToAsync(notification, cancellationToken),
         SyscallNumber.SendMsg => SendMsgAsync(notification, cancellationToken),
         SyscallNumber.SendMmsg => SendMmsgAsync(notification, cancellationToken),
-        SyscallNumber.RecvFrom => ReceiveAsync(notification, message: false, cancellationToken),
-        SyscallNumber.RecvMsg => ReceiveAsync(notification, message: true, cancellationToken),
+        SyscallNumber.RecvFrom or SyscallNumber.RecvMsg or SyscallNumber.RecvMmsg => ReceiveAsync(notification, cancellationToken),
         _ => new(notification.Continue()),
     };
 

@@ -12,7 +12,7 @@ public enum SyscallFamilies
     /// <summary>connect (TCP and connected UDP) and getpeername.</summary>
     Outgoing = 1 << 0,
 
-    /// <summary>sendto/sendmsg/sendmmsg with a destination and recvfrom/recvmsg with a source buffer (unconnected UDP).</summary>
+    /// <summary>sendto/sendmsg/sendmmsg with a destination and recvfrom/recvmsg/recvmmsg with a source buffer (unconnected UDP).</summary>
     OutgoingUdp = 1 << 1,
 
     /// <summary>bind/listen: the ports the app serves.</summary>

@@ -125,4 +125,55 @@ public sealed class UdpRedirectTests
         Assert.Equal("['10.1.2.3']\n['10.1.2.3']\n", result.Stdout);
         Assert.Contains("/etc/resolv.conf", fs.Remote.Reads);
     }
+
+    [Fact]
+    public async Task RecvmmsgSeesTheRemoteAddressOnEveryMessage()
+    {
+        using var program = CProgram.Compile("""
+            #define _GNU_SOURCE
+            #include <arpa/inet.h>
+            #include <stdio.h>
+            #include <string.h>
+            #include <sys/socket.h>
+            int main(void) {
+                int s = socket(AF_INET, SOCK_DGRAM, 0);
+                struct timeval tv = { 10, 0 };
+                setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+                struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(5353) };
+                inet_pton(AF_INET, "192.0.2.53", &to.sin_addr);
+                sendto(s, "a", 1, 0, (struct sockaddr *)&to, sizeof to);
+                sendto(s, "bb", 2, 0, (struct sockaddr *)&to, sizeof to);
+                char bufs[2][64]; struct sockaddr_in from[2]; struct iovec iov[2]; struct mmsghdr m[2];
+                int got = 0;
+                while (got < 2) {
+                    memset(m, 0, sizeof m);
+                    for (int i = 0; i < 2; i++) {
+                        iov[i].iov_base = bufs[i]; iov[i].iov_len = sizeof bufs[i];
+                        m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1;
+                        m[i].msg_hdr.msg_name = &from[i]; m[i].msg_hdr.msg_namelen = sizeof from[i];
+                    }
+                    int n = recvmmsg(s, m, 2 - got, MSG_WAITFORONE, NULL);
+                    if (n <= 0) { perror("recvmmsg"); return 1; }
+                    for (int i = 0; i < n; i++) {
+                        char ip[32]; inet_ntop(AF_INET, &from[i].sin_addr, ip, sizeof ip);
+                        printf("%.*s from %s:%d\n", (int)m[i].msg_len, bufs[i], ip, ntohs(from[i].sin_port));
+                    }
+                    got += n;
+                }
+                return 0;
+            }
+            """);
+        using var service = new Holder<LoopbackUdpService>();
+        var remote = new DirectoryRemote("/nonexistent");
+
+        var result = await Run.IsolatedAsync(Run.Options(program.Path), Policy, remote, setup: () =>
+        {
+            service.Value = Pong();
+            remote.AddUdpService(Echo, service.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order().ToArray();
+        Assert.Equal(["pong:a from 192.0.2.53:5353", "pong:bb from 192.0.2.53:5353"], lines);
+    }
 }
