@@ -1,0 +1,34 @@
+namespace Doppel.Protocol;
+
+/// <summary>
+/// Optional capabilities named in <c>HelloRequest.features</c> / <c>HelloResponse.features</c>.
+/// A client uses a feature only when the agent listed it; names are never reused with another
+/// meaning. New calls and fields within a version are announced here rather than by a version bump.
+/// </summary>
+public static class ProtocolFeatures
+{
+    /// <summary><c>EnvironmentService</c>: the target's environment.</summary>
+    public const string Environment = "env";
+
+    /// <summary><c>FileService</c> read calls: Stat, ListDirectory, Readlink, ReadFile.</summary>
+    public const string FilesRead = "files.read";
+
+    /// <summary><c>FileService</c> write calls: WriteFile, Mkdir, Unlink, Rmdir, Rename, Truncate.</summary>
+    public const string FilesWrite = "files.write";
+
+    /// <summary><c>DnsService.Lookup</c> through the target's resolver.</summary>
+    public const string Dns = "dns";
+
+    /// <summary><c>HostnameService</c>.</summary>
+    public const string Hostname = "hostname";
+
+    /// <summary><c>OutgoingService.ConnectTcp</c>.</summary>
+    public const string OutgoingTcp = "outgoing.tcp";
+
+    /// <summary><c>OutgoingService.OpenUdp</c>.</summary>
+    public const string OutgoingUdp = "outgoing.udp";
+
+    /// <summary>Every feature this build implements.</summary>
+    public static IReadOnlyList<string> All { get; } =
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp];
+}
