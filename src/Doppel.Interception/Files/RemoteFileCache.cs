@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Files;
 using Doppel.Linux.Processes;
@@ -15,7 +16,10 @@ internal sealed class RemoteFileCache : IDisposable
 {
     private readonly IRemote _remote;
     private readonly bool _ownsRoot;
-    private readonly ConcurrentDictionary<string, Lazy<Task>> _listed = new(StringComparer.Ordinal);
+    // A listing is reused this long; an open after that lists the directory again.
+    private static readonly TimeSpan s_listingLifetime = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, (Lazy<Task> Listing, long Timestamp)> _listed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Path, long Size, DateTimeOffset Time), Lazy<Task>> _fetched = new();
     // Remote paths opened for writing: the local copy is the truth until sent back.
     private readonly ConcurrentDictionary<string, byte> _written = new(StringComparer.Ordinal);
@@ -88,14 +92,22 @@ internal sealed class RemoteFileCache : IDisposable
         return FileCalls.GetIdentity(local);
     }
 
-    /// <summary>Lists a remote directory into the tree (once); returns its local path.</summary>
+    /// <summary>
+    /// Lists a remote directory into the tree (again when the last listing is older than a
+    /// couple of seconds, so remote changes show up); returns its local path.
+    /// </summary>
     public async ValueTask<string> MaterializeDirectoryAsync(string remotePath, CancellationToken cancellationToken)
     {
         var local = LocalPath(remotePath);
-        var listing = _listed.GetOrAdd(remotePath, p => new Lazy<Task>(() => ListAsync(p, cancellationToken)));
+        var listing = _listed.AddOrUpdate(
+            remotePath,
+            p => (new Lazy<Task>(() => ListAsync(p, cancellationToken)), Stopwatch.GetTimestamp()),
+            (p, current) => Stopwatch.GetElapsedTime(current.Timestamp) < s_listingLifetime
+                ? current
+                : (new Lazy<Task>(() => ListAsync(p, cancellationToken)), Stopwatch.GetTimestamp()));
         try
         {
-            await listing.Value.ConfigureAwait(false);
+            await listing.Listing.Value.ConfigureAwait(false);
         }
         catch
         {
@@ -254,7 +266,7 @@ internal sealed class RemoteFileCache : IDisposable
         _dirty.TryRemove(remotePath, out _);
         _written.TryRemove(remotePath, out _);
         _listed.TryRemove(remotePath, out _);
-        _listed.TryRemove(RemotePath.Parent(remotePath), out _); // relisted on the next open
+        _listed.TryRemove(RemotePath.Parent(remotePath), out _); // listed again on the next open
         foreach (var key in _fetched.Keys.Where(k => k.Path == remotePath))
         {
             _fetched.TryRemove(key, out _);
@@ -311,6 +323,7 @@ internal sealed class RemoteFileCache : IDisposable
         var entries = await _remote.ListDirectoryAsync(remotePath, cancellationToken).ConfigureAwait(false);
         var local = LocalPath(remotePath);
         EnsurePlaceholder(local, RemoteEntryKind.Directory);
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             if (entry.Name is "" or "." or ".." || entry.Name.Contains('/', StringComparison.Ordinal))
@@ -318,7 +331,18 @@ internal sealed class RemoteFileCache : IDisposable
                 continue;
             }
 
+            names.Add(entry.Name);
             EnsurePlaceholder(Path.Combine(local, entry.Name), entry.Kind);
+        }
+
+        // Gone remotely: gone here too, unless written here and not sent back yet.
+        foreach (var existing in new DirectoryInfo(local).EnumerateFileSystemInfos())
+        {
+            var child = remotePath == "/" ? "/" + existing.Name : remotePath + "/" + existing.Name;
+            if (!names.Contains(existing.Name) && !_written.ContainsKey(child) && !existing.Name.Contains(".doppel-", StringComparison.Ordinal))
+            {
+                Forget(child);
+            }
         }
     }
 

@@ -242,4 +242,19 @@ public sealed class RemoteFileTests
         Assert.Equal(1, result.ExitCode);
         Assert.Equal(2, result.Stderr.Split("Permission denied").Length - 1);
     }
+
+    [Fact]
+    public async Task RemoteDirectoryChangesShowUpInALaterListing()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("dir/old", "o");
+        var p = fs.Prefix + "/dir";
+        var backing = fs.LocalOf(p); // the remote side's own copy: changed behind doppel's back
+        var script = $"ls {p}; echo --; touch {backing}/new; rm {backing}/old; sleep 2.5; ls {p}";
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("old\n--\nnew\n", result.Stdout);
+    }
 }
