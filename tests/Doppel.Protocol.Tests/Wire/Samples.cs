@@ -1,0 +1,166 @@
+using System.Net;
+using Doppel.Protocol.V1;
+using Google.Protobuf;
+
+namespace Doppel.Protocol.Tests.Wire;
+
+/// <summary>
+/// One fully populated instance of every message in <c>doppel.agent.v1</c> (one per oneof case
+/// where a message has a oneof), named "Message" or "Message.case". Their serialised bytes are
+/// the golden files; a new field needs a value here, then a deliberate regeneration.
+/// </summary>
+internal static class Samples
+{
+    public static IReadOnlyDictionary<string, IMessage> All { get; } = Build();
+
+    /// <summary>Every file of the package, for completeness checks.</summary>
+    public static IReadOnlyList<Google.Protobuf.Reflection.FileDescriptor> Files { get; } =
+    [
+        CommonReflection.Descriptor,
+        AgentReflection.Descriptor,
+        EnvironmentReflection.Descriptor,
+        HostnameReflection.Descriptor,
+        DnsReflection.Descriptor,
+        FilesReflection.Descriptor,
+        OutgoingReflection.Descriptor,
+    ];
+
+    private static SockAddr Address(string ip, int port) => SockAddr.FromIPEndPoint(new IPEndPoint(IPAddress.Parse(ip), port));
+
+    private static SockAddr LinkLocal() => new() { Ip = SockAddr.EncodeIp(IPAddress.Parse("fe80::1")), Port = 53, ScopeId = 2 };
+
+    private static PosixError Error(int errno, string message) => new() { Errno = errno, Message = message };
+
+    private static Timespec Time(long seconds, uint nanoseconds) => new() { Seconds = seconds, Nanoseconds = nanoseconds };
+
+    private static ByteString Bytes(string text) => ByteString.CopyFromUtf8(text);
+
+    private static FileStat Stat(string name) => new()
+    {
+        Name = name,
+        Mode = 0xA1FF, // S_IFLNK | 0777
+        Uid = 1000,
+        Gid = 1001,
+        Size = 12_345_678_901,
+        Nlink = 3,
+        Ino = 0x1234_5678_9ABC,
+        DevMajor = 8,
+        DevMinor = 17,
+        RdevMajor = 136,
+        RdevMinor = 4,
+        Blksize = 4096,
+        Blocks = 24_112_656,
+        Atime = Time(1_700_000_001, 111_111_111),
+        Mtime = Time(1_700_000_002, 222_222_222),
+        Ctime = Time(1_700_000_003, 333_333_333),
+        Btime = Time(-1, 999_999_999),
+        LinkTarget = "../config/app.json",
+    };
+
+    private static Dictionary<string, IMessage> Build()
+    {
+        var samples = new Dictionary<string, IMessage>(StringComparer.Ordinal);
+        void Add(IMessage message, string? variant = null) =>
+            samples.Add(variant is null ? message.Descriptor.Name : $"{message.Descriptor.Name}.{variant}", message);
+
+        // common.proto
+        Add(LinkLocal());
+        Add(Error(2, "No such file or directory"));
+
+        // agent.proto
+        Add(new HelloRequest
+        {
+            MinVersion = 1,
+            MaxVersion = 3,
+            ClientVersion = "0.1.0",
+            Features = { ProtocolFeatures.FilesRead, ProtocolFeatures.OutgoingTcp },
+            SessionName = "happy-otter",
+        });
+        Add(new HelloResponse
+        {
+            Version = 1,
+            AgentVersion = "0.1.0",
+            Target = new TargetInfo { Pid = 4242, ContainerId = "3f2a9c", Hostname = "bff-7d9f8", Targetless = true },
+            Features = { ProtocolFeatures.FilesRead, ProtocolFeatures.Dns },
+        });
+        Add(new TargetInfo { Pid = 1, ContainerId = "c0ffee", Hostname = "backend-0", Targetless = true });
+        Add(new PingRequest { Sequence = 7 });
+        Add(new PingResponse { Sequence = 7 });
+
+        // environment.proto
+        Add(new GetEnvironmentRequest());
+        Add(new GetEnvironmentResponse
+        {
+            Variables = { new EnvironmentVariable { Name = "DATABASE_URL", Value = "postgres://db:5432/app" } },
+            Error = Error(13, "Permission denied"),
+        });
+        Add(new EnvironmentVariable { Name = "GREETING", Value = "grüß dich" });
+
+        // hostname.proto
+        Add(new GetHostnameRequest());
+        Add(new GetHostnameResponse { Hostname = "bff-7d9f8", Domainname = "(none)" });
+
+        // dns.proto
+        Add(new DnsLookupRequest { Name = "backend.default.svc.cluster.local", Family = IpFamily.V6 });
+        Add(new DnsLookupResponse
+        {
+            Status = DnsLookupStatus.NotFound,
+            Addresses = { SockAddr.EncodeIp(IPAddress.Parse("10.96.0.12")), SockAddr.EncodeIp(IPAddress.Parse("fd00::12")) },
+            CanonicalName = "backend.default.svc.cluster.local",
+            Message = "Name or service not known",
+        });
+
+        // files.proto
+        Add(Stat("app.json"));
+        Add(Time(1_700_000_000, 123_456_789));
+        Add(new StatRequest { Path = "/app/config.json", FollowSymlinks = true });
+        Add(new StatResponse { Stat = Stat("config.json"), Error = Error(20, "Not a directory") });
+        Add(new ListDirectoryRequest { Path = "/app" });
+        Add(new ListDirectoryResponse { Entries = { Stat("a"), Stat("b") }, Error = Error(13, "Permission denied") });
+        Add(new ReadlinkRequest { Path = "/app/current" });
+        Add(new ReadlinkResponse { Target = "releases/42", Error = Error(22, "Invalid argument") });
+        Add(new ReadFileRequest { Path = "/app/config.json", Offset = 65_536, Length = 131_072 });
+        Add(new ReadFileResponse { Stat = Stat("config.json"), Data = Bytes("{\"port\": 8080}\n"), Error = Error(5, "Input/output error") });
+        Add(new WriteFileRequest { Open = new WriteFileOpen { Path = "/app/out.log", Mode = 0x1A4, Create = true, Exclusive = true, Truncate = true, Offset = 10 } }, "open");
+        Add(new WriteFileRequest { Data = Bytes("line 1\n") }, "data");
+        Add(new WriteFileOpen { Path = "/tmp/x", Mode = 0x180, Create = true, Exclusive = true, Truncate = true, Offset = 4096 });
+        Add(new WriteFileResponse { BytesWritten = 7, Stat = Stat("out.log"), Error = Error(30, "Read-only file system") });
+        Add(new MkdirRequest { Path = "/app/cache", Mode = 0x1ED });
+        Add(new MkdirResponse { Error = Error(17, "File exists") });
+        Add(new UnlinkRequest { Path = "/app/cache/old" });
+        Add(new UnlinkResponse { Error = Error(21, "Is a directory") });
+        Add(new RmdirRequest { Path = "/app/cache" });
+        Add(new RmdirResponse { Error = Error(39, "Directory not empty") });
+        Add(new RenameRequest { From = "/app/a.tmp", To = "/app/a", NoReplace = true });
+        Add(new RenameResponse { Error = Error(18, "Invalid cross-device link") });
+        Add(new TruncateRequest { Path = "/app/out.log", Length = 1024 });
+        Add(new TruncateResponse { Error = Error(27, "File too large") });
+
+        // outgoing.proto
+        Add(new TcpClientMessage { Connect = new TcpConnect { Destination = Address("10.96.0.12", 80), TimeoutMs = 5000 } }, "connect");
+        Add(new TcpClientMessage { Data = Bytes("GET / HTTP/1.1\r\n\r\n") }, "data");
+        Add(new TcpClientMessage { HalfClose = new TcpHalfClose() }, "half_close");
+        Add(new TcpConnect { Destination = Address("fd00::12", 443), TimeoutMs = 30_000 });
+        Add(new TcpHalfClose());
+        Add(new TcpServerMessage { ConnectResult = new TcpConnectResult { LocalAddress = Address("10.244.1.7", 40_000), RemoteAddress = Address("10.96.0.12", 80) } }, "connect_result");
+        Add(new TcpServerMessage { Data = Bytes("HTTP/1.1 200 OK\r\n\r\n") }, "data");
+        Add(new TcpServerMessage { HalfClose = new TcpHalfClose() }, "half_close");
+        Add(new TcpServerMessage { Error = Error(104, "Connection reset by peer") }, "error");
+        Add(new TcpConnectResult
+        {
+            LocalAddress = Address("10.244.1.7", 40_001),
+            RemoteAddress = Address("10.96.0.13", 5432),
+            Error = Error(111, "Connection refused"),
+        });
+        Add(new UdpClientMessage { Open = new UdpOpen { Family = IpFamily.V4, Destination = Address("10.96.0.10", 53) } }, "open");
+        Add(new UdpClientMessage { Datagram = new UdpDatagram { Peer = Address("10.96.0.10", 53), Data = Bytes("query") } }, "datagram");
+        Add(new UdpOpen { Family = IpFamily.V6, Destination = LinkLocal() });
+        Add(new UdpDatagram { Peer = Address("10.96.0.10", 53), Data = Bytes("answer") });
+        Add(new UdpServerMessage { OpenResult = new UdpOpenResult { LocalAddress = Address("10.244.1.7", 53_000) } }, "open_result");
+        Add(new UdpServerMessage { Datagram = new UdpDatagram { Peer = Address("10.96.0.10", 53), Data = Bytes("answer") } }, "datagram");
+        Add(new UdpServerMessage { Error = Error(111, "Connection refused") }, "error");
+        Add(new UdpOpenResult { LocalAddress = Address("10.244.1.7", 53_001), Error = Error(97, "Address family not supported by protocol") });
+
+        return samples;
+    }
+}
