@@ -215,15 +215,22 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             local = await cache.FetchFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
         }
 
-        using var file = FileCalls.Open(local, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
-        if (file is null)
-        {
-            return n.Fail(errno);
-        }
-
+        // Marked before the open: a listing of the directory running meanwhile must not take a
+        // file created here for one that vanished remotely.
         if (writes)
         {
             cache.MarkDirty(path);
+        }
+
+        using var file = FileCalls.Open(local, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
+        if (file is null)
+        {
+            if (writes)
+            {
+                cache.Unmark(path);
+            }
+
+            return n.Fail(errno);
         }
 
         logger.FileServed(path, local);

@@ -157,6 +157,13 @@ internal sealed class RemoteFileCache : IDisposable
         }
     }
 
+    /// <summary>Undoes <see cref="MarkDirty"/> after an open for writing failed.</summary>
+    public void Unmark(string remotePath)
+    {
+        _written.TryRemove(remotePath, out _);
+        _dirty.TryRemove(remotePath, out _);
+    }
+
     /// <summary>Sends every written file back to the remote (before doppel exits).</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
