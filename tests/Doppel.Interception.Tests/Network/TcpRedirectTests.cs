@@ -65,7 +65,7 @@ public sealed class TcpRedirectTests
     }
 
     [Fact]
-    public async Task CurlVerboseShowsTheRemoteAddressAsThePeer()
+    public async Task CurlReportsTheRemoteAddressAsThePeer()
     {
         using var server = new Holder<LoopbackHttpServer>();
         var remote = new DirectoryRemote("/nonexistent");
