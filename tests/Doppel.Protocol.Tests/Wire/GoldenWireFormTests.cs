@@ -82,6 +82,44 @@ public sealed class GoldenWireFormTests
         Assert.True(stale.Count == 0, $"Golden files without a sample: {string.Join(", ", stale)}. A message was removed or renamed: messages only ever gain fields.");
     }
 
+    /// <summary>
+    /// The call paths and shapes are wire form too: a renamed service or method, or a call that
+    /// changes between unary and streaming, breaks every older peer. Pinned in Golden/services.txt.
+    /// </summary>
+    [Fact]
+    public void ServiceMethodsKeepTheirPathsAndShapes()
+    {
+        var actual = string.Join('\n', Samples.Files
+            .SelectMany(f => f.Services)
+            .SelectMany(s => s.Methods)
+            .Select(m => $"/{m.Service.FullName}/{m.Name} {Shape(m)} {m.InputType.FullName} -> {m.OutputType.FullName}")
+            .Order(StringComparer.Ordinal)) + "\n";
+        var path = Path.Combine(s_goldenDirectory, "services.txt");
+
+        if (Updating)
+        {
+            File.WriteAllText(path, actual);
+            return;
+        }
+
+        Assert.True(File.Exists(path), $"No golden file {path}: run the tests once with {UpdateVariable}=1 and commit it.");
+        var expected = File.ReadAllText(path);
+        var removed = expected.Split('\n').Except(actual.Split('\n')).ToList();
+        Assert.True(
+            removed.Count == 0,
+            "Calls were renamed, removed or changed shape (older peers still use them):\n" + string.Join("\n", removed) +
+            $"\nAdding calls is fine: regenerate with {UpdateVariable}=1.");
+        Assert.True(expected == actual, $"Calls were added: regenerate Golden/services.txt with {UpdateVariable}=1 and commit it.");
+
+        static string Shape(MethodDescriptor m) => (m.IsClientStreaming, m.IsServerStreaming) switch
+        {
+            (false, false) => "unary",
+            (true, false) => "client-stream",
+            (false, true) => "server-stream",
+            (true, true) => "bidi-stream",
+        };
+    }
+
     [Fact]
     public void EveryMessageTypeHasASampleThatSetsEachOfItsFields()
     {
