@@ -5,7 +5,8 @@ namespace Doppel.Protocol.Tests.EndToEnd;
 
 /// <summary>
 /// ConnectTcp as an echo "destination": answers the connect (port 1 refuses with ECONNREFUSED),
-/// echoes every data message, and answers the client's half-close with its own.
+/// echoes every data message, and answers the client's half-close with its own. OpenUdp echoes
+/// each datagram back from the peer it was sent to.
 /// </summary>
 internal sealed class EchoOutgoingService : OutgoingService.OutgoingServiceBase
 {
@@ -56,6 +57,30 @@ internal sealed class EchoOutgoingService : OutgoingService.OutgoingServiceBase
                 default:
                     throw new RpcException(new Status(StatusCode.InvalidArgument, "Only data and half_close may follow connect."));
             }
+        }
+    }
+
+    public override async Task OpenUdp(
+        IAsyncStreamReader<UdpClientMessage> requestStream,
+        IServerStreamWriter<UdpServerMessage> responseStream,
+        ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct) || requestStream.Current.MessageCase != UdpClientMessage.MessageOneofCase.Open)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "The first message of OpenUdp must be open."));
+        }
+
+        var open = requestStream.Current.Open;
+        await responseStream.WriteAsync(
+            new UdpServerMessage { OpenResult = new UdpOpenResult { LocalAddress = new SockAddr { Ip = open.Destination.Ip, Port = 53_000 } } }, ct);
+
+        // Until the session completes its request stream: that closes the flow.
+        while (await requestStream.MoveNext(ct))
+        {
+            var datagram = requestStream.Current.Datagram;
+            await responseStream.WriteAsync(
+                new UdpServerMessage { Datagram = new UdpDatagram { Peer = datagram.Peer ?? open.Destination, Data = datagram.Data } }, ct);
         }
     }
 }

@@ -123,6 +123,35 @@ public sealed class GrpcRoundTripTests
     }
 
     [Fact]
+    public async Task UdpFlowCarriesDatagramsWithTheirPeerUntilTheSessionCompletes()
+    {
+        var ct = WithTimeout();
+        await using var server = await TestAgentServer.StartAsync(ct);
+        var client = new OutgoingService.OutgoingServiceClient(server.Channel);
+        var dns = new IPEndPoint(IPAddress.Parse("10.96.0.10"), 53);
+
+        using var call = client.OpenUdp(cancellationToken: ct);
+        await call.RequestStream.WriteAsync(new UdpClientMessage { Open = new UdpOpen { Family = IpFamily.V4, Destination = SockAddr.FromIPEndPoint(dns) } }, ct);
+        Assert.True(await call.ResponseStream.MoveNext(ct));
+        Assert.Null(call.ResponseStream.Current.OpenResult.Error);
+        Assert.Equal(53_000u, call.ResponseStream.Current.OpenResult.LocalAddress.Port);
+
+        string[] queries = ["first", "second", ""];
+        foreach (var query in queries)
+        {
+            await call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Data = Google.Protobuf.ByteString.CopyFromUtf8(query) } }, ct);
+            Assert.True(await call.ResponseStream.MoveNext(ct));
+            var answer = call.ResponseStream.Current.Datagram;
+            Assert.Equal(dns, answer.Peer.ToIPEndPoint());
+            Assert.Equal(query, answer.Data.ToStringUtf8());
+        }
+
+        await call.RequestStream.CompleteAsync();
+        Assert.False(await call.ResponseStream.MoveNext(ct));
+        Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
+    }
+
+    [Fact]
     public async Task TcpConnectFailureCarriesTheErrno()
     {
         var ct = WithTimeout();
