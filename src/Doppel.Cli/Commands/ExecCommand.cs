@@ -201,6 +201,9 @@ internal sealed class ExecCommand : Command
             Program = commandLine[0],
             Arguments = commandLine[1..],
             WorkingDirectory = _environment.WorkingDirectory,
+
+            // .NET raised this process's soft open-files limit at start-up; the program gets the user's.
+            OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
         };
         await using var process = await InterceptedProcess.StartAsync(options, new LocalOnlyPolicy(), new NoRemote(), cancellationToken).ConfigureAwait(false);
         return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
