@@ -102,6 +102,16 @@ internal static class FilterBuilder
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
         {
             Plain(SyscallNumber.Connect, SyscallNumber.GetPeerName);
+        }
+
+        if ((families & SyscallFamilies.Outgoing) != 0)
+        {
+            // Only connected TCP (and connected UDP) sockets have a local name worth answering.
+            Plain(SyscallNumber.GetSockName);
+        }
+
+        if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
+        {
 
             // With an address, sendto connects a TCP socket too (MSG_FASTOPEN) besides sending UDP.
             traps.Add((SyscallNumber.SendTo, PreCheck.TrapWhenPointerSet, 4, 0));

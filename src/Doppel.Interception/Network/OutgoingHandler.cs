@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Remote;
 using Doppel.Interception.Supervision;
@@ -11,7 +13,7 @@ using Microsoft.Win32.SafeHandles;
 namespace Doppel.Interception.Network;
 
 /// <summary>
-/// connect and getpeername. A remote TCP connect is carried out on a duplicate of the app's
+/// connect, getpeername and getsockname. A remote TCP connect is carried out on a duplicate of the app's
 /// socket (pidfd_getfd): same socket object, so the app's flags and options stay, and a
 /// non-blocking socket gets EINPROGRESS as it should.
 /// <code>
@@ -19,13 +21,14 @@ namespace Doppel.Interception.Network;
 ///                                                         connect(dup, 127.0.0.1:P)  (P from IRemote)
 ///   app ◄── 0 / -EINPROGRESS ─────────────────────────────┘
 ///   app: getpeername(fd) ──trap──► answered 192.0.2.10:80 (by the socket's inode)
+///   app: getsockname(fd) ──trap──► answered 0.0.0.0:(its own port)  (no 127.0.0.1 shows through)
 /// </code>
 /// </summary>
 internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, ILogger logger) : ISyscallHandler
 {
     public IEnumerable<int> SyscallNumbers =>
     [
-        SyscallNumber.Connect, SyscallNumber.GetPeerName,
+        SyscallNumber.Connect, SyscallNumber.GetPeerName, SyscallNumber.GetSockName,
         SyscallNumber.SendTo, SyscallNumber.SendMsg, SyscallNumber.SendMmsg,
         SyscallNumber.RecvFrom, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg,
     ];
@@ -33,7 +36,8 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     public ValueTask<HandlerResult> HandleAsync(Notification notification, CancellationToken cancellationToken) => notification.Nr switch
     {
         SyscallNumber.Connect => ConnectAsync(notification, cancellationToken),
-        SyscallNumber.GetPeerName => new(GetPeerName(notification)),
+        SyscallNumber.GetPeerName => new(GetName(notification, peer: true)),
+        SyscallNumber.GetSockName => new(GetName(notification, peer: false)),
         SyscallNumber.SendTo => SendToAsync(notification, cancellationToken),
         SyscallNumber.SendMsg => SendMsgAsync(notification, cancellationToken),
         SyscallNumber.SendMmsg => SendMmsgAsync(notification, cancellationToken),
@@ -146,7 +150,17 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         return result;
     }
 
-    private HandlerResult GetPeerName(Notification notification)
+    /// <summary>
+    /// getpeername/getsockname of a redirected socket. The peer is the remote destination. The
+    /// local name is the unspecified address of the destination's family with the socket's own
+    /// port: the pod-side source address exists only on the remote side's own connection, which
+    /// <see cref="IRemote.ConnectTcpAsync"/> does not report (and a relay may not have opened
+    /// yet when a non-blocking connect returns). An unspecified address is an honest "not known
+    /// here" that no app mistakes for a reachable address, where the loopback source would
+    /// contradict the peer (a remote peer seen from 127.0.0.1) and a guessed pod address could
+    /// be wrong. The port stays real, so logs and the app's own bookkeeping still match.
+    /// </summary>
+    private HandlerResult GetName(Notification notification, bool peer)
     {
         using var dup = Pidfd.TryGetFd(notification.ThreadId, notification.ArgInt(0), out _);
         if (dup is null)
@@ -162,9 +176,9 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         }
 
         // Still the socket we connected? (inode numbers are recycled)
-        Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
-        var peerLength = SocketCalls.GetPeerName(dup, peer);
-        if (peerLength <= 0 || SockAddr.Parse(peer[..peerLength]) is not { } actual || !actual.Equals(redirected.StandIn))
+        Span<byte> realPeer = stackalloc byte[SockAddr.MaxLength];
+        var peerLength = SocketCalls.GetPeerName(dup, realPeer);
+        if (peerLength <= 0 || SockAddr.Parse(realPeer[..peerLength]) is not { } actual || !actual.Equals(redirected.StandIn))
         {
             if (peerLength != -Errno.ENOTCONN)
             {
@@ -174,7 +188,25 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             return notification.Continue();
         }
 
-        var answer = SockAddr.Format(redirected.Destination, SocketCalls.GetSocketDomain(dup));
+        IPEndPoint name;
+        if (peer)
+        {
+            name = redirected.Destination;
+        }
+        else
+        {
+            Span<byte> local = stackalloc byte[SockAddr.MaxLength];
+            var localLength = SocketCalls.GetSockName(dup, local);
+            if (localLength <= 0 || SockAddr.Parse(local[..localLength]) is not { } source)
+            {
+                return notification.Continue();
+            }
+
+            var unspecified = redirected.Destination.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
+            name = new IPEndPoint(unspecified, source.Port);
+        }
+
+        var answer = SockAddr.Format(name, SocketCalls.GetSocketDomain(dup));
         Span<byte> lengthBytes = stackalloc byte[4];
         if (answer is null || !notification.Read(notification.Arg(2), lengthBytes) || !notification.IsValid())
         {

@@ -9,7 +9,7 @@ public enum SyscallFamilies
 {
     None = 0,
 
-    /// <summary>connect (TCP and connected UDP) and getpeername.</summary>
+    /// <summary>connect (TCP and connected UDP), getpeername and getsockname.</summary>
     Outgoing = 1 << 0,
 
     /// <summary>sendto/sendmsg/sendmmsg with a destination and recvfrom/recvmsg/recvmmsg with a source buffer (unconnected UDP).</summary>

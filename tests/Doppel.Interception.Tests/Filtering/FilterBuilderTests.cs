@@ -34,6 +34,8 @@ public sealed class FilterBuilderTests
 
         Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.Connect));
         Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.GetPeerName));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.GetSockName));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen), SyscallNumber.GetSockName));
         Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Openat));
         Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Uname));
         Assert.Equal(SeccompConstants.RetUserNotif, Run(network, SyscallNumber.SendTo, args: [3, 0, 0, 0x20000000, 0x7fff0000, 16]));

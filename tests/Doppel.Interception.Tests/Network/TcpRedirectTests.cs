@@ -134,6 +134,38 @@ public sealed class TcpRedirectTests
     }
 
     [Fact]
+    public async Task LocalNameOfARedirectedSocketHasTheRemoteFamilyAndNoLoopbackAddress()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent");
+        var script = """
+            import socket
+            for family, address in [(socket.AF_INET, ("192.0.2.10", 80)),
+                                    (socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0)),
+                                    (socket.AF_INET6, ("2001:db8::10", 80, 0, 0))]:
+                s = socket.socket(family, socket.SOCK_STREAM)
+                s.connect(address)
+                name = s.getsockname()
+                print(s.family.name, name[0], name[1])
+                s.close()
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            server.Value = new LoopbackHttpServer("x");
+            remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+            remote.AddService(new IPEndPoint(RemoteV6, 80), server.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var ports = remote.Connections.Select(c => c.Source.Port).ToArray();
+        Assert.Equal(3, ports.Length);
+        Assert.Equal(
+            $"AF_INET 0.0.0.0 {ports[0]}\nAF_INET6 ::ffff:0.0.0.0 {ports[1]}\nAF_INET6 :: {ports[2]}\n",
+            result.Stdout);
+    }
+
+    [Fact]
     public async Task LocalDestinationIsNotRedirectedAndHasNoRouteInTheTestNamespace()
     {
         var result = await Run.IsolatedAsync(
