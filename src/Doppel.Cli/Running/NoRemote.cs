@@ -25,6 +25,8 @@ internal sealed class NoRemote : IRemote
 
     public ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken) => throw Unexpected();
 
+    public ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken) => throw Unexpected();
+
     public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected();
 
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => throw Unexpected();

@@ -32,6 +32,8 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr,
         SyscallNumber.Mkdir, SyscallNumber.Mkdirat, SyscallNumber.Unlink, SyscallNumber.Unlinkat, SyscallNumber.Rmdir,
         SyscallNumber.Rename, SyscallNumber.Renameat, SyscallNumber.Renameat2, SyscallNumber.Truncate,
+        SyscallNumber.Chmod, SyscallNumber.Fchmodat, SyscallNumber.Fchmodat2,
+        SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat, SyscallNumber.Utimensat,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -63,6 +65,13 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Renameat => RenameAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3), 0, cancellationToken),
             SyscallNumber.Renameat2 => RenameAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3), n.ArgInt(4), cancellationToken),
             SyscallNumber.Truncate => TruncateAsync(n, n.Arg(0), (long)n.Arg(1), cancellationToken),
+            SyscallNumber.Chmod => ChmodAsync(n, cwd, n.Arg(0), n.ArgInt(1), follow: true, cancellationToken),
+            SyscallNumber.Fchmodat => ChmodAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), follow: true, cancellationToken),
+            SyscallNumber.Fchmodat2 => ChmodAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), Follows(n.ArgInt(3)), cancellationToken),
+            SyscallNumber.Chown => ChownAsync(n, cwd, n.Arg(0), n.ArgInt(1), n.ArgInt(2), follow: true, cancellationToken),
+            SyscallNumber.Lchown => ChownAsync(n, cwd, n.Arg(0), n.ArgInt(1), n.ArgInt(2), follow: false, cancellationToken),
+            SyscallNumber.Fchownat => ChownAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.ArgInt(3), Follows(n.ArgInt(4)), cancellationToken),
+            SyscallNumber.Utimensat => UtimensatAsync(n, cancellationToken),
             _ => new(n.Continue()),
         };
     }
@@ -209,6 +218,9 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         {
             cache.EnsureNode(path, RemoteEntryKind.File);
             local = cache.LocalPath(path);
+
+            // The write-back carries the copy's mode: a fresh placeholder must not replace the remote one.
+            File.SetUnixFileMode(local, (UnixFileMode)(entry.Mode & 0xfff));
         }
         else
         {

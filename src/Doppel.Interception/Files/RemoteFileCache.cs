@@ -202,10 +202,47 @@ internal sealed class RemoteFileCache : IDisposable
             {
                 await _remote.WriteFileAsync(remotePath, content, cancellationToken).ConfigureAwait(false);
             }
+
+            // fchmod/futimens on the app's fd changed the copy (cp -p does): its metadata goes too.
+            var attributes = new RemoteAttributes
+            {
+                Mode = (int)File.GetUnixFileMode(local) & 0xfff,
+                LastWriteTime = File.GetLastWriteTimeUtc(local),
+            };
+            await _remote.SetAttributesAsync(remotePath, attributes, followSymlinks: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _flushing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Mirrors a chmod/utimensat applied remotely onto the file's copy, if there is one: a written
+    /// copy is sent back with its mode and times, which must not undo the change. Directories
+    /// keep theirs (the supervisor must stay able to enter them).
+    /// </summary>
+    public void ApplyAttributes(string remotePath, RemoteAttributes attributes)
+    {
+        var local = LocalPath(remotePath);
+        if (!File.Exists(local))
+        {
+            return;
+        }
+
+        if (attributes.Mode is { } mode)
+        {
+            File.SetUnixFileMode(local, (UnixFileMode)mode);
+        }
+
+        if (attributes.LastWriteTime is { } write)
+        {
+            File.SetLastWriteTimeUtc(local, write.UtcDateTime);
+        }
+
+        if (attributes.LastAccessTime is { } access)
+        {
+            File.SetLastAccessTimeUtc(local, access.UtcDateTime);
         }
     }
 

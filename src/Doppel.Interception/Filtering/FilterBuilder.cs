@@ -16,7 +16,7 @@ namespace Doppel.Interception.Filtering;
 /// io_uring_setup gets ENOSYS whenever anything is trapped (its operations bypass seccomp).
 /// Pre-checks keep hot, never-remote calls in the kernel: glibc's fstat is
 /// newfstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) likewise; sendto and
-/// recvfrom only matter with an address.
+/// recvfrom only matter with an address; utimensat only with a path (futimens passes none).
 /// </summary>
 internal static class FilterBuilder
 {
@@ -145,7 +145,12 @@ internal static class FilterBuilder
             Plain(
                 SyscallNumber.Mkdir, SyscallNumber.Mkdirat, SyscallNumber.Unlink, SyscallNumber.Unlinkat,
                 SyscallNumber.Rename, SyscallNumber.Renameat, SyscallNumber.Renameat2, SyscallNumber.Rmdir,
-                SyscallNumber.Truncate);
+                SyscallNumber.Truncate,
+                SyscallNumber.Chmod, SyscallNumber.Fchmodat, SyscallNumber.Fchmodat2,
+                SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat);
+
+            // futimens is utimensat(fd, NULL, ...): only a path can be remote.
+            traps.Add((SyscallNumber.Utimensat, PreCheck.TrapWhenPointerSet, 1, 0));
         }
 
         if ((families & SyscallFamilies.Hostname) != 0)

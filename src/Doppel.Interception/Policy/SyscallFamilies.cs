@@ -21,7 +21,7 @@ public enum SyscallFamilies
     /// <summary>open/openat/openat2/creat, the stat family, access family, readlink, xattr reads.</summary>
     FilesRead = 1 << 3,
 
-    /// <summary>mkdir/unlink/rename/rmdir/truncate (write mode); implies nothing without <see cref="FilesRead"/>.</summary>
+    /// <summary>mkdir/unlink/rename/rmdir/truncate, chmod/chown/utimensat with a path (write mode); implies nothing without <see cref="FilesRead"/>.</summary>
     FilesWrite = 1 << 4,
 
     /// <summary>uname (the pod's nodename).</summary>

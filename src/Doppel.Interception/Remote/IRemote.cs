@@ -35,6 +35,13 @@ public interface IRemote
     ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken);
 
     /// <summary>
+    /// chmod/chown/utimensat on the remote side (write mode), of the symlink itself unless
+    /// <paramref name="followSymlinks"/>; also called after a write-back with the written file's
+    /// mode and modification time.
+    /// </summary>
+    ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken);
+
+    /// <summary>
     /// A loopback endpoint that stands for <paramref name="destination"/>: the app's socket is
     /// connected there, and whatever accepts it relays to the real destination. Null refuses
     /// the connection (the app sees ECONNREFUSED).

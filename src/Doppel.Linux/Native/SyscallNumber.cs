@@ -36,6 +36,9 @@ public static class SyscallNumber
     public const int Creat = 85;
     public const int Unlink = 87;
     public const int Readlink = 89;
+    public const int Chmod = 90;
+    public const int Chown = 92;
+    public const int Lchown = 94;
     public const int Getpid = 39;
     public const int Prctl = 157;
     public const int Gettid = 186;
@@ -45,11 +48,14 @@ public static class SyscallNumber
     public const int LListXattr = 195;
     public const int Openat = 257;
     public const int Mkdirat = 258;
+    public const int Fchownat = 260;
     public const int Newfstatat = 262;
     public const int Unlinkat = 263;
     public const int Renameat = 264;
     public const int Readlinkat = 267;
+    public const int Fchmodat = 268;
     public const int Faccessat = 269;
+    public const int Utimensat = 280;
     public const int RecvMmsg = 299;
     public const int SendMmsg = 307;
     public const int ProcessVmReadv = 310;
@@ -64,5 +70,6 @@ public static class SyscallNumber
     public const int PidfdGetfd = 438;
     public const int Faccessat2 = 439;
     public const int GetXattrAt = 464;
+    public const int Fchmodat2 = 452;
     public const int ListXattrAt = 465;
 }

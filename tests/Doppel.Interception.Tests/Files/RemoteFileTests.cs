@@ -216,6 +216,66 @@ public sealed class RemoteFileTests
     }
 
     [Fact]
+    public async Task CpPreservingAttributesIntoARemoteDirectoryCarriesModeAndTimeInWriteMode()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("p/.keep", "");
+        var p = fs.Prefix + "/p";
+        var source = Path.Combine(Path.GetTempPath(), $"doppel-cp-p-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(source, "preserved\n");
+        File.SetUnixFileMode(source, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead);
+        var time = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(source, time);
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite) with { AllowWrites = true };
+        try
+        {
+            var result = await Run.IsolatedAsync(Run.Options("cp", "-p", source, p + "/copy"), policy, fs.Remote);
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("", result.Stderr);
+            var copy = fs.LocalOf(p + "/copy");
+            Assert.Equal("preserved\n", await File.ReadAllTextAsync(copy));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead, File.GetUnixFileMode(copy));
+            Assert.Equal(time, File.GetLastWriteTimeUtc(copy));
+        }
+        finally
+        {
+            File.Delete(source);
+        }
+    }
+
+    [Fact]
+    public async Task ChmodChownAndTouchChangeARemoteFileInWriteMode()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("m/file", "m", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite) with { AllowWrites = true };
+        var script = $"chmod 600 {path} && chown 4321:5432 {path} && touch -m -d @1600000000 {path} && stat -c '%a %u %g %Y' {path}";
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("600 4321 5432 1600000000\n", result.Stdout);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(fs.LocalOf(path)));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1600000000).UtcDateTime, File.GetLastWriteTimeUtc(fs.LocalOf(path)));
+    }
+
+    [Fact]
+    public async Task ChmodOfARemoteFileIsRefusedInReadMode()
+    {
+        using var fs = new RemoteFileSystem();
+        var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+        var path = fs.Write("ro/file", "r", mode);
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite);
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"chmod 600 {path}; echo $?; touch {path}; echo $?"), policy, fs.Remote);
+
+        Assert.Equal("1\n1\n", result.Stdout);
+        Assert.Equal(2, result.Stderr.Split("Permission denied").Length - 1);
+        Assert.Equal(mode, File.GetUnixFileMode(fs.LocalOf(path)));
+    }
+
+    [Fact]
     public async Task WrittenRemoteFileIsSentBackWhenClosedWhileTheProgramRuns()
     {
         using var fs = new RemoteFileSystem();

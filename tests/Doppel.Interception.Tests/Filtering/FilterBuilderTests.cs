@@ -59,6 +59,17 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
+    public void FutimensStaysInTheKernelAndUtimensatWithAPathIsTrapped()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite);
+
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Utimensat, args: [3, 0, 0x2000, 0]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Utimensat, args: [unchecked((ulong)-100), 0x1000, 0x2000, 0]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Fchmodat2, args: [unchecked((ulong)-100), 0x1000, 0x1ff, 0]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.FilesRead), SyscallNumber.Chmod));
+    }
+
+    [Fact]
     public void SendtoIsTrappedOnlyWithADestination()
     {
         var program = FilterBuilder.Build(SyscallFamilies.OutgoingUdp);

@@ -23,6 +23,9 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public ConcurrentDictionary<string, byte[]> Writes { get; } = new();
 
+    /// <summary>Owners set by chown: a test runs as one user, so they are kept here and shown by stat.</summary>
+    public ConcurrentDictionary<string, (int Uid, int Gid)> Owners { get; } = new();
+
     /// <summary>Remote paths whose metadata lookups take this long (a slow remote call).</summary>
     public ConcurrentDictionary<string, TimeSpan> Delays { get; } = new();
 
@@ -76,7 +79,8 @@ internal sealed class DirectoryRemote(string root) : IRemote
             info = final;
         }
 
-        return Entry(info);
+        var entry = Entry(info);
+        return Owners.TryGetValue(path, out var owner) ? entry with { Uid = owner.Uid, Gid = owner.Gid } : entry;
     }
 
     public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
@@ -154,6 +158,38 @@ internal sealed class DirectoryRemote(string root) : IRemote
         else
         {
             File.Move(Local(from), Local(to), overwrite: true);
+        }
+
+        return default;
+    }
+
+    public ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        var local = Local(path);
+        if (!Path.Exists(local))
+        {
+            throw new RemoteFileException(2, "missing");
+        }
+
+        if (attributes.Mode is { } mode)
+        {
+            File.SetUnixFileMode(local, (UnixFileMode)mode);
+        }
+
+        if (attributes.Uid is not null || attributes.Gid is not null)
+        {
+            var current = GetEntry(path, followSymlinks)!;
+            Owners[path] = (attributes.Uid ?? current.Uid, attributes.Gid ?? current.Gid);
+        }
+
+        if (attributes.LastWriteTime is { } write)
+        {
+            File.SetLastWriteTimeUtc(local, write.UtcDateTime);
+        }
+
+        if (attributes.LastAccessTime is { } access)
+        {
+            File.SetLastAccessTimeUtc(local, access.UtcDateTime);
         }
 
         return default;
