@@ -17,6 +17,7 @@ namespace Doppel.Linux.Launch;
 ///   write "N\n" on the control socket  ───────►  pidfd_getfd(launcher, N)
 ///   read 1 byte  ◄──────────────────────────────  write "g"
 ///   close, reset SIGPIPE + signal mask, execve
+///   (ENOEXEC: execve /bin/sh PATH ARGS..., as a shell and execvp do for a script without #!)
 /// </code>
 /// Between seccomp() and the hand-off, any trapped syscall on this thread would wait for a
 /// supervisor that does not have the listener yet: a deadlock. So after the filter is in only
@@ -24,6 +25,8 @@ namespace Doppel.Linux.Launch;
 /// </summary>
 public static unsafe class SeccompLaunch
 {
+    private const string ShellPath = "/bin/sh";
+
     /// <summary>Connects a close-on-exec unix stream socket to <paramref name="path"/>; returns the fd or <c>-errno</c>.</summary>
     public static int ConnectUnix(string path)
     {
@@ -51,8 +54,10 @@ public static unsafe class SeccompLaunch
 
     /// <summary>
     /// Installs <paramref name="filter"/> (raw <c>sock_filter</c> array), hands the listener over
-    /// on <paramref name="controlFd"/> and execs <paramref name="path"/>. Returns only on failure,
-    /// with the stage and the errno.
+    /// on <paramref name="controlFd"/> and execs <paramref name="path"/>; a file the kernel cannot
+    /// exec (ENOEXEC: executable, but no <c>#!</c> line and no known format) is run by
+    /// <c>/bin/sh</c> instead, as POSIX execvp and shells do. Returns only on failure, with the
+    /// stage and the errno.
     /// </summary>
     public static (LaunchStage Stage, int Errno) InstallAndExec(
         int controlFd, ReadOnlySpan<byte> filter, string path, IReadOnlyList<string> argv, ReadOnlySpan<byte> environ, bool waitKillableRecv)
@@ -64,6 +69,16 @@ public static unsafe class SeccompLaunch
         for (var i = 0; i < argv.Count; i++)
         {
             argvZ[i] = Utf8Z(argv[i]);
+        }
+
+        // The ENOEXEC fallback: /bin/sh PATH ARGV[1..].
+        var shellZ = Utf8Z(ShellPath);
+        var shellArgvZ = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 2), (nuint)sizeof(byte*));
+        shellArgvZ[0] = shellZ;
+        shellArgvZ[1] = pathZ;
+        for (var i = 1; i < argv.Count; i++)
+        {
+            shellArgvZ[i + 1] = argvZ[i];
         }
 
         var envBlock = (byte*)NativeMemory.AllocZeroed((nuint)environ.Length + 1);
@@ -98,11 +113,12 @@ public static unsafe class SeccompLaunch
         // Bind and warm the stub the tail uses.
         LibC.SyscallNoErrno(SyscallNumber.Gettid);
         var flags = SeccompConstants.FilterFlagNewListener | (waitKillableRecv ? SeccompConstants.FilterFlagWaitKillableRecv : 0);
-        var stage = Tail(controlFd, flags, fprog, scratch, pathZ, argvZ, envp);
+        var exec = new ExecArguments(pathZ, argvZ, shellZ, shellArgvZ, envp);
+        var stage = Tail(controlFd, flags, fprog, scratch, &exec);
         if (stage == LaunchStage.InstallFilter && waitKillableRecv)
         {
             // Kernels before 5.19 reject WAIT_KILLABLE_RECV with EINVAL: retry without it.
-            stage = Tail(controlFd, SeccompConstants.FilterFlagNewListener, fprog, scratch, pathZ, argvZ, envp);
+            stage = Tail(controlFd, SeccompConstants.FilterFlagNewListener, fprog, scratch, &exec);
         }
 
         return (stage, Marshal.GetLastPInvokeError());
@@ -110,7 +126,7 @@ public static unsafe class SeccompLaunch
 
     // Runs after the filter is in: raw syscalls only, no allocation, nothing that could open a file.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static LaunchStage Tail(int controlFd, int flags, void* fprog, long* scratch, byte* pathZ, byte** argvZ, byte** envp)
+    private static LaunchStage Tail(int controlFd, int flags, void* fprog, long* scratch, ExecArguments* exec)
     {
         if (LibC.SyscallNoErrno(SyscallNumber.Prctl, 38 /* PR_SET_NO_NEW_PRIVS */, 1, 0, 0, 0) != 0)
         {
@@ -160,8 +176,26 @@ public static unsafe class SeccompLaunch
 
         LibC.SyscallNoErrno(SyscallNumber.RtSigaction, 13 /* SIGPIPE */, (long)scratch, 0, 8);
         LibC.SyscallNoErrno(14 /* rt_sigprocmask */, 2 /* SIG_SETMASK */, (long)scratch, 0, 8);
-        LibC.SyscallNoErrno(SyscallNumber.Execve, (long)pathZ, (long)argvZ, (long)envp);
+        LibC.SyscallNoErrno(SyscallNumber.Execve, (long)exec->Path, (long)exec->Argv, (long)exec->Envp);
+
+        // Reading the last error is a thread-local read, no syscall; the supervisor owns the
+        // listener by now anyway.
+        if (Marshal.GetLastPInvokeError() == Errno.ENOEXEC)
+        {
+            LibC.SyscallNoErrno(SyscallNumber.Execve, (long)exec->Shell, (long)exec->ShellArgv, (long)exec->Envp);
+        }
+
         return LaunchStage.Exec;
+    }
+
+    /// <summary>What the tail execs, all in native memory prepared before the filter.</summary>
+    private readonly struct ExecArguments(byte* path, byte** argv, byte* shell, byte** shellArgv, byte** envp)
+    {
+        public readonly byte* Path = path;
+        public readonly byte** Argv = argv;
+        public readonly byte* Shell = shell;
+        public readonly byte** ShellArgv = shellArgv;
+        public readonly byte** Envp = envp;
     }
 
     private static byte* Utf8Z(string s)

@@ -43,11 +43,13 @@ public sealed class LauncherTests
         Assert.Equal("doppel: /nonexistent/doppel-prog: No such file or directory\n", result.Stderr);
     }
 
-    [Fact]
-    public async Task NonExecutableFileGivesPermissionDeniedAnd126()
+    [Theory]
+    [InlineData("#!/bin/sh\n")]
+    [InlineData("")]
+    public async Task NonExecutableFileGivesPermissionDeniedAnd126(string firstLine)
     {
         var file = Path.Combine(Path.GetTempPath(), $"doppel-noexec-{Guid.NewGuid():N}");
-        await File.WriteAllTextAsync(file, "#!/bin/sh\necho hi\n");
+        await File.WriteAllTextAsync(file, firstLine + "echo hi\n");
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         try
         {
@@ -55,6 +57,26 @@ public sealed class LauncherTests
 
             Assert.Equal(126, result.ExitCode);
             Assert.Equal($"doppel: {file}: Permission denied\n", result.Stderr);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task ExecutableScriptWithoutShebangLineRunsUnderBinSh()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"doppel-noshebang-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(file, "echo \"no shebang: $# $1|$2\"\n[ \"$0\" = \"" + file + "\" ] && echo \"named as itself\"\n");
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            var result = await Run.IsolatedAsync(Run.Options(file, "a b", "c"), Policy, Remote);
+
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Equal("no shebang: 2 a b|c\nnamed as itself\n", result.Stdout);
+            Assert.Equal("", result.Stderr);
         }
         finally
         {
