@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Doppel.Interception;
+using Doppel.Interception.Remote;
 
 namespace Doppel.Bench;
 
@@ -43,7 +44,7 @@ internal static class Runs
         var policy = new LocalPolicy();
 
         var started = Stopwatch.GetTimestamp();
-        await using var process = await InterceptedProcess.StartAsync(options, policy, new UnusedRemote(), cancellationToken);
+        await using var process = await InterceptedProcess.StartAsync(options, policy, new NoRemote(), cancellationToken);
         var stdout = process.StandardOutput!.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError!.ReadToEndAsync(cancellationToken);
         var exitCode = await process.WaitForExitAsync(cancellationToken);

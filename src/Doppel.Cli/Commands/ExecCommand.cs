@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Doppel.Cli.Running;
 using Doppel.Config;
 using Doppel.Interception;
+using Doppel.Interception.Remote;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Doppel.Cli.Commands;
