@@ -75,13 +75,7 @@ public static unsafe class SocketCalls
         {
             var iov = stackalloc long[2] { (long)d, data.Length };
             var msg = stackalloc long[7];
-            msg[0] = sockaddr.IsEmpty ? 0 : (long)a;
-            msg[1] = sockaddr.Length;
-            msg[2] = (long)iov;
-            msg[3] = 1;
-            msg[4] = control.IsEmpty ? 0 : (long)c;
-            msg[5] = control.Length;
-            msg[6] = 0;
+            FillMessageHeader(msg, iov, sockaddr.IsEmpty ? null : a, sockaddr.Length, control.IsEmpty ? null : c, control.Length);
             return (int)LibC.Syscall(SyscallNumber.SendMsg, fd.DangerousGetHandle(), (long)msg, flags);
         }
     }
@@ -99,19 +93,25 @@ public static unsafe class SocketCalls
         {
             var iov = stackalloc long[2] { (long)d, data.Length };
             var msg = stackalloc long[7];
-            msg[0] = sockaddr.IsEmpty ? 0 : (long)a;
-            msg[1] = sockaddr.Length;
-            msg[2] = (long)iov;
-            msg[3] = 1;
-            msg[4] = control.IsEmpty ? 0 : (long)c;
-            msg[5] = control.Length;
-            msg[6] = 0;
+            FillMessageHeader(msg, iov, sockaddr.IsEmpty ? null : a, sockaddr.Length, control.IsEmpty ? null : c, control.Length);
             var r = (int)LibC.Syscall(SyscallNumber.RecvMsg, fd.DangerousGetHandle(), (long)msg, flags);
             sockaddrLength = (int)msg[1];
             controlLength = (int)msg[5];
             messageFlags = (int)msg[6];
             return r;
         }
+    }
+
+    // struct msghdr as seven longs: name, namelen, iov, iovlen, control, controllen, flags.
+    private static void FillMessageHeader(long* msg, long* iov, byte* sockaddr, int sockaddrLength, byte* control, int controlLength)
+    {
+        msg[0] = (long)sockaddr;
+        msg[1] = sockaddrLength;
+        msg[2] = (long)iov;
+        msg[3] = 1;
+        msg[4] = (long)control;
+        msg[5] = controlLength;
+        msg[6] = 0;
     }
 
     /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> for <paramref name="events"/> (POLLIN 1, POLLOUT 4); returns revents, 0 on timeout, or <c>-errno</c>.</summary>
