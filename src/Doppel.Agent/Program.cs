@@ -1,6 +1,16 @@
-// doppel-agent arrives with issue P3 ("Agent and session end to end"). Until then the
-// executable exists so the solution shows the architecture, and it says plainly that it
-// cannot serve anything yet rather than pretending to.
-await Console.Error.WriteLineAsync(
-    "doppel-agent: the agent is not implemented yet (it arrives with the P3 issue); nothing was started.").ConfigureAwait(false);
-return 69; // EX_UNAVAILABLE
+using Doppel.Agent.Hosting;
+using Doppel.Agent.Targets;
+
+// doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS]
+// Exit codes: 0 after an idle exit or a signal, 2 for a bad flag or target, 1 when the listener cannot start.
+try
+{
+    var options = AgentArguments.Parse(args);
+    var target = TargetResolver.Resolve(options.Target);
+    return await AgentHost.RunAsync(options, target, CancellationToken.None).ConfigureAwait(false);
+}
+catch (TargetException e)
+{
+    await Console.Error.WriteLineAsync($"doppel-agent: {e.Message}").ConfigureAwait(false);
+    return AgentHost.ExitUsage;
+}

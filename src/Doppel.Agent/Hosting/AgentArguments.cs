@@ -1,0 +1,65 @@
+using System.Globalization;
+using Doppel.Agent.Targets;
+
+namespace Doppel.Agent.Hosting;
+
+/// <summary>
+/// <c>doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]</c>
+/// </summary>
+internal static class AgentArguments
+{
+    public const string Usage =
+        "usage: doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]";
+
+    public static AgentOptions Parse(IReadOnlyList<string> args)
+    {
+        string? target = null;
+        var listen = "127.0.0.1:0";
+        var idle = TimeSpan.FromSeconds(5);
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (name is not ("--target" or "--listen" or "--idle-exit"))
+            {
+                throw new TargetException($"The argument '{name}' is not understood; {Usage}");
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                throw new TargetException($"The option {name} needs a value; {Usage}");
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--target":
+                    target = value;
+                    break;
+                case "--listen":
+                    if (!value.StartsWith("unix:/", StringComparison.Ordinal) && !IsLoopbackTcp(value))
+                    {
+                        throw new TargetException($"The listen address '{value}' is not supported; use unix:/absolute/path or 127.0.0.1:PORT.");
+                    }
+
+                    listen = value;
+                    break;
+                default:
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86_400)
+                    {
+                        throw new TargetException($"The idle exit '{value}' is not a number of seconds between 0 and 86400.");
+                    }
+
+                    idle = TimeSpan.FromSeconds(seconds);
+                    break;
+            }
+        }
+
+        return target is null
+            ? throw new TargetException($"The option --target is required; {Usage}")
+            : new AgentOptions { Target = target, Listen = listen, IdleExit = idle };
+    }
+
+    private static bool IsLoopbackTcp(string value) =>
+        value.StartsWith("127.0.0.1:", StringComparison.Ordinal)
+        && ushort.TryParse(value.AsSpan("127.0.0.1:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out _);
+}

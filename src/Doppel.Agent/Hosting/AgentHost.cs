@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+using Doppel.Agent.Files;
+using Doppel.Agent.Services;
+using Doppel.Agent.Targets;
+using Doppel.Linux.Processes;
+using Doppel.Protocol;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Agent.Hosting;
+
+/// <summary>Kestrel (HTTP/2 only, Http2Tuning windows) serving the agent's gRPC services.</summary>
+internal static class AgentHost
+{
+    public const int ExitOk = 0;
+    public const int ExitListenFailed = 1;
+    public const int ExitUsage = 2;
+
+    public static async Task<int> RunAsync(AgentOptions options, Target target, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(target);
+        builder.Services.AddSingleton<TargetRoot>();
+
+        IdleExit? idle = null;
+        string? socketPath = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.Http2.InitialConnectionWindowSize = Http2Tuning.ConnectionWindowSize;
+            kestrel.Limits.Http2.InitialStreamWindowSize = Http2Tuning.StreamWindowSize;
+            kestrel.Limits.Http2.MaxStreamsPerConnection = Http2Tuning.MaxStreamsPerConnection;
+            void Configure(ListenOptions listen)
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.Use(next => idle!.Wrap(next));
+            }
+
+            if (options.Listen.StartsWith("unix:", StringComparison.Ordinal))
+            {
+                socketPath = options.Listen["unix:".Length..];
+                kestrel.ListenUnixSocket(socketPath, Configure);
+            }
+            else
+            {
+                var port = int.Parse(options.Listen.AsSpan(options.Listen.IndexOf(':', StringComparison.Ordinal) + 1), CultureInfo.InvariantCulture);
+                kestrel.Listen(IPAddress.Loopback, port, Configure);
+            }
+        });
+
+        await using var app = builder.Build();
+        using var idleExit = new IdleExit(options.IdleExit, app.Lifetime.StopApplication);
+        idle = idleExit;
+        app.MapGrpcService<AgentServiceImpl>();
+        app.MapGrpcService<EnvironmentServiceImpl>();
+        app.MapGrpcService<HostnameServiceImpl>();
+        app.MapGrpcService<FileServiceImpl>();
+
+        // Only the agent's own user may connect to the unix socket: it is created 0600.
+        var previousMask = FileCreationMask.Set(0x7F); // umask 0177
+        try
+        {
+            if (socketPath is not null && File.Exists(socketPath))
+            {
+                File.Delete(socketPath); // a stale socket from an earlier agent
+            }
+
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            await Console.Error.WriteLineAsync($"doppel-agent: cannot listen on {options.Listen}: {e.Message}").ConfigureAwait(false);
+            return ExitListenFailed;
+        }
+        finally
+        {
+            FileCreationMask.Set(previousMask);
+        }
+
+        var address = socketPath is not null
+            ? "unix:" + socketPath
+            : app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen;
+        await Console.Out.WriteLineAsync($"listening on {address}").ConfigureAwait(false);
+        await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
+
+        await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        return ExitOk;
+    }
+}

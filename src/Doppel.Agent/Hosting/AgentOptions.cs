@@ -1,0 +1,12 @@
+namespace Doppel.Agent.Hosting;
+
+/// <summary>The parsed command line.</summary>
+internal sealed record AgentOptions
+{
+    public required string Target { get; init; }
+
+    /// <summary><c>unix:PATH</c> or <c>127.0.0.1:PORT</c>.</summary>
+    public string Listen { get; init; } = "127.0.0.1:0";
+
+    public TimeSpan IdleExit { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,51 @@
+using Doppel.Agent.Targets;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+
+namespace Doppel.Agent.Services;
+
+/// <summary>Hello (version negotiation, target, features) and Ping.</summary>
+internal sealed class AgentServiceImpl(Target target) : AgentService.AgentServiceBase
+{
+    private static readonly string s_agentVersion =
+        typeof(AgentServiceImpl).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+
+    public override Task<HelloResponse> Hello(HelloRequest request, ServerCallContext context)
+    {
+        var version = VersionNegotiation.ChooseOrThrow(request);
+        string hostname;
+        try
+        {
+            hostname = TargetHostname.Read(target).Hostname;
+        }
+        catch (IOException)
+        {
+            hostname = string.Empty; // the target has gone; file and env calls will say so
+        }
+
+        var response = new HelloResponse
+        {
+            Version = version,
+            AgentVersion = s_agentVersion,
+            Target = new TargetInfo
+            {
+                Pid = target.Pid,
+                ContainerId = target.ContainerId,
+                Hostname = hostname,
+                Targetless = target.IsTargetless,
+            },
+        };
+        response.Features.Add(ProtocolFeatures.Hostname);
+        if (!target.IsTargetless)
+        {
+            response.Features.Add(ProtocolFeatures.Environment);
+            response.Features.Add(ProtocolFeatures.FilesRead);
+        }
+
+        return Task.FromResult(response);
+    }
+
+    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) =>
+        Task.FromResult(new PingResponse { Sequence = request.Sequence });
+}

@@ -1,0 +1,40 @@
+using System.Text;
+using Doppel.Agent.Targets;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+
+namespace Doppel.Agent.Services;
+
+/// <summary>
+/// /proc/PID/environ, unfiltered: the session applies feature.env and the never-imported list
+/// (Protocol README, "Environment").
+/// </summary>
+internal sealed class EnvironmentServiceImpl(Target target) : EnvironmentService.EnvironmentServiceBase
+{
+    public override async Task<GetEnvironmentResponse> GetEnvironment(GetEnvironmentRequest request, ServerCallContext context)
+    {
+        TargetRequired.Check(target, "environment");
+        var response = new GetEnvironmentResponse();
+        byte[] environ;
+        try
+        {
+            environ = await File.ReadAllBytesAsync($"/proc/{target.Pid}/environ", context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            response.Error = PosixErrors.From(e);
+            return response;
+        }
+
+        foreach (var entry in Encoding.UTF8.GetString(environ).Split('\0', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                response.Variables.Add(new EnvironmentVariable { Name = entry[..equals], Value = entry[(equals + 1)..] });
+            }
+        }
+
+        return response;
+    }
+}

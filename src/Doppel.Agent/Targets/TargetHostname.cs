@@ -1,0 +1,69 @@
+using System.Text;
+using Doppel.Linux.Namespaces;
+using Doppel.Linux.Processes;
+
+namespace Doppel.Agent.Targets;
+
+/// <summary>
+/// The target's hostname and domain name as its own uname(2) reports them: a short-lived
+/// thread joins the target's UTS namespace (setns CLONE_NEWUTS is per thread and, unlike
+/// CLONE_NEWNS, allowed in a multi-threaded process), calls uname and ends, so no other thread
+/// ever runs in that namespace. /etc/hostname would be wrong for a process pod, which shares
+/// the host's file system but has its own UTS namespace.
+/// </summary>
+internal static class TargetHostname
+{
+    public static (string Hostname, string Domainname) Read(Target target)
+    {
+        if (target.IsTargetless)
+        {
+            return FromUname();
+        }
+
+        (string, string)? result = null;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                using var ns = File.OpenHandle($"/proc/{target.Pid}/ns/uts");
+                var errno = UtsNamespace.Enter(ns);
+                if (errno != 0)
+                {
+                    throw new IOException($"Joining the UTS namespace of process {target.Pid} failed with errno {errno}.");
+                }
+
+                result = FromUname();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failure = e;
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "uts-ns",
+        };
+        thread.Start();
+        thread.Join();
+        return result ?? throw new IOException(failure?.Message ?? "The target's hostname could not be read.", failure);
+    }
+
+    private static (string, string) FromUname()
+    {
+        Span<byte> uts = stackalloc byte[390];
+        if (FileCalls.Uname(uts) != 0)
+        {
+            throw new IOException("uname failed.");
+        }
+
+        // struct utsname: six 65-byte fields: sysname, nodename, release, version, machine, domainname.
+        return (Field(uts.Slice(65, 65)), Field(uts.Slice(325, 65)));
+    }
+
+    private static string Field(ReadOnlySpan<byte> field)
+    {
+        var end = field.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(end < 0 ? field : field[..end]);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Doppel.Linux.Native;
+using Microsoft.Win32.SafeHandles;
+
+namespace Doppel.Linux.Files;
+
+/// <summary>
+/// File calls relative to a directory fd. <see cref="OpenInRoot"/> resolves a whole path with
+/// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): "..", absolute symlinks and relative ones
+/// all stay inside the root, as they would for a process chrooted there. The other calls take
+/// an fd opened that way plus a single name (no slash) or an empty name (AT_EMPTY_PATH).
+/// </summary>
+public static unsafe class RootedFiles
+{
+    private const ulong ResolveNoMagicLinks = 0x02;
+    private const ulong ResolveInRoot = 0x10;
+    private const int StatxBasicStatsAndBtime = 0x0FFF;
+
+    /// <summary>Opens <paramref name="path"/> inside <paramref name="root"/>; the handle, or null with the errno.</summary>
+    public static SafeFileHandle? OpenInRoot(SafeHandle root, string path, int flags, int mode, out int errno)
+    {
+        var how = stackalloc ulong[3];
+        how[0] = (ulong)(uint)(flags | OpenFlags.CloseOnExec);
+        how[1] = (flags & (OpenFlags.Create | OpenFlags.TmpFile)) != 0 ? (ulong)(uint)mode : 0;
+        how[2] = ResolveInRoot | ResolveNoMagicLinks;
+        var pathZ = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = pathZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Openat2, root.DangerousGetHandle(), (long)p, (long)how, 24);
+            errno = r < 0 ? (int)-r : 0;
+            return r < 0 ? null : new SafeFileHandle((nint)r, ownsHandle: true);
+        }
+    }
+
+    /// <summary>statx(fd, name, flags); an empty name means the fd itself. Returns 0 or the errno.</summary>
+    public static int Stat(SafeHandle directory, string name, bool followSymlinks, out StatxInfo info)
+    {
+        var buffer = stackalloc byte[256];
+        var flags = (followSymlinks ? 0 : OpenFlags.AtSymlinkNoFollow) | (name.Length == 0 ? OpenFlags.AtEmptyPath : 0);
+        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
+        long r;
+        fixed (byte* p = nameZ)
+        {
+            r = LibC.Syscall(SyscallNumber.Statx, directory.DangerousGetHandle(), (long)p, flags, StatxBasicStatsAndBtime, (long)buffer);
+        }
+
+        if (r < 0)
+        {
+            info = default;
+            return (int)-r;
+        }
+
+        static (long, uint) Time(byte* t) => (*(long*)t, *(uint*)(t + 8));
+        info = new StatxInfo(
+            Mode: *(ushort*)(buffer + 28),
+            Uid: *(uint*)(buffer + 20),
+            Gid: *(uint*)(buffer + 24),
+            Size: *(ulong*)(buffer + 40),
+            Nlink: *(uint*)(buffer + 16),
+            Inode: *(ulong*)(buffer + 32),
+            DevMajor: *(uint*)(buffer + 136),
+            DevMinor: *(uint*)(buffer + 140),
+            RdevMajor: *(uint*)(buffer + 128),
+            RdevMinor: *(uint*)(buffer + 132),
+            BlockSize: *(uint*)(buffer + 4),
+            Blocks: *(ulong*)(buffer + 48),
+            Atime: Time(buffer + 64),
+            Mtime: Time(buffer + 112),
+            Ctime: Time(buffer + 96),
+            Btime: Time(buffer + 80));
+        return 0;
+    }
+
+    /// <summary>readlinkat(fd, name); an empty name reads the O_PATH|O_NOFOLLOW fd's own link. Returns 0 or the errno.</summary>
+    public static int ReadLink(SafeHandle directory, string name, out string target)
+    {
+        var buffer = new byte[4096];
+        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
+        long r;
+        fixed (byte* p = nameZ)
+        fixed (byte* b = buffer)
+        {
+            r = LibC.Syscall(SyscallNumber.Readlinkat, directory.DangerousGetHandle(), (long)p, (long)b, buffer.Length);
+        }
+
+        target = r < 0 ? string.Empty : Encoding.UTF8.GetString(buffer, 0, (int)r);
+        return r < 0 ? (int)-r : 0;
+    }
+
+    /// <summary>mkdirat(fd, name, mode); returns 0 or the errno.</summary>
+    public static int MakeDirectory(SafeHandle directory, string name, int mode) =>
+        NameCall(SyscallNumber.Mkdirat, directory, name, mode);
+
+    /// <summary>unlinkat(fd, name, AT_REMOVEDIR or 0); returns 0 or the errno.</summary>
+    public static int Remove(SafeHandle directory, string name, bool directoryEntry) =>
+        NameCall(SyscallNumber.Unlinkat, directory, name, directoryEntry ? OpenFlags.AtRemoveDir : 0);
+
+    /// <summary>renameat2(fromDir, from, toDir, to, RENAME_NOREPLACE or 0); returns 0 or the errno.</summary>
+    public static int Rename(SafeHandle fromDirectory, string from, SafeHandle toDirectory, string to, bool noReplace)
+    {
+        var fromZ = Encoding.UTF8.GetBytes(from + "\0");
+        var toZ = Encoding.UTF8.GetBytes(to + "\0");
+        fixed (byte* f = fromZ)
+        fixed (byte* t = toZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Renameat2, fromDirectory.DangerousGetHandle(), (long)f, toDirectory.DangerousGetHandle(), (long)t, noReplace ? 1 : 0);
+            return r < 0 ? (int)-r : 0;
+        }
+    }
+
+    private static int NameCall(int number, SafeHandle directory, string name, int argument)
+    {
+        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
+        fixed (byte* p = nameZ)
+        {
+            var r = LibC.Syscall(number, directory.DangerousGetHandle(), (long)p, argument);
+            return r < 0 ? (int)-r : 0;
+        }
+    }
+}

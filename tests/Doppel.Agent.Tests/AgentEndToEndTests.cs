@@ -1,0 +1,222 @@
+using System.Text;
+using Doppel.Linux.Native;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+
+namespace Doppel.Agent.Tests;
+
+/// <summary>The real doppel-agent against the mini-cluster's pods, over a unix socket.</summary>
+public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
+
+    [Fact]
+    public async Task HelloNegotiatesVersionOneAndReportsTheProcessPodsPidAndHostname()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var hello = await new AgentService.AgentServiceClient(channel).HelloAsync(
+            new HelloRequest { MinVersion = ProtocolVersion.MinimumSupported, MaxVersion = ProtocolVersion.Current },
+            cancellationToken: Timeout);
+
+        Assert.Equal(1u, hello.Version);
+        Assert.True(VersionNegotiation.IsAcceptable(hello.Version));
+        Assert.Equal(cluster.ProcessPod.Pid, hello.Target.Pid);
+        Assert.Equal("web", hello.Target.Hostname);
+        Assert.False(hello.Target.Targetless);
+        Assert.Contains(ProtocolFeatures.FilesRead, hello.Features);
+        Assert.DoesNotContain(ProtocolFeatures.FilesWrite, hello.Features);
+
+        var ping = await new AgentService.AgentServiceClient(channel).PingAsync(new PingRequest { Sequence = 42 }, cancellationToken: Timeout);
+        Assert.Equal(42u, ping.Sequence);
+    }
+
+    [Fact]
+    public async Task ProcessPodEnvironmentAndHostnameAreThePods()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+
+        var env = await new EnvironmentService.EnvironmentServiceClient(channel).GetEnvironmentAsync(new GetEnvironmentRequest(), cancellationToken: Timeout);
+        Assert.Null(env.Error);
+        Assert.Contains(env.Variables, v => v.Name == "FOO" && v.Value == "bar");
+        Assert.Contains(env.Variables, v => v.Name == "HOSTNAME" && v.Value == "web");
+
+        var hostname = await new HostnameService.HostnameServiceClient(channel).GetHostnameAsync(new GetHostnameRequest(), cancellationToken: Timeout);
+        Assert.Equal("web", hostname.Hostname);
+    }
+
+    [Fact]
+    public async Task ContainerTargetIsFoundByItsIdAndServesItsEnvHostnameAndFiles()
+    {
+        var pod = cluster.ContainerPod;
+        await using var agent = await AgentProcess.StartAsync($"container/{pod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+
+        var hello = await new AgentService.AgentServiceClient(channel).HelloAsync(
+            new HelloRequest { MinVersion = 1, MaxVersion = 1 }, cancellationToken: Timeout);
+        Assert.Equal(pod.Pid, hello.Target.Pid);
+        Assert.Equal(pod.ContainerId, hello.Target.ContainerId);
+        Assert.Equal("box", hello.Target.Hostname);
+
+        var env = await new EnvironmentService.EnvironmentServiceClient(channel).GetEnvironmentAsync(new GetEnvironmentRequest(), cancellationToken: Timeout);
+        Assert.Contains(env.Variables, v => v.Name == "DATABASE_URL" && v.Value == "postgres://db/app");
+
+        var files = new FileService.FileServiceClient(channel);
+        var stat = await files.StatAsync(new StatRequest { Path = "/app/config.json", FollowSymlinks = true }, cancellationToken: Timeout);
+        Assert.Null(stat.Error);
+        Assert.True(stat.Stat.IsRegularFile);
+        Assert.Equal((ulong)ClusterFixture.ConfigJson.Length, stat.Stat.Size);
+
+        Assert.Equal(ClusterFixture.ConfigJson, await ReadAllAsync(files, "/app/config.json"));
+
+        var names = new List<string>();
+        using (var list = files.ListDirectory(new ListDirectoryRequest { Path = "/app" }, cancellationToken: Timeout))
+        {
+            await foreach (var batch in list.ResponseStream.ReadAllAsync(Timeout))
+            {
+                Assert.Null(batch.Error);
+                names.AddRange(batch.Entries.Select(e => e.Name));
+                Assert.Contains(batch.Entries, e => e.Name == "shadow" && e.IsSymlink && e.LinkTarget == "/etc/shadow");
+            }
+        }
+
+        Assert.Contains("config.json", names);
+
+        var link = await files.ReadlinkAsync(new ReadlinkRequest { Path = "/app/passwd" }, cancellationToken: Timeout);
+        Assert.Equal("../../../../etc/passwd", link.Target);
+    }
+
+    [Fact]
+    public async Task ReadFileHonoursOffsetAndLength()
+    {
+        await using var agent = await AgentProcess.StartAsync($"container/{cluster.ContainerPod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+
+        Assert.Equal(ClusterFixture.ConfigJson.Substring(2, 4), await ReadAllAsync(files, "/app/config.json", offset: 2, length: 4));
+    }
+
+    [Theory]
+    [InlineData("/app/shadow")]
+    [InlineData("/app/passwd")]
+    [InlineData("/../../../../etc/passwd")]
+    [InlineData("/app/../../../etc/shadow")]
+    [InlineData("/proc/self/root/etc/shadow")]
+    public async Task PathsThatTryToLeaveTheContainerNeverReachHostFiles(string path)
+    {
+        await using var agent = await AgentProcess.StartAsync($"container/{cluster.ContainerPod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+
+        var hostFile = path.EndsWith("shadow", StringComparison.Ordinal) ? "/etc/shadow" : "/etc/passwd";
+        var hostContent = await File.ReadAllTextAsync(hostFile, Timeout);
+        var containerPath = cluster.ContainerPod.HostPath(hostFile);
+        var containerContent = File.Exists(containerPath) ? await File.ReadAllTextAsync(containerPath, Timeout) : null;
+
+        using var call = files.ReadFile(new ReadFileRequest { Path = path }, cancellationToken: Timeout);
+        var data = new StringBuilder();
+        PosixError? error = null;
+        await foreach (var message in call.ResponseStream.ReadAllAsync(Timeout))
+        {
+            error ??= message.Error;
+            data.Append(message.Data.ToStringUtf8());
+        }
+
+        if (error is not null)
+        {
+            Assert.Contains(error.Errno, new[] { Errno.ENOENT, Errno.ELOOP, Errno.EXDEV, Errno.EACCES });
+        }
+        else
+        {
+            Assert.NotEqual(hostContent, data.ToString());
+            Assert.Equal(containerContent, data.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task MissingFileGivesEnoent()
+    {
+        await using var agent = await AgentProcess.StartAsync($"container/{cluster.ContainerPod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+
+        var stat = await files.StatAsync(new StatRequest { Path = "/app/missing.json" }, cancellationToken: Timeout);
+        Assert.Equal(Errno.ENOENT, stat.Error.Errno);
+
+        using var call = files.ReadFile(new ReadFileRequest { Path = "/app/missing.json" }, cancellationToken: Timeout);
+        var messages = await call.ResponseStream.ReadAllAsync(Timeout).ToListAsync(Timeout);
+        Assert.Equal(Errno.ENOENT, Assert.Single(messages).Error.Errno);
+    }
+
+    [Fact]
+    public async Task WriteCallsAreNotServedYet()
+    {
+        await using var agent = await AgentProcess.StartAsync($"container/{cluster.ContainerPod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+
+        var e = await Assert.ThrowsAsync<RpcException>(async () => await files.MkdirAsync(new MkdirRequest { Path = "/app/new" }, cancellationToken: Timeout));
+        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
+        Assert.False(Directory.Exists(cluster.ContainerPod.HostPath("/app/new")));
+    }
+
+    [Fact]
+    public async Task TargetlessAgentRefusesEnvironmentAndFilesWithFailedPrecondition()
+    {
+        await using var agent = await AgentProcess.StartAsync("targetless", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+
+        var hello = await new AgentService.AgentServiceClient(channel).HelloAsync(new HelloRequest { MinVersion = 1, MaxVersion = 1 }, cancellationToken: Timeout);
+        Assert.True(hello.Target.Targetless);
+
+        var env = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new EnvironmentService.EnvironmentServiceClient(channel).GetEnvironmentAsync(new GetEnvironmentRequest(), cancellationToken: Timeout));
+        Assert.Equal(StatusCode.FailedPrecondition, env.StatusCode);
+        var stat = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new FileService.FileServiceClient(channel).StatAsync(new StatRequest { Path = "/" }, cancellationToken: Timeout));
+        Assert.Equal(StatusCode.FailedPrecondition, stat.StatusCode);
+    }
+
+    [Fact]
+    public async Task AgentExitsAfterItsLastClientLeft()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 1, Timeout);
+        using (var channel = AgentProcess.Connect(agent.SocketPath))
+        {
+            await new AgentService.AgentServiceClient(channel).PingAsync(new PingRequest { Sequence = 1 }, cancellationToken: Timeout);
+        }
+
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await agent.Process.WaitForExitAsync(deadline.Token);
+        Assert.Equal(0, agent.Process.ExitCode);
+        Assert.False(File.Exists(agent.SocketPath));
+    }
+
+    [Theory]
+    [InlineData("pid/999999999", "No process with id 999999999")]
+    [InlineData("container/0000000000000000000000000000000000000000000000000000000000000000", "No running process belongs to container")]
+    [InlineData("node/x", "is not understood")]
+    public async Task BadTargetExitsWithCodeTwoAndOneSentence(string target, string expected)
+    {
+        var (exitCode, error) = await AgentProcess.RunToExitAsync(["--target", target, "--listen", "unix:/tmp/never-created.sock"], Timeout);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+    }
+
+    private static async Task<string> ReadAllAsync(FileService.FileServiceClient files, string path, ulong offset = 0, ulong length = 0)
+    {
+        using var call = files.ReadFile(new ReadFileRequest { Path = path, Offset = offset, Length = length }, cancellationToken: Timeout);
+        var data = new StringBuilder();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(Timeout))
+        {
+            Assert.Null(message.Error);
+            data.Append(message.Data.ToStringUtf8());
+        }
+
+        return data.ToString();
+    }
+}

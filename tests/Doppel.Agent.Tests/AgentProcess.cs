@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Doppel.Protocol;
+using Grpc.Net.Client;
+
+namespace Doppel.Agent.Tests;
+
+/// <summary>The real doppel-agent executable on a unix socket, and a gRPC channel to it.</summary>
+internal sealed class AgentProcess : IAsyncDisposable
+{
+    private static readonly string s_executable = Path.Combine(AppContext.BaseDirectory, "doppel-agent");
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private AgentProcess(Process process, string directory, string socketPath)
+    {
+        _process = process;
+        _directory = directory;
+        SocketPath = socketPath;
+    }
+
+    public string SocketPath { get; }
+
+    public Process Process => _process;
+
+    public static async Task<AgentProcess> StartAsync(string target, double idleExitSeconds, CancellationToken cancellationToken)
+    {
+        var directory = Directory.CreateTempSubdirectory("doppel-agent-test-").FullName;
+        var socketPath = Path.Combine(directory, "agent.sock");
+        var process = Start(["--target", target, "--listen", "unix:" + socketPath, "--idle-exit", idleExitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var agent = new AgentProcess(process, directory, socketPath);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(20));
+            var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line != "listening on unix:" + socketPath)
+            {
+                var error = await process.StandardError.ReadToEndAsync(timeout.Token);
+                throw new InvalidOperationException($"doppel-agent did not start: '{line}' {error}");
+            }
+
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the agent with <paramref name="args"/> to its exit; returns the exit code and stderr.</summary>
+    public static async Task<(int ExitCode, string Error)> RunToExitAsync(IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        using var process = Start(args);
+        var error = await process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, error);
+    }
+
+    public static GrpcChannel Connect(string socketPath)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowSize,
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return GrpcChannel.ForAddress("http://agent", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(); // only the agent this test started, by its PID
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static Process Start(IReadOnlyList<string> args)
+    {
+        var info = new ProcessStartInfo(s_executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info) ?? throw new InvalidOperationException("doppel-agent could not be started.");
+    }
+}
