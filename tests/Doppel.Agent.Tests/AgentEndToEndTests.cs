@@ -9,6 +9,8 @@ namespace Doppel.Agent.Tests;
 /// <summary>The real doppel-agent against the mini-cluster's pods, over a unix socket.</summary>
 public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
+    private const int ENOTEMPTY = 39;
+
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
     [Fact]
@@ -26,7 +28,7 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
         Assert.Equal("web", hello.Target.Hostname);
         Assert.False(hello.Target.Targetless);
         Assert.Contains(ProtocolFeatures.FilesRead, hello.Features);
-        Assert.DoesNotContain(ProtocolFeatures.FilesWrite, hello.Features);
+        Assert.Contains(ProtocolFeatures.FilesWrite, hello.Features);
 
         var ping = await new AgentService.AgentServiceClient(channel).PingAsync(new PingRequest { Sequence = 42 }, cancellationToken: Timeout);
         Assert.Equal(42u, ping.Sequence);
@@ -151,15 +153,60 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
     }
 
     [Fact]
-    public async Task WriteCallsAreNotServedYet()
+    public async Task WriteCallsChangeTheContainersFiles()
     {
-        await using var agent = await AgentProcess.StartAsync($"container/{cluster.ContainerPod.ContainerId}", 5, Timeout);
+        var pod = cluster.ContainerPod;
+        await using var agent = await AgentProcess.StartAsync($"container/{pod.ContainerId}", 5, Timeout);
         using var channel = AgentProcess.Connect(agent.SocketPath);
         var files = new FileService.FileServiceClient(channel);
+        var dir = "/app/w" + Guid.NewGuid().ToString("N")[..8];
 
-        var e = await Assert.ThrowsAsync<RpcException>(async () => await files.MkdirAsync(new MkdirRequest { Path = "/app/new" }, cancellationToken: Timeout));
-        Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
-        Assert.False(Directory.Exists(cluster.ContainerPod.HostPath("/app/new")));
+        Assert.Null((await files.MkdirAsync(new MkdirRequest { Path = dir, Mode = 0x1ED }, cancellationToken: Timeout)).Error);
+        Assert.True(Directory.Exists(pod.HostPath(dir)));
+        Assert.Equal(Errno.EEXIST, (await files.MkdirAsync(new MkdirRequest { Path = dir, Mode = 0x1ED }, cancellationToken: Timeout)).Error.Errno);
+
+        var written = await WriteAsync(files, new WriteFileOpen { Path = dir + "/a.txt", Mode = 0x1A4, Create = true, Truncate = true }, "hello world");
+        Assert.Null(written.Error);
+        Assert.Equal(11u, written.BytesWritten);
+        Assert.Equal(11u, written.Stat.Size);
+        Assert.Equal("hello world", await File.ReadAllTextAsync(pod.HostPath(dir + "/a.txt"), Timeout));
+
+        Assert.Equal(Errno.EEXIST, (await WriteAsync(files, new WriteFileOpen { Path = dir + "/a.txt", Create = true, Exclusive = true }, "x")).Error.Errno);
+
+        Assert.Null((await files.TruncateAsync(new TruncateRequest { Path = dir + "/a.txt", Length = 5 }, cancellationToken: Timeout)).Error);
+        Assert.Equal("hello", await File.ReadAllTextAsync(pod.HostPath(dir + "/a.txt"), Timeout));
+
+        Assert.Null((await files.RenameAsync(new RenameRequest { From = dir + "/a.txt", To = dir + "/b.txt" }, cancellationToken: Timeout)).Error);
+        Assert.True(File.Exists(pod.HostPath(dir + "/b.txt")));
+
+        Assert.Equal(ENOTEMPTY, (await files.RmdirAsync(new RmdirRequest { Path = dir }, cancellationToken: Timeout)).Error.Errno);
+        Assert.Null((await files.UnlinkAsync(new UnlinkRequest { Path = dir + "/b.txt" }, cancellationToken: Timeout)).Error);
+        Assert.Null((await files.RmdirAsync(new RmdirRequest { Path = dir }, cancellationToken: Timeout)).Error);
+        Assert.False(Directory.Exists(pod.HostPath(dir)));
+    }
+
+    [Fact]
+    public async Task WritesThroughEscapingPathsStayInsideTheContainer()
+    {
+        var pod = cluster.ContainerPod;
+        await using var agent = await AgentProcess.StartAsync($"container/{pod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+        var name = "doppel-escape-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(pod.HostPath("/tmp"));
+
+        var written = await WriteAsync(files, new WriteFileOpen { Path = "/app/../../../../tmp/" + name, Mode = 0x1A4, Create = true }, "inside");
+        Assert.Null(written.Error);
+        Assert.False(File.Exists("/tmp/" + name));
+        Assert.Equal("inside", await File.ReadAllTextAsync(pod.HostPath("/tmp/" + name), Timeout));
+
+        var mkdir = await files.MkdirAsync(new MkdirRequest { Path = "/../../../tmp/" + name + ".d", Mode = 0x1ED }, cancellationToken: Timeout);
+        Assert.Null(mkdir.Error);
+        Assert.False(Directory.Exists("/tmp/" + name + ".d"));
+        Assert.True(Directory.Exists(pod.HostPath("/tmp/" + name + ".d")));
+
+        File.Delete(pod.HostPath("/tmp/" + name));
+        Directory.Delete(pod.HostPath("/tmp/" + name + ".d"));
     }
 
     [Fact]
@@ -205,6 +252,15 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
         Assert.Equal(2, exitCode);
         Assert.Contains(expected, error, StringComparison.Ordinal);
         Assert.Single(error.Trim().Split('\n'));
+    }
+
+    private static async Task<WriteFileResponse> WriteAsync(FileService.FileServiceClient files, WriteFileOpen open, string text)
+    {
+        using var call = files.WriteFile(cancellationToken: Timeout);
+        await call.RequestStream.WriteAsync(new WriteFileRequest { Open = open }, Timeout);
+        await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Google.Protobuf.ByteString.CopyFromUtf8(text) }, Timeout);
+        await call.RequestStream.CompleteAsync();
+        return await call;
     }
 
     private static async Task<string> ReadAllAsync(FileService.FileServiceClient files, string path, ulong offset = 0, ulong length = 0)

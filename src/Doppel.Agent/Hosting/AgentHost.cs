@@ -90,7 +90,7 @@ internal static class AgentHost
 
         var address = socketPath is not null
             ? "unix:" + socketPath
-            : app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? options.Listen;
+            : app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()?.Replace("http://", string.Empty, StringComparison.Ordinal) ?? options.Listen;
         await Console.Out.WriteLineAsync($"listening on {address}").ConfigureAwait(false);
         await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
 

@@ -41,6 +41,7 @@ internal sealed class AgentServiceImpl(Target target) : AgentService.AgentServic
         {
             response.Features.Add(ProtocolFeatures.Environment);
             response.Features.Add(ProtocolFeatures.FilesRead);
+            response.Features.Add(ProtocolFeatures.FilesWrite);
         }
 
         return Task.FromResult(response);

@@ -10,11 +10,10 @@ using Microsoft.Win32.SafeHandles;
 namespace Doppel.Agent.Services;
 
 /// <summary>
-/// Read calls on the target's files, every path resolved inside its root (<see cref="TargetRoot"/>).
-/// Write calls are not served yet: they answer UNIMPLEMENTED (the generated base class) and
-/// Hello does not announce files.write.
+/// Calls on the target's files, every path resolved inside its root (<see cref="TargetRoot"/>);
+/// reads here, writes in FileServiceImpl.Write.cs.
 /// </summary>
-internal sealed class FileServiceImpl(Target target, TargetRoot root) : FileService.FileServiceBase
+internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : FileService.FileServiceBase
 {
     public override Task<StatResponse> Stat(StatRequest request, ServerCallContext context)
     {

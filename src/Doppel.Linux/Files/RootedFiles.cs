@@ -16,6 +16,8 @@ public static unsafe class RootedFiles
     private const ulong ResolveNoMagicLinks = 0x02;
     private const ulong ResolveInRoot = 0x10;
     private const int StatxBasicStatsAndBtime = 0x0FFF;
+    private const int Pwrite64 = 18;
+    private const int Ftruncate = 77;
 
     /// <summary>Opens <paramref name="path"/> inside <paramref name="root"/>; the handle, or null with the errno.</summary>
     public static SafeFileHandle? OpenInRoot(SafeHandle root, string path, int flags, int mode, out int errno)
@@ -106,6 +108,22 @@ public static unsafe class RootedFiles
         {
             var r = LibC.Syscall(SyscallNumber.Renameat2, fromDirectory.DangerousGetHandle(), (long)f, toDirectory.DangerousGetHandle(), (long)t, noReplace ? 1 : 0);
             return r < 0 ? (int)-r : 0;
+        }
+    }
+
+    /// <summary>ftruncate(fd, length); returns 0 or the errno.</summary>
+    public static int Truncate(SafeHandle file, long length)
+    {
+        var r = LibC.Syscall(Ftruncate, file.DangerousGetHandle(), length);
+        return r < 0 ? (int)-r : 0;
+    }
+
+    /// <summary>pwrite(fd, data, offset); returns the count written or <c>-errno</c>.</summary>
+    public static long WriteAt(SafeHandle file, ReadOnlySpan<byte> data, long offset)
+    {
+        fixed (byte* p = data)
+        {
+            return LibC.Syscall(Pwrite64, file.DangerousGetHandle(), (long)p, data.Length, offset);
         }
     }
 
