@@ -17,9 +17,11 @@ public static class DoppelCli
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(environment);
 
-        var root = BuildRoot(environment);
+        using var loggers = new LazyLoggerFactory();
+        var root = BuildRoot(environment, loggers);
         var parseResult = root.Parse(ExecArguments.Prepare(args, root));
         var verbose = parseResult.GetValue(GlobalOptions.Verbose);
+        loggers.MinimumLevel = LogLevels.Resolve(verbose, environment.Variables);
 
         if (ExecArguments.UnknownOptions(args, root) is { Count: > 0 } unknown)
         {
@@ -45,7 +47,6 @@ public static class DoppelCli
             return ExitCodes.ConfigError;
         }
 
-        using var loggers = CliLogging.Create(LogLevels.Resolve(verbose, environment.Variables));
         var logger = loggers.CreateLogger("doppel");
         try
         {
@@ -83,12 +84,12 @@ public static class DoppelCli
         }
     }
 
-    internal static RootCommand BuildRoot(CliEnvironment environment)
+    internal static RootCommand BuildRoot(CliEnvironment environment, ILoggerFactory loggers)
     {
         var root = new RootCommand("doppel runs a local process as if it were inside a Kubernetes pod: the pod's environment, files, incoming and outgoing traffic, and DNS. It reads mirrord's configuration files and flags unchanged.")
         {
-            new ExecCommand(environment),
-            new VerifyConfigCommand(environment),
+            new ExecCommand(environment, loggers),
+            new VerifyConfigCommand(environment, loggers),
             new SchemaCommand(environment),
         };
         root.Options.Add(GlobalOptions.Verbose);

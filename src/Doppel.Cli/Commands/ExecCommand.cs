@@ -4,7 +4,7 @@ using Doppel.Cli.Running;
 using Doppel.Config;
 using Doppel.Interception;
 using Doppel.Interception.Remote;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Commands;
 
@@ -89,16 +89,18 @@ internal sealed class ExecCommand : Command
     };
 
     private readonly CliEnvironment _environment;
+    private readonly ILoggerFactory _loggers;
 
     static ExecCommand()
     {
         FsMode.AcceptOnlyFromAmong("read", "write", "local", "localwithoverrides");
     }
 
-    public ExecCommand(CliEnvironment environment)
+    public ExecCommand(CliEnvironment environment, ILoggerFactory loggers)
         : base("exec", "Run a program as if it were inside the target pod.")
     {
         _environment = environment;
+        _loggers = loggers;
         Option[] options =
         [
             Target, TargetNamespace, ConfigFile, Context, EnvFile, Key, FsMode, EnvInclude, EnvExclude, Steal, NoOutgoing,
@@ -183,7 +185,7 @@ internal sealed class ExecCommand : Command
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         // Load and validate everything first: a broken configuration is reported before anything runs.
-        var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), NullLogger.Instance);
+        var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
         var commandLine = parseResult.GetValue(CommandLine)!;
 
         if (loaded.Config.Target is { } target)
@@ -205,6 +207,7 @@ internal sealed class ExecCommand : Command
 
             // .NET raised this process's soft open-files limit at start-up; the program gets the user's.
             OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
+            Logger = _loggers.CreateLogger("doppel.interception"),
         };
         await using var process = await InterceptedProcess.StartAsync(options, new LocalOnlyPolicy(), new NoRemote(), cancellationToken).ConfigureAwait(false);
         return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Doppel.Config;
 using Doppel.Config.Output;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Commands;
 
@@ -27,11 +27,13 @@ internal sealed class VerifyConfigCommand : Command
     private static readonly JsonSerializerOptions s_compact = new() { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly CliEnvironment _environment;
+    private readonly ILogger _logger;
 
-    public VerifyConfigCommand(CliEnvironment environment)
+    public VerifyConfigCommand(CliEnvironment environment, ILoggerFactory loggers)
         : base("verify-config", "Check a configuration file and print it fully resolved, as JSON.")
     {
         _environment = environment;
+        _logger = loggers.CreateLogger("doppel.config");
         Options.Add(s_ide);
         Arguments.Add(s_path);
         SetAction(Execute);
@@ -42,7 +44,7 @@ internal sealed class VerifyConfigCommand : Command
         var path = parseResult.GetValue(s_path)!;
         if (!parseResult.GetValue(s_ide))
         {
-            var loaded = ConfigCommandSupport.Load(_environment, path, [], NullLogger.Instance);
+            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger);
             _environment.Console.Out.WriteLine(ConfigJson.Serialize(loaded.Config));
             return ExitCodes.Success;
         }
@@ -51,7 +53,7 @@ internal sealed class VerifyConfigCommand : Command
         int exitCode;
         try
         {
-            var loaded = ConfigCommandSupport.Load(_environment, path, [], NullLogger.Instance, printWarnings: false);
+            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger, printWarnings: false);
             result["type"] = "Success";
             result["config"] = ConfigJson.ToNode(loaded.Config);
             result["warnings"] = Strings(loaded.Warnings);

@@ -42,6 +42,27 @@ public sealed class DoppelBinaryTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task DebugLogsGoToStderrWhenAskedForAndStdoutStaysJson(string binary)
+    {
+        var example = Path.Combine(RepoPaths.Examples, "seed-privileged-agent.json");
+        var none = new Dictionary<string, string>();
+
+        var quiet = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, none, "verify-config", example);
+        var verbose = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, none, "verify-config", example, "-v");
+        var doppelLog = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, new Dictionary<string, string> { ["DOPPEL_LOG"] = "debug" }, "verify-config", example);
+        var rustLog = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, new Dictionary<string, string> { ["RUST_LOG"] = "warn,mirrord=debug" }, "verify-config", example);
+
+        Assert.DoesNotContain("Configuration loaded from", quiet.StdErr, StringComparison.Ordinal);
+        foreach (var run in new[] { verbose, doppelLog, rustLog })
+        {
+            Assert.Equal(0, run.ExitCode);
+            Assert.Contains($"Configuration loaded from {example}", run.StdErr, StringComparison.Ordinal);
+            Assert.NotNull(JsonNode.Parse(run.StdOut));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task SchemaVersionAndHelpWork(string binary)
     {
         var none = new Dictionary<string, string>();

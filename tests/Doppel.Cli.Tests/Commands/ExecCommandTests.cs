@@ -9,7 +9,7 @@ public sealed class ExecCommandTests
 {
     private static IReadOnlyList<ConfigOverride> OverridesOf(params string[] args)
     {
-        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false));
+        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
         var result = root.Parse(ExecArguments.Prepare(["exec", .. args], root));
         Assert.Empty(result.Errors);
         return ExecCommand.Overrides(result);
@@ -85,7 +85,7 @@ public sealed class ExecCommandTests
     [Fact]
     public void ProgramArgumentsThatLookLikeFlagsBelongToTheProgram()
     {
-        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false));
+        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
 
         var prepared = ExecArguments.Prepare(["-v", "exec", "-t", "pod/x", "--steal", "npm", "run", "dev", "--port", "3000", "-t", "y"], root);
         var result = root.Parse(prepared);
@@ -98,7 +98,7 @@ public sealed class ExecCommandTests
     [Fact]
     public void AnExplicitDoubleDashIsKept()
     {
-        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false));
+        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
 
         var args = new[] { "exec", "-t", "pod/x", "--", "ls", "-l" };
 
