@@ -34,7 +34,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         };
         _cluster = await MiniCluster.StartAsync(options, timeout.Token);
         File.CreateSymbolicLink(ContainerPod.HostPath("/app/shadow"), "/etc/shadow");
-        File.CreateSymbolicLink(ContainerPod.HostPath("/app/passwd"), "../../../../etc/passwd");
+        File.CreateSymbolicLink(ContainerPod.HostPath("/app/passwd"), "../../../../../../../../../../../../../../../../etc/passwd");
     }
 
     public async Task DisposeAsync()
