@@ -51,10 +51,15 @@ public sealed class SeedConfigTests
         Assert.Equal(".mirrord/mirrord.json", document.File);
     }
 
+    public static TheoryData<ConfigFormat, string, int, int> ArrayElementPositions => new()
+    {
+        { ConfigFormat.Json, SeedConfigs.SidecarLogsJson, 20, 9 },
+        { ConfigFormat.Yaml, SeedConfigs.SidecarLogsYaml, 15, 9 },
+        { ConfigFormat.Toml, SeedConfigs.SidecarLogsToml, 14, 3 },
+    };
+
     [Theory]
-    [InlineData(ConfigFormat.Json, SeedConfigs.SidecarLogsJson, 20, 9)]
-    [InlineData(ConfigFormat.Yaml, SeedConfigs.SidecarLogsYaml, 15, 9)]
-    [InlineData(ConfigFormat.Toml, SeedConfigs.SidecarLogsToml, 14, 3)]
+    [MemberData(nameof(ArrayElementPositions))]
     public void EveryFormatRecordsThePositionOfAnArrayElement(ConfigFormat format, string text, int line, int column)
     {
         var document = ConfigReader.Read(text, format, "f");

@@ -6,27 +6,10 @@ namespace Doppel.Config.Tests.Loading;
 /// </summary>
 internal static class SeedConfigs
 {
-    public const string CommentedJson = """
-        {
-          "kubeconfig": "/path/to/kubeconfig", // which kubeconfig file to use
-          "kube_context": "context_name", // which kube context
-          "target": {
-            "path": "pod/pod_name/container/container_name", // target pod and container
-            "namespace": "namespace_name" // namespace of the target pod
-          },
-          "feature": {
-            "env": true, // read environment variables from the remote
-            "network": {
-              "incoming": {
-                "mode": "mirror" // mirror traffic; or steal, or off
-              }
-            },
-            "fs": {
-              "mode": "read" // read files from the remote
-            }
-          }
-        }
-        """;
+    /// <summary>The published example, byte for byte (Examples/ is a copy of ../shared/examples).</summary>
+    public static string Example(string name) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Examples", name));
+
+    public static string CommentedJson => Example("seed-commented.jsonc");
 
     public const string CommentedYaml = """
         kubeconfig: /path/to/kubeconfig # which kubeconfig file to use
@@ -59,26 +42,7 @@ internal static class SeedConfigs
         mode = "mirror" # mirror traffic; or steal, or off
         """;
 
-    public const string MultiDeveloperJson = """
-        {
-          "feature": {
-            "env": true,
-            "network": {
-              "dns": true,
-              "outgoing": {
-                "tcp": true,
-                "udp": true
-              },
-              "incoming": {
-                "mode": "steal",
-                "http_filter": {
-                  "header_filter": "^X-Dev-User: {{ get_env(name=\"USER\", default=\"unknown\") }}$"
-                }
-              }
-            }
-          }
-        }
-        """;
+    public static string MultiDeveloperJson => Example("seed-multi-developer.json");
 
     public const string MultiDeveloperYaml = """
         feature:
@@ -105,32 +69,7 @@ internal static class SeedConfigs
         http_filter.header_filter = '^X-Dev-User: {{ get_env(name="USER", default="unknown") }}$'
         """;
 
-    public const string SidecarLogsJson = """
-        {
-          "target": {
-            "path": "pod/test/container/dummy",
-            "namespace": "test"
-          },
-          "feature": {
-            "env": true,
-            "network": {
-              "outgoing": {
-                "tcp": true,
-                "udp": true,
-                "filter": {
-                  "remote": ["169.254.169.254"]
-                }
-              }
-            },
-            "fs": {
-              "mode": "write",
-              "read_write": [
-                "/var/audit-logs/audit.log"
-              ]
-            }
-          }
-        }
-        """;
+    public static string SidecarLogsJson => Example("seed-sidecar-logs.json");
 
     public const string SidecarLogsYaml = """
         target:
@@ -168,13 +107,7 @@ internal static class SeedConfigs
         ]
         """;
 
-    public const string PrivilegedAgentJson = """
-        {
-          "agent": {
-            "privileged": true
-          }
-        }
-        """;
+    public static string PrivilegedAgentJson => Example("seed-privileged-agent.json");
 
     public const string PrivilegedAgentYaml = """
         agent:

@@ -7,27 +7,7 @@ public sealed class TemplateRendererTests
     private const string File = "/home/dev/.mirrord/mirrord.json";
 
     // shared/examples/seed-multi-developer.json, byte for byte.
-    private const string SeedMultiDeveloper = """
-        {
-          "feature": {
-            "env": true,
-            "network": {
-              "dns": true,
-              "outgoing": {
-                "tcp": true,
-                "udp": true
-              },
-              "incoming": {
-                "mode": "steal",
-                "http_filter": {
-                  "header_filter": "^X-Dev-User: {{ get_env(name=\"USER\", default=\"unknown\") }}$"
-                }
-              }
-            }
-          }
-        }
-
-        """;
+    private static string SeedMultiDeveloper => Loading.SeedConfigs.MultiDeveloperJson;
 
     [Fact]
     public void SeedMultiDeveloperRendersTheUserIntoTheHeaderFilter()
