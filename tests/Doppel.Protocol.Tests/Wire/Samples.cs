@@ -135,6 +135,8 @@ internal static class Samples
         Add(new RenameResponse { Error = Error(18, "Invalid cross-device link") });
         Add(new TruncateRequest { Path = "/app/out.log", Length = 1024 });
         Add(new TruncateResponse { Error = Error(27, "File too large") });
+        Add(new SetAttributesRequest { Path = "/app/out.log", FollowSymlinks = true, Mode = 0x1A4, Uid = 1000, Gid = 1000, Atime = new Timespec { Seconds = 1_700_000_000, Nanoseconds = 5 }, Mtime = new Timespec { Seconds = 1_700_000_001 } });
+        Add(new SetAttributesResponse { Error = Error(1, "Operation not permitted") });
 
         // outgoing.proto
         Add(new TcpClientMessage { Connect = new TcpConnect { Destination = Address("10.96.0.12", 80), TimeoutMs = 5000 } }, "connect");
