@@ -145,6 +145,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             InterceptionDecision.Remote => (path, null),
             InterceptionDecision.NotFound => (null, n.Fail(Errno.ENOENT)),
             InterceptionDecision.Deny => (null, n.Fail(Errno.EACCES)),
+            InterceptionDecision.ReadOnly => (null, n.Fail(Errno.EROFS)),
             _ => (null, n.Continue()),
         };
     }

@@ -14,4 +14,7 @@ public enum InterceptionDecision
 
     /// <summary>Answer EACCES (files) or ENETUNREACH (network) without running it.</summary>
     Deny,
+
+    /// <summary>A write to a path served read-only from the remote side: answer EROFS (files only).</summary>
+    ReadOnly,
 }

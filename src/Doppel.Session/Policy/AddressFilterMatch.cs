@@ -8,10 +8,10 @@ namespace Doppel.Session.Policy;
 internal static class AddressFilterMatch
 {
     /// <remarks>
-    /// Entries that name a host match no address here: names are matched when the session sees
-    /// the DNS answers that map them to addresses (the DNS filter), which arrives with the session.
+    /// An entry that names a host matches the addresses <paramref name="names"/> gives for it: the
+    /// session resolves the filters' names through the target's resolver when it starts.
     /// </remarks>
-    public static bool Matches(AddressFilter filter, Transport transport, IPEndPoint destination)
+    public static bool Matches(AddressFilter filter, Transport transport, IPEndPoint destination, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> names)
     {
         if ((filter.Protocol == FilterProtocol.Tcp && transport != Transport.Tcp) || (filter.Protocol == FilterProtocol.Udp && transport != Transport.Udp))
         {
@@ -29,6 +29,12 @@ internal static class AddressFilterMatch
             return network.Contains(address);
         }
 
-        return filter.Name is null; // ":53" — any host on that port
+        if (filter.Name is { } name)
+        {
+            var address = destination.Address.IsIPv4MappedToIPv6 ? destination.Address.MapToIPv4() : destination.Address;
+            return names.TryGetValue(name, out var addresses) && addresses.Contains(address);
+        }
+
+        return true; // ":53" — any host on that port
     }
 }

@@ -16,12 +16,12 @@ namespace Doppel.Session.Policy;
 /// <code>
 ///  mode local ─► Local (everything, the lists too)
 ///  user not_found ─► NotFound        user read_write ─► Remote
-///  user read_only ─► Remote (writes: Deny)           user local ─► Local
+///  user read_only ─► Remote (writes: EROFS)           user local ─► Local
 ///  mode localwithoverrides ─► Local
 ///  default not_found (.kube, .azure, gcloud) ─► NotFound
-///  default remote (/etc/resolv.conf, hosts, hostname, ssl certs) ─► Remote (writes: Deny)
+///  default remote (/etc/resolv.conf, hosts, hostname, ssl certs) ─► Remote (writes: EROFS)
 ///  default local (/proc, /usr, *.so, the working directory, the executable, ~/.*) ─► Local
-///  mode read ─► Remote (writes: Deny)      mode write ─► Remote
+///  mode read ─► Remote (writes: EROFS)      mode write ─► Remote
 /// </code>
 /// </remarks>
 public sealed class ConfigPolicy : IInterceptionPolicy
@@ -37,12 +37,19 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly DnsConfig _dns;
     private readonly IncomingConfig _incoming;
     private readonly string[] _localRoots;
+    private readonly bool _targetless;
+    private readonly IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> _names;
 
     /// <param name="config">The resolved configuration.</param>
     /// <param name="workingDirectory">The program's working directory: always local.</param>
     /// <param name="executable">The program's absolute path: always local.</param>
     /// <param name="home">The developer's home directory: its dot-files are always local.</param>
-    public ConfigPolicy(DoppelConfig config, string workingDirectory, string? executable, string? home)
+    /// <param name="targetless">
+    /// No target: there are no pod files, so every path is local except the resolver's
+    /// (/etc/resolv.conf, /etc/hosts, served by the agent) while remote DNS is on.
+    /// </param>
+    /// <param name="names">The addresses of the host names in the outgoing and DNS filters (<see cref="FilterNames"/>).</param>
+    public ConfigPolicy(DoppelConfig config, string workingDirectory, string? executable, string? home, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _fs = config.Feature.Fs;
@@ -51,7 +58,9 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _incoming = config.Feature.Network.Incoming;
         _localRoots = new[] { workingDirectory, executable }.OfType<string>().Select(p => p.TrimEnd('/')).Where(p => p.Length > 0).ToArray();
         HomeDotFiles = home is { Length: > 0 } ? new Regex("^" + Regex.Escape(home.TrimEnd('/')) + "/\\.", Options) : null;
-        Families = FamiliesOf(config);
+        _targetless = targetless;
+        _names = names ?? new Dictionary<string, IReadOnlySet<IPAddress>>();
+        Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -61,6 +70,20 @@ public sealed class ConfigPolicy : IInterceptionPolicy
 
     private Regex? HomeDotFiles { get; }
 
+    /// <summary>The host names the outgoing and DNS filters mention, to be resolved when the session starts.</summary>
+    public static IReadOnlyList<string> FilterNames(DoppelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var network = config.Feature.Network;
+        return new[] { network.Outgoing.Filter, network.Dns.Filter }
+            .OfType<OutgoingFilterConfig>()
+            .SelectMany(f => f.Parsed)
+            .Select(f => f.Name)
+            .OfType<string>()
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToArray();
+    }
+
     public InterceptionDecision DecideFile(string path, FileIntent intent)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -69,6 +92,11 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         if (_fs.Mode == FsMode.Local)
         {
             return InterceptionDecision.Local;
+        }
+
+        if (_targetless)
+        {
+            return _dns.Enabled && path is "/etc/resolv.conf" or "/etc/hosts" ? ReadOnlyRemote(intent) : InterceptionDecision.Local;
         }
 
         var rules = _fs.Rules;
@@ -159,11 +187,15 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         // Incoming traffic (mirror/steal subscriptions at the agent) arrives with the incoming issue.
     }
 
-    private static SyscallFamilies FamiliesOf(DoppelConfig config)
+    private static SyscallFamilies FamiliesOf(DoppelConfig config, bool targetless)
     {
         var feature = config.Feature;
         var families = SyscallFamilies.None;
-        if (feature.Fs.Mode != FsMode.Local)
+        if (targetless)
+        {
+            families |= feature.Network.Dns.Enabled ? SyscallFamilies.FilesRead : SyscallFamilies.None;
+        }
+        else if (feature.Fs.Mode != FsMode.Local)
         {
             families |= SyscallFamilies.FilesRead;
             if (feature.Fs.Mode == FsMode.Write || feature.Fs.ReadWrite.Count > 0)
@@ -197,11 +229,11 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     }
 
     private static InterceptionDecision ReadOnlyRemote(FileIntent intent) =>
-        intent == FileIntent.Write ? InterceptionDecision.Deny : InterceptionDecision.Remote;
+        intent == FileIntent.Write ? InterceptionDecision.ReadOnly : InterceptionDecision.Remote;
 
-    private static InterceptionDecision FilterDecision(OutgoingFilterConfig filter, Transport transport, IPEndPoint destination)
+    private InterceptionDecision FilterDecision(OutgoingFilterConfig filter, Transport transport, IPEndPoint destination)
     {
-        var matched = filter.Parsed.Any(f => AddressFilterMatch.Matches(f, transport, destination));
+        var matched = filter.Parsed.Any(f => AddressFilterMatch.Matches(f, transport, destination, _names));
         var remoteList = filter.Remote is not null;
         return matched == remoteList ? InterceptionDecision.Remote : InterceptionDecision.Local;
     }

@@ -30,7 +30,7 @@ public sealed class ConfigPolicyTests
 
     [Theory]
     [InlineData("/app/config.json", FileIntent.Read, InterceptionDecision.Remote)]
-    [InlineData("/app/config.json", FileIntent.Write, InterceptionDecision.Deny)]
+    [InlineData("/app/config.json", FileIntent.Write, InterceptionDecision.ReadOnly)]
     [InlineData("/etc/resolv.conf", FileIntent.Read, InterceptionDecision.Remote)]
     [InlineData("/etc/hosts", FileIntent.Read, InterceptionDecision.Remote)]
     [InlineData("/etc/ssl/certs/ca.pem", FileIntent.Read, InterceptionDecision.Remote)]
@@ -56,7 +56,7 @@ public sealed class ConfigPolicyTests
 
         Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/var/log/app.log", FileIntent.Write));
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/x", FileIntent.Write));
-        Assert.Equal(InterceptionDecision.Deny, policy.DecideFile("/etc/hosts", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/etc/hosts", FileIntent.Write));
         Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
     }
 
@@ -71,7 +71,7 @@ public sealed class ConfigPolicyTests
 
         Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/tmp/shared/a", FileIntent.Write));
         Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/usr/share/app/x", FileIntent.Read));
-        Assert.Equal(InterceptionDecision.Deny, policy.DecideFile("/usr/share/app/x", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/usr/share/app/x", FileIntent.Write));
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/data/cache/1", FileIntent.Read));
         Assert.Equal(InterceptionDecision.NotFound, policy.DecideFile("/etc/hosts", FileIntent.Read));
         Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));

@@ -1,0 +1,123 @@
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Doppel.Session.Agent;
+
+/// <summary>
+/// A session's link to one agent: two HTTP/2 connections, one for control calls (hello, env,
+/// files, DNS) and one for relayed bytes (outgoing TCP/UDP streams), so a small call never waits
+/// behind a bulk transfer (LINUX-NOTES.md, "gRPC"). When the transport drops, calls in flight fail
+/// with <see cref="RpcException"/> and the next call connects again: the app keeps running.
+/// </summary>
+public sealed class AgentConnection : IDisposable
+{
+    /// <summary>How long establishing a connection to the agent may take before a call fails.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly GrpcChannel _control;
+    private readonly GrpcChannel _relay;
+
+    private AgentConnection(AgentEndpoint endpoint, HelloResponse hello, GrpcChannel control, GrpcChannel relay)
+    {
+        Endpoint = endpoint;
+        Hello = hello;
+        _control = control;
+        _relay = relay;
+        Files = new FileService.FileServiceClient(control);
+        Environment = new EnvironmentService.EnvironmentServiceClient(control);
+        Hostname = new HostnameService.HostnameServiceClient(control);
+        Dns = new DnsService.DnsServiceClient(control);
+        Agent = new AgentService.AgentServiceClient(control);
+        Outgoing = new OutgoingService.OutgoingServiceClient(relay);
+    }
+
+    public AgentEndpoint Endpoint { get; }
+
+    /// <summary>The agent's answer to the session's hello: version, target, features.</summary>
+    public HelloResponse Hello { get; }
+
+    public AgentService.AgentServiceClient Agent { get; }
+
+    public FileService.FileServiceClient Files { get; }
+
+    public EnvironmentService.EnvironmentServiceClient Environment { get; }
+
+    public HostnameService.HostnameServiceClient Hostname { get; }
+
+    public DnsService.DnsServiceClient Dns { get; }
+
+    /// <summary>On the relay connection.</summary>
+    public OutgoingService.OutgoingServiceClient Outgoing { get; }
+
+    /// <summary>
+    /// Connects to the agent and negotiates the protocol version. Throws
+    /// <see cref="AgentConnectionException"/> with a sentence for the user when the agent cannot be
+    /// reached or speaks no common version.
+    /// </summary>
+    public static async Task<AgentConnection> ConnectAsync(AgentEndpoint endpoint, string sessionName, string clientVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var control = Channel(endpoint);
+        var relay = Channel(endpoint);
+        try
+        {
+            var agent = new AgentService.AgentServiceClient(control);
+            var hello = await agent.HelloAsync(
+                new HelloRequest
+                {
+                    MinVersion = ProtocolVersion.MinimumSupported,
+                    MaxVersion = ProtocolVersion.Current,
+                    ClientVersion = clientVersion,
+                    SessionName = sessionName,
+                },
+                deadline: DateTime.UtcNow + ConnectTimeout + ConnectTimeout,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new AgentConnection(endpoint, hello, control, relay);
+        }
+        catch (RpcException e)
+        {
+            control.Dispose();
+            relay.Dispose();
+            var reason = e.StatusCode == StatusCode.FailedPrecondition ? e.Status.Detail : $"{e.Status.StatusCode}: {e.Status.Detail}";
+            throw new AgentConnectionException($"cannot talk to the agent at {endpoint}: {reason}", e);
+        }
+        catch
+        {
+            control.Dispose();
+            relay.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        _control.Dispose();
+        _relay.Dispose();
+    }
+
+    private static GrpcChannel Channel(AgentEndpoint endpoint)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowSize,
+            ConnectTimeout = ConnectTimeout,
+
+            // A peer that vanished without closing (a dead port-forward) is noticed by pings.
+            KeepAlivePingDelay = TimeSpan.FromSeconds(15),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            EnableMultipleHttp2Connections = true,
+            ConnectCallback = async (_, ct) => await endpoint.ConnectAsync(ct).ConfigureAwait(false),
+        };
+        return GrpcChannel.ForAddress(
+            "http://doppel-agent",
+            new GrpcChannelOptions
+            {
+                HttpHandler = handler,
+                DisposeHttpClient = true,
+                MaxRetryAttempts = 0,
+            });
+    }
+}

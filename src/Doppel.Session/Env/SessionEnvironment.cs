@@ -1,0 +1,114 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Doppel.Config;
+
+namespace Doppel.Session.Env;
+
+/// <summary>
+/// The environment the user's program gets: the local environment, with the target's variables
+/// laid over it as <c>feature.env</c> says. In order:
+/// <list type="number">
+/// <item>the local environment;</item>
+/// <item>the target's variables, without the never-imported ones (REFERENCE.md), kept by
+/// <c>include</c> / dropped by <c>exclude</c> (<c>*</c> and <c>?</c> wildcards), their values
+/// rewritten by <c>mapping</c> (regex on the value → replacement, capture groups allowed);</item>
+/// <item>the variables of <c>env_file</c>;</item>
+/// <item><c>override</c>;</item>
+/// <item><c>unset</c> removes names (case-insensitive).</item>
+/// </list>
+/// </summary>
+public static class SessionEnvironment
+{
+    private static readonly HashSet<string> s_neverImported = new(EnvConfig.NeverImported, StringComparer.Ordinal);
+
+    /// <summary>Builds the program's environment; throws <see cref="EnvFileException"/> for an unreadable env file.</summary>
+    /// <param name="config"><c>feature.env</c>.</param>
+    /// <param name="target">The target's variables (empty when targetless).</param>
+    /// <param name="local">The environment doppel itself runs with.</param>
+    /// <param name="workingDirectory">Where a relative <c>env_file</c> is found.</param>
+    public static IReadOnlyDictionary<string, string> Build(
+        EnvConfig config,
+        IReadOnlyDictionary<string, string> target,
+        IReadOnlyDictionary<string, string> local,
+        string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(local);
+        var result = new Dictionary<string, string>(local, StringComparer.Ordinal);
+        if (config.Enabled)
+        {
+            var include = config.Include is { } i ? Wildcards(i) : null;
+            var exclude = config.Exclude is { } e ? Wildcards(e) : null;
+            var mapping = config.Mapping.Select(m => (Pattern: new Regex(m.Key, RegexOptions.CultureInvariant), Replacement: m.Value)).ToArray();
+            foreach (var (name, value) in target)
+            {
+                if (s_neverImported.Contains(name)
+                    || (include is not null && !include.IsMatch(name))
+                    || (exclude is not null && exclude.IsMatch(name)))
+                {
+                    continue;
+                }
+
+                result[name] = Map(value, mapping);
+            }
+        }
+
+        if (config.EnvFile is { Length: > 0 } envFile)
+        {
+            foreach (var (name, value) in DotEnvFile.Read(Path.GetFullPath(envFile, workingDirectory)))
+            {
+                result[name] = value;
+            }
+        }
+
+        foreach (var (name, value) in config.Override)
+        {
+            result[name] = value;
+        }
+
+        foreach (var name in config.Unset)
+        {
+            foreach (var key in result.Keys.Where(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)).ToArray())
+            {
+                result.Remove(key);
+            }
+        }
+
+        return result;
+    }
+
+    private static string Map(string value, (Regex Pattern, string Replacement)[] mapping)
+    {
+        foreach (var (pattern, replacement) in mapping)
+        {
+            if (pattern.IsMatch(value))
+            {
+                return pattern.Replace(value, replacement);
+            }
+        }
+
+        return value;
+    }
+
+    /// <summary>One anchored regex for a list of <c>*</c>/<c>?</c> patterns.</summary>
+    private static Regex Wildcards(IReadOnlyList<string> patterns)
+    {
+        var alternatives = patterns.Select(p =>
+        {
+            var builder = new StringBuilder();
+            foreach (var c in p)
+            {
+                builder.Append(c switch
+                {
+                    '*' => ".*",
+                    '?' => ".",
+                    _ => Regex.Escape(c.ToString()),
+                });
+            }
+
+            return builder.ToString();
+        });
+        return new Regex("^(?:" + string.Join('|', alternatives) + ")$", RegexOptions.CultureInvariant | RegexOptions.Singleline);
+    }
+}

@@ -1,0 +1,258 @@
+using System.Net;
+using Doppel.Interception.Remote;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Doppel.Session.Agent;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Session.Remote;
+
+/// <summary>
+/// The interception engine's <see cref="IRemote"/>, served by an agent over gRPC: files on the
+/// control connection, outgoing TCP and UDP relayed on the relay connection through loopback
+/// stand-ins (<see cref="TcpRelays"/>, <see cref="UdpRelays"/>). An agent that has gone makes
+/// calls fail (EIO for files, refused or reset connections), never hang; the next call reconnects.
+/// </summary>
+public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
+{
+    /// <summary>How long one file call may take before the app sees EIO (a wedged agent must not hang it).</summary>
+    public static readonly TimeSpan FileCallTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly AgentConnection _agent;
+    private readonly ILogger _logger;
+    private readonly TcpRelays _tcp;
+    private readonly UdpRelays _udp;
+
+    public GrpcRemote(AgentConnection agent, string? hostname, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(logger);
+        _agent = agent;
+        _logger = logger;
+        Hostname = hostname;
+        _tcp = new TcpRelays(agent.Outgoing, logger);
+        _udp = new UdpRelays(agent.Outgoing, logger);
+    }
+
+    public string? Hostname { get; }
+
+    /// <summary>Relayed TCP connections open now (for diagnostics and tests).</summary>
+    public int OpenTcpConnections => _tcp.Count;
+
+    public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        var response = await Call(
+            c => _agent.Files.StatAsync(new StatRequest { Path = path, FollowSymlinks = followSymlinks }, deadline: Deadline(), cancellationToken: c).ResponseAsync,
+            path,
+            cancellationToken).ConfigureAwait(false);
+        if (response.Error is { } error)
+        {
+            return error.Errno == Errno.ENOENT ? null : throw Failure(error, path);
+        }
+
+        return Entry(response.Stat, NameOf(path));
+    }
+
+    public async ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
+    {
+        return await Call(
+            async c =>
+            {
+                using var call = _agent.Files.ListDirectory(new ListDirectoryRequest { Path = path }, deadline: Deadline(), cancellationToken: c);
+                var entries = new List<RemoteEntry>();
+                await foreach (var batch in call.ResponseStream.ReadAllAsync(c).ConfigureAwait(false))
+                {
+                    if (batch.Error is { } error)
+                    {
+                        throw Failure(error, path);
+                    }
+
+                    entries.AddRange(batch.Entries.Select(e => Entry(e, e.Name)));
+                }
+
+                return (IReadOnlyList<RemoteEntry>)entries;
+            },
+            path,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        await Call(
+            async c =>
+            {
+                using var call = _agent.Files.ReadFile(new ReadFileRequest { Path = path }, deadline: Deadline(), cancellationToken: c);
+                await foreach (var chunk in call.ResponseStream.ReadAllAsync(c).ConfigureAwait(false))
+                {
+                    if (chunk.Error is { } error)
+                    {
+                        throw Failure(error, path);
+                    }
+
+                    if (!chunk.Data.IsEmpty)
+                    {
+                        await destination.WriteAsync(chunk.Data.Memory, c).ConfigureAwait(false);
+                    }
+                }
+
+                return true;
+            },
+            path,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var response = await Call(
+            async c =>
+            {
+                using var call = _agent.Files.WriteFile(deadline: Deadline(), cancellationToken: c);
+                await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
+                var buffer = new byte[Relay.ChunkSize];
+                int n;
+                while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                {
+                    // WriteAsync has serialised the message when it completes: the buffer can be reused.
+                    await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                }
+
+                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                return await call.ResponseAsync.ConfigureAwait(false);
+            },
+            path,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
+    public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
+    {
+        var response = await Call(c => _agent.Files.MkdirAsync(new MkdirRequest { Path = path, Mode = (uint)mode }, deadline: Deadline(), cancellationToken: c).ResponseAsync, path, cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
+    public async ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken)
+    {
+        var error = directory
+            ? (await Call(c => _agent.Files.RmdirAsync(new RmdirRequest { Path = path }, deadline: Deadline(), cancellationToken: c).ResponseAsync, path, cancellationToken).ConfigureAwait(false)).Error
+            : (await Call(c => _agent.Files.UnlinkAsync(new UnlinkRequest { Path = path }, deadline: Deadline(), cancellationToken: c).ResponseAsync, path, cancellationToken).ConfigureAwait(false)).Error;
+        ThrowIf(error, path);
+    }
+
+    public async ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken)
+    {
+        var response = await Call(
+            c => _agent.Files.RenameAsync(new RenameRequest { From = from, To = to, NoReplace = noReplace }, deadline: Deadline(), cancellationToken: c).ResponseAsync,
+            from,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, from);
+    }
+
+    public async ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        var request = new SetAttributesRequest { Path = path, FollowSymlinks = followSymlinks };
+        if (attributes.Mode is { } mode)
+        {
+            request.Mode = (uint)mode;
+        }
+
+        if (attributes.Uid is { } uid && uid >= 0)
+        {
+            request.Uid = (uint)uid;
+        }
+
+        if (attributes.Gid is { } gid && gid >= 0)
+        {
+            request.Gid = (uint)gid;
+        }
+
+        if (attributes.LastAccessTime is { } atime)
+        {
+            request.Atime = Timespec.FromDateTimeOffset(atime);
+        }
+
+        if (attributes.LastWriteTime is { } mtime)
+        {
+            request.Mtime = Timespec.FromDateTimeOffset(mtime);
+        }
+
+        var response = await Call(c => _agent.Files.SetAttributesAsync(request, deadline: Deadline(), cancellationToken: c).ResponseAsync, path, cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
+    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
+        _tcp.ConnectAsync(destination, cancellationToken);
+
+    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) =>
+        _logger.LogDebug("app connected from {Source} to {Destination} (relayed)", source, destination);
+
+    public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
+        _udp.GetRelayAsync(destination, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _tcp.DisposeAsync().ConfigureAwait(false);
+        await _udp.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static DateTime Deadline() => DateTime.UtcNow + FileCallTimeout;
+
+    /// <summary>Runs a call; a transport failure (agent gone, deadline) becomes EIO for the app.</summary>
+    private async Task<T> Call<T>(Func<CancellationToken, Task<T>> call, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogWarning("remote file call on {Path} failed: {Status}: {Detail}", path, e.StatusCode, e.Status.Detail);
+            throw new RemoteFileException(Errno.EIO, $"{path}: the agent did not answer ({e.StatusCode})");
+        }
+    }
+
+    private static void ThrowIf(PosixError? error, string path)
+    {
+        if (error is not null)
+        {
+            throw Failure(error, path);
+        }
+    }
+
+    private static RemoteFileException Failure(PosixError error, string path) =>
+        new(error.Errno == 0 ? Errno.EIO : error.Errno, $"{path}: {error.Message}");
+
+    private static RemoteEntry Entry(FileStat stat, string name)
+    {
+        var kind = stat.IsRegularFile ? RemoteEntryKind.File
+            : stat.IsDirectory ? RemoteEntryKind.Directory
+            : stat.IsSymlink ? RemoteEntryKind.Symlink
+            : RemoteEntryKind.Other;
+        return new RemoteEntry(
+            name,
+            kind,
+            (int)stat.Permissions,
+            (int)stat.Uid,
+            (int)stat.Gid,
+            (long)stat.Size,
+            stat.Mtime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
+            stat.Atime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
+            kind == RemoteEntryKind.Symlink && stat.LinkTarget.Length > 0 ? stat.LinkTarget : null);
+    }
+
+    private static string NameOf(string path)
+    {
+        var trimmed = path.TrimEnd('/');
+        return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
+    }
+
+    /// <summary>The errno values this class produces itself.</summary>
+    private static class Errno
+    {
+        public const int ENOENT = 2;
+        public const int EIO = 5;
+    }
+}

@@ -1,0 +1,88 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Session.Remote;
+
+/// <summary>
+/// Outgoing TCP through the agent. For each app connection: the agent connects from the pod's
+/// namespace first (so a refused or unreachable destination is refused to the app too), then a
+/// one-shot loopback listener stands in for the destination; the app's socket is connected to it
+/// and the bytes are pumped between that socket and the call, half-closes included.
+/// </summary>
+internal sealed class TcpRelays(OutgoingService.OutgoingServiceClient client, ILogger logger) : IAsyncDisposable
+{
+    /// <summary>How long the agent may take to connect, and the app to reach the stand-in.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly ConcurrentDictionary<TcpRelay, byte> _open = new();
+    private readonly CancellationTokenSource _closing = new();
+
+    public int Count => _open.Count;
+
+    public async ValueTask<IPEndPoint?> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage>? call = null;
+        try
+        {
+            call = client.ConnectTcp(cancellationToken: cancel.Token);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancel.Token);
+            timeout.CancelAfter(ConnectTimeout);
+            await call.RequestStream.WriteAsync(
+                new TcpClientMessage { Connect = new TcpConnect { Destination = SockAddr.FromIPEndPoint(destination), TimeoutMs = (uint)ConnectTimeout.TotalMilliseconds } },
+                timeout.Token).ConfigureAwait(false);
+            if (!await call.ResponseStream.MoveNext(timeout.Token).ConfigureAwait(false)
+                || call.ResponseStream.Current.MessageCase != TcpServerMessage.MessageOneofCase.ConnectResult)
+            {
+                throw new InvalidOperationException("the agent answered a connect without a connect result");
+            }
+
+            if (call.ResponseStream.Current.ConnectResult.Error is { } error)
+            {
+                logger.LogDebug("agent could not connect to {Destination}: {Errno} {Message}", destination, error.Errno, error.Message);
+                Abandon(call, cancel);
+                return null;
+            }
+
+            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            var relay = new TcpRelay(destination, listener, call, cancel, logger);
+            _open[relay] = 0;
+            _ = relay.RunAsync().ContinueWith(_ => _open.TryRemove(relay, out var _), TaskScheduler.Default);
+            return (IPEndPoint)listener.LocalEndPoint!;
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        {
+            logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
+            if (call is not null)
+            {
+                Abandon(call, cancel);
+            }
+            else
+            {
+                cancel.Dispose();
+            }
+
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync().ConfigureAwait(false);
+        _closing.Dispose();
+    }
+
+    private static void Abandon(AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage> call, CancellationTokenSource cancel)
+    {
+        cancel.Cancel();
+        call.Dispose();
+        cancel.Dispose();
+    }
+}
