@@ -1,13 +1,15 @@
 using Doppel.Agent.Hosting;
+using Doppel.Agent.Network;
 using Doppel.Agent.Targets;
 
-// doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS]
+// doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS]
 // Exit codes: 0 after an idle exit or a signal, 2 for a bad flag or target, 1 when the listener cannot start.
 try
 {
     var options = AgentArguments.Parse(args);
-    var target = TargetResolver.Resolve(options.Target);
-    return await AgentHost.RunAsync(options, target, CancellationToken.None).ConfigureAwait(false);
+    var target = TargetResolver.Resolve(options.Target, options.NetworkNamespace);
+    using var network = TargetNetwork.Open(target);
+    return await AgentHost.RunAsync(options, target, network, CancellationToken.None).ConfigureAwait(false);
 }
 catch (TargetException e)
 {

@@ -210,23 +210,6 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
     }
 
     [Fact]
-    public async Task TargetlessAgentRefusesEnvironmentAndFilesWithFailedPrecondition()
-    {
-        await using var agent = await AgentProcess.StartAsync("targetless", 5, Timeout);
-        using var channel = AgentProcess.Connect(agent.SocketPath);
-
-        var hello = await new AgentService.AgentServiceClient(channel).HelloAsync(new HelloRequest { MinVersion = 1, MaxVersion = 1 }, cancellationToken: Timeout);
-        Assert.True(hello.Target.Targetless);
-
-        var env = await Assert.ThrowsAsync<RpcException>(async () =>
-            await new EnvironmentService.EnvironmentServiceClient(channel).GetEnvironmentAsync(new GetEnvironmentRequest(), cancellationToken: Timeout));
-        Assert.Equal(StatusCode.FailedPrecondition, env.StatusCode);
-        var stat = await Assert.ThrowsAsync<RpcException>(async () =>
-            await new FileService.FileServiceClient(channel).StatAsync(new StatRequest { Path = "/" }, cancellationToken: Timeout));
-        Assert.Equal(StatusCode.FailedPrecondition, stat.StatusCode);
-    }
-
-    [Fact]
     public async Task AgentExitsAfterItsLastClientLeft()
     {
         await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 1, Timeout);

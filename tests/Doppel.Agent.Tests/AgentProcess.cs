@@ -23,11 +23,11 @@ internal sealed class AgentProcess : IAsyncDisposable
 
     public Process Process => _process;
 
-    public static async Task<AgentProcess> StartAsync(string target, double idleExitSeconds, CancellationToken cancellationToken)
+    public static async Task<AgentProcess> StartAsync(string target, double idleExitSeconds, CancellationToken cancellationToken, IReadOnlyList<string>? extraArguments = null)
     {
         var directory = Directory.CreateTempSubdirectory("doppel-agent-test-").FullName;
         var socketPath = Path.Combine(directory, "agent.sock");
-        var process = Start(["--target", target, "--listen", "unix:" + socketPath, "--idle-exit", idleExitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var process = Start(["--target", target, "--listen", "unix:" + socketPath, "--idle-exit", idleExitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. extraArguments ?? []]);
         var agent = new AgentProcess(process, directory, socketPath);
         try
         {

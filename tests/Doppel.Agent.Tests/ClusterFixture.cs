@@ -3,18 +3,29 @@ using Doppel.Testing;
 namespace Doppel.Agent.Tests;
 
 /// <summary>
-/// One mini-cluster for the agent tests: a process pod and a runc container pod with a config
-/// file and two symlinks that try to leave the container's root.
+/// One mini-cluster for the agent tests: a process pod, a runc container pod with a config
+/// file and two symlinks that try to leave the container's root, and a backend pod with an HTTP
+/// server, a TCP echo and a UDP echo for outgoing traffic and DNS.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string ConfigJson = "{\"from\":\"the container\"}";
+
+    public const int HttpPort = 8080;
+
+    public const int TcpEchoPort = 7070;
+
+    public const int UdpEchoPort = 9090;
 
     private MiniCluster? _cluster;
 
     public Pod ProcessPod => _cluster!["web"];
 
     public Pod ContainerPod => _cluster!["box"];
+
+    public Pod Backend => _cluster!["backend"];
+
+    public MiniCluster Cluster => _cluster!;
 
     public async Task InitializeAsync()
     {
@@ -24,6 +35,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             Pods =
             {
                 new PodSpec("web") { Env = { ["FOO"] = "bar" } },
+                new PodSpec("backend") { Servers = { PodServer.Http(HttpPort), PodServer.TcpEcho(TcpEchoPort), PodServer.UdpEcho(UdpEchoPort) } },
                 new PodSpec("box")
                 {
                     Runtime = PodRuntime.Container,

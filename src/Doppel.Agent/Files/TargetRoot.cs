@@ -14,6 +14,7 @@ namespace Doppel.Agent.Files;
 ///   link → "/etc/shadow"     ──openat2 IN_ROOT──▶ &lt;root&gt;/etc/shadow (the container's)
 ///
 /// (Mount namespaces cannot be joined from a multi-threaded .NET process, DESIGN.md "Agent".)
+/// A targetless agent has no root: it serves only <see cref="TargetlessFiles"/>.
 /// </summary>
 internal sealed class TargetRoot(Target target) : IDisposable
 {
@@ -23,6 +24,11 @@ internal sealed class TargetRoot(Target target) : IDisposable
     /// <summary>Opens a path inside the root; the handle, or null with the errno.</summary>
     public SafeFileHandle? Open(string path, int flags, out int errno, int mode = 0)
     {
+        if (target.IsTargetless)
+        {
+            return TargetlessFiles.Open(target, path, flags, out errno);
+        }
+
         var root = Root(out errno);
         return root is null ? null : RootedFiles.OpenInRoot(root, path, flags, mode, out errno);
     }
@@ -39,6 +45,12 @@ internal sealed class TargetRoot(Target target) : IDisposable
         if (name is "" or "." or "..")
         {
             errno = Errno.EINVAL;
+            return null;
+        }
+
+        if (target.IsTargetless)
+        {
+            errno = TargetlessFiles.EntryError(path);
             return null;
         }
 

@@ -4,22 +4,23 @@ using Doppel.Agent.Targets;
 namespace Doppel.Agent.Hosting;
 
 /// <summary>
-/// <c>doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]</c>
+/// <c>doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]</c>
 /// </summary>
 internal static class AgentArguments
 {
     public const string Usage =
-        "usage: doppel-agent --target pid/N | container/ID | targetless [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]";
+        "usage: doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]";
 
     public static AgentOptions Parse(IReadOnlyList<string> args)
     {
         string? target = null;
+        string? netns = null;
         var listen = "127.0.0.1:0";
         var idle = TimeSpan.FromSeconds(5);
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
-            if (name is not ("--target" or "--listen" or "--idle-exit"))
+            if (name is not ("--target" or "--netns" or "--listen" or "--idle-exit"))
             {
                 throw new TargetException($"The argument '{name}' is not understood; {Usage}");
             }
@@ -34,6 +35,9 @@ internal static class AgentArguments
             {
                 case "--target":
                     target = value;
+                    break;
+                case "--netns":
+                    netns = value;
                     break;
                 case "--listen":
                     if (!value.StartsWith("unix:/", StringComparison.Ordinal) && !IsLoopbackTcp(value))
@@ -56,7 +60,7 @@ internal static class AgentArguments
 
         return target is null
             ? throw new TargetException($"The option --target is required; {Usage}")
-            : new AgentOptions { Target = target, Listen = listen, IdleExit = idle };
+            : new AgentOptions { Target = target, NetworkNamespace = netns, Listen = listen, IdleExit = idle };
     }
 
     private static bool IsLoopbackTcp(string value) =>

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using Doppel.Agent.Resolution;
 using Doppel.Agent.Files;
+using Doppel.Agent.Network;
 using Doppel.Agent.Services;
 using Doppel.Agent.Targets;
 using Doppel.Linux.Processes;
@@ -23,7 +25,7 @@ internal static class AgentHost
     public const int ExitListenFailed = 1;
     public const int ExitUsage = 2;
 
-    public static async Task<int> RunAsync(AgentOptions options, Target target, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(AgentOptions options, Target target, TargetNetwork network, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -32,6 +34,10 @@ internal static class AgentHost
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(target);
         builder.Services.AddSingleton<TargetRoot>();
+        builder.Services.AddSingleton(network);
+        builder.Services.AddSingleton<ResolverFiles>();
+        builder.Services.AddSingleton<DnsTransport>();
+        builder.Services.AddSingleton<DnsResolver>();
 
         IdleExit? idle = null;
         string? socketPath = null;
@@ -66,6 +72,8 @@ internal static class AgentHost
         app.MapGrpcService<EnvironmentServiceImpl>();
         app.MapGrpcService<HostnameServiceImpl>();
         app.MapGrpcService<FileServiceImpl>();
+        app.MapGrpcService<OutgoingServiceImpl>();
+        app.MapGrpcService<DnsServiceImpl>();
 
         // Only the agent's own user may connect to the unix socket: it is created 0600.
         var previousMask = FileCreationMask.Set(0x7F); // umask 0177

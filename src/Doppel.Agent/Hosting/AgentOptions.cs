@@ -5,6 +5,9 @@ internal sealed record AgentOptions
 {
     public required string Target { get; init; }
 
+    /// <summary>Targetless only: <c>--netns NAME|PATH</c>, the namespace outgoing traffic and DNS leave from.</summary>
+    public string? NetworkNamespace { get; init; }
+
     /// <summary><c>unix:PATH</c> or <c>127.0.0.1:PORT</c>.</summary>
     public string Listen { get; init; } = "127.0.0.1:0";
 

@@ -36,11 +36,15 @@ internal sealed class AgentServiceImpl(Target target) : AgentService.AgentServic
                 Targetless = target.IsTargetless,
             },
         };
+        // Targetless: an empty environment and, read-only, the namespace's resolv.conf and hosts.
         response.Features.Add(ProtocolFeatures.Hostname);
+        response.Features.Add(ProtocolFeatures.Environment);
+        response.Features.Add(ProtocolFeatures.FilesRead);
+        response.Features.Add(ProtocolFeatures.Dns);
+        response.Features.Add(ProtocolFeatures.OutgoingTcp);
+        response.Features.Add(ProtocolFeatures.OutgoingUdp);
         if (!target.IsTargetless)
         {
-            response.Features.Add(ProtocolFeatures.Environment);
-            response.Features.Add(ProtocolFeatures.FilesRead);
             response.Features.Add(ProtocolFeatures.FilesWrite);
         }
 

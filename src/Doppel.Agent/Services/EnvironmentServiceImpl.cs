@@ -7,14 +7,18 @@ namespace Doppel.Agent.Services;
 
 /// <summary>
 /// /proc/PID/environ, unfiltered: the session applies feature.env and the never-imported list
-/// (Protocol README, "Environment").
+/// (Protocol README, "Environment"); empty for a targetless agent.
 /// </summary>
 internal sealed class EnvironmentServiceImpl(Target target) : EnvironmentService.EnvironmentServiceBase
 {
     public override async Task<GetEnvironmentResponse> GetEnvironment(GetEnvironmentRequest request, ServerCallContext context)
     {
-        TargetRequired.Check(target, "environment");
         var response = new GetEnvironmentResponse();
+        if (target.IsTargetless)
+        {
+            return response; // no process, no environment
+        }
+
         byte[] environ;
         try
         {

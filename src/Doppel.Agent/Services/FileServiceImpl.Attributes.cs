@@ -1,3 +1,4 @@
+using Doppel.Agent.Files;
 using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol.V1;
@@ -15,7 +16,12 @@ internal sealed partial class FileServiceImpl
 {
     public override Task<SetAttributesResponse> SetAttributes(SetAttributesRequest request, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
+        if (target.IsTargetless)
+        {
+            // The two files a targetless agent serves are read-only (TargetlessFiles).
+            return Task.FromResult(new SetAttributesResponse { Error = PosixErrors.Of(TargetlessFiles.EntryError(request.Path)) });
+        }
+
         var errno = request.FollowSymlinks ? OnResolved(request) : OnEntryName(request);
         return Task.FromResult(new SetAttributesResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
     }

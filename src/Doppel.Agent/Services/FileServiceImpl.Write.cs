@@ -13,7 +13,6 @@ internal sealed partial class FileServiceImpl
 {
     public override async Task<WriteFileResponse> WriteFile(IAsyncStreamReader<WriteFileRequest> requestStream, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         if (!await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false)
             || requestStream.Current.PartCase != WriteFileRequest.PartOneofCase.Open)
         {
@@ -77,7 +76,6 @@ internal sealed partial class FileServiceImpl
 
     public override Task<TruncateResponse> Truncate(TruncateRequest request, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         using var fd = root.Open(request.Path, OpenFlags.WriteOnly, out var errno);
         if (fd is not null)
         {
@@ -89,7 +87,6 @@ internal sealed partial class FileServiceImpl
 
     private PosixError? OnEntry(string path, Func<Microsoft.Win32.SafeHandles.SafeFileHandle, string, int> call)
     {
-        TargetRequired.Check(target, "files");
         using var parent = root.OpenParent(path, out var name, out var errno);
         if (parent is not null)
         {

@@ -17,7 +17,6 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : 
 {
     public override Task<StatResponse> Stat(StatRequest request, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         var flags = OpenFlags.Path | (request.FollowSymlinks ? 0 : OpenFlags.NoFollow);
         using var fd = root.Open(request.Path, flags, out var errno);
         if (fd is null)
@@ -31,7 +30,6 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : 
 
     public override Task<ReadlinkResponse> Readlink(ReadlinkRequest request, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         using var fd = root.Open(request.Path, OpenFlags.Path | OpenFlags.NoFollow, out var errno);
         if (fd is null)
         {
@@ -46,7 +44,6 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : 
 
     public override async Task ListDirectory(ListDirectoryRequest request, IServerStreamWriter<ListDirectoryResponse> responseStream, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         using var fd = root.Open(request.Path, OpenFlags.ReadOnly | OpenFlags.Directory, out var errno);
         if (fd is null)
         {
@@ -81,7 +78,6 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : 
 
     public override async Task ReadFile(ReadFileRequest request, IServerStreamWriter<ReadFileResponse> responseStream, ServerCallContext context)
     {
-        TargetRequired.Check(target, "files");
         using var fd = root.Open(request.Path, OpenFlags.ReadOnly, out var errno);
         if (fd is null)
         {

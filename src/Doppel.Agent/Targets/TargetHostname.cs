@@ -17,7 +17,11 @@ internal static class TargetHostname
     {
         if (target.IsTargetless)
         {
-            return FromUname();
+            // ip netns convention: the namespace's own /etc/netns/NAME/hostname, else the agent's.
+            var own = FromUname();
+            var file = Files.TargetlessFiles.HostPath(target, "/etc/hostname");
+            var name = file is null ? string.Empty : File.ReadAllText(file).Trim();
+            return name.Length > 0 ? (name, own.Item2) : own;
         }
 
         (string, string)? result = null;

@@ -2,14 +2,27 @@ using System.Globalization;
 
 namespace Doppel.Agent.Targets;
 
-/// <summary>Turns <c>pid/N</c>, <c>container/ID</c> or <c>targetless</c> into a <see cref="Target"/>.</summary>
+/// <summary>Turns <c>pid/N</c>, <c>container/ID</c> or <c>targetless</c> (with an optional --netns) into a <see cref="Target"/>.</summary>
 internal static class TargetResolver
 {
-    public static Target Resolve(string spec)
+    public static Target Resolve(string spec, string? netns = null)
     {
         if (spec == "targetless")
         {
-            return Target.Targetless;
+            if (netns is not null && (netns.Length == 0 || (!netns.StartsWith('/') && netns.Contains('/', StringComparison.Ordinal))))
+            {
+                throw new TargetException($"The network namespace '{netns}' is neither a name under /run/netns nor an absolute path.");
+            }
+
+            var target = Target.Targetless(netns);
+            return target.TargetlessNamespacePath is null || File.Exists(target.TargetlessNamespacePath)
+                ? target
+                : throw new TargetException($"The network namespace {target.TargetlessNamespacePath} does not exist; check `ip netns list`.");
+        }
+
+        if (netns is not null)
+        {
+            throw new TargetException("The option --netns only applies to --target targetless; a target process brings its own network namespace.");
         }
 
         if (spec.StartsWith("pid/", StringComparison.Ordinal))

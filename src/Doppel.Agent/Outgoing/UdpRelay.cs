@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Doppel.Agent.Network;
+using Doppel.Agent.Services;
+using Doppel.Linux.Native;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+
+namespace Doppel.Agent.Outgoing;
+
+/// <summary>
+/// One <c>OpenUdp</c> call: a UDP socket in the target's namespace and datagrams both ways, each
+/// with its peer address (outgoing.proto).
+/// <code>
+///   session ──datagram(peer = destination)──► ToPod ──sendto──► pod
+///   session ◄──datagram(peer = source)─────── ToSession ◄──recvfrom── pod
+/// </code>
+/// Send failures and ICMP errors (ECONNREFUSED on a connected flow) are sent as <c>error</c> and
+/// the flow goes on; the session completing its request stream, or cancelling, closes it.
+/// A flow opened without a family uses a dual-stack IPv6 socket and reports IPv4 peers as IPv4.
+/// </summary>
+internal sealed class UdpRelay : IDisposable
+{
+    private const int EDESTADDRREQ = 89;
+    private const int MaxDatagram = 65_535;
+
+    private readonly IAsyncStreamReader<UdpClientMessage> _requests;
+    private readonly IServerStreamWriter<UdpServerMessage> _responses;
+    private readonly SemaphoreSlim _writeLock = new(1, 1); // ToPod reports send errors while ToSession writes datagrams
+
+    public UdpRelay(IAsyncStreamReader<UdpClientMessage> requests, IServerStreamWriter<UdpServerMessage> responses)
+    {
+        _requests = requests;
+        _responses = responses;
+    }
+
+    /// <summary>Runs the call to its end.</summary>
+    public async Task RunAsync(TargetNetwork network, CancellationToken cancellationToken)
+    {
+        if (!await _requests.MoveNext(cancellationToken).ConfigureAwait(false)
+            || _requests.Current.MessageCase != UdpClientMessage.MessageOneofCase.Open)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "An OpenUdp call starts with an open message."));
+        }
+
+        var open = _requests.Current.Open;
+        var destination = open.Destination is null ? null : Endpoints.Parse(open.Destination, "destination");
+        var family = open.Family switch
+        {
+            IpFamily.V4 => AddressFamily.InterNetwork,
+            IpFamily.V6 => AddressFamily.InterNetworkV6,
+            _ => destination?.AddressFamily ?? AddressFamily.InterNetworkV6,
+        };
+        var unmap = open.Family == IpFamily.Unspecified && destination is null;
+
+        using var socket = await network.CreateSocketAsync(family, SocketType.Dgram, ProtocolType.Udp).ConfigureAwait(false);
+        PosixError? error = null;
+        try
+        {
+            if (family == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = true; // as an app's AF_INET6 socket on Linux (bindv6only=0)
+            }
+
+            socket.Bind(new IPEndPoint(family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0));
+            if (destination is not null)
+            {
+                socket.Connect(destination);
+            }
+        }
+        catch (SocketException e)
+        {
+            error = SocketErrnos.From(e);
+        }
+
+        if (error is not null)
+        {
+            await _responses.WriteAsync(new UdpServerMessage { OpenResult = new UdpOpenResult { Error = error } }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _responses.WriteAsync(
+            new UdpServerMessage { OpenResult = new UdpOpenResult { LocalAddress = Endpoints.ToWire(socket.LocalEndPoint!, unmap) } },
+            cancellationToken).ConfigureAwait(false);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var toSession = ToSessionAsync(socket, unmap, stop.Token);
+        try
+        {
+            await ToPodAsync(socket, destination is not null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await toSession.ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _writeLock.Dispose();
+
+    // session --app datagrams--> pod; returns when the session completes its request stream.
+    private async Task ToPodAsync(Socket socket, bool connected, CancellationToken cancellationToken)
+    {
+        while (await _requests.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var message = _requests.Current;
+            if (message.MessageCase != UdpClientMessage.MessageOneofCase.Datagram)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, "After open, an OpenUdp call carries only datagrams."));
+            }
+
+            var datagram = message.Datagram;
+            try
+            {
+                if (datagram.Peer is not null)
+                {
+                    await socket.SendToAsync(datagram.Data.Memory, SocketFlags.None, Endpoints.Parse(datagram.Peer, "peer"), cancellationToken).ConfigureAwait(false);
+                }
+                else if (connected)
+                {
+                    await socket.SendAsync(datagram.Data.Memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await WriteAsync(new UdpServerMessage { Error = PosixErrors.Of(EDESTADDRREQ) }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (SocketException e)
+            {
+                await WriteAsync(new UdpServerMessage { Error = SocketErrnos.From(e) }, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // pod --pod datagrams--> session; runs until the flow closes.
+    private async Task ToSessionAsync(Socket socket, bool unmap, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxDatagram);
+        EndPoint any = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        try
+        {
+            while (true)
+            {
+                UdpServerMessage message;
+                try
+                {
+                    var received = await socket.ReceiveFromAsync(buffer.AsMemory(0, MaxDatagram), SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
+                    message = new UdpServerMessage
+                    {
+                        Datagram = new UdpDatagram { Peer = Endpoints.ToWire(received.RemoteEndPoint, unmap), Data = Relay.Wrap(buffer, received.ReceivedBytes) },
+                    };
+                }
+                catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+                {
+                    message = new UdpServerMessage { Error = SocketErrnos.From(e) }; // an ICMP error: the flow stays open
+                }
+
+                await WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or SocketException)
+        {
+            // the flow is closing
+        }
+        finally
+        {
+            // Every write that wrapped the buffer has completed by now (Relay's ownership rule).
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task WriteAsync(UdpServerMessage message, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+}
