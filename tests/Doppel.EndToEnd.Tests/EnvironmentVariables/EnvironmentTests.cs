@@ -1,0 +1,53 @@
+using Doppel.EndToEnd.Tests.Support;
+
+namespace Doppel.EndToEnd.Tests.EnvironmentVariables;
+
+[Collection(EndToEndCollection.Name)]
+public sealed class EnvironmentTests(ClusterFixture fixture)
+{
+    private const string PrintEnv = """
+        import os, sys
+        for name in sys.argv[1:]:
+            print(f"{name}={os.environ.get(name, '<unset>')}")
+        """;
+
+    private static readonly string s_localHome = Environment.GetEnvironmentVariable("HOME") ?? "/root";
+
+    [Fact]
+    public async Task PodVariablesOverrideLocalOnesExceptExcludedAndNeverImportedOnesAndConfigOverridesWin()
+    {
+        var script = fixture.WriteFile("printenv.py", PrintEnv);
+        var config = fixture.WriteFile("env-override.json", """{ "feature": { "env": { "override": { "LOG_LEVEL": "trace" } } } }""");
+
+        var result = await fixture.ExecAsync(
+            ["-t", $"pid/{fixture.Bff.Pid}", "-f", config, "-x", "SECRET_TOKEN", "--", ClusterFixture.Python, script,
+                "DATABASE_URL", "FEATURE_FLAG", "SECRET_TOKEN", "LOG_LEVEL", "DEV_ONLY", "HOME"],
+            new Dictionary<string, string?>
+            {
+                ["DATABASE_URL"] = "postgres://localhost/dev",
+                ["DEV_ONLY"] = "kept",
+                ["HOME"] = s_localHome,
+                ["FEATURE_FLAG"] = null,
+                ["SECRET_TOKEN"] = null,
+                ["LOG_LEVEL"] = null,
+            });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            $"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=on\nSECRET_TOKEN=<unset>\nLOG_LEVEL=trace\nDEV_ONLY=kept\nHOME={s_localHome}\n",
+            result.Stdout);
+    }
+
+    [Fact]
+    public async Task IncludeListImportsOnlyTheMatchingPodVariables()
+    {
+        var script = fixture.WriteFile("printenv.py", PrintEnv);
+
+        var result = await fixture.ExecAsync(
+            ["-t", $"pid/{fixture.Bff.Pid}", "-s", "DATABASE_*", "--", ClusterFixture.Python, script, "DATABASE_URL", "FEATURE_FLAG", "SECRET_TOKEN"],
+            new Dictionary<string, string?> { ["DATABASE_URL"] = null, ["FEATURE_FLAG"] = null, ["SECRET_TOKEN"] = null });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=<unset>\nSECRET_TOKEN=<unset>\n", result.Stdout);
+    }
+}

@@ -1,0 +1,142 @@
+using System.Diagnostics;
+using Doppel.EndToEnd.Tests.Support;
+
+namespace Doppel.EndToEnd.Tests.Files;
+
+[Collection(EndToEndCollection.Name)]
+public sealed class FileTests(ClusterFixture fixture)
+{
+    private string Target => $"pid/{fixture.Bff.Pid}";
+
+    [Fact]
+    public async Task AppReadsPodFilesAndListsPodDirectories()
+    {
+        var script = FileScript.Write(fixture);
+
+        var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, "read:/app/config.json", "list:/app/data", "read:/app/data/b.txt"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "read /app/config.json: '{\"db\":\"postgres\",\"replicas\":3}\\n'\nlist /app/data: a.txt,b.txt\nread /app/data/b.txt: 'bravo bravo\\n'\n",
+            result.Stdout);
+    }
+
+    [Fact]
+    public async Task LsLongListingOfAPodDirectoryShowsThePodFiles()
+    {
+        var environment = new Dictionary<string, string?> { ["LC_ALL"] = "C", ["TZ"] = "UTC" };
+        // What ls prints for the same directory on the host side, through the container's root.
+        var expected = await RunLocallyAsync(["ls", "-l", "--time-style=+%F %T", fixture.Bff.HostPath("/app/data")], environment);
+
+        var result = await fixture.ExecAsync(["-t", Target, "--", "ls", "-l", "--time-style=+%F %T", "/app/data"], environment);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(expected, result.Stdout);
+        Assert.Contains("-rw-r--r-- 1 root root 12 2020-01-02 03:04:05 b.txt\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task LocalByDefaultPathsStayLocalWhileResolvConfComesFromThePod()
+    {
+        var script = FileScript.Write(fixture);
+        var podResolvConf = await File.ReadAllTextAsync($"/etc/netns/{fixture.Bff.NetworkNamespace}/resolv.conf");
+
+        var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, $"read:{fixture.SharedTmpPath}", "read:/etc/resolv.conf"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"read {fixture.SharedTmpPath}: 'from the developer\\n'\nread /etc/resolv.conf: {PythonRepr(podResolvConf)}\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task NotFoundPathsGiveEnoentAlthoughThePodHasThem()
+    {
+        var script = FileScript.Write(fixture);
+        var config = fixture.WriteFile("not-found.json", """{ "feature": { "fs": { "mode": "read", "not_found": ["^/app/secret"] } } }""");
+
+        var result = await fixture.ExecAsync(["-t", Target, "-f", config, "--", ClusterFixture.Python, script, "read:/app/secret/token.txt", "list:/app/secret", "read:/app/config.json"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "read /app/secret/token.txt: ENOENT No such file or directory\nlist /app/secret: ENOENT No such file or directory\nread /app/config.json: '{\"db\":\"postgres\",\"replicas\":3}\\n'\n",
+            result.Stdout);
+    }
+
+    [Fact]
+    public async Task ReadModeRefusesWritesWithErofsAndThePodIsUnchanged()
+    {
+        var script = FileScript.Write(fixture);
+
+        var result = await fixture.ExecAsync(
+            ["-t", Target, "--", ClusterFixture.Python, script, "append:/app/ro/existing.txt:more", "create:/app/ro/new.txt:new", "mkdir:/app/ro/dir", "unlink:/app/ro/existing.txt", "read:/app/ro/existing.txt"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "append /app/ro/existing.txt: EROFS Read-only file system\n"
+            + "create /app/ro/new.txt: EROFS Read-only file system\n"
+            + "mkdir /app/ro/dir: EROFS Read-only file system\n"
+            + "unlink /app/ro/existing.txt: EROFS Read-only file system\n"
+            + "read /app/ro/existing.txt: 'before\\n'\n",
+            result.Stdout);
+        Assert.Equal("before\n", await File.ReadAllTextAsync(fixture.Bff.HostPath("/app/ro/existing.txt")));
+        Assert.Equal(["existing.txt"], Directory.GetFileSystemEntries(fixture.Bff.HostPath("/app/ro")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task WriteModeCreatesAndModifiesPodFiles()
+    {
+        var script = FileScript.Write(fixture);
+
+        var result = await fixture.ExecAsync(
+            ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script,
+                "create:/app/rw/created.txt:created by the developer", "append:/app/rw/existing.txt:appended", "read:/app/rw/existing.txt", "list:/app/rw"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "create /app/rw/created.txt: ok\nappend /app/rw/existing.txt: ok\nread /app/rw/existing.txt: 'before\\nappended\\n'\nlist /app/rw: created.txt,existing.txt\n",
+            result.Stdout);
+        Assert.Equal("created by the developer\n", await File.ReadAllTextAsync(fixture.Bff.HostPath("/app/rw/created.txt")));
+        Assert.Equal("before\nappended\n", await File.ReadAllTextAsync(fixture.Bff.HostPath("/app/rw/existing.txt")));
+        var inPod = await fixture.Bff.ExecAsync(["cat", "/app/rw/created.txt", "/app/rw/existing.txt"], CancellationToken.None);
+        Assert.Equal("created by the developer\nbefore\nappended\n", inPod.StandardOutput);
+    }
+
+    [Fact]
+    public async Task SymlinksInTheContainerCannotReachTheHostsFiles()
+    {
+        var script = FileScript.Write(fixture);
+        Assert.True(File.Exists("/etc/shadow"), "the host has /etc/shadow, which the links aim at");
+
+        var result = await fixture.ExecAsync(
+            ["-t", $"container/{fixture.Bff.ContainerId}", "--", ClusterFixture.Python, script, "read:/app/config.json", "read:/app/shadow", "read:/app/escape"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(
+            "read /app/config.json: '{\"db\":\"postgres\",\"replicas\":3}\\n'\n"
+            + "read /app/shadow: ENOENT No such file or directory\n"
+            + "read /app/escape: ENOENT No such file or directory\n",
+            result.Stdout);
+    }
+
+    // Enough of python's repr for text without quotes or backslashes: newlines escaped, in single quotes.
+    private static string PythonRepr(string text) => "'" + text.Replace("\n", "\\n") + "'";
+
+    private static async Task<string> RunLocallyAsync(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?> environment)
+    {
+        var info = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in command.Skip(1))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+        return output;
+    }
+}
