@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Restores, builds the solution (Release) and publishes the NativeAOT doppel to artifacts/doppel.
+# Restores, builds the solution (Release) and publishes the NativeAOT doppel and doppel-agent to
+# artifacts/doppel and artifacts/doppel-agent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -19,3 +20,9 @@ dotnet publish src/Doppel.Cli/Doppel.Cli.csproj -c Release -r linux-x64 --nologo
 mkdir -p artifacts
 cp artifacts/publish/doppel/doppel artifacts/doppel
 say "built $(artifacts/doppel --version) -> artifacts/doppel"
+
+say "publishing NativeAOT artifacts/doppel-agent"
+dotnet publish src/Doppel.Agent/Doppel.Agent.csproj -c Release -r linux-x64 --nologo -v q -clp:ErrorsOnly \
+  -p:PublishAot=true -p:CppCompilerAndLinker=gcc -o artifacts/publish/doppel-agent
+cp artifacts/publish/doppel-agent/doppel-agent artifacts/doppel-agent
+say "built doppel-agent -> artifacts/doppel-agent"

@@ -8,8 +8,10 @@ cd "$ROOT"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 "$ROOT/scripts/build.sh"
 
-# The binary tests run against the JIT build and this NativeAOT build alike.
+# The binary tests run against the JIT build and this NativeAOT build alike; the agent tests
+# (and any test that starts an agent) use the NativeAOT doppel-agent when this is set.
 export DOPPEL_AOT_BINARY="$ROOT/artifacts/doppel"
+export DOPPEL_AGENT_BINARY="$ROOT/artifacts/doppel-agent"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -5,10 +5,14 @@ using Grpc.Net.Client;
 
 namespace Doppel.Agent.Tests;
 
-/// <summary>The real doppel-agent executable on a unix socket, and a gRPC channel to it.</summary>
+/// <summary>
+/// The real doppel-agent executable on a unix socket, and a gRPC channel to it: the NativeAOT
+/// build named by DOPPEL_AGENT_BINARY (scripts/test.sh sets it), else the JIT apphost beside the tests.
+/// </summary>
 internal sealed class AgentProcess : IAsyncDisposable
 {
-    private static readonly string s_executable = Path.Combine(AppContext.BaseDirectory, "doppel-agent");
+    private static readonly string s_executable =
+        Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } aot ? aot : Path.Combine(AppContext.BaseDirectory, "doppel-agent");
     private readonly Process _process;
     private readonly string _directory;
 
