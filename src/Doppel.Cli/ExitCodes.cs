@@ -11,8 +11,11 @@ public static class ExitCodes
     /// <summary>The configuration or the command line is invalid; the message names the file, key and line, or the flag.</summary>
     public const int ConfigError = 2;
 
-    /// <summary>The command exists but cannot do its work on this build or machine yet; nothing was run.</summary>
+    /// <summary>The command exists but cannot do its work: the target or its agent cannot be reached (a Kubernetes target on this build, a dead process, a missing doppel-agent); nothing was run.</summary>
     public const int Unavailable = 69;
+
+    /// <summary>A local target needs root (the agent joins the target's namespaces) and doppel is not root; nothing was run.</summary>
+    public const int NoPermission = 77;
 
     /// <summary>The program was found but cannot be executed (as a shell says).</summary>
     public const int CannotExecute = 126;

@@ -188,16 +188,13 @@ internal sealed class ExecCommand : Command
         var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
         var commandLine = parseResult.GetValue(CommandLine)!;
 
-        if (loaded.Config.Target is { } target)
+        if (loaded.Config.Target is not null)
         {
-            _environment.Console.WriteError(
-                $"doppel exec cannot reach target '{target.Path}' yet: the agent that serves a target's environment, files and network is still being built, so '{commandLine[0]}' was not started. " +
-                "Leave the target out to run it locally under doppel's launcher, or use 'doppel verify-config' to check the configuration.");
-            return ExitCodes.Unavailable;
+            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, cancellationToken).ConfigureAwait(false);
         }
 
         _environment.Console.WriteWarning(
-            $"no target given: '{commandLine[0]}' runs locally, with nothing redirected (a target, or 'targetless', needs the agent, which is still being built).");
+            $"no target given: '{commandLine[0]}' runs locally, with nothing redirected (give -t pid/PID, container/ID or targetless to run it in a target's context).");
 
         var options = new InterceptionOptions
         {

@@ -15,4 +15,18 @@ public interface IUserConsole
     void WriteWarning(string message);
 
     void WriteInfo(string message);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while showing <paramref name="activity"/>: a spinner on a
+    /// terminal, one plain line otherwise. The result line (<paramref name="done"/> of the result) follows.
+    /// </summary>
+    async Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(done);
+        WriteInfo(activity + " ...");
+        var result = await work().ConfigureAwait(false);
+        WriteInfo(done(result));
+        return result;
+    }
 }

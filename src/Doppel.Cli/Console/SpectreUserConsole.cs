@@ -17,6 +17,23 @@ internal sealed class SpectreUserConsole : IUserConsole
 
     public void WriteInfo(string message) => _stderr.MarkupLine(Markup.Escape(message));
 
+    public async Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(done);
+        if (System.Console.IsErrorRedirected)
+        {
+            WriteInfo(activity + " ...");
+            var plain = await work().ConfigureAwait(false);
+            WriteInfo(done(plain));
+            return plain;
+        }
+
+        var result = await _stderr.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(activity), _ => work()).ConfigureAwait(false);
+        _stderr.MarkupLine($"[green]✓[/] {Markup.Escape(done(result))}");
+        return result;
+    }
+
     private static IAnsiConsole CreateStderr()
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Error) });

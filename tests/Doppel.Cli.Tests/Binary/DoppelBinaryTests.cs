@@ -79,16 +79,18 @@ public sealed class DoppelBinaryTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
-    public async Task ExecDoesNotPretendToRun(string binary)
+    public async Task ExecWithoutAnAgentBinaryRunsNothingAndSaysWhy(string binary)
     {
         using var dir = new TempDir();
         var marker = Path.Combine(dir.Path, "ran");
+        var environment = new Dictionary<string, string> { ["DOPPEL_AGENT_BINARY"] = Path.Combine(dir.Path, "no-such-agent") };
 
-        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, new Dictionary<string, string>(), "exec", "-t", "targetless", "--", "touch", marker);
+        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, environment, "exec", "-t", "targetless", "--", "touch", marker);
 
         Assert.Equal(ExitCodes.Unavailable, code);
         Assert.False(File.Exists(marker));
-        Assert.Contains("cannot reach target 'targetless' yet", stderr, StringComparison.Ordinal);
+        Assert.Contains("doppel-agent was not found next to doppel nor at DOPPEL_AGENT_BINARY", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

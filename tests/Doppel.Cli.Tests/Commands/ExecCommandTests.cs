@@ -106,12 +106,12 @@ public sealed class ExecCommandTests
     }
 
     [Fact]
-    public async Task ExecSaysPlainlyThatItCannotReachATargetYet()
+    public async Task ExecSaysPlainlyThatItCannotReachAKubernetesTargetYet()
     {
         var (code, console) = await CliRunner.RunAsync("exec", "-t", "pod/x", "--", "true");
 
         Assert.Equal(ExitCodes.Unavailable, code);
-        Assert.Contains("cannot reach target 'pod/x' yet", console.StdErr, StringComparison.Ordinal);
+        Assert.Contains("target 'pod/x' is a Kubernetes target, and this build of doppel cannot reach a cluster yet", console.StdErr, StringComparison.Ordinal);
         Assert.Contains("'true' was not started", console.StdErr, StringComparison.Ordinal);
     }
 

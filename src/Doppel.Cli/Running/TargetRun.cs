@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net;
+using System.Reflection;
+using Doppel.Config;
+using Doppel.Interception;
+using Doppel.Protocol.V1;
+using Doppel.Session.Agent;
+using Doppel.Session.Env;
+using Doppel.Session.Policy;
+using Doppel.Session.Remote;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Cli.Running;
+
+/// <summary>
+/// <c>doppel exec</c> with a local target: starts a <c>doppel-agent</c> for it, connects a session,
+/// builds the program's environment and the interception policy from the configuration, runs the
+/// program with the agent as its remote side, and passes its exit code through.
+/// </summary>
+internal static class TargetRun
+{
+    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var target = config.Target!;
+        var console = environment.Console;
+        if (target.Kind is not (TargetKind.Pid or TargetKind.Container or TargetKind.Targetless))
+        {
+            console.WriteError(
+                $"target '{target.Path}' is a Kubernetes target, and this build of doppel cannot reach a cluster yet, so '{commandLine[0]}' was not started; " +
+                "locally, use pid/PID, container/ID or targetless.");
+            return ExitCodes.Unavailable;
+        }
+
+        if (!System.Environment.IsPrivilegedProcess)
+        {
+            console.WriteError($"target '{target.Path}' needs a local agent, which joins the target's namespaces and so must run as root: run doppel as root (for example with sudo).");
+            return ExitCodes.NoPermission;
+        }
+
+        if (LocalAgent.FindExecutable(environment.Variables) is not { } agentExecutable)
+        {
+            console.WriteError("doppel-agent was not found next to doppel nor at DOPPEL_AGENT_BINARY: build it with scripts/build.sh (it writes artifacts/doppel-agent) or point DOPPEL_AGENT_BINARY at it.");
+            return ExitCodes.Unavailable;
+        }
+
+        var logger = loggers.CreateLogger("doppel.session");
+        var targetless = target.Kind == TargetKind.Targetless;
+        string[] targetArguments = targetless && target.Namespace is { Length: > 0 } netns
+            ? ["--target", "targetless", "--netns", netns]
+            : ["--target", target.Path];
+
+        LocalAgent agent;
+        AgentConnection connection;
+        try
+        {
+            var started = Stopwatch.StartNew();
+            agent = await console.ProgressAsync(
+                $"starting doppel-agent for {target.Path}",
+                () => LocalAgent.StartAsync(
+                    agentExecutable,
+                    targetArguments,
+                    TimeSpan.FromSeconds(Math.Max(config.Agent.Ttl, 1)),
+                    TimeSpan.FromSeconds(config.Agent.StartupTimeout),
+                    console.WriteWarning,
+                    logger,
+                    cancellationToken),
+                a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+        }
+        catch (AgentConnectionException e)
+        {
+            console.WriteError($"{e.Message.TrimEnd('.')}; '{commandLine[0]}' was not started.");
+            return ExitCodes.Unavailable;
+        }
+
+        await using (agent.ConfigureAwait(false))
+        {
+            try
+            {
+                connection = await AgentConnection.ConnectAsync(agent.Endpoint, config.Key ?? "doppel", Version, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AgentConnectionException e)
+            {
+                console.WriteError($"{e.Message.TrimEnd('.')}; '{commandLine[0]}' was not started.");
+                return ExitCodes.Unavailable;
+            }
+
+            using (connection)
+            {
+                console.WriteInfo(Describe(connection.Hello.Target, target));
+                return await RunProgramAsync(config, commandLine, environment, connection, targetless, loggers, logger, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string Version =>
+        typeof(TargetRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    private static async Task<int> RunProgramAsync(
+        DoppelConfig config,
+        IReadOnlyList<string> commandLine,
+        CliEnvironment environment,
+        AgentConnection connection,
+        bool targetless,
+        ILoggerFactory loggers,
+        ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        var console = environment.Console;
+        IReadOnlyDictionary<string, string> programEnvironment;
+        IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> names;
+        try
+        {
+            var targetVariables = config.Feature.Env.Enabled && !targetless
+                ? await TargetEnvironmentAsync(connection, cancellationToken).ConfigureAwait(false)
+                : new Dictionary<string, string>();
+            programEnvironment = SessionEnvironment.Build(config.Feature.Env, targetVariables, LocalEnvironment(), environment.WorkingDirectory);
+            names = await ResolveFilterNamesAsync(config, connection, logger, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            console.WriteError($"the agent failed while the session started ({e.StatusCode}: {e.Status.Detail}); '{commandLine[0]}' was not started.");
+            return ExitCodes.Unavailable;
+        }
+        catch (EnvFileException e)
+        {
+            console.WriteError(e.Message);
+            return ExitCodes.ConfigError;
+        }
+
+        var hostname = config.Feature.Hostname && connection.Hello.Target.Hostname is { Length: > 0 } h ? h : null;
+        var policy = new ConfigPolicy(
+            config,
+            environment.WorkingDirectory,
+            ExecutablePath(commandLine[0], programEnvironment, environment.WorkingDirectory),
+            programEnvironment.GetValueOrDefault("HOME"),
+            targetless,
+            names);
+        var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"));
+        await using (remote.ConfigureAwait(false))
+        {
+            var options = new InterceptionOptions
+            {
+                Program = commandLine[0],
+                Arguments = commandLine.Skip(1).ToArray(),
+                Environment = programEnvironment,
+                WorkingDirectory = environment.WorkingDirectory,
+                OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
+                Logger = loggers.CreateLogger("doppel.interception"),
+            };
+            await using var process = await InterceptedProcess.StartAsync(options, policy, remote, cancellationToken).ConfigureAwait(false);
+            return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<Dictionary<string, string>> TargetEnvironmentAsync(AgentConnection connection, CancellationToken cancellationToken)
+    {
+        var response = await connection.Environment.GetEnvironmentAsync(new GetEnvironmentRequest(), deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var variable in response.Variables)
+        {
+            variables[variable.Name] = variable.Value;
+        }
+
+        return variables;
+    }
+
+    /// <summary>The outgoing/DNS filters' host names, resolved through the target's resolver once, at start.</summary>
+    private static async Task<IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>> ResolveFilterNamesAsync(DoppelConfig config, AgentConnection connection, ILogger logger, CancellationToken cancellationToken)
+    {
+        var names = new Dictionary<string, IReadOnlySet<IPAddress>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in ConfigPolicy.FilterNames(config))
+        {
+            var response = await connection.Dns.LookupAsync(new DnsLookupRequest { Name = name, Family = IpFamily.Unspecified }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var addresses = response.Addresses.Select(a => new IPAddress(a.Span)).ToHashSet();
+            logger.LogDebug("filter name {Name} resolves to {Addresses} ({Status})", name, string.Join(", ", addresses), response.Status);
+            names[name] = addresses;
+        }
+
+        return names;
+    }
+
+    private static Dictionary<string, string> LocalEnvironment()
+    {
+        var local = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in System.Environment.GetEnvironmentVariables())
+        {
+            local[(string)entry.Key] = (string?)entry.Value ?? string.Empty;
+        }
+
+        return local;
+    }
+
+    /// <summary>The program's absolute path (PATH searched as execvp would), to keep it local; null when not found.</summary>
+    private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return Path.GetFullPath(program, workingDirectory);
+        }
+
+        var path = variables.GetValueOrDefault("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
+        return path.Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, program))
+            .FirstOrDefault(File.Exists);
+    }
+
+    private static string Describe(TargetInfo info, TargetConfig target) => info.Targetless
+        ? $"session: targetless{(target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"
+        : $"session: {target.Path} (pid {info.Pid}{(info.ContainerId.Length > 0 ? $", container {info.ContainerId[..Math.Min(12, info.ContainerId.Length)]}" : string.Empty)}, hostname {info.Hostname})";
+}
