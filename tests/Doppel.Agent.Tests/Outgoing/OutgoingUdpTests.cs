@@ -44,6 +44,28 @@ public sealed class OutgoingUdpTests(ClusterFixture cluster) : IClassFixture<Clu
     }
 
     [Fact]
+    public async Task FlowWithoutAFamilyReportsIpv4PeersAsIpv4()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        using var call = new OutgoingService.OutgoingServiceClient(channel).OpenUdp(cancellationToken: Timeout);
+        var echo = new IPEndPoint(cluster.Backend.IP, ClusterFixture.UdpEchoPort);
+
+        await call.RequestStream.WriteAsync(new UdpClientMessage { Open = new UdpOpen() }, Timeout);
+        Assert.True(await call.ResponseStream.MoveNext(Timeout));
+        Assert.Null(call.ResponseStream.Current.OpenResult.Error);
+
+        await call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Peer = SockAddr.FromIPEndPoint(echo), Data = ByteString.CopyFromUtf8("dual") } }, Timeout);
+        Assert.True(await call.ResponseStream.MoveNext(Timeout));
+        var datagram = call.ResponseStream.Current.Datagram;
+        Assert.Equal(4, datagram.Peer.Ip.Length);
+        Assert.Equal(echo, datagram.Peer.ToIPEndPoint());
+        Assert.Equal("dual", datagram.Data.ToStringUtf8());
+        await call.RequestStream.CompleteAsync();
+        Assert.False(await call.ResponseStream.MoveNext(Timeout));
+    }
+
+    [Fact]
     public async Task ConnectedFlowReportsIcmpRefusalAndStaysOpen()
     {
         await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 5, Timeout);
