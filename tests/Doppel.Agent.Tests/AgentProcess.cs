@@ -15,6 +15,7 @@ internal sealed class AgentProcess : IAsyncDisposable
         Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } aot ? aot : Path.Combine(AppContext.BaseDirectory, "doppel-agent");
     private readonly Process _process;
     private readonly string _directory;
+    private readonly System.Text.StringBuilder _errors = new();
 
     private AgentProcess(Process process, string directory, string socketPath)
     {
@@ -26,6 +27,18 @@ internal sealed class AgentProcess : IAsyncDisposable
     public string SocketPath { get; }
 
     public Process Process => _process;
+
+    /// <summary>What the agent wrote to stderr so far (drained continuously, so a chatty agent never blocks on a full pipe).</summary>
+    public string ErrorOutput
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return _errors.ToString();
+            }
+        }
+    }
 
     public static async Task<AgentProcess> StartAsync(string target, double idleExitSeconds, CancellationToken cancellationToken, IReadOnlyList<string>? extraArguments = null)
     {
@@ -44,6 +57,19 @@ internal sealed class AgentProcess : IAsyncDisposable
                 throw new InvalidOperationException($"doppel-agent did not start: '{line}' {error}");
             }
 
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null)
+                {
+                    return;
+                }
+
+                lock (agent._errors)
+                {
+                    agent._errors.AppendLine(e.Data);
+                }
+            };
+            process.BeginErrorReadLine();
             return agent;
         }
         catch

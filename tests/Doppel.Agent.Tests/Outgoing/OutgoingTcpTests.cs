@@ -10,6 +10,7 @@ namespace Doppel.Agent.Tests.Outgoing;
 public sealed class OutgoingTcpTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
     private const int ECONNREFUSED = 111;
+    private const int ETIMEDOUT = 110;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -66,6 +67,20 @@ public sealed class OutgoingTcpTests(ClusterFixture cluster) : IClassFixture<Clu
         Assert.Equal(ECONNREFUSED, call.Result.Error.Errno);
         Assert.Null(call.Result.LocalAddress);
         Assert.Equal(StatusCode.OK, await call.FinishAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task ConnectToAnAddressThatNeverAnswersTimesOutWithEtimedout()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.ProcessPod.Pid}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+
+        // No pod has this address of the cluster's bridge: the SYN is never answered (ARP fails).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var call = await TcpCall.ConnectAsync(channel, new IPEndPoint(IPAddress.Parse("10.244.0.250"), 80), Timeout, timeoutMs: 400);
+
+        Assert.Equal(ETIMEDOUT, call.Result.Error.Errno);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(3));
     }
 
     [Fact]
