@@ -10,7 +10,7 @@ public sealed class ConfigPolicyTests
     private const string Cwd = "/home/dev/project";
     private const string Home = "/home/dev";
 
-    private static ConfigPolicy PolicyFor(string json)
+    private static ConfigPolicy PolicyFor(string json, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null)
     {
         var dir = Directory.CreateTempSubdirectory("doppel-policy-");
         try
@@ -18,7 +18,7 @@ public sealed class ConfigPolicyTests
             var file = Path.Combine(dir.FullName, "mirrord.json");
             File.WriteAllText(file, json);
             var config = ConfigLoader.Load(new ConfigLoadOptions { ConfigFile = file, Environment = _ => null, WorkingDirectory = dir.FullName }).Config;
-            return new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home);
+            return new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home, targetless, names);
         }
         finally
         {
@@ -157,5 +157,64 @@ public sealed class ConfigPolicyTests
 
         Assert.Equal(8080, policy.MapBindPort(Transport.Tcp, At("0.0.0.0", 80)));
         Assert.Equal(3000, policy.MapBindPort(Transport.Tcp, At("0.0.0.0", 3000)));
+    }
+
+    [Fact]
+    public void TargetlessServesOnlyTheResolverFilesRemotely()
+    {
+        var policy = PolicyFor("{}", targetless: true);
+
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/etc/resolv.conf", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile("/etc/hosts", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/etc/hosts", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/app/config.json", FileIntent.Read));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/etc/hostname", FileIntent.Read));
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesRead));
+        Assert.False(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+    }
+
+    [Fact]
+    public void TargetlessWithoutRemoteDnsTrapsNoFileCalls()
+    {
+        var policy = PolicyFor("""{"feature":{"network":{"dns":false}}}""", targetless: true);
+
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/etc/resolv.conf", FileIntent.Read));
+        Assert.False(policy.Families.HasFlag(SyscallFamilies.FilesRead));
+    }
+
+    [Fact]
+    public void FilterNamesMatchTheAddressesTheyResolvedTo()
+    {
+        const string json = """{"feature":{"network":{"outgoing":{"filter":{"local":["backend.default.svc.cluster.local:8080","tcp://db"]}}}}}""";
+        var names = new Dictionary<string, IReadOnlySet<IPAddress>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["backend.default.svc.cluster.local"] = new HashSet<IPAddress> { IPAddress.Parse("10.244.0.11") },
+            ["db"] = new HashSet<IPAddress> { IPAddress.Parse("10.244.0.12") },
+        };
+        var policy = PolicyFor(json, names: names);
+
+        Assert.Equal(InterceptionDecision.Local, policy.DecideOutgoing(Transport.Tcp, At("10.244.0.11", 8080)));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideOutgoing(Transport.Tcp, At("10.244.0.11", 9090)));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideOutgoing(Transport.Tcp, At("::ffff:10.244.0.12", 5432)));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideOutgoing(Transport.Udp, At("10.244.0.12", 5432)));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideOutgoing(Transport.Tcp, At("10.244.0.13", 8080)));
+    }
+
+    [Fact]
+    public void FilterNamesListsTheHostNamesOfBothFilters()
+    {
+        var dir = Directory.CreateTempSubdirectory("doppel-policy-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "mirrord.json");
+            File.WriteAllText(file, """{"feature":{"network":{"outgoing":{"filter":{"remote":["api.example:443","10.0.0.0/8"]}},"dns":{"filter":{"local":["Corp.Internal"]}}}}}""");
+            var config = ConfigLoader.Load(new ConfigLoadOptions { ConfigFile = file, Environment = _ => null, WorkingDirectory = dir.FullName }).Config;
+
+            Assert.Equal(["api.example", "corp.internal"], ConfigPolicy.FilterNames(config));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 }

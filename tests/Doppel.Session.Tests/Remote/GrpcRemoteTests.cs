@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Doppel.Interception.Remote;
+using Doppel.Session.Agent;
+using Doppel.Session.Remote;
+using Doppel.Session.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Doppel.Session.Tests.Remote;
+
+/// <summary>
+/// GrpcRemote against the real agent serving a runc container pod of a real mini-cluster: what
+/// the interception engine asks for arrives in the pod, and an agent that dies makes calls fail
+/// instead of hanging, until a new agent on the same socket serves them again.
+/// </summary>
+public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixture<SessionClusterFixture>
+{
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
+
+    [Fact]
+    public async Task StatListAndReadServeThePodsFiles()
+    {
+        await using var session = await Session.StartAsync(cluster);
+
+        var entry = await session.Remote.GetEntryAsync("/app/config.json", followSymlinks: true, Timeout);
+        var missing = await session.Remote.GetEntryAsync("/app/nothing-here", followSymlinks: true, Timeout);
+        var listing = await session.Remote.ListDirectoryAsync("/app/data", Timeout);
+        using var content = new MemoryStream();
+        await session.Remote.ReadFileAsync("/app/config.json", content, Timeout);
+
+        Assert.NotNull(entry);
+        Assert.Equal(("config.json", RemoteEntryKind.File, 18L), (entry.Name, entry.Kind, entry.Size));
+        Assert.Null(missing);
+        Assert.Equal(["a.txt:1", "b.txt:2"], listing.Select(e => $"{e.Name}:{e.Size}").Order());
+        Assert.Equal("{\"from\":\"the pod\"}", Encoding.UTF8.GetString(content.ToArray()));
+    }
+
+    [Fact]
+    public async Task PosixErrorsArriveAsTheirErrno()
+    {
+        await using var session = await Session.StartAsync(cluster);
+
+        var notADirectory = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.ListDirectoryAsync("/app/config.json", Timeout));
+        var missingParent = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.CreateDirectoryAsync("/app/no/such/parent", 0x1ED, Timeout));
+
+        Assert.Equal(20, notADirectory.Errno); // ENOTDIR
+        Assert.Equal(2, missingParent.Errno); // ENOENT
+    }
+
+    [Fact]
+    public async Task WritesAttributesRenamesAndDeletesLandInThePod()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var mtime = new DateTimeOffset(2024, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+        await session.Remote.CreateDirectoryAsync("/app/out", 0x1ED, Timeout);
+        await session.Remote.WriteFileAsync("/app/out/report.txt", new MemoryStream(Encoding.UTF8.GetBytes("written by the app")), Timeout);
+        await session.Remote.SetAttributesAsync("/app/out/report.txt", new RemoteAttributes { Mode = 0x180, LastWriteTime = mtime }, followSymlinks: true, Timeout);
+        await session.Remote.RenameAsync("/app/out/report.txt", "/app/out/final.txt", noReplace: false, Timeout);
+        await session.Remote.WriteFileAsync("/app/out/scratch", new MemoryStream([1, 2, 3]), Timeout);
+        await session.Remote.DeleteAsync("/app/out/scratch", directory: false, Timeout);
+
+        var onHost = cluster.Box.HostPath("/app/out/final.txt");
+        Assert.Equal("written by the app", await File.ReadAllTextAsync(onHost, Timeout));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(onHost));
+        Assert.Equal(mtime.UtcDateTime, File.GetLastWriteTimeUtc(onHost));
+        Assert.False(File.Exists(cluster.Box.HostPath("/app/out/report.txt")));
+        Assert.False(File.Exists(cluster.Box.HostPath("/app/out/scratch")));
+    }
+
+    [Fact]
+    public async Task TcpThroughTheStandInReachesThePodsEchoAndPassesHalfCloses()
+    {
+        await using var session = await Session.StartAsync(cluster);
+
+        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        Assert.NotNull(standIn);
+        Assert.True(IPAddress.IsLoopback(standIn.Address));
+        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await app.ConnectAsync(standIn, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
+        app.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("hello pod", await ReadToEndAsync(app));
+    }
+
+    [Fact]
+    public async Task ARefusedDestinationIsRefusedToTheApp()
+    {
+        await using var session = await Session.StartAsync(cluster);
+
+        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, 1), Timeout);
+
+        Assert.Null(standIn);
+    }
+
+    [Fact]
+    public async Task UdpRelayAnswersEachAppSocketSeparately()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var relay = await session.Remote.GetUdpRelayAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.UdpEchoPort), Timeout);
+        Assert.NotNull(relay);
+        Assert.Equal(relay, await session.Remote.GetUdpRelayAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.UdpEchoPort), Timeout));
+
+        using var first = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        using var second = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        first.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        second.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await first.SendToAsync(Encoding.ASCII.GetBytes("one"), relay, Timeout);
+        await second.SendToAsync(Encoding.ASCII.GetBytes("two"), relay, Timeout);
+
+        Assert.Equal(("one", relay), await ReceiveAsync(first));
+        Assert.Equal(("two", relay), await ReceiveAsync(second));
+    }
+
+    [Fact]
+    public async Task WhenTheAgentDiesCallsFailPromptlyAndANewAgentServesTheNextOnes()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await app.ConnectAsync(standIn!, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes("before"), Timeout);
+        Assert.Equal("before", await ReceiveExactlyAsync(app, 6));
+
+        await session.Agent.KillAsync();
+
+        // The open connection ends (reset or end of stream) instead of hanging.
+        var buffer = new byte[16];
+        using var noHang = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var ended = await EndsAsync(app, buffer, noHang.Token);
+        Assert.True(ended, "the relayed connection did not end within 10 s of the agent dying");
+
+        // File calls fail with EIO, and new connections are refused, while no agent runs.
+        var error = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
+        Assert.Equal(5, error.Errno);
+        Assert.Null(await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout));
+
+        // A new agent on the same socket: the same GrpcRemote works again.
+        await session.Agent.RestartAsync();
+        Assert.NotNull(await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
+        var again = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        using var next = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await next.ConnectAsync(again!, Timeout);
+        await next.SendAsync(Encoding.ASCII.GetBytes("after"), Timeout);
+        next.Shutdown(SocketShutdown.Send);
+        Assert.Equal("after", await ReadToEndAsync(next));
+    }
+
+    private static async Task<bool> EndsAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, cancellationToken) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<string> ReadToEndAsync(Socket socket)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+        {
+            received.Write(buffer, 0, n);
+        }
+
+        return Encoding.ASCII.GetString(received.ToArray());
+    }
+
+    private static async Task<string> ReceiveExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        var read = 0;
+        while (read < count)
+        {
+            var n = await socket.ReceiveAsync(buffer.AsMemory(read), Timeout);
+            Assert.True(n > 0, "the connection ended early");
+            read += n;
+        }
+
+        return Encoding.ASCII.GetString(buffer);
+    }
+
+    private static async Task<(string Text, EndPoint From)> ReceiveAsync(Socket socket)
+    {
+        var buffer = new byte[1500];
+        var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), Timeout);
+        return (Encoding.ASCII.GetString(buffer, 0, result.ReceivedBytes), result.RemoteEndPoint);
+    }
+
+    /// <summary>An agent for the container pod and a GrpcRemote connected to it.</summary>
+    private sealed class Session : IAsyncDisposable
+    {
+        private Session(AgentUnderTest agent, AgentConnection connection)
+        {
+            Agent = agent;
+            Connection = connection;
+            Remote = new GrpcRemote(connection, hostname: null, NullLogger.Instance);
+        }
+
+        public AgentUnderTest Agent { get; }
+
+        public AgentConnection Connection { get; }
+
+        public GrpcRemote Remote { get; }
+
+        public static async Task<Session> StartAsync(SessionClusterFixture cluster)
+        {
+            var agent = await AgentUnderTest.StartAsync($"container/{cluster.Box.ContainerId}");
+            try
+            {
+                var connection = await AgentConnection.ConnectAsync(agent.Endpoint, "session-test", "0.1.0", Timeout);
+                return new Session(agent, connection);
+            }
+            catch
+            {
+                await agent.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Remote.DisposeAsync();
+            Connection.Dispose();
+            await Agent.DisposeAsync();
+        }
+    }
+}

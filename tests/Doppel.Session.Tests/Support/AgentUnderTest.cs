@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Doppel.Session.Agent;
+
+namespace Doppel.Session.Tests.Support;
+
+/// <summary>
+/// The real doppel-agent (the NativeAOT build named by DOPPEL_AGENT_BINARY, else the apphost
+/// beside the tests) on a unix socket that survives a kill and restart, as doppel's own
+/// supervision does it.
+/// </summary>
+internal sealed class AgentUnderTest : IAsyncDisposable
+{
+    private static readonly string s_executable =
+        Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } aot ? aot : Path.Combine(AppContext.BaseDirectory, "doppel-agent");
+
+    private readonly string _target;
+    private readonly string _directory;
+    private Process? _process;
+
+    private AgentUnderTest(string target, string directory)
+    {
+        _target = target;
+        _directory = directory;
+        Endpoint = AgentEndpoint.Unix(Path.Combine(directory, "agent.sock"));
+    }
+
+    public AgentEndpoint Endpoint { get; }
+
+    public static async Task<AgentUnderTest> StartAsync(string target)
+    {
+        var agent = new AgentUnderTest(target, Directory.CreateTempSubdirectory("doppel-session-test-").FullName);
+        await agent.LaunchAsync();
+        return agent;
+    }
+
+    /// <summary>Kills the agent (our own child, by PID) and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        var process = _process!;
+        process.Kill();
+        await process.WaitForExitAsync();
+        process.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts a new agent on the same socket.</summary>
+    public Task RestartAsync() => LaunchAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { } process)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+
+            await process.WaitForExitAsync();
+            process.Dispose();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task LaunchAsync()
+    {
+        var info = new ProcessStartInfo(s_executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "--target", _target, "--listen", Endpoint.Text, "--idle-exit", "30" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line != "listening on " + Endpoint.Text)
+        {
+            throw new InvalidOperationException($"doppel-agent did not start: '{line}' {await _process.StandardError.ReadToEndAsync(timeout.Token)}");
+        }
+    }
+}
