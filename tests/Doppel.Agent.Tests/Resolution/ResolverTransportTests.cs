@@ -7,11 +7,11 @@ using Doppel.Protocol.V1;
 namespace Doppel.Agent.Tests.Resolution;
 
 /// <summary>
-/// A targetless agent in a namespace of the test's own, whose nameserver (on its loopback) never
-/// answers: lookups end with TEMPORARY_FAILURE after resolv.conf's timeout × attempts, and the
-/// namespace's /etc/netns hostname is the agent's.
+/// A targetless agent in a namespace of the test's own, with a nameserver on that namespace's
+/// loopback that misbehaves: one never answers (TEMPORARY_FAILURE after resolv.conf's timeout ×
+/// attempts), one truncates every UDP answer (the question is asked again over TCP).
 /// </summary>
-public sealed class ResolverFailureTests
+public sealed class ResolverTransportTests
 {
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -43,5 +43,26 @@ public sealed class ResolverFailureTests
         Assert.Contains("127.0.0.1", response.Message, StringComparison.Ordinal);
         // One candidate (db.example.internal), two attempts of one second; the search stops there.
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
+    public async Task TruncatedUdpAnswerIsAskedAgainOverTcp()
+    {
+        using var scratch = await ScratchNamespace.CreateAsync(
+            new Dictionary<string, string> { ["resolv.conf"] = "nameserver 127.0.0.1\noptions timeout:2\n" },
+            Timeout);
+        using var inNamespace = NetworkNamespaceThread.Start($"/run/netns/{scratch.Name}", "test-netns");
+        var documentation = IPAddress.Parse("198.51.100.7"); // only ever returned, never contacted
+        using var server = await FakeDnsServer.StartAsync(inNamespace, documentation);
+
+        await using var agent = await AgentProcess.StartAsync("targetless", 5, Timeout, ["--netns", scratch.Name]);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var response = await new DnsService.DnsServiceClient(channel).LookupAsync(new DnsLookupRequest { Name = "big.example.", Family = IpFamily.V4 }, cancellationToken: Timeout);
+
+        Assert.Equal(DnsLookupStatus.Ok, response.Status);
+        Assert.Equal(documentation, new IPAddress(Assert.Single(response.Addresses).Span));
+        Assert.Equal("big.example", response.CanonicalName);
+        Assert.Equal(1, server.UdpQuestions);
+        Assert.Equal(1, server.TcpQuestions);
     }
 }
