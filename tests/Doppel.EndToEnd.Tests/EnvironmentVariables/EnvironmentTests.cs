@@ -32,10 +32,7 @@ public sealed class EnvironmentTests(ClusterFixture fixture)
                 ["LOG_LEVEL"] = null,
             });
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(
-            $"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=on\nSECRET_TOKEN=<unset>\nLOG_LEVEL=trace\nDEV_ONLY=kept\nHOME={s_localHome}\n",
-            result.Stdout);
+        result.AssertSucceededWith($"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=on\nSECRET_TOKEN=<unset>\nLOG_LEVEL=trace\nDEV_ONLY=kept\nHOME={s_localHome}\n");
     }
 
     [Fact]
@@ -47,7 +44,19 @@ public sealed class EnvironmentTests(ClusterFixture fixture)
             ["-t", $"pid/{fixture.Bff.Pid}", "-s", "DATABASE_*", "--", ClusterFixture.Python, script, "DATABASE_URL", "FEATURE_FLAG", "SECRET_TOKEN"],
             new Dictionary<string, string?> { ["DATABASE_URL"] = null, ["FEATURE_FLAG"] = null, ["SECRET_TOKEN"] = null });
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal($"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=<unset>\nSECRET_TOKEN=<unset>\n", result.Stdout);
+        result.AssertSucceededWith($"DATABASE_URL={ClusterFixture.PodDatabaseUrl}\nFEATURE_FLAG=<unset>\nSECRET_TOKEN=<unset>\n");
+    }
+
+    [Fact]
+    public async Task EnvFileVariablesAreAddedOverThePodsOnes()
+    {
+        var script = fixture.WriteFile("printenv.py", PrintEnv);
+        var envFile = fixture.WriteFile("dev.env", "# local settings\nFROM_FILE=file value\nFEATURE_FLAG=off\n");
+
+        var result = await fixture.ExecAsync(
+            ["-t", $"pid/{fixture.Bff.Pid}", "--env-file", envFile, "--", ClusterFixture.Python, script, "FROM_FILE", "FEATURE_FLAG", "DATABASE_URL"],
+            new Dictionary<string, string?> { ["DATABASE_URL"] = null, ["FEATURE_FLAG"] = null, ["FROM_FILE"] = null });
+
+        result.AssertSucceededWith($"FROM_FILE=file value\nFEATURE_FLAG=off\nDATABASE_URL={ClusterFixture.PodDatabaseUrl}\n");
     }
 }

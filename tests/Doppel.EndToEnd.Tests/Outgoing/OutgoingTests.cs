@@ -33,8 +33,7 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "--", .. command]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(ClusterFixture.BackendBody, result.Stdout);
+        result.AssertSucceededWith(ClusterFixture.BackendBody);
     }
 
     [Fact]
@@ -44,8 +43,7 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, $"udp:{ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:ping over udp"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal($"udp {ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:ping over udp: 'ping over udp'\n", result.Stdout);
+        result.AssertSucceededWith($"udp {ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:ping over udp: 'ping over udp'\n");
     }
 
     [Fact]
@@ -58,11 +56,8 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "-f", config, "--", ClusterFixture.Python, script, $"http:{s_backendUrl}", $"http:http://{ClusterFixture.OtherName}/"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
         // The backend's address stays local: the developer namespace has no route to it.
-        Assert.Equal(
-            $"http {s_backendUrl}: ENETUNREACH\nhttp http://{ClusterFixture.OtherName}/: {PythonRepr(ClusterFixture.OtherBody)}\n",
-            result.Stdout);
+        result.AssertSucceededWith($"http {s_backendUrl}: ENETUNREACH\nhttp http://{ClusterFixture.OtherName}/: {PythonRepr(ClusterFixture.OtherBody)}\n");
     }
 
     [Fact]
@@ -72,8 +67,7 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "--no-outgoing", "--", ClusterFixture.Python, script, $"tcp:{fixture.Backend.IP}:80"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal($"tcp {fixture.Backend.IP}:80: ENETUNREACH\n", result.Stdout);
+        result.AssertSucceededWith($"tcp {fixture.Backend.IP}:80: ENETUNREACH\n");
     }
 
     [Fact]
@@ -83,9 +77,8 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "--no-remote-dns", "--", ClusterFixture.Python, script, $"resolve:{ClusterFixture.BackendName}", $"tcp:{fixture.Backend.IP}:80"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
         // Connections by address still go through the pod.
-        Assert.Equal($"resolve {ClusterFixture.BackendName}: not resolved\ntcp {fixture.Backend.IP}:80: connected\n", result.Stdout);
+        result.AssertSucceededWith($"resolve {ClusterFixture.BackendName}: not resolved\ntcp {fixture.Backend.IP}:80: connected\n");
     }
 
     [Fact]
@@ -95,8 +88,7 @@ public sealed class OutgoingTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, $"resolve:{ClusterFixture.BackendName}", $"resolve:{ClusterFixture.OtherName}"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal($"resolve {ClusterFixture.BackendName}: {fixture.Backend.IP}\nresolve {ClusterFixture.OtherName}: {fixture.Other.IP}\n", result.Stdout);
+        result.AssertSucceededWith($"resolve {ClusterFixture.BackendName}: {fixture.Backend.IP}\nresolve {ClusterFixture.OtherName}: {fixture.Other.IP}\n");
     }
 
     private static string PythonRepr(string text) => "'" + text.Replace("\n", "\\n") + "'";

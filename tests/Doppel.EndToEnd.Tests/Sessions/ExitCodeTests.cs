@@ -13,8 +13,7 @@ public sealed class ExitCodeTests(ClusterFixture fixture)
         var result = await fixture.ExecAsync(
             ["-t", $"pid/{fixture.Bff.Pid}", "--", ClusterFixture.Python, "-c", "import sys; print('exiting with', sys.argv[1]); sys.exit(int(sys.argv[1]))", code.ToString()]);
 
-        Assert.True(result.ExitCode == code, result.ToString());
-        Assert.Equal($"exiting with {code}\n", result.Stdout);
+        result.AssertSucceededWith($"exiting with {code}\n", code);
     }
 
     [Fact]
@@ -22,7 +21,6 @@ public sealed class ExitCodeTests(ClusterFixture fixture)
     {
         var result = await fixture.ExecAsync(["-t", $"pid/{fixture.Bff.Pid}", "--", "/bin/sh", "-c", "echo dying; kill -TERM $$"]);
 
-        Assert.True(result.ExitCode == 128 + 15, result.ToString());
-        Assert.Equal("dying\n", result.Stdout);
+        result.AssertSucceededWith("dying\n", 128 + 15);
     }
 }

@@ -14,10 +14,7 @@ public sealed class TargetlessTests(ClusterFixture fixture)
             ["-t", "targetless", "-n", fixture.Other.NetworkNamespace, "--", ClusterFixture.Python, script,
                 $"http:http://{ClusterFixture.BackendName}/", $"udp:{ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:targetless"]);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(
-            $"http http://{ClusterFixture.BackendName}/: 'hello from backend\\n'\nudp {ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:targetless: 'targetless'\n",
-            result.Stdout);
+        result.AssertSucceededWith($"http http://{ClusterFixture.BackendName}/: 'hello from backend\\n'\nudp {ClusterFixture.BackendName}:{ClusterFixture.UdpEchoPort}:targetless: 'targetless'\n");
     }
 
     [Fact]
@@ -28,7 +25,6 @@ public sealed class TargetlessTests(ClusterFixture fixture)
                 "import os; print(os.environ.get('FEATURE_FLAG', '<unset>')); print(os.path.exists('/app/config.json'))"],
             new Dictionary<string, string?> { ["FEATURE_FLAG"] = null });
 
-        Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal("<unset>\nFalse\n", result.Stdout);
+        result.AssertSucceededWith("<unset>\nFalse\n");
     }
 }
