@@ -3,8 +3,9 @@ using Doppel.Interception.Policy;
 namespace Doppel.Bench;
 
 /// <summary>
-/// <c>Doppel.Bench [--quick]</c>: measures each figure next to the direct path in the same run
-/// and prints one table per figure.
+/// <c>Doppel.Bench [--quick] [--p3]</c>: measures each figure next to the direct path in the same run
+/// and prints one table per figure: 1–3 (interception, no root needed) or, with <c>--p3</c>,
+/// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root).
 /// </summary>
 internal static class BenchCommand
 {
@@ -14,20 +15,17 @@ internal static class BenchCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken)
     {
-        BenchSettings settings;
-        if (args.Length == 0)
+        var quick = args.Contains("--quick");
+        var p3 = args.Contains("--p3");
+        if (args.Any(a => a is not ("--quick" or "--p3")) || args.Distinct().Count() != args.Length)
         {
-            settings = BenchSettings.Full;
-        }
-        else if (args is ["--quick"])
-        {
-            settings = BenchSettings.Quick;
-        }
-        else
-        {
-            await Console.Error.WriteLineAsync("Usage: Doppel.Bench [--quick]  (--quick runs fewer calls and rounds, as a smoke test)");
+            await Console.Error.WriteLineAsync(
+                "Usage: Doppel.Bench [--quick] [--p3]  (--quick runs fewer calls and rounds, as a smoke test; " +
+                "--p3 runs the mini-cluster figures 4–7 instead of 1–3, as root)");
             return ExitUsage;
         }
+
+        var settings = quick ? BenchSettings.Quick : BenchSettings.Full;
 
         using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -41,11 +39,18 @@ internal static class BenchCommand
         try
         {
             var aot = BenchPaths.FindAotLauncher();
+            var header = $"doppel bench{(quick ? " --quick" : "")}{(p3 ? " --p3" : "")} · {MachineInfo.Describe()}";
+            if (p3)
+            {
+                await ClusterFigures.RunAsync(header, aot, temp.FullName, settings.Cluster, output, interrupted.Token);
+                return ExitOk;
+            }
+
             var jit = BenchPaths.JitLauncher;
             var launchers = aot is null ? new[] { jit } : [aot, jit];
             var main = launchers[0];
 
-            await output.WriteLineAsync($"doppel bench{(settings == BenchSettings.Quick ? " --quick" : "")} · {MachineInfo.Describe()}");
+            await output.WriteLineAsync(header);
             if (aot is null)
             {
                 await output.WriteLineAsync("artifacts/doppel was not found (run scripts/build.sh to publish it), so only the JIT launcher is measured.");

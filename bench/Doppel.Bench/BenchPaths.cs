@@ -9,6 +9,9 @@ internal static class BenchPaths
     /// <summary>The C workload, copied beside the bench at build time.</summary>
     public static string WorkloadSource { get; } = Path.Combine(AppContext.BaseDirectory, "native", "syscalls.c");
 
+    /// <summary>The mini-cluster figures' C server and client, copied beside the bench at build time.</summary>
+    public static string NetworkWorkloadSource { get; } = Path.Combine(AppContext.BaseDirectory, "native", "p3net.c");
+
     /// <summary>The NativeAOT <c>doppel</c> that <c>scripts/build.sh</c> publishes; null when it is absent.</summary>
     public static Launcher? FindAotLauncher()
     {

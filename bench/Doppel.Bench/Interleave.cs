@@ -7,9 +7,9 @@ namespace Doppel.Bench;
 internal static class Interleave
 {
     /// <returns>One list of samples per variant, in the variants' order.</returns>
-    public static async Task<List<double>[]> RunAsync(int rounds, IReadOnlyList<Func<Task<double>>> variants)
+    public static async Task<List<T>[]> RunAsync<T>(int rounds, IReadOnlyList<Func<Task<T>>> variants)
     {
-        var samples = variants.Select(_ => new List<double>(rounds)).ToArray();
+        var samples = variants.Select(_ => new List<T>(rounds)).ToArray();
         for (var round = 0; round < rounds; round++)
         {
             for (var i = 0; i < variants.Count; i++)

@@ -3,15 +3,21 @@ using System.Diagnostics;
 
 namespace Doppel.Bench;
 
-/// <summary>The C program of native/syscalls.c, compiled with gcc into the bench's temp dir.</summary>
+/// <summary>The C programs of native/, compiled with gcc into the bench's temp dir.</summary>
 internal static class Workload
 {
-    /// <summary>Compiles the workload; throws <see cref="BenchException"/> when gcc is missing or fails.</summary>
-    public static async Task<string> CompileAsync(string directory, CancellationToken cancellationToken)
+    /// <summary>Compiles native/syscalls.c; throws <see cref="BenchException"/> when gcc is missing or fails.</summary>
+    public static Task<string> CompileAsync(string directory, CancellationToken cancellationToken)
+        => CompileAsync(BenchPaths.WorkloadSource, Path.Combine(directory, "syscalls"), [], cancellationToken);
+
+    /// <summary>Compiles native/p3net.c (the mini-cluster figures' server and client).</summary>
+    public static Task<string> CompileNetworkAsync(string directory, CancellationToken cancellationToken)
+        => CompileAsync(BenchPaths.NetworkWorkloadSource, Path.Combine(directory, "p3net"), ["-pthread"], cancellationToken);
+
+    private static async Task<string> CompileAsync(string source, string output, IReadOnlyList<string> flags, CancellationToken cancellationToken)
     {
-        var output = Path.Combine(directory, "syscalls");
         var start = new ProcessStartInfo("gcc") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var argument in new[] { "-O2", "-Wall", "-o", output, BenchPaths.WorkloadSource })
+        foreach (var argument in (string[])["-O2", "-Wall", .. flags, "-o", output, source])
         {
             start.ArgumentList.Add(argument);
         }
@@ -37,7 +43,7 @@ internal static class Workload
             await gcc.WaitForExitAsync(cancellationToken);
             if (gcc.ExitCode != 0)
             {
-                throw new BenchException($"gcc could not compile {BenchPaths.WorkloadSource}: {stderr.Trim()}");
+                throw new BenchException($"gcc could not compile {source}: {stderr.Trim()}");
             }
         }
 
