@@ -6,9 +6,9 @@ using Grpc.Net.Client;
 namespace Doppel.Session.Agent;
 
 /// <summary>
-/// A session's link to one agent: two HTTP/2 connections, one for control calls (hello, env,
-/// files, DNS) and one for relayed bytes (outgoing TCP/UDP streams), so a small call never waits
-/// behind a bulk transfer (LINUX-NOTES.md, "gRPC"). When the transport drops, calls in flight fail
+/// A session's link to one agent: one HTTP/2 connection for control calls (hello, env, files,
+/// DNS) and separate ones for relayed bytes (outgoing TCP/UDP streams, <see cref="RelayLanes"/>),
+/// so a small call never waits behind a bulk transfer (LINUX-NOTES.md, "gRPC"). When the transport drops, calls in flight fail
 /// with <see cref="RpcException"/> and the next call connects again: the app keeps running.
 /// </summary>
 public sealed class AgentConnection : IDisposable
@@ -17,20 +17,18 @@ public sealed class AgentConnection : IDisposable
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
     private readonly GrpcChannel _control;
-    private readonly GrpcChannel _relay;
 
-    private AgentConnection(AgentEndpoint endpoint, HelloResponse hello, GrpcChannel control, GrpcChannel relay)
+    private AgentConnection(AgentEndpoint endpoint, HelloResponse hello, GrpcChannel control, RelayLanes relay)
     {
         Endpoint = endpoint;
         Hello = hello;
         _control = control;
-        _relay = relay;
+        Relay = relay;
         Files = new FileService.FileServiceClient(control);
         Environment = new EnvironmentService.EnvironmentServiceClient(control);
         Hostname = new HostnameService.HostnameServiceClient(control);
         Dns = new DnsService.DnsServiceClient(control);
         Agent = new AgentService.AgentServiceClient(control);
-        Outgoing = new OutgoingService.OutgoingServiceClient(relay);
     }
 
     public AgentEndpoint Endpoint { get; }
@@ -48,8 +46,8 @@ public sealed class AgentConnection : IDisposable
 
     public DnsService.DnsServiceClient Dns { get; }
 
-    /// <summary>On the relay connection.</summary>
-    public OutgoingService.OutgoingServiceClient Outgoing { get; }
+    /// <summary>The relay connections (OutgoingService).</summary>
+    public RelayLanes Relay { get; }
 
     /// <summary>
     /// Connects to the agent and negotiates the protocol version. Throws
@@ -60,7 +58,7 @@ public sealed class AgentConnection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var control = Channel(endpoint);
-        var relay = Channel(endpoint);
+        var relay = new RelayLanes(() => Channel(endpoint));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
@@ -94,7 +92,7 @@ public sealed class AgentConnection : IDisposable
     public void Dispose()
     {
         _control.Dispose();
-        _relay.Dispose();
+        Relay.Dispose();
     }
 
     private static GrpcChannel Channel(AgentEndpoint endpoint)

@@ -31,8 +31,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         _agent = agent;
         _logger = logger;
         Hostname = hostname;
-        _tcp = new TcpRelays(agent.Outgoing, logger);
-        _udp = new UdpRelays(agent.Outgoing, logger);
+        _tcp = new TcpRelays(agent.Relay, logger);
+        _udp = new UdpRelays(agent.Relay, logger);
     }
 
     public string? Hostname { get; }

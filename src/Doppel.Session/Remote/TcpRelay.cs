@@ -17,6 +17,7 @@ internal sealed class TcpRelay(
     Socket listener,
     AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage> call,
     CancellationTokenSource cancel,
+    IDisposable lane,
     ILogger logger)
 {
     public async Task RunAsync()
@@ -59,6 +60,7 @@ internal sealed class TcpRelay(
             await cancel.CancelAsync().ConfigureAwait(false);
             call.Dispose();
             cancel.Dispose();
+            lane.Dispose();
         }
     }
 

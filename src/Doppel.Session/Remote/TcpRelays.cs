@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Session.Agent;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +15,7 @@ namespace Doppel.Session.Remote;
 /// one-shot loopback listener stands in for the destination; the app's socket is connected to it
 /// and the bytes are pumped between that socket and the call, half-closes included.
 /// </summary>
-internal sealed class TcpRelays(OutgoingService.OutgoingServiceClient client, ILogger logger) : IAsyncDisposable
+internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDisposable
 {
     /// <summary>How long the agent may take to connect, and the app to reach the stand-in.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
@@ -27,10 +28,11 @@ internal sealed class TcpRelays(OutgoingService.OutgoingServiceClient client, IL
     public async ValueTask<IPEndPoint?> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        var lane = lanes.Take();
         AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage>? call = null;
         try
         {
-            call = client.ConnectTcp(cancellationToken: cancel.Token);
+            call = lane.Client.ConnectTcp(cancellationToken: cancel.Token);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancel.Token);
             timeout.CancelAfter(ConnectTimeout);
             await call.RequestStream.WriteAsync(
@@ -46,13 +48,14 @@ internal sealed class TcpRelays(OutgoingService.OutgoingServiceClient client, IL
             {
                 logger.LogDebug("agent could not connect to {Destination}: {Errno} {Message}", destination, error.Errno, error.Message);
                 Abandon(call, cancel);
+                lane.Dispose();
                 return null;
             }
 
             var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             listener.Listen(1);
-            var relay = new TcpRelay(destination, listener, call, cancel, logger);
+            var relay = new TcpRelay(destination, listener, call, cancel, lane, logger);
             _open[relay] = 0;
             _ = relay.RunAsync().ContinueWith(_ => _open.TryRemove(relay, out var _), TaskScheduler.Default);
             return (IPEndPoint)listener.LocalEndPoint!;
@@ -69,6 +72,7 @@ internal sealed class TcpRelays(OutgoingService.OutgoingServiceClient client, IL
                 cancel.Dispose();
             }
 
+            lane.Dispose();
             return null;
         }
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Session.Agent;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -19,7 +20,7 @@ internal sealed class UdpRelay : IAsyncDisposable
     /// <summary>A flow with no datagram either way for this long is closed.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly OutgoingService.OutgoingServiceClient _client;
+    private readonly RelayLanes _lanes;
     private readonly IPEndPoint _destination;
     private readonly ILogger _logger;
     private readonly Socket _socket;
@@ -28,9 +29,9 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly Task _receiving;
     private readonly Timer _sweeper;
 
-    private UdpRelay(OutgoingService.OutgoingServiceClient client, IPEndPoint destination, ILogger logger, CancellationToken closing)
+    private UdpRelay(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing)
     {
-        _client = client;
+        _lanes = lanes;
         _destination = destination;
         _logger = logger;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
@@ -43,8 +44,8 @@ internal sealed class UdpRelay : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    public static UdpRelay Start(OutgoingService.OutgoingServiceClient client, IPEndPoint destination, ILogger logger, CancellationToken closing) =>
-        new(client, destination, logger, closing);
+    public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, logger, closing);
 
     public async ValueTask DisposeAsync()
     {
@@ -116,6 +117,7 @@ internal sealed class UdpRelay : IAsyncDisposable
         private readonly IPEndPoint _source;
         private readonly CancellationTokenSource _cancel;
         private readonly AsyncDuplexStreamingCall<UdpClientMessage, UdpServerMessage> _call;
+        private readonly RelayLanes.Lease _lane;
         private bool _opened;
 
         public Flow(UdpRelay relay, IPEndPoint source)
@@ -123,7 +125,8 @@ internal sealed class UdpRelay : IAsyncDisposable
             _relay = relay;
             _source = source;
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(relay._stop.Token);
-            _call = relay._client.OpenUdp(cancellationToken: _cancel.Token);
+            _lane = relay._lanes.Take();
+            _call = _lane.Client.OpenUdp(cancellationToken: _cancel.Token);
             LastActivity = Environment.TickCount64;
         }
 
@@ -168,6 +171,7 @@ internal sealed class UdpRelay : IAsyncDisposable
             }
 
             _call.Dispose();
+            _lane.Dispose();
         }
 
         private async Task ReceiveAsync()
@@ -199,6 +203,7 @@ internal sealed class UdpRelay : IAsyncDisposable
             finally
             {
                 _relay._flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(_source, this));
+                Close();
             }
         }
     }

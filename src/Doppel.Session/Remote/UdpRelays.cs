@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Doppel.Protocol.V1;
+using Doppel.Session.Agent;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Session.Remote;
@@ -11,7 +11,7 @@ namespace Doppel.Session.Remote;
 /// socket that sends there (told apart by its source address) gets its own flow at the agent, so
 /// replies go back to the socket that asked.
 /// </summary>
-internal sealed class UdpRelays(OutgoingService.OutgoingServiceClient client, ILogger logger) : IAsyncDisposable
+internal sealed class UdpRelays(RelayLanes lanes, ILogger logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<UdpRelay>> _relays = new();
     private readonly CancellationTokenSource _closing = new();
@@ -23,7 +23,7 @@ internal sealed class UdpRelays(OutgoingService.OutgoingServiceClient client, IL
             return new((IPEndPoint?)null);
         }
 
-        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(client, d, logger, _closing.Token))).Value;
+        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(lanes, d, logger, _closing.Token))).Value;
         return new(relay.LocalEndPoint);
     }
 
