@@ -80,11 +80,16 @@ public sealed class FileTests(ClusterFixture fixture)
 
         var result = await fixture.ExecAsync(
             ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script,
-                "create:/app/rw/created.txt:created by the developer", "append:/app/rw/existing.txt:appended", "read:/app/rw/existing.txt", "list:/app/rw"]);
+                "create:/app/rw/created.txt:created by the developer", "append:/app/rw/existing.txt:appended", "read:/app/rw/existing.txt",
+                "mkdir:/app/rw/made", "unlink:/app/rw/obsolete.txt", "list:/app/rw"]);
 
-        result.AssertSucceededWith("create /app/rw/created.txt: ok\nappend /app/rw/existing.txt: ok\nread /app/rw/existing.txt: 'before\\nappended\\n'\nlist /app/rw: created.txt,existing.txt\n");
+        result.AssertSucceededWith(
+            "create /app/rw/created.txt: ok\nappend /app/rw/existing.txt: ok\nread /app/rw/existing.txt: 'before\\nappended\\n'\n"
+            + "mkdir /app/rw/made: ok\nunlink /app/rw/obsolete.txt: ok\nlist /app/rw: created.txt,existing.txt,made\n");
         Assert.Equal("created by the developer\n", await File.ReadAllTextAsync(fixture.Bff.HostPath("/app/rw/created.txt")));
         Assert.Equal("before\nappended\n", await File.ReadAllTextAsync(fixture.Bff.HostPath("/app/rw/existing.txt")));
+        Assert.True(Directory.Exists(fixture.Bff.HostPath("/app/rw/made")), "mkdir reached the pod");
+        Assert.False(File.Exists(fixture.Bff.HostPath("/app/rw/obsolete.txt")), "unlink reached the pod");
         var inPod = await fixture.Bff.ExecAsync(["cat", "/app/rw/created.txt", "/app/rw/existing.txt"], CancellationToken.None);
         Assert.Equal("created by the developer\nbefore\nappended\n", inPod.StandardOutput);
     }

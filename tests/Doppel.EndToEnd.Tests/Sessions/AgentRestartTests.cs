@@ -83,6 +83,9 @@ public sealed class AgentRestartTests(ClusterFixture fixture)
 
         result.AssertSucceededWith("first: one\nold connection: closed\nnew connection: three\n");
         Assert.True(restarted, "doppel started no new doppel-agent within 10 s of the kill.\n" + result);
+        Assert.True(
+            result.Stderr.Split('\n').Any(line => line.StartsWith("warning:", StringComparison.Ordinal) && line.Contains($"(pid {killed})", StringComparison.Ordinal)),
+            "doppel should warn on stderr that the agent it started died.\n" + result);
     }
 
     /// <summary>The PIDs of the doppel-agent processes whose parent is <paramref name="parent"/> (from /proc/*/stat).</summary>

@@ -129,6 +129,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                     ["/app/secret/token.txt"] = "pod-secret\n",
                     ["/app/ro/existing.txt"] = "before\n",
                     ["/app/rw/existing.txt"] = "before\n",
+                    ["/app/rw/obsolete.txt"] = "to be removed\n",
                 },
             },
             new PodSpec("backend")
