@@ -64,7 +64,15 @@ internal sealed class TcpCall : IDisposable
     /// <summary>Completes the request stream and waits for the call's status.</summary>
     public async Task<StatusCode> FinishAsync(CancellationToken cancellationToken)
     {
-        await _call.RequestStream.CompleteAsync();
+        try
+        {
+            await _call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.OK)
+        {
+            // the agent had already ended the call (a failed connect)
+        }
+
         while (await _call.ResponseStream.MoveNext(cancellationToken))
         {
         }
