@@ -2,6 +2,7 @@ using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Configuration;
 
 namespace Doppel.Session.Agent;
 
@@ -115,7 +116,28 @@ public sealed class AgentConnection : IDisposable
             {
                 HttpHandler = handler,
                 DisposeHttpClient = true,
-                MaxRetryAttempts = 0,
+
+                // While a local agent is being restarted its socket refuses connections: a call
+                // that has not reached the agent yet waits for the new one (about 3 s in all)
+                // instead of failing the app's lookup or connect at once.
+                ServiceConfig = new ServiceConfig
+                {
+                    MethodConfigs =
+                    {
+                        new MethodConfig
+                        {
+                            Names = { MethodName.Default },
+                            RetryPolicy = new RetryPolicy
+                            {
+                                MaxAttempts = 5,
+                                InitialBackoff = TimeSpan.FromMilliseconds(200),
+                                MaxBackoff = TimeSpan.FromSeconds(1),
+                                BackoffMultiplier = 2,
+                                RetryableStatusCodes = { StatusCode.Unavailable },
+                            },
+                        },
+                    },
+                },
             });
     }
 }

@@ -197,11 +197,9 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         }
         else if (feature.Fs.Mode != FsMode.Local)
         {
-            families |= SyscallFamilies.FilesRead;
-            if (feature.Fs.Mode == FsMode.Write || feature.Fs.ReadWrite.Count > 0)
-            {
-                families |= SyscallFamilies.FilesWrite;
-            }
+            // Name changes are trapped in every mode that serves pod files: in read mode a mkdir,
+            // unlink or rename of a pod path must fail with EROFS, not act on the developer's disk.
+            families |= SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite;
         }
 
         var network = feature.Network;

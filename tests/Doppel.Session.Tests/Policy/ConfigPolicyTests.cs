@@ -61,6 +61,16 @@ public sealed class ConfigPolicyTests
     }
 
     [Fact]
+    public void ReadModeTrapsNameChangesSoTheyFailWithErofsInsteadOfActingLocally()
+    {
+        var policy = PolicyFor("{}");
+
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+        Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/app/new-dir", FileIntent.Write));
+        Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/new-dir", FileIntent.Write));
+    }
+
+    [Fact]
     public void UserListsComeBeforeTheDefaults()
     {
         var policy = PolicyFor("""
@@ -106,7 +116,7 @@ public sealed class ConfigPolicyTests
     public void DefaultsTrapWhatTheDefaultFeaturesNeed()
     {
         Assert.Equal(
-            SyscallFamilies.FilesRead | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Hostname,
+            SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Hostname,
             PolicyFor("{}").Families);
     }
 
