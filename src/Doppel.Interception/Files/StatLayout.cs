@@ -29,7 +29,7 @@ internal static class StatLayout
         BinaryPrimitives.WriteUInt32LittleEndian(buffer[32..], (uint)entry.Gid);
         BinaryPrimitives.WriteInt64LittleEndian(buffer[48..], entry.Size);
         BinaryPrimitives.WriteInt64LittleEndian(buffer[56..], BlockSize);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[64..], Blocks(entry.Size));
+        BinaryPrimitives.WriteInt64LittleEndian(buffer[64..], entry.Blocks ?? Blocks(entry.Size));
         WriteTimespec(buffer[72..], entry.LastAccessTime);
         WriteTimespec(buffer[88..], entry.LastWriteTime);
         WriteTimespec(buffer[104..], entry.LastWriteTime);
@@ -46,7 +46,7 @@ internal static class StatLayout
         BinaryPrimitives.WriteUInt16LittleEndian(buffer[28..], (ushort)(FileType(entry.Kind) | (entry.Mode & 0xfff)));
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[32..], inode);
         BinaryPrimitives.WriteInt64LittleEndian(buffer[40..], entry.Size);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[48..], Blocks(entry.Size));
+        BinaryPrimitives.WriteInt64LittleEndian(buffer[48..], entry.Blocks ?? Blocks(entry.Size));
         WriteStatxTimestamp(buffer[64..], entry.LastAccessTime);
         WriteStatxTimestamp(buffer[96..], entry.LastWriteTime);
         WriteStatxTimestamp(buffer[112..], entry.LastWriteTime);

@@ -4,6 +4,7 @@ namespace Doppel.Interception.Remote;
 /// <param name="Name">The entry's file name (last path component).</param>
 /// <param name="Mode">Permission bits (07777), without the file type.</param>
 /// <param name="LinkTarget">For symlinks: the target as stored (readlink).</param>
+/// <param name="Blocks">512-byte blocks allocated (st_blocks); null: computed from the size.</param>
 public sealed record RemoteEntry(
     string Name,
     RemoteEntryKind Kind,
@@ -13,4 +14,5 @@ public sealed record RemoteEntry(
     long Size,
     DateTimeOffset LastWriteTime,
     DateTimeOffset LastAccessTime,
-    string? LinkTarget = null);
+    string? LinkTarget = null,
+    long? Blocks = null);

@@ -240,7 +240,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             (long)stat.Size,
             stat.Mtime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
             stat.Atime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
-            kind == RemoteEntryKind.Symlink && stat.LinkTarget.Length > 0 ? stat.LinkTarget : null);
+            kind == RemoteEntryKind.Symlink && stat.LinkTarget.Length > 0 ? stat.LinkTarget : null,
+            (long)stat.Blocks);
     }
 
     private static string NameOf(string path)
