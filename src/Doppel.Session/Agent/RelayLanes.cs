@@ -5,9 +5,11 @@ namespace Doppel.Session.Agent;
 
 /// <summary>
 /// The HTTP/2 connections that carry relayed bytes. A connection's frames leave in order, so a
-/// small request on a connection that also carries a bulk transfer waits behind the bulk stream's
-/// in-flight window (measured: p99 round trip 10 ms instead of 1 ms). Each new relayed stream
-/// takes the lane with the fewest open streams, so one bulk transfer slows only its own lane.
+/// small request on a connection that also carries a bulk transfer can wait behind the bulk
+/// stream's frames (LINUX-NOTES.md, "gRPC": 0.8–1.1 ms p50 on a shared connection; more over a
+/// port-forward with real RTT). Each new relayed stream takes the lane with the fewest open
+/// streams, so one bulk transfer occupies only its own lane. On a 2-CPU machine with a local
+/// agent the CPU, not the queueing, dominates (docs/benchmarks.md, "Relay lanes, A/B").
 /// Lanes connect lazily, on their first stream.
 /// </summary>
 public sealed class RelayLanes : IDisposable
