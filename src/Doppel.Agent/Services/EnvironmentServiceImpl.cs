@@ -1,13 +1,14 @@
 using System.Text;
 using Doppel.Agent.Targets;
+using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Grpc.Core;
 
 namespace Doppel.Agent.Services;
 
 /// <summary>
-/// /proc/PID/environ, unfiltered: the session applies feature.env and the never-imported list
-/// (Protocol README, "Environment"); empty for a targetless agent.
+/// /proc/PID/environ without the never-imported variables (<see cref="EnvironmentRules"/>); the
+/// session applies feature.env (Protocol README, "Environment"). Empty for a targetless agent.
 /// </summary>
 internal sealed class EnvironmentServiceImpl(Target target) : EnvironmentService.EnvironmentServiceBase
 {
@@ -33,7 +34,7 @@ internal sealed class EnvironmentServiceImpl(Target target) : EnvironmentService
         foreach (var entry in Encoding.UTF8.GetString(environ).Split('\0', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
-            if (equals > 0)
+            if (equals > 0 && !EnvironmentRules.IsNeverImported(entry[..equals]))
             {
                 response.Variables.Add(new EnvironmentVariable { Name = entry[..equals], Value = entry[(equals + 1)..] });
             }

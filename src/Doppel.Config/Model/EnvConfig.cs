@@ -28,12 +28,4 @@ public sealed record EnvConfig
 
     [Description("Read the environment from the target's process rather than the pod spec.")]
     public bool? LoadFromProcess { get; init; }
-
-    /// <summary>Never imported from the pod, whatever include says (REFERENCE.md).</summary>
-    public static IReadOnlyList<string> NeverImported { get; } =
-    [
-        "HOME", "PATH", "PWD", "OLDPWD", "SHLVL", "USER", "SHELL", "TERM", "HOSTNAME", "JAVA_HOME", "CLASSPATH",
-        "GOPATH", "GOROOT", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "NODE_PATH", "RUST_LOG", "JAVA_TOOL_OPTIONS",
-        "LD_PRELOAD", "LD_LIBRARY_PATH", "DOTNET_ROOT", "TMPDIR",
-    ];
 }

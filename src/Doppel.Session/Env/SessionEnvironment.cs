@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Doppel.Config;
+using Doppel.Protocol;
 
 namespace Doppel.Session.Env;
 
@@ -19,8 +20,6 @@ namespace Doppel.Session.Env;
 /// </summary>
 public static class SessionEnvironment
 {
-    private static readonly HashSet<string> s_neverImported = new(EnvConfig.NeverImported, StringComparer.Ordinal);
-
     /// <summary>Builds the program's environment; throws <see cref="EnvFileException"/> for an unreadable env file.</summary>
     /// <param name="config"><c>feature.env</c>.</param>
     /// <param name="target">The target's variables (empty when targetless).</param>
@@ -43,7 +42,7 @@ public static class SessionEnvironment
             var mapping = config.Mapping.Select(m => (Pattern: new Regex(m.Key, RegexOptions.CultureInvariant), Replacement: m.Value)).ToArray();
             foreach (var (name, value) in target)
             {
-                if (s_neverImported.Contains(name)
+                if (EnvironmentRules.IsNeverImported(name)
                     || (include is not null && !include.IsMatch(name))
                     || (exclude is not null && exclude.IsMatch(name)))
                 {
