@@ -130,7 +130,8 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             absolute = RemotePath.Combine(directory, raw);
         }
 
-        var path = cache.RemotePathOf(absolute) ?? absolute;
+        // A path inside the cache tree is already a remote path; anything else is mapped first.
+        var path = cache.RemotePathOf(absolute) ?? policy.MapPath(absolute);
         var decision = policy.DecideFile(path, intent);
 
         // Only a decision that acts needs the caller to still be the one we read from: a

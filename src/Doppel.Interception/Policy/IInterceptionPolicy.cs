@@ -19,8 +19,16 @@ public interface IInterceptionPolicy
     /// </summary>
     IReadOnlySet<string> SkippedProcesses { get; }
 
-    /// <summary>For an absolute, lexically normalised path.</summary>
+    /// <summary>For an absolute, lexically normalised path (after <see cref="MapPath"/>).</summary>
     InterceptionDecision DecideFile(string path, FileIntent intent);
+
+    /// <summary>
+    /// Rewrites a path the app named before anything else is decided (<c>feature.fs.mapping</c>);
+    /// the rewritten path is what <see cref="DecideFile"/> sees and what the remote side is asked
+    /// for. A rewritten path that is decided local is not redirected: the call runs on the path
+    /// the app named. The default keeps every path.
+    /// </summary>
+    string MapPath(string path) => path;
 
     /// <summary>For a TCP connect or a UDP destination (IPv4-mapped addresses arrive as IPv4).</summary>
     InterceptionDecision DecideOutgoing(Transport transport, IPEndPoint destination);

@@ -38,6 +38,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly IncomingConfig _incoming;
     private readonly string[] _localRoots;
     private readonly bool _targetless;
+    private readonly (Regex Pattern, string Replacement)[] _pathMapping;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> _names;
 
     /// <param name="config">The resolved configuration.</param>
@@ -59,6 +60,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _localRoots = new[] { workingDirectory, executable }.OfType<string>().Select(p => p.TrimEnd('/')).Where(p => p.Length > 0).ToArray();
         HomeDotFiles = home is { Length: > 0 } ? new Regex("^" + Regex.Escape(home.TrimEnd('/')) + "/\\.", Options) : null;
         _targetless = targetless;
+        _pathMapping = targetless ? [] : _fs.Mapping.Select(m => (new Regex(m.Key, Options), m.Value)).ToArray();
         _names = names ?? new Dictionary<string, IReadOnlySet<IPAddress>>();
         Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
@@ -82,6 +84,25 @@ public sealed class ConfigPolicy : IInterceptionPolicy
             .OfType<string>()
             .Distinct(StringComparer.OrdinalIgnoreCase)
             .ToArray();
+    }
+
+    /// <summary>
+    /// <c>feature.fs.mapping</c>: the first pattern that matches rewrites the path (capture groups
+    /// allowed, <c>$1</c>); a result that is not absolute keeps the path as it was.
+    /// </summary>
+    public string MapPath(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        foreach (var (pattern, replacement) in _pathMapping)
+        {
+            if (pattern.IsMatch(path))
+            {
+                var mapped = pattern.Replace(path, replacement, 1);
+                return mapped.StartsWith('/') ? mapped : path;
+            }
+        }
+
+        return path;
     }
 
     public InterceptionDecision DecideFile(string path, FileIntent intent)

@@ -55,6 +55,17 @@ public sealed class FileTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task FsMappingServesAPodPathUnderTheNameTheAppUses()
+    {
+        var script = FileScript.Write(fixture);
+        var config = fixture.WriteFile("mapping.json", """{ "feature": { "fs": { "mapping": { "^/srv/settings(/.*)?$": "/app/data$1" } } } }""");
+
+        var result = await fixture.ExecAsync(["-t", Target, "-f", config, "--", ClusterFixture.Python, script, "read:/srv/settings/b.txt", "list:/srv/settings"]);
+
+        result.AssertSucceededWith("read /srv/settings/b.txt: 'bravo bravo\\n'\nlist /srv/settings: a.txt,b.txt\n");
+    }
+
+    [Fact]
     public async Task ReadModeRefusesWritesWithErofsAndThePodIsUnchanged()
     {
         var script = FileScript.Write(fixture);

@@ -227,4 +227,15 @@ public sealed class ConfigPolicyTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void FsMappingRewritesPathsWithTheFirstMatchingPattern()
+    {
+        var policy = PolicyFor("""{"feature":{"fs":{"mapping":{"^/home/dev/project/config/(.*)$":"/app/config/$1","^/data":"relative"}}}}""");
+
+        Assert.Equal("/app/config/settings.json", policy.MapPath("/home/dev/project/config/settings.json"));
+        Assert.Equal(InterceptionDecision.Remote, policy.DecideFile(policy.MapPath("/home/dev/project/config/settings.json"), FileIntent.Read));
+        Assert.Equal("/data/x", policy.MapPath("/data/x")); // not absolute after the rewrite: kept
+        Assert.Equal("/srv/other", policy.MapPath("/srv/other"));
+    }
 }
