@@ -19,9 +19,9 @@ public sealed class AgentConnection : IDisposable
 
     private readonly GrpcChannel _control;
 
-    private AgentConnection(AgentEndpoint endpoint, HelloResponse hello, GrpcChannel control, RelayLanes relay)
+    private AgentConnection(string address, HelloResponse hello, GrpcChannel control, RelayLanes relay)
     {
-        Endpoint = endpoint;
+        Address = address;
         Hello = hello;
         _control = control;
         Relay = relay;
@@ -32,7 +32,8 @@ public sealed class AgentConnection : IDisposable
         Agent = new AgentService.AgentServiceClient(control);
     }
 
-    public AgentEndpoint Endpoint { get; }
+    /// <summary>Where the agent is, for messages (<c>unix:/…/agent.sock</c>, a port-forward, …).</summary>
+    public string Address { get; }
 
     /// <summary>The agent's answer to the session's hello: version, target, features.</summary>
     public HelloResponse Hello { get; }
@@ -50,16 +51,30 @@ public sealed class AgentConnection : IDisposable
     /// <summary>The relay connections (OutgoingService).</summary>
     public RelayLanes Relay { get; }
 
-    /// <summary>
-    /// Connects to the agent and negotiates the protocol version. Throws
-    /// <see cref="AgentConnectionException"/> with a sentence for the user when the agent cannot be
-    /// reached or speaks no common version.
-    /// </summary>
-    public static async Task<AgentConnection> ConnectAsync(AgentEndpoint endpoint, string sessionName, string clientVersion, CancellationToken cancellationToken)
+    /// <summary>Connects to an agent listening at <paramref name="endpoint"/>; see the other overload.</summary>
+    public static Task<AgentConnection> ConnectAsync(AgentEndpoint endpoint, string sessionName, string clientVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var control = Channel(endpoint);
-        var relay = new RelayLanes(() => Channel(endpoint));
+        return ConnectAsync(endpoint.Text, endpoint.ConnectAsync, sessionName, clientVersion, cancellationToken);
+    }
+
+    /// <summary>
+    /// Connects to the agent and negotiates the protocol version. <paramref name="connect"/>
+    /// opens one byte stream to the agent (a unix socket, a TCP connection, a Kubernetes
+    /// port-forward): it is called for every HTTP/2 connection, first and again after a drop.
+    /// Throws <see cref="AgentConnectionException"/> with a sentence for the user when the agent
+    /// cannot be reached or speaks no common version.
+    /// </summary>
+    public static async Task<AgentConnection> ConnectAsync(
+        string address,
+        Func<CancellationToken, ValueTask<Stream>> connect,
+        string sessionName,
+        string clientVersion,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connect);
+        var control = Channel(connect);
+        var relay = new RelayLanes(() => Channel(connect));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
@@ -73,14 +88,14 @@ public sealed class AgentConnection : IDisposable
                 },
                 deadline: DateTime.UtcNow + ConnectTimeout + ConnectTimeout,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new AgentConnection(endpoint, hello, control, relay);
+            return new AgentConnection(address, hello, control, relay);
         }
         catch (RpcException e)
         {
             control.Dispose();
             relay.Dispose();
             var reason = e.StatusCode == StatusCode.FailedPrecondition ? e.Status.Detail : $"{e.Status.StatusCode}: {e.Status.Detail}";
-            throw new AgentConnectionException($"cannot talk to the agent at {endpoint}: {reason}", e);
+            throw new AgentConnectionException($"cannot talk to the agent at {address}: {reason}", e);
         }
         catch
         {
@@ -96,7 +111,7 @@ public sealed class AgentConnection : IDisposable
         Relay.Dispose();
     }
 
-    private static GrpcChannel Channel(AgentEndpoint endpoint)
+    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect)
     {
         var handler = new SocketsHttpHandler
         {
@@ -108,7 +123,7 @@ public sealed class AgentConnection : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             EnableMultipleHttp2Connections = true,
-            ConnectCallback = async (_, ct) => await endpoint.ConnectAsync(ct).ConfigureAwait(false),
+            ConnectCallback = async (_, ct) => await connect(ct).ConfigureAwait(false),
         };
         return GrpcChannel.ForAddress(
             "http://doppel-agent",

@@ -148,6 +148,33 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         Assert.Equal("after", await ReadToEndAsync(next));
     }
 
+    [Fact]
+    public async Task APluggedInTransportCarriesTheControlAndRelayConnections()
+    {
+        await using var agent = await AgentUnderTest.StartAsync($"container/{cluster.Box.ContainerId}");
+        var opened = 0;
+        async ValueTask<Stream> Connect(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref opened);
+            return await agent.Endpoint.ConnectAsync(cancellationToken);
+        }
+
+        using var connection = await AgentConnection.ConnectAsync("test transport", Connect, "session-test", "0.1.0", Timeout);
+        await using var remote = new GrpcRemote(connection, hostname: null, NullLogger.Instance);
+        Assert.Equal(1, opened); // the control connection, for hello
+
+        Assert.NotNull(await remote.GetEntryAsync("/app/config.json", true, Timeout));
+        var standIn = await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await app.ConnectAsync(standIn!, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes("via the plugged transport"), Timeout);
+        app.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("via the plugged transport", await ReadToEndAsync(app));
+        Assert.Equal(2, opened); // plus one relay lane
+        Assert.Equal("test transport", connection.Address);
+    }
+
     private static async Task<bool> EndsAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
     {
         try
