@@ -24,6 +24,9 @@ internal sealed class AgentProcess : IAsyncDisposable
         SocketPath = socketPath;
     }
 
+    /// <summary>The agent binary under test.</summary>
+    public static string Executable => s_executable;
+
     public string SocketPath { get; }
 
     public Process Process => _process;
