@@ -45,6 +45,39 @@ public sealed class ListenAndAttributesTests(ClusterFixture cluster) : IClassFix
     }
 
     [Fact]
+    public async Task TheAgentDoesNotWatchTheDirectoryItWasStartedIn()
+    {
+        // A local agent starts in the developer's project directory; watching that tree would use
+        // up the user's inotify watches (node_modules) that their own tools need.
+        var project = Directory.CreateTempSubdirectory("doppel-agent-cwd-").FullName;
+        for (var i = 0; i < 20; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(project, "src", $"dir{i}"));
+        }
+
+        var info = new ProcessStartInfo(AgentProcess.Executable) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = project };
+        foreach (var argument in new[] { "--target", $"pid/{cluster.ProcessPod.Pid}", "--listen", "unix:" + Path.Combine(project, "agent.sock"), "--idle-exit", "5" })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        try
+        {
+            Assert.StartsWith("listening on unix:", await process.StandardOutput.ReadLineAsync(Timeout), StringComparison.Ordinal);
+            await Task.Delay(TimeSpan.FromSeconds(1), Timeout); // a watcher would be adding watches by now
+
+            Assert.Equal(0, InotifyWatches(process.Id));
+        }
+        finally
+        {
+            process.Kill(); // the agent this test started, by its PID
+            await process.WaitForExitAsync();
+            Directory.Delete(project, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task SetAttributesChangesAPodFileAndNeverFollowsASymlinkOutOfTheContainer()
     {
         var pod = cluster.ContainerPod;
@@ -70,5 +103,19 @@ public sealed class ListenAndAttributesTests(ClusterFixture cluster) : IClassFix
         Assert.Equal(hostShadowMode, File.GetUnixFileMode("/etc/shadow"));
         Assert.Equal(hostShadowTime, File.GetLastWriteTimeUtc("/etc/shadow"));
         File.Delete(pod.HostPath(name));
+    }
+
+    private static int InotifyWatches(int pid)
+    {
+        var watches = 0;
+        foreach (var fd in Directory.GetFiles($"/proc/{pid}/fd"))
+        {
+            if (new FileInfo(fd).LinkTarget == "anon_inode:inotify")
+            {
+                watches += File.ReadAllLines($"/proc/{pid}/fdinfo/{Path.GetFileName(fd)}").Count(l => l.StartsWith("inotify ", StringComparison.Ordinal));
+            }
+        }
+
+        return watches;
     }
 }

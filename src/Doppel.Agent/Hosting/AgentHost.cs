@@ -27,7 +27,14 @@ internal static class AgentHost
 
     public static async Task<int> RunAsync(AgentOptions options, Target target, TargetNetwork network, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // The content root defaults to the working directory, which for a local agent is the
+        // developer's project: with appsettings reloading on, the host would walk and watch that
+        // whole tree (node_modules included) before listening. The agent reads no files there.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
