@@ -69,7 +69,7 @@ internal static class TargetRun
         }
         catch (AgentConnectionException e)
         {
-            console.WriteError($"{e.Message.TrimEnd('.')}; '{commandLine[0]}' was not started.");
+            console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
             return ExitCodes.Unavailable;
         }
 
@@ -81,7 +81,7 @@ internal static class TargetRun
             }
             catch (AgentConnectionException e)
             {
-                console.WriteError($"{e.Message.TrimEnd('.')}; '{commandLine[0]}' was not started.");
+                console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
                 return ExitCodes.Unavailable;
             }
 
@@ -92,6 +92,8 @@ internal static class TargetRun
             }
         }
     }
+
+    private static string Sentence(string message) => message.EndsWith('.') ? message : message + ".";
 
     private static string Version =>
         typeof(TargetRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";

@@ -23,4 +23,18 @@ public sealed class ExitCodeTests(ClusterFixture fixture)
 
         result.AssertSucceededWith("dying\n", 128 + 15);
     }
+
+    [Fact]
+    public async Task ATargetThatIsGoneIsOneSentenceAndExit69WithNothingRun()
+    {
+        var marker = Path.Combine(fixture.WorkDirectory, "ran-" + Guid.NewGuid().ToString("N")[..8]);
+
+        var result = await fixture.ExecAsync(["-t", "pid/999999999", "--", "touch", marker]);
+
+        Assert.Equal(69, result.ExitCode);
+        Assert.Equal(
+            "starting doppel-agent for pid/999999999 ...\nerror: the agent did not start: No process with id 999999999 exists on this machine; check the PID and try again. 'touch' was not started.\n",
+            result.Stderr);
+        Assert.False(File.Exists(marker));
+    }
 }
