@@ -99,12 +99,15 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Runs <c>doppel exec ARGS</c> in the developer namespace, from the work directory, to its end.</summary>
-    public Task<DoppelResult> ExecAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null)
-        => DoppelProcess.RunAsync(Cluster.Developer.Name, args, WorkDirectory, environment);
+    public async Task<DoppelExecResult> ExecAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        await using var doppel = Start(args, environment);
+        return await doppel.WaitAsync(TimeSpan.FromSeconds(60));
+    }
 
     /// <summary>Starts <c>doppel exec ARGS</c> in the developer namespace, from the work directory.</summary>
-    public DoppelProcess Start(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null)
-        => DoppelProcess.Start(Cluster.Developer.Name, args, WorkDirectory, environment);
+    public DoppelExecProcess Start(IReadOnlyList<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+        => DoppelExecProcess.Start(RepoPaths.Doppel, Cluster.Developer.Name, args, WorkDirectory, environment);
 
     private static MiniClusterOptions Options() => new()
     {
