@@ -152,13 +152,11 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
 
     /// <summary>
     /// getpeername/getsockname of a redirected socket. The peer is the remote destination. The
-    /// local name is the unspecified address of the destination's family with the socket's own
-    /// port: the pod-side source address exists only on the remote side's own connection, which
-    /// <see cref="IRemote.ConnectTcpAsync"/> does not report (and a relay may not have opened
-    /// yet when a non-blocking connect returns). An unspecified address is an honest "not known
+    /// local name is the remote side's own source address (the pod IP and port the destination
+    /// sees) when <see cref="IRemote.GetTcpLocalAddress"/> knows it; otherwise the unspecified
+    /// address of the destination's family with the socket's own port: an honest "not known
     /// here" that no app mistakes for a reachable address, where the loopback source would
-    /// contradict the peer (a remote peer seen from 127.0.0.1) and a guessed pod address could
-    /// be wrong. The port stays real, so logs and the app's own bookkeeping still match.
+    /// contradict the peer (a remote peer seen from 127.0.0.1).
     /// </summary>
     private HandlerResult GetName(Notification notification, bool peer)
     {
@@ -203,7 +201,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             }
 
             var unspecified = redirected.Destination.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
-            name = new IPEndPoint(unspecified, source.Port);
+            name = remote.GetTcpLocalAddress(redirected.StandIn) ?? new IPEndPoint(unspecified, source.Port);
         }
 
         var answer = SockAddr.Format(name, SocketCalls.GetSocketDomain(dup));

@@ -56,6 +56,13 @@ public interface IRemote
     void OnTcpConnected(IPEndPoint source, IPEndPoint destination);
 
     /// <summary>
+    /// The remote side's own local address (pod IP and port) of the TCP connection that the
+    /// stand-in <paramref name="standIn"/> (from <see cref="ConnectTcpAsync"/>) relays to, for the
+    /// app's getsockname; null when not known (the default).
+    /// </summary>
+    IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => null;
+
+    /// <summary>
     /// A loopback UDP endpoint that relays datagrams to <paramref name="destination"/> and sends
     /// the replies back to the app <em>from that same endpoint</em> (one endpoint per
     /// destination): the supervisor rewrites their source to the destination, which resolvers

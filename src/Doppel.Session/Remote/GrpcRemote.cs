@@ -186,6 +186,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _tcp.ConnectAsync(destination, cancellationToken);
 
+    public IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => _tcp.PodLocalAddress(standIn);
+
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) =>
         _logger.LogDebug("app connected from {Source} to {Destination} (relayed)", source, destination);
 

@@ -21,9 +21,13 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
 
     private readonly ConcurrentDictionary<TcpRelay, byte> _open = new();
+    private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _podLocal = new();
     private readonly CancellationTokenSource _closing = new();
 
     public int Count => _open.Count;
+
+    /// <summary>The agent socket's own address (pod IP and port) behind a stand-in, while its relay runs.</summary>
+    public IPEndPoint? PodLocalAddress(IPEndPoint standIn) => _podLocal.TryGetValue(standIn, out var local) ? local : null;
 
     public async ValueTask<IPEndPoint?> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
@@ -55,10 +59,26 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             listener.Listen(1);
+            var standIn = (IPEndPoint)listener.LocalEndPoint!;
+            var podLocal = call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint();
+            if (podLocal is not null)
+            {
+                _podLocal[standIn] = podLocal;
+            }
+
             var relay = new TcpRelay(destination, listener, call, cancel, lane, logger);
             _open[relay] = 0;
-            _ = relay.RunAsync().ContinueWith(_ => _open.TryRemove(relay, out var _), TaskScheduler.Default);
-            return (IPEndPoint)listener.LocalEndPoint!;
+            _ = relay.RunAsync().ContinueWith(
+                _ =>
+                {
+                    _open.TryRemove(relay, out var _);
+                    if (podLocal is not null)
+                    {
+                        _podLocal.TryRemove(new KeyValuePair<IPEndPoint, IPEndPoint>(standIn, podLocal)); // not a later relay's, should the port come round again
+                    }
+                },
+                TaskScheduler.Default);
+            return standIn;
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
         {

@@ -47,6 +47,21 @@ public sealed class OutgoingTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task ARelayedSocketNamesThePodsAddressAndTheDestinationAsItsEnds()
+    {
+        const string Code = """
+            import socket, sys
+            s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+            print("local", s.getsockname()[0])
+            print("peer", s.getpeername()[0], s.getpeername()[1])
+            """;
+
+        var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, "-c", Code, ClusterFixture.BackendName, ClusterFixture.TcpEchoPort.ToString()]);
+
+        result.AssertSucceededWith($"local {fixture.Bff.IP}\npeer {fixture.Backend.IP} {ClusterFixture.TcpEchoPort}\n");
+    }
+
+    [Fact]
     public async Task OutgoingLocalFilterKeepsTheListedHostLocalAndOthersRemote()
     {
         var script = NetScript.Write(fixture);
