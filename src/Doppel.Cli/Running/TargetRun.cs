@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using Doppel.Config;
 using Doppel.Interception;
+using Doppel.Interception.Launching;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
@@ -193,19 +194,9 @@ internal static class TargetRun
         return local;
     }
 
-    /// <summary>The program's absolute path (PATH searched as execvp would), to keep it local; null when not found.</summary>
-    private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory)
-    {
-        if (program.Contains('/', StringComparison.Ordinal))
-        {
-            return Path.GetFullPath(program, workingDirectory);
-        }
-
-        var path = variables.GetValueOrDefault("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-        return path.Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, program))
-            .FirstOrDefault(File.Exists);
-    }
+    /// <summary>The program's absolute path, found as the launcher will find it (to keep it local); null when not found.</summary>
+    private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory) =>
+        ProgramResolver.Resolve(program, variables.GetValueOrDefault("PATH")).Path is { } path ? Path.GetFullPath(path, workingDirectory) : null;
 
     private static string Describe(TargetInfo info, TargetConfig target) => info.Targetless
         ? $"session: targetless{(target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"

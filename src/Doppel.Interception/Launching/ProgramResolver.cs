@@ -3,13 +3,16 @@ using Doppel.Linux.Processes;
 namespace Doppel.Interception.Launching;
 
 /// <summary>Finds the program to exec the way a POSIX shell does, with the shell's messages and exit codes.</summary>
-internal static class ProgramResolver
+public static class ProgramResolver
 {
     public const int NotFoundExitCode = 127;
     public const int NotExecutableExitCode = 126;
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    /// <summary>Returns the path to exec, or an error message and the exit code to use.</summary>
+    /// <summary>
+    /// Returns the path to exec (relative to the working directory when <paramref name="program"/>
+    /// or a PATH entry is), or an error message and the exit code to use.
+    /// </summary>
     public static (string? Path, string? Error, int ExitCode) Resolve(string program, string? pathVariable)
     {
         if (program.Length == 0)

@@ -1,5 +1,6 @@
 using System.Net;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
@@ -36,9 +37,6 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     }
 
     public string? Hostname { get; }
-
-    /// <summary>Relayed TCP connections open now (for diagnostics and tests).</summary>
-    public int OpenTcpConnections => _tcp.Count;
 
     public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
     {
@@ -250,12 +248,5 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     {
         var trimmed = path.TrimEnd('/');
         return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
-    }
-
-    /// <summary>The errno values this class produces itself.</summary>
-    private static class Errno
-    {
-        public const int ENOENT = 2;
-        public const int EIO = 5;
     }
 }

@@ -20,11 +20,8 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
     /// <summary>How long the agent may take to connect, and the app to reach the stand-in.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly ConcurrentDictionary<TcpRelay, byte> _open = new();
     private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _podLocal = new();
     private readonly CancellationTokenSource _closing = new();
-
-    public int Count => _open.Count;
 
     /// <summary>The agent socket's own address (pod IP and port) behind a stand-in, while its relay runs.</summary>
     public IPEndPoint? PodLocalAddress(IPEndPoint standIn) => _podLocal.TryGetValue(standIn, out var local) ? local : null;
@@ -67,11 +64,9 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             }
 
             var relay = new TcpRelay(destination, listener, call, cancel, lane, logger);
-            _open[relay] = 0;
             _ = relay.RunAsync().ContinueWith(
                 _ =>
                 {
-                    _open.TryRemove(relay, out var _);
                     if (podLocal is not null)
                     {
                         _podLocal.TryRemove(new KeyValuePair<IPEndPoint, IPEndPoint>(standIn, podLocal)); // not a later relay's, should the port come round again
