@@ -20,13 +20,17 @@ public interface IUserConsole
     /// Runs <paramref name="work"/> while showing <paramref name="activity"/>: a spinner on a
     /// terminal, one plain line otherwise. The result line (<paramref name="done"/> of the result) follows.
     /// </summary>
-    async Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
+    Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done) => PlainProgressAsync(this, activity, work, done);
+
+    /// <summary>The plain-lines form of <see cref="ProgressAsync"/>: the activity, then its result.</summary>
+    protected static async Task<T> PlainProgressAsync<T>(IUserConsole console, string activity, Func<Task<T>> work, Func<T, string> done)
     {
+        ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(done);
-        WriteInfo(activity + " ...");
+        console.WriteInfo(activity + " ...");
         var result = await work().ConfigureAwait(false);
-        WriteInfo(done(result));
+        console.WriteInfo(done(result));
         return result;
     }
 }

@@ -23,10 +23,7 @@ internal sealed class SpectreUserConsole : IUserConsole
         ArgumentNullException.ThrowIfNull(done);
         if (System.Console.IsErrorRedirected)
         {
-            WriteInfo(activity + " ...");
-            var plain = await work().ConfigureAwait(false);
-            WriteInfo(done(plain));
-            return plain;
+            return await IUserConsole.PlainProgressAsync(this, activity, work, done).ConfigureAwait(false);
         }
 
         var result = await _stderr.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(activity), _ => work()).ConfigureAwait(false);
