@@ -20,20 +20,36 @@ namespace Doppel.Session.Env;
 /// </summary>
 public static class SessionEnvironment
 {
-    /// <summary>Builds the program's environment; throws <see cref="EnvFileException"/> for an unreadable env file.</summary>
+    /// <summary>
+    /// Reads <c>env_file</c> (relative to <paramref name="workingDirectory"/>) as mirrord does
+    /// (<see cref="DotEnvFile"/>), <c>${NAME}</c> taken from <paramref name="local"/>; empty when none
+    /// is set. Called before the session starts, so a broken file stops doppel before any agent
+    /// runs; throws <see cref="EnvFileException"/> naming the file and line.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ReadEnvFile(EnvConfig config, IReadOnlyDictionary<string, string> local, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(local);
+        return config.EnvFile is { Length: > 0 } envFile
+            ? DotEnvFile.Read(Path.GetFullPath(envFile, workingDirectory), name => local.GetValueOrDefault(name))
+            : [];
+    }
+
+    /// <summary>Builds the program's environment.</summary>
     /// <param name="config"><c>feature.env</c>.</param>
     /// <param name="target">The target's variables (empty when targetless).</param>
     /// <param name="local">The environment doppel itself runs with.</param>
-    /// <param name="workingDirectory">Where a relative <c>env_file</c> is found.</param>
+    /// <param name="envFile">The variables of <c>env_file</c>, from <see cref="ReadEnvFile"/>.</param>
     public static IReadOnlyDictionary<string, string> Build(
         EnvConfig config,
         IReadOnlyDictionary<string, string> target,
         IReadOnlyDictionary<string, string> local,
-        string workingDirectory)
+        IReadOnlyList<KeyValuePair<string, string>> envFile)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(local);
+        ArgumentNullException.ThrowIfNull(envFile);
         var result = new Dictionary<string, string>(local, StringComparer.Ordinal);
         if (config.Enabled)
         {
@@ -53,12 +69,9 @@ public static class SessionEnvironment
             }
         }
 
-        if (config.EnvFile is { Length: > 0 } envFile)
+        foreach (var (name, value) in envFile)
         {
-            foreach (var (name, value) in DotEnvFile.Read(Path.GetFullPath(envFile, workingDirectory)))
-            {
-                result[name] = value;
-            }
+            result[name] = value;
         }
 
         foreach (var (name, value) in config.Override)

@@ -49,7 +49,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// No target: there are no pod files, so every path is local except the resolver's
     /// (/etc/resolv.conf, /etc/hosts, served by the agent) while remote DNS is on.
     /// </param>
-    /// <param name="names">The addresses of the host names in the outgoing and DNS filters (<see cref="FilterNames"/>).</param>
+    /// <param name="names">The addresses of the host names in the outgoing filter (<see cref="FilterNames"/>).</param>
     public ConfigPolicy(DoppelConfig config, string workingDirectory, string? executable, string? home, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -72,17 +72,28 @@ public sealed class ConfigPolicy : IInterceptionPolicy
 
     private Regex? HomeDotFiles { get; }
 
-    /// <summary>The host names the outgoing and DNS filters mention, to be resolved when the session starts.</summary>
-    public static IReadOnlyList<string> FilterNames(DoppelConfig config)
+    /// <summary>
+    /// The host names of the outgoing and DNS filters, each with the side that resolves it: as
+    /// mirrord's outgoing filter does, a <c>local</c> list's names by the developer's resolver, a
+    /// <c>remote</c> list's by the target's. The outgoing filter's names are matched against the
+    /// addresses they resolve to; the DNS filter's are matched by name (<see cref="DnsSteering"/>)
+    /// and are resolved only to warn about a name that resolves to nothing. Wildcards are left out.
+    /// </summary>
+    public static IReadOnlyList<FilterName> FilterNames(DoppelConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var network = config.Feature.Network;
-        return new[] { network.Outgoing.Filter, network.Dns.Filter }
-            .OfType<OutgoingFilterConfig>()
-            .SelectMany(f => f.Parsed)
-            .Select(f => f.Name)
-            .OfType<string>()
-            .Distinct(StringComparer.OrdinalIgnoreCase)
+        var filters = new List<(string Key, OutgoingFilterConfig? Filter)> { ("feature.network.outgoing.filter", network.Outgoing.Filter) };
+        if (network.Dns.Enabled)
+        {
+            filters.Add(("feature.network.dns.filter", network.Dns.Filter));
+        }
+
+        return filters
+            .Where(f => f.Filter is not null)
+            .SelectMany(f => f.Filter!.Parsed
+                .Where(e => e.Name is { } n && !n.StartsWith("*.", StringComparison.Ordinal))
+                .Select(e => new FilterName(f.Key, e.Text, e.Name!, f.Filter.Remote is null)))
             .ToArray();
     }
 
@@ -163,20 +174,12 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     {
         ArgumentNullException.ThrowIfNull(destination);
 
-        // DNS follows feature.network.dns, whatever outgoing UDP says.
+        // DNS follows feature.network.dns, whatever outgoing UDP says. The DNS filter (with the
+        // outgoing filter's names, DnsSteering) goes by the name each query asks, so every query
+        // goes to the relay, which sends it to the target's nameserver or to the developer's.
         if (destination.Port == 53)
         {
-            if (!_dns.Enabled)
-            {
-                return InterceptionDecision.Local;
-            }
-
-            if (_dns.Filter is { } dnsFilter)
-            {
-                return FilterDecision(dnsFilter, transport, destination);
-            }
-
-            return InterceptionDecision.Remote;
+            return _dns.Enabled ? InterceptionDecision.Remote : InterceptionDecision.Local;
         }
 
         var enabled = transport == Transport.Tcp ? _outgoing.Tcp : _outgoing.Udp;

@@ -25,7 +25,11 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     private readonly TcpRelays _tcp;
     private readonly UdpRelays _udp;
 
-    public GrpcRemote(AgentConnection agent, string? hostname, ILogger logger)
+    /// <param name="agent">The session's connection.</param>
+    /// <param name="hostname">The target's hostname for uname/gethostname; null leaves the local one.</param>
+    /// <param name="logger">Where relay and file failures are logged.</param>
+    /// <param name="dns">Which DNS queries the developer's nameserver answers (the DNS filter); null sends every query to the agent.</param>
+    public GrpcRemote(AgentConnection agent, string? hostname, ILogger logger, DnsRouting? dns = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(logger);
@@ -33,7 +37,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         _logger = logger;
         Hostname = hostname;
         _tcp = new TcpRelays(agent.Relay, logger);
-        _udp = new UdpRelays(agent.Relay, logger);
+        _udp = new UdpRelays(agent.Relay, dns, logger);
     }
 
     public string? Hostname { get; }

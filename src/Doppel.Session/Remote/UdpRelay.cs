@@ -13,7 +13,9 @@ namespace Doppel.Session.Remote;
 /// The loopback stand-in for one UDP destination. Datagrams from each app source open (once) a
 /// flow at the agent connected to the destination; what the flow receives is sent back to that
 /// source from this socket. Flows idle for <see cref="IdleTimeout"/> are closed; a flow whose call
-/// fails (the agent went away) is dropped and the next datagram opens a new one.
+/// fails (the agent went away) is dropped and the next datagram opens a new one. For a nameserver
+/// (port 53) with a DNS filter, each query goes by the name it asks: to the agent, or to the
+/// developer's nameserver (<see cref="LocalDnsFlow"/>).
 /// </summary>
 internal sealed class UdpRelay : IAsyncDisposable
 {
@@ -26,13 +28,16 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stop;
     private readonly ConcurrentDictionary<IPEndPoint, Flow> _flows = new();
+    private readonly ConcurrentDictionary<IPEndPoint, LocalDnsFlow> _localDns = new();
+    private readonly DnsRouting? _dns;
     private readonly Task _receiving;
     private readonly Timer _sweeper;
 
-    private UdpRelay(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing)
+    private UdpRelay(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, CancellationToken closing)
     {
         _lanes = lanes;
         _destination = destination;
+        _dns = dns;
         _logger = logger;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -44,8 +49,9 @@ internal sealed class UdpRelay : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
-    public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing) =>
-        new(lanes, destination, logger, closing);
+    /// <param name="dns">How DNS queries are steered; used only when the destination's port is 53.</param>
+    public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, destination.Port == 53 && dns is { Steering.IsFiltered: true } ? dns : null, logger, closing);
 
     public async ValueTask DisposeAsync()
     {
@@ -63,6 +69,11 @@ internal sealed class UdpRelay : IAsyncDisposable
         foreach (var flow in _flows.Values)
         {
             flow.Close();
+        }
+
+        foreach (var flow in _localDns.Values)
+        {
+            flow.Dispose();
         }
 
         _stop.Dispose();
@@ -89,6 +100,18 @@ internal sealed class UdpRelay : IAsyncDisposable
             }
 
             var source = (IPEndPoint)received.RemoteEndPoint;
+            if (_dns is { } dns && dns.Steering.ResolvesLocally(DnsQueryName.TryRead(buffer.AsSpan(0, received.ReceivedBytes))))
+            {
+                var local = _localDns.GetOrAdd(source, s => new LocalDnsFlow(_socket, s, dns.LocalNameserver, _logger, _stop.Token));
+                if (!await local.SendAsync(buffer.AsMemory(0, received.ReceivedBytes)).ConfigureAwait(false))
+                {
+                    _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, local));
+                    local.Dispose();
+                }
+
+                continue;
+            }
+
             var flow = _flows.GetOrAdd(source, s => new Flow(this, s));
             if (!await flow.SendAsync(buffer.AsMemory(0, received.ReceivedBytes)).ConfigureAwait(false))
             {
@@ -106,6 +129,14 @@ internal sealed class UdpRelay : IAsyncDisposable
             if (now - flow.LastActivity > IdleTimeout.TotalMilliseconds && _flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(source, flow)))
             {
                 flow.Close();
+            }
+        }
+
+        foreach (var (source, flow) in _localDns)
+        {
+            if (now - flow.LastActivity > IdleTimeout.TotalMilliseconds && _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, flow)))
+            {
+                flow.Dispose();
             }
         }
     }

@@ -11,7 +11,7 @@ namespace Doppel.Session.Remote;
 /// socket that sends there (told apart by its source address) gets its own flow at the agent, so
 /// replies go back to the socket that asked.
 /// </summary>
-internal sealed class UdpRelays(RelayLanes lanes, ILogger logger) : IAsyncDisposable
+internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<UdpRelay>> _relays = new();
     private readonly CancellationTokenSource _closing = new();
@@ -23,7 +23,7 @@ internal sealed class UdpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             return new((IPEndPoint?)null);
         }
 
-        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(lanes, d, logger, _closing.Token))).Value;
+        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(lanes, d, dns, logger, _closing.Token))).Value;
         return new(relay.LocalEndPoint);
     }
 

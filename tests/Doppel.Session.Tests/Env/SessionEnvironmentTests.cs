@@ -24,7 +24,7 @@ public sealed class SessionEnvironmentTests
     };
 
     private static IReadOnlyDictionary<string, string> Build(EnvConfig config, string? directory = null) =>
-        SessionEnvironment.Build(config, s_pod, s_local, directory ?? Path.GetTempPath());
+        SessionEnvironment.Build(config, s_pod, s_local, SessionEnvironment.ReadEnvFile(config, s_local, directory ?? Path.GetTempPath()));
 
     [Fact]
     public void PodVariablesWinOverLocalOnesExceptTheNeverImportedList()
@@ -131,17 +131,50 @@ public sealed class SessionEnvironmentTests
     [Fact]
     public void AMalformedEnvFileLineIsReportedWithItsNumber()
     {
-        var e = Assert.Throws<EnvFileException>(() => DotEnvFile.Parse(["A=1", "not a variable"], "dev.env"));
+        var e = Assert.Throws<EnvFileException>(() => Parse("A=1\nnot a variable\n"));
 
-        Assert.Equal("dev.env:2: expected NAME=value, found 'not a variable'.", e.Message);
+        Assert.Equal("dev.env:2: expected NAME=value, found 'not a variable'; names start with a letter or '_'.", e.Message);
     }
 
     [Fact]
     public void DoubleQuotedValuesUnderstandEscapes()
     {
-        var values = DotEnvFile.Parse(["A=\"line1\\nline2 \\\"q\\\"\"", "B=  spaced  "], "x");
+        var values = Parse("A=\"line1\\nline2 \\\"q\\\" \\$HOME\"\nB=  spaced  \nC=a\\ b\n");
 
-        Assert.Equal("line1\nline2 \"q\"", values[0].Value);
-        Assert.Equal("spaced", values[1].Value);
+        Assert.Equal(["line1\nline2 \"q\" $HOME", "spaced", "a b"], values.Select(v => v.Value));
     }
+
+    [Fact]
+    public void VariablesAreExpandedFromTheLocalEnvironmentFirstThenFromEarlierLines()
+    {
+        var values = Parse("SHARED=file\nHOST=db\nURL=\"postgres://${HOST}:5432/${SHARED}\"\nBARE=$HOST/x\nMISSING=[${NOPE}]\nLITERAL='${HOST}'\n");
+
+        Assert.Equal(["file", "db", "postgres://db:5432/from the laptop", "db/x", "[]", "${HOST}"], values.Select(v => v.Value));
+    }
+
+    [Fact]
+    public void QuotedValuesSpanLinesAndCommentsAndExportAreUnderstood()
+    {
+        var values = Parse("# a comment\n\nexport A=1 # trailing comment\nKEY=\"-----BEGIN-----\nabc # not a comment\n-----END-----\"\nexport   B='x\ny'\nC=\"#hash\" # comment\nD=#\nexport=plain\n");
+
+        Assert.Equal(
+            [("A", "1"), ("KEY", "-----BEGIN-----\nabc # not a comment\n-----END-----"), ("B", "x\ny"), ("C", "#hash"), ("D", ""), ("export", "plain")],
+            values.Select(v => (v.Key, v.Value)));
+    }
+
+    [Theory]
+    [InlineData("A=b c\n", 1, "the value has a blank in it ('A=b c'); quote a value that contains blanks, e.g. NAME=\"a b\".")]
+    [InlineData("A=1\nB=\"open\nstill open\n", 2, "a quote opened here is never closed; close it (a value may span lines only inside quotes).")]
+    [InlineData("A=${B\n", 1, "a '${' is never closed with '}'; close it, or write '\\$' for a literal dollar sign.")]
+    [InlineData("A=\"\\q\"\n", 1, "'\\q' is not an escape a .env value knows (\\n, \\\\, \\\", \\', \\$, '\\ '); write '\\\\q' for a backslash.")]
+    [InlineData("1A=x\n", 1, "expected NAME=value, found '1A=x'; names start with a letter or '_'.")]
+    public void WhatDotenvyRejectsIsAnErrorNamingFileAndLine(string text, int line, string message)
+    {
+        var e = Assert.Throws<EnvFileException>(() => Parse(text));
+
+        Assert.Equal($"dev.env:{line}: {message}", e.Message);
+    }
+
+    private static IReadOnlyList<KeyValuePair<string, string>> Parse(string text) =>
+        DotEnvFile.Parse(text, "dev.env", name => s_local.GetValueOrDefault(name));
 }

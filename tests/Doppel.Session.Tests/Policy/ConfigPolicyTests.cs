@@ -145,7 +145,7 @@ public sealed class ConfigPolicyTests
     [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["tcp://10.0.0.0/8:5432"]}}}}}""", "tcp", "10.1.2.3", 5433, InterceptionDecision.Remote)]
     [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["tcp://10.0.0.0/8:5432"]}}}}}""", "udp", "10.1.2.3", 5432, InterceptionDecision.Remote)]
     [InlineData("""{"feature": {"network": {"outgoing": {"filter": {"local": ["2001:db8::/32"]}}}}}""", "tcp", "2001:db8::7", 443, InterceptionDecision.Local)]
-    [InlineData("""{"feature": {"network": {"dns": {"filter": {"local": ["127.0.0.53"]}}}}}""", "udp", "127.0.0.53", 53, InterceptionDecision.Local)]
+    [InlineData("""{"feature": {"network": {"dns": {"filter": {"remote": ["backend"]}}}}}""", "udp", "10.96.0.10", 53, InterceptionDecision.Remote)]
     public void OutgoingFollowsTcpUdpDnsAndTheFilter(string json, string transport, string address, int port, InterceptionDecision expected)
     {
         var decision = PolicyFor(json).DecideOutgoing(transport == "tcp" ? Transport.Tcp : Transport.Udp, At(address, port));
@@ -211,7 +211,7 @@ public sealed class ConfigPolicyTests
     }
 
     [Fact]
-    public void FilterNamesListsTheHostNamesOfBothFilters()
+    public void FilterNamesListsTheHostNamesOfBothFiltersWithTheSideThatResolvesThem()
     {
         var dir = Directory.CreateTempSubdirectory("doppel-policy-");
         try
@@ -220,7 +220,12 @@ public sealed class ConfigPolicyTests
             File.WriteAllText(file, """{"feature":{"network":{"outgoing":{"filter":{"remote":["api.example:443","10.0.0.0/8"]}},"dns":{"filter":{"local":["Corp.Internal"]}}}}}""");
             var config = ConfigLoader.Load(new ConfigLoadOptions { ConfigFile = file, Environment = _ => null, WorkingDirectory = dir.FullName }).Config;
 
-            Assert.Equal(["api.example", "corp.internal"], ConfigPolicy.FilterNames(config));
+            Assert.Equal(
+                [
+                    new FilterName("feature.network.outgoing.filter", "api.example:443", "api.example", ResolvedLocally: false),
+                    new FilterName("feature.network.dns.filter", "Corp.Internal", "corp.internal", ResolvedLocally: true),
+                ],
+                ConfigPolicy.FilterNames(config));
         }
         finally
         {
