@@ -34,7 +34,7 @@ internal static class ExecArguments
 
                 unknown.Add(name);
             }
-            else if (!token.Contains('=', StringComparison.Ordinal) && TakesValue(option))
+            else if (!token.Contains('=', StringComparison.Ordinal) && TakesNext(option, args, i))
             {
                 i++;
             }
@@ -62,7 +62,7 @@ internal static class ExecArguments
 
             if (token.StartsWith('-') && token.Length > 1)
             {
-                if (!token.Contains('=', StringComparison.Ordinal) && TakesValue(exec, root, token))
+                if (!token.Contains('=', StringComparison.Ordinal) && Find(exec, root, token) is { } option && TakesNext(option, args, i))
                 {
                     i++;
                 }
@@ -101,6 +101,13 @@ internal static class ExecArguments
 
     private static bool TakesValue(Command command, RootCommand root, string token) =>
         Find(command, root, token) is { } option && TakesValue(option);
+
+    /// <summary>
+    /// Whether the token after <c>args[at]</c> is the option's value. An option whose value may be
+    /// left out (<c>-f</c>, as in mirrord) takes the next token only when it is not an option.
+    /// </summary>
+    private static bool TakesNext(Option option, string[] args, int at) =>
+        TakesValue(option) && (option.Arity.MinimumNumberOfValues > 0 || (at + 1 < args.Length && !args[at + 1].StartsWith('-')));
 
     private static bool TakesValue(Option option) => option.Arity.MaximumNumberOfValues > 0 && option.ValueType != typeof(bool);
 

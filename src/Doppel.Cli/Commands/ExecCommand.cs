@@ -21,9 +21,14 @@ internal sealed class ExecCommand : Command
 
     public static readonly Option<string> TargetNamespace = new("--target-namespace", "-n") { Description = "Namespace of the target." };
 
+    /// <summary>mirrord's <c>-f</c> without a value (clap's default_missing_value).</summary>
+    public const string DefaultConfigFile = "./.mirrord/mirrord.json";
+
     public static readonly Option<string> ConfigFile = new("--config-file", "-f")
     {
-        Description = "Configuration file (.json, .toml, .yaml); default: MIRRORD_CONFIG_FILE/DOPPEL_CONFIG_FILE, then ./.mirrord/mirrord.json.",
+        Description = "Configuration file (.json, .toml, .yaml); -f alone means ./.mirrord/mirrord.json; default: MIRRORD_CONFIG_FILE/DOPPEL_CONFIG_FILE, then ./.mirrord/mirrord.json.",
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = result => result.Tokens.Count == 0 ? DefaultConfigFile : result.Tokens[0].Value,
     };
 
     public static readonly Option<string> Context = new("--context") { Description = "Kube context to use." };
@@ -34,7 +39,7 @@ internal sealed class ExecCommand : Command
 
     public static readonly Option<string> FsMode = new("--fs-mode")
     {
-        Description = "File system mode: read, write, local or localwithoverrides.",
+        Description = "File system mode: read, write, local or local-with-overrides (also localwithoverrides).",
     };
 
     public static readonly Option<string[]> EnvInclude = new("--override-env-vars-include", "-s")
@@ -82,6 +87,10 @@ internal sealed class ExecCommand : Command
 
     public static readonly Option<bool> EphemeralContainer = new("--ephemeral-container", "-e") { Description = "Run the agent as an ephemeral container in the target pod." };
 
+    public static readonly Option<bool> NoTelemetry = new("--no-telemetry") { Description = "Accepted for mirrord compatibility; doppel sends no telemetry." };
+
+    public static readonly Option<bool> DisableVersionCheck = new("--disable-version-check") { Description = "Accepted for mirrord compatibility; doppel does no version check." };
+
     public static readonly Argument<string[]> CommandLine = new("BINARY [ARGS...]")
     {
         Description = "The program to run and its arguments (after -- or directly).",
@@ -93,7 +102,8 @@ internal sealed class ExecCommand : Command
 
     static ExecCommand()
     {
-        FsMode.AcceptOnlyFromAmong("read", "write", "local", "localwithoverrides");
+        // mirrord's CLI spells it local-with-overrides (clap's ValueEnum); its config file, localwithoverrides.
+        FsMode.AcceptOnlyFromAmong("read", "write", "local", "local-with-overrides", "localwithoverrides");
     }
 
     public ExecCommand(CliEnvironment environment, ILoggerFactory loggers)
@@ -105,7 +115,7 @@ internal sealed class ExecCommand : Command
         [
             Target, TargetNamespace, ConfigFile, Context, EnvFile, Key, FsMode, EnvInclude, EnvExclude, Steal, NoOutgoing,
             NoTcpOutgoing, NoUdpOutgoing, NoRemoteDns, SkipProcesses, AcceptInvalidCertificates, AgentNamespace, AgentLogLevel,
-            AgentImage, AgentTtl, AgentStartupTimeout, EphemeralContainer,
+            AgentImage, AgentTtl, AgentStartupTimeout, EphemeralContainer, NoTelemetry, DisableVersionCheck,
         ];
         foreach (var option in options)
         {
@@ -162,7 +172,11 @@ internal sealed class ExecCommand : Command
         SetString(Context, "kube_context");
         SetString(EnvFile, "feature.env.env_file");
         SetString(Key, "key");
-        SetString(FsMode, "feature.fs.mode");
+        if (parseResult.GetResult(FsMode) is not null && parseResult.GetValue(FsMode) is { } fsMode)
+        {
+            Set(FsMode, "feature.fs.mode", JsonValue.Create(fsMode == "local-with-overrides" ? "localwithoverrides" : fsMode));
+        }
+
         SetList(EnvInclude, "feature.env.include");
         SetList(EnvExclude, "feature.env.exclude");
         SetTrue(Steal, "feature.network.incoming.mode", JsonValue.Create("steal"));

@@ -25,6 +25,19 @@ internal static class TargetRun
     {
         var target = config.Target!;
         var console = environment.Console;
+
+        // The env file is part of the configuration: a broken one stops doppel before any agent starts.
+        IReadOnlyList<KeyValuePair<string, string>> envFile;
+        try
+        {
+            envFile = SessionEnvironment.ReadEnvFile(config.Feature.Env, LocalEnvironment(), environment.WorkingDirectory);
+        }
+        catch (EnvFileException e)
+        {
+            console.WriteError($"{e.Message} '{commandLine[0]}' was not started.");
+            return ExitCodes.ConfigError;
+        }
+
         if (target.Kind is not (TargetKind.Pid or TargetKind.Container or TargetKind.Targetless))
         {
             console.WriteError(
@@ -89,7 +102,7 @@ internal static class TargetRun
             using (connection)
             {
                 console.WriteInfo(Describe(connection.Hello.Target, target));
-                return await RunProgramAsync(config, commandLine, environment, connection, targetless, loggers, logger, cancellationToken).ConfigureAwait(false);
+                return await RunProgramAsync(config, commandLine, environment, connection, targetless, envFile, loggers, logger, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -105,6 +118,7 @@ internal static class TargetRun
         CliEnvironment environment,
         AgentConnection connection,
         bool targetless,
+        IReadOnlyList<KeyValuePair<string, string>> envFile,
         ILoggerFactory loggers,
         ILogger logger,
         CancellationToken cancellationToken)
@@ -117,18 +131,13 @@ internal static class TargetRun
             var targetVariables = config.Feature.Env.Enabled && !targetless
                 ? await TargetEnvironmentAsync(connection, cancellationToken).ConfigureAwait(false)
                 : new Dictionary<string, string>();
-            programEnvironment = SessionEnvironment.Build(config.Feature.Env, targetVariables, LocalEnvironment(), environment.WorkingDirectory);
-            names = await ResolveFilterNamesAsync(config, connection, logger, cancellationToken).ConfigureAwait(false);
+            programEnvironment = SessionEnvironment.Build(config.Feature.Env, targetVariables, LocalEnvironment(), envFile);
+            names = await ResolveFilterNamesAsync(config, connection, console.WriteWarning, logger, cancellationToken).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
             console.WriteError($"the agent failed while the session started ({e.StatusCode}: {e.Status.Detail}); '{commandLine[0]}' was not started.");
             return ExitCodes.Unavailable;
-        }
-        catch (EnvFileException e)
-        {
-            console.WriteError(e.Message);
-            return ExitCodes.ConfigError;
         }
 
         var hostname = config.Feature.Hostname && connection.Hello.Target.Hostname is { Length: > 0 } h ? h : null;
@@ -139,7 +148,13 @@ internal static class TargetRun
             programEnvironment.GetValueOrDefault("HOME"),
             targetless,
             names);
-        var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"));
+        var steering = DnsSteering.From(config);
+        foreach (var warning in steering.Warnings)
+        {
+            console.WriteWarning(warning);
+        }
+
+        var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
         await using (remote.ConfigureAwait(false))
         {
             var options = new InterceptionOptions
@@ -168,19 +183,65 @@ internal static class TargetRun
         return variables;
     }
 
-    /// <summary>The outgoing/DNS filters' host names, resolved through the target's resolver once, at start.</summary>
-    private static async Task<IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>> ResolveFilterNamesAsync(DoppelConfig config, AgentConnection connection, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// The outgoing filter's host names, resolved once, at start, on the side their list sends
+    /// them (<see cref="ConfigPolicy.FilterNames"/>); a filter name (the DNS filter's too) that
+    /// resolves to nothing gets a warning naming the entry.
+    /// </summary>
+    private static async Task<IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>> ResolveFilterNamesAsync(
+        DoppelConfig config, AgentConnection connection, Action<string> warn, ILogger logger, CancellationToken cancellationToken)
     {
         var names = new Dictionary<string, IReadOnlySet<IPAddress>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var name in ConfigPolicy.FilterNames(config))
+        var resolved = new Dictionary<(string, bool), IReadOnlySet<IPAddress>>();
+        foreach (var filterName in ConfigPolicy.FilterNames(config))
         {
-            var response = await connection.Dns.LookupAsync(new DnsLookupRequest { Name = name, Family = IpFamily.Unspecified }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var addresses = response.Addresses.Select(a => new IPAddress(a.Span)).ToHashSet();
-            logger.LogDebug("filter name {Name} resolves to {Addresses} ({Status})", name, string.Join(", ", addresses), response.Status);
-            names[name] = addresses;
+            var key = (filterName.Name.ToUpperInvariant(), filterName.ResolvedLocally);
+            if (!resolved.TryGetValue(key, out var addresses))
+            {
+                addresses = filterName.ResolvedLocally
+                    ? await ResolveLocallyAsync(filterName.Name, cancellationToken).ConfigureAwait(false)
+                    : await ResolveRemotelyAsync(filterName.Name, connection, cancellationToken).ConfigureAwait(false);
+                resolved[key] = addresses;
+                logger.LogDebug("filter name {Name} resolves {Side} to {Addresses}", filterName.Name, filterName.ResolvedLocally ? "locally" : "remotely", string.Join(", ", addresses));
+                if (addresses.Count == 0)
+                {
+                    warn($"{filterName.Filter}: '{filterName.Entry}' names a host that {(filterName.ResolvedLocally ? "this machine's" : "the target's")} resolver does not know, so the entry matches nothing; check the name.");
+                }
+            }
+
+            if (filterName.Filter == "feature.network.outgoing.filter")
+            {
+                names[filterName.Name] = addresses;
+            }
         }
 
         return names;
+    }
+
+    private static async Task<IReadOnlySet<IPAddress>> ResolveRemotelyAsync(string name, AgentConnection connection, CancellationToken cancellationToken)
+    {
+        var response = await connection.Dns.LookupAsync(new DnsLookupRequest { Name = name, Family = IpFamily.Unspecified }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Addresses.Select(a => new IPAddress(a.Span)).ToHashSet();
+    }
+
+    /// <summary>Through doppel's own resolver (the developer's), bounded so a dead nameserver cannot hold the start.</summary>
+    private static async Task<IReadOnlySet<IPAddress>> ResolveLocallyAsync(string name, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(15));
+        try
+        {
+            var addresses = await System.Net.Dns.GetHostAddressesAsync(name, timeout.Token).ConfigureAwait(false);
+            return addresses.Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a).ToHashSet();
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return new HashSet<IPAddress>();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new HashSet<IPAddress>();
+        }
     }
 
     private static Dictionary<string, string> LocalEnvironment()

@@ -15,13 +15,13 @@ public sealed class DoppelBinaryTests
         var env = new Dictionary<string, string> { ["USER"] = "dana" };
         foreach (var example in Directory.GetFiles(RepoPaths.Examples))
         {
-            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", example);
+            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "--resolved", example);
 
             Assert.True(code == 0, $"{Path.GetFileName(example)}: exit {code}: {stderr}");
-            Assert.NotNull(JsonNode.Parse(stdout)!["feature"]);
+            Assert.NotNull(JsonNode.Parse(stdout)!["resolved_config"]!["feature"]);
         }
 
-        var multi = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "seed-multi-developer.json");
+        var multi = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "--resolved", "seed-multi-developer.json");
         Assert.Contains("\"header_filter\": \"^X-Dev-User: dana$\"", multi.StdOut, StringComparison.Ordinal);
     }
 

@@ -82,6 +82,40 @@ public sealed class ExecCommandTests
         Assert.False(config.Feature.Network.Outgoing.Udp);
     }
 
+    [Theory]
+    [InlineData("local-with-overrides", FsMode.LocalWithOverrides)]
+    [InlineData("localwithoverrides", FsMode.LocalWithOverrides)]
+    [InlineData("read", FsMode.Read)]
+    public void FsModeTakesMirrordsCliSpellingAndTheConfigFilesOne(string given, FsMode expected)
+    {
+        var config = Resolve("{}", new Dictionary<string, string>(), "--fs-mode", given, "--", "true");
+
+        Assert.Equal(expected, config.Feature.Fs.Mode);
+    }
+
+    [Fact]
+    public void TelemetryAndVersionCheckFlagsAreAcceptedAndChangeNothing()
+    {
+        Assert.Empty(OverridesOf("--no-telemetry", "--disable-version-check", "--", "true"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "exec", "-f", "-t", "pod/x", "npm", "start" }, "./.mirrord/mirrord.json", "npm")]
+    [InlineData(new[] { "exec", "-t", "pod/x", "-f", "--", "npm", "start" }, "./.mirrord/mirrord.json", "npm")]
+    [InlineData(new[] { "exec", "-f", "dev.json", "npm", "start" }, "dev.json", "npm")]
+    [InlineData(new[] { "exec", "--config-file=dev.json", "npm" }, "dev.json", "npm")]
+    public void ConfigFileFlagWithoutAValueMeansTheDefaultFile(string[] args, string file, string program)
+    {
+        var root = DoppelCli.BuildRoot(new CliEnvironment(_ => null, ".", new TestConsole(), false), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+
+        var result = root.Parse(ExecArguments.Prepare(args, root));
+
+        Assert.Empty(result.Errors);
+        Assert.Empty(ExecArguments.UnknownOptions(args, root));
+        Assert.Equal(file, result.GetValue(ExecCommand.ConfigFile));
+        Assert.Equal(program, result.GetValue(ExecCommand.CommandLine)![0]);
+    }
+
     [Fact]
     public void ProgramArgumentsThatLookLikeFlagsBelongToTheProgram()
     {

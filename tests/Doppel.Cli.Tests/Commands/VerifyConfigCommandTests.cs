@@ -12,10 +12,10 @@ public sealed class VerifyConfigCommandTests
     [InlineData("seed-sidecar-logs.json", "write", "mirror", false)]
     public async Task EveryPublishedExampleVerifiesAndPrintsResolvedJson(string example, string fsMode, string incomingMode, bool privileged)
     {
-        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", example);
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", "--resolved", example);
 
         Assert.Equal(ExitCodes.Success, code);
-        var json = JsonNode.Parse(console.StdOut)!;
+        var json = JsonNode.Parse(console.StdOut)!["resolved_config"]!;
         Assert.Equal(fsMode, json["feature"]!["fs"]!["mode"]!.GetValue<string>());
         Assert.Equal(incomingMode, json["feature"]!["network"]!["incoming"]!["mode"]!.GetValue<string>());
         Assert.Equal(privileged, json["agent"]!["privileged"]!.GetValue<bool>());
@@ -24,10 +24,10 @@ public sealed class VerifyConfigCommandTests
     [Fact]
     public async Task HeaderFilterIsRenderedWithTheCurrentUser()
     {
-        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", "seed-multi-developer.json");
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", "--resolved", "seed-multi-developer.json");
 
         Assert.Equal(0, code);
-        var filter = JsonNode.Parse(console.StdOut)!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
+        var filter = JsonNode.Parse(console.StdOut)!["resolved_config"]!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
         Assert.Equal("^X-Dev-User: carol$", filter);
     }
 
@@ -45,34 +45,82 @@ public sealed class VerifyConfigCommandTests
     }
 
     [Fact]
-    public async Task IdeModePrintsSuccessWithConfigAndWarnings()
+    public async Task IdeModePrintsMirrordsSuccessShapeWithTheTargetAndWarnings()
     {
         using var dir = new TempDir();
-        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"feature\": {\"fss\": {}}}");
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"target\": {\"path\": \"deployment/bff/container/app\", \"namespace\": \"dev\"}, \"feature\": {\"fss\": {}}}");
 
         var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "--ide", "c.json");
 
         Assert.Equal(0, code);
-        var result = JsonNode.Parse(console.StdOut)!;
+        Assert.Single(console.StdOut.TrimEnd('\n').Split('\n'));
+        var result = JsonNode.Parse(console.StdOut)!.AsObject();
+        Assert.Equal(["type", "config", "warnings", "compatible_target_types"], result.Select(p => p.Key));
         Assert.Equal("Success", result["type"]!.GetValue<string>());
-        Assert.NotNull(result["config"]!["feature"]);
+        Assert.Equal("""{"path":{"deployment":"bff","container":"app"},"namespace":"dev"}""", result["config"]!.ToJsonString());
         Assert.Contains("did you mean 'fs'?", result["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(["targetless", "pod", "deployment", "rollout", "job", "cronjob", "statefulset", "service", "replicaset"], result["compatible_target_types"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Equal(string.Empty, console.StdErr);
     }
 
+    [Theory]
+    [InlineData("{}", "null")]
+    [InlineData("{\"target\": \"targetless\"}", "\"targetless\"")]
+    [InlineData("{\"target\": \"cronjob/nightly\"}", "{\"cron_job\":\"nightly\",\"container\":null}")]
+    [InlineData("{\"target\": \"pid/4242\"}", "{\"pid\":\"4242\"}")]
+    public async Task IdeModeNamesTheTargetAsMirrordDoes(string file, string path)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), file);
+
+        var (_, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "--ide", "c.json");
+
+        Assert.Equal(path, JsonNode.Parse(console.StdOut)!["config"]!["path"]?.ToJsonString() ?? "null");
+    }
+
     [Fact]
-    public async Task IdeModePrintsFailWithTheError()
+    public async Task IdeModePrintsFailWithTheErrorsAndExitsZeroAsMirrordDoes()
     {
         using var dir = new TempDir();
         File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"target\": \"deploymnt/x\"}");
 
         var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "--ide", "c.json");
 
-        Assert.Equal(ExitCodes.ConfigError, code);
-        var result = JsonNode.Parse(console.StdOut)!;
+        Assert.Equal(0, code);
+        var result = JsonNode.Parse(console.StdOut)!.AsObject();
+        Assert.Equal(["type", "errors"], result.Select(p => p.Key));
         Assert.Equal("Fail", result["type"]!.GetValue<string>());
-        Assert.StartsWith("c.json:1:2: target: 'deploymnt/x' is not a target", result["error"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Empty(result["warnings"]!.AsArray());
+        Assert.StartsWith("c.json:1:2: target: 'deploymnt/x' is not a target", result["errors"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolvedAddsTheFullyResolvedConfiguration()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"feature\": {\"fs\": \"write\"}}");
+
+        var plain = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "c.json");
+        var resolved = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "--ide", "--resolved", "c.json");
+
+        Assert.Null(JsonNode.Parse(plain.Console.StdOut)!["resolved_config"]);
+        Assert.Equal("Success", JsonNode.Parse(plain.Console.StdOut)!["type"]!.GetValue<string>());
+        var config = JsonNode.Parse(resolved.Console.StdOut)!["resolved_config"]!;
+        Assert.Equal("write", config["feature"]!["fs"]!["mode"]!.GetValue<string>());
+        Assert.True(config["feature"]!["network"]!["dns"]!["enabled"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task ContradictingOutgoingAndDnsFiltersAreAWarning()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), """{"feature":{"network":{"outgoing":{"filter":{"local":["db.example.com"]}},"dns":{"filter":{"remote":["db.example.com"]}}}}}""");
+
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "c.json");
+
+        Assert.Equal(0, code);
+        const string Warning = "feature.network.outgoing.filter sends db.example.com through the local side, but feature.network.dns.filter resolves it remotely";
+        Assert.StartsWith(Warning, JsonNode.Parse(console.StdOut)!["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(Warning, console.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
