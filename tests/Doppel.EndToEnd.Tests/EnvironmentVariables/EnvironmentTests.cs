@@ -48,15 +48,32 @@ public sealed class EnvironmentTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task EnvFileVariablesAreAddedOverThePodsOnes()
+    public async Task EnvFileVariablesAreAddedOverThePodsOnesReadAsMirrordReadsThem()
     {
         var script = fixture.WriteFile("printenv.py", PrintEnv);
-        var envFile = fixture.WriteFile("dev.env", "# local settings\nFROM_FILE=file value\nFEATURE_FLAG=off\n");
+        var envFile = fixture.WriteFile(
+            "dev.env",
+            "# local settings\nexport FROM_FILE=\"file value\"\nFEATURE_FLAG=off # was on\nCERT=\"-----BEGIN-----\nline two\n-----END-----\"\nDB_URL=postgres://${DB_HOST}:5432/${DB_NAME}\nDB_NAME=ignored\nLITERAL='${DB_HOST}'\n");
 
         var result = await fixture.ExecAsync(
-            ["-t", $"pid/{fixture.Bff.Pid}", "--env-file", envFile, "--", ClusterFixture.Python, script, "FROM_FILE", "FEATURE_FLAG", "DATABASE_URL"],
-            new Dictionary<string, string?> { ["DATABASE_URL"] = null, ["FEATURE_FLAG"] = null, ["FROM_FILE"] = null });
+            ["-t", $"pid/{fixture.Bff.Pid}", "--env-file", envFile, "--", ClusterFixture.Python, script, "FROM_FILE", "FEATURE_FLAG", "CERT", "DB_URL", "LITERAL", "DATABASE_URL"],
+            new Dictionary<string, string?> { ["DATABASE_URL"] = null, ["FEATURE_FLAG"] = null, ["FROM_FILE"] = null, ["DB_HOST"] = "localhost", ["DB_NAME"] = null });
 
-        result.AssertSucceededWith($"FROM_FILE=file value\nFEATURE_FLAG=off\nDATABASE_URL={ClusterFixture.PodDatabaseUrl}\n");
+        result.AssertSucceededWith(
+            $"FROM_FILE=file value\nFEATURE_FLAG=off\nCERT=-----BEGIN-----\nline two\n-----END-----\nDB_URL=postgres://localhost:5432/\nLITERAL=${{DB_HOST}}\nDATABASE_URL={ClusterFixture.PodDatabaseUrl}\n");
+    }
+
+    [Fact]
+    public async Task ABrokenEnvFileIsReportedWithItsLineBeforeTheAgentStarts()
+    {
+        var envFile = fixture.WriteFile("broken.env", "OK=1\nBROKEN=\"never closed\n");
+        var marker = Path.Combine(fixture.WorkDirectory, "broken-env-ran");
+
+        var result = await fixture.ExecAsync(["-t", $"pid/{fixture.Bff.Pid}", "--env-file", envFile, "--", "touch", marker]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{envFile}:2: a quote opened here is never closed; close it (a value may span lines only inside quotes). 'touch' was not started.", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("agent", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
     }
 }

@@ -104,6 +104,18 @@ public sealed class FileTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task MirrordsLocalWithOverridesSpellingKeepsFilesLocalExceptTheOverrides()
+    {
+        var script = FileScript.Write(fixture);
+        var config = fixture.WriteFile("fs-overrides.json", """{ "feature": { "fs": { "read_only": ["^/app/data"] } } }""");
+
+        var result = await fixture.ExecAsync(
+            ["-t", Target, "-f", config, "--fs-mode", "local-with-overrides", "--", ClusterFixture.Python, script, "read:/app/config.json", "read:/app/data/a.txt"]);
+
+        result.AssertSucceededWith("read /app/config.json: ENOENT No such file or directory\nread /app/data/a.txt: 'alpha\\n'\n");
+    }
+
+    [Fact]
     public async Task SymlinksInTheContainerCannotReachTheHostsFiles()
     {
         var script = FileScript.Write(fixture);
