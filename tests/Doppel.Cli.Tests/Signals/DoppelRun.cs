@@ -117,7 +117,14 @@ internal sealed class DoppelRun : IAsyncDisposable
     {
         if (_doppelPid.Task.IsCompletedSuccessfully)
         {
-            KillTree(_doppelPid.Task.Result);
+            // doppel leads the session it was started in (pty.fork and setsid both make one):
+            // whatever still runs in it was started by this test, also if doppel died first.
+            var doppel = _doppelPid.Task.Result;
+            KillTree(doppel);
+            foreach (var pid in InSession(doppel))
+            {
+                KillTree(pid);
+            }
         }
 
         lock (_alsoKill)
@@ -166,6 +173,27 @@ internal sealed class DoppelRun : IAsyncDisposable
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[3], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static IEnumerable<int> InSession(int session)
+    {
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            int pid;
+            try
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out pid) || SessionOf(pid) != session)
+                {
+                    continue;
+                }
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            yield return pid;
+        }
     }
 
     /// <summary>The children of <paramref name="pid"/> whose command name is <paramref name="name"/>.</summary>

@@ -179,6 +179,44 @@ public sealed partial class SignalTests
         Assert.True(await DoppelRun.HasExitedAsync(agent), "doppel left its agent running");
     }
 
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task CtrlCWhileTheAgentStartsRunsNothingStopsTheAgentAndExits130(string binary)
+    {
+        // An "agent" that never says it listens: doppel is still waiting for it when Ctrl+C comes.
+        using var dir = new TempDir();
+        var agentPath = Path.Combine(dir.Path, "slow-agent");
+        var pidFile = agentPath + ".pid";
+        File.WriteAllText(agentPath, "#!/bin/sh\necho $$ > \"$0.pid\"\nexec sleep 1000\n");
+        File.SetUnixFileMode(agentPath, (UnixFileMode)0x1ED);
+        var environment = new Dictionary<string, string> { ["DOPPEL_AGENT_BINARY"] = agentPath };
+        await using var run = DoppelRun.OnTerminal(binary, environment, "exec", "-t", "targetless", "--", "sh", "-c", "echo the program ran");
+        var agent = await ReadPidFileAsync(pidFile);
+        run.AlsoKillAtTheEnd(agent);
+        var doppel = await run.DoppelPidAsync();
+        Assert.NotEqual(DoppelRun.SessionOf(doppel), DoppelRun.SessionOf(agent));
+
+        await run.PressCtrlCAsync();
+        var code = await run.WaitForExitAsync(Timeout);
+
+        Assert.True(code == ExitCodes.Interrupted, $"exit code {code}\n{run.Output}");
+        Assert.DoesNotContain("the program ran", run.Output, StringComparison.Ordinal);
+        Assert.True(await DoppelRun.HasExitedAsync(agent), $"doppel left its agent {agent} running\n{run.Output}");
+    }
+
+    private static async Task<int> ReadPidFileAsync(string path)
+    {
+        for (var clock = System.Diagnostics.Stopwatch.StartNew(); clock.Elapsed < Timeout; await Task.Delay(50))
+        {
+            if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } text)
+            {
+                return int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new TimeoutException($"{path} was not written within {Timeout.TotalSeconds:0} s.");
+    }
+
     /// <summary>Forks 3 workers; on SIGINT or SIGTERM it stops them with SIGTERM, reaps them and exits 0.</summary>
     private const string PythonMaster = """
         import os, signal, sys, time
