@@ -162,8 +162,13 @@ internal sealed class ProgramSignals : IDisposable
                 }
 
                 _lastInterrupt = now;
-                DeliverUnlessTheTerminalDid(program, signal, ProgramGotTerminalKey(program));
-                _ = NoticeAsync(program, now);
+                var typed = ProgramGotTerminalKey(program);
+                DeliverUnlessTheTerminalDid(program, signal, typed);
+                if (typed)
+                {
+                    _ = NoticeAsync(program, now); // a person at the terminal may wonder why doppel still runs
+                }
+
                 break;
 
             case SigQuit:
