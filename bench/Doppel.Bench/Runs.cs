@@ -39,7 +39,6 @@ internal static class Runs
             Arguments = arguments,
             LauncherPath = launcher.Path,
             CaptureOutput = true,
-            ForwardSignals = false,
         };
         var policy = new LocalPolicy();
 

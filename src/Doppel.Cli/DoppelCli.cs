@@ -55,6 +55,10 @@ public static class DoppelCli
                 Output = environment.Console.Out,
                 Error = environment.Console.Error,
                 EnableDefaultExceptionHandler = false,
+
+                // No cancellation on SIGINT/SIGTERM: exec hands signals to the program and keeps
+                // serving it until it exits (Running/ProgramSignals); the other commands are short.
+                ProcessTerminationTimeout = null,
             };
             return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         }

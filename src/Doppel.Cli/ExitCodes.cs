@@ -23,6 +23,6 @@ public static class ExitCodes
     /// <summary>The program was not found (as a shell says).</summary>
     public const int CommandNotFound = 127;
 
-    /// <summary>Interrupted with Ctrl+C before a program ran (128 + SIGINT).</summary>
+    /// <summary>Interrupted (Ctrl+C or another signal) before the program ran, or the program stopped by a second Ctrl+C (128 + SIGINT).</summary>
     public const int Interrupted = 130;
 }

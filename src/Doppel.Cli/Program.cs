@@ -4,4 +4,7 @@ using Doppel.Cli;
 // launcher may not touch files, so no host, logger or console may be built before this check.
 if (Doppel.Interception.LauncherMode.IsLauncherInvocation(args)) { return Doppel.Interception.LauncherMode.Run(args); }
 
+// A helper (the local agent) started in its own session, out of reach of the terminal's Ctrl+C.
+if (Doppel.Cli.Running.NewSessionMode.IsInvocation(args)) { return Doppel.Cli.Running.NewSessionMode.Run(args); }
+
 return await DoppelCli.RunAsync(args, CliEnvironment.FromProcess(), CancellationToken.None).ConfigureAwait(false);

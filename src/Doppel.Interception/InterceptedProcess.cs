@@ -10,7 +10,6 @@ using Doppel.Interception.Remote;
 using Doppel.Interception.Supervision;
 using Doppel.Linux.Processes;
 using Doppel.Linux.Seccomp;
-using Doppel.Linux.Terminals;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
@@ -27,15 +26,11 @@ namespace Doppel.Interception;
 /// </summary>
 public sealed class InterceptedProcess : IAsyncDisposable
 {
-    private const int SigInt = 2;
-    private const int SigTerm = 15;
-
     private readonly Process _process;
     private readonly SafeFileHandle? _pidfd;
     private readonly SeccompListener? _listener;
     private readonly Supervisor? _supervisor;
     private readonly RemoteFileCache? _cache;
-    private readonly List<PosixSignalRegistration> _signals = [];
 
     private InterceptedProcess(Process process, SafeFileHandle? pidfd, SeccompListener? listener, Supervisor? supervisor, RemoteFileCache? cache)
     {
@@ -103,18 +98,11 @@ public sealed class InterceptedProcess : IAsyncDisposable
             await go.SendAsync(new byte[] { (byte)'g' }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             go.Dispose();
 
-            var intercepted = new InterceptedProcess(process, pidfd, seccomp, supervisor, cache)
+            return new InterceptedProcess(process, pidfd, seccomp, supervisor, cache)
             {
                 StandardOutput = Out(options, process),
                 StandardError = Err(options, process),
             };
-            if (options.ForwardSignals)
-            {
-                intercepted.ForwardSignal(PosixSignal.SIGINT, SigInt);
-                intercepted.ForwardSignal(PosixSignal.SIGTERM, SigTerm);
-            }
-
-            return intercepted;
         }
         catch
         {
@@ -143,6 +131,9 @@ public sealed class InterceptedProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>True once the program itself has exited (its children may still run).</summary>
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Sends a signal to the program (not to its children).</summary>
     public void Signal(int signal)
     {
@@ -153,6 +144,12 @@ public sealed class InterceptedProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Kills the program and every descendant still linked to it by parent ids, with SIGKILL
+    /// (see <see cref="ProcessTree.Kill"/>); returns how many processes were killed.
+    /// </summary>
+    public int KillProcessTree() => _process.HasExited ? 0 : ProcessTree.Kill(_process.Id);
+
+    /// <summary>
     /// Completes when no process is left under the filter: the program and every descendant
     /// (daemons it left behind included). <see cref="DisposeAsync"/> before that leaves those
     /// descendants with ENOSYS for their trapped calls.
@@ -161,11 +158,6 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var registration in _signals)
-        {
-            registration.Dispose();
-        }
-
         if (!_process.HasExited)
         {
             TryKill(_process);
@@ -294,21 +286,6 @@ public sealed class InterceptedProcess : IAsyncDisposable
             connection.Dispose();
             throw;
         }
-    }
-
-    private void ForwardSignal(PosixSignal signal, int number)
-    {
-        _signals.Add(PosixSignalRegistration.Create(signal, context =>
-        {
-            context.Cancel = true; // doppel lives on until the program exits, with its exit code
-
-            // A Ctrl-C on the terminal already reached the program (same foreground process
-            // group): a second SIGINT would look like a second Ctrl-C to it.
-            if (number != SigInt || !Terminal.IsInForegroundGroup())
-            {
-                Signal(number);
-            }
-        }));
     }
 
     private static StreamReader? Out(InterceptionOptions options, Process process) => options.CaptureOutput ? process.StandardOutput : null;

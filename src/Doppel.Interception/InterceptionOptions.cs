@@ -29,12 +29,6 @@ public sealed record InterceptionOptions
     /// <summary>The per-session cache tree where remote files and directories are materialised.</summary>
     public string? CacheDirectory { get; init; }
 
-    /// <summary>
-    /// Forward SIGINT and SIGTERM received by doppel to the program (SIGINT not when doppel is in
-    /// the terminal's foreground group: the terminal's Ctrl-C reached the program already).
-    /// </summary>
-    public bool ForwardSignals { get; init; } = true;
-
     /// <summary>Capture stdout/stderr (tests); otherwise the program shares doppel's.</summary>
     public bool CaptureOutput { get; init; }
 

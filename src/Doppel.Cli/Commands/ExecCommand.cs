@@ -198,13 +198,28 @@ internal sealed class ExecCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
+        // From here on signals belong to the program: before it runs they cancel its start.
+        using var signals = ProgramSignals.Register(_environment.Console, _loggers.CreateLogger("doppel.signals"));
+        using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, signals.Interrupted);
+        try
+        {
+            return await ExecuteAsync(parseResult, signals, interrupted.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (signals.Interrupted.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted;
+        }
+    }
+
+    private async Task<int> ExecuteAsync(ParseResult parseResult, ProgramSignals signals, CancellationToken cancellationToken)
+    {
         // Load and validate everything first: a broken configuration is reported before anything runs.
         var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
         var commandLine = parseResult.GetValue(CommandLine)!;
 
         if (loaded.Config.Target is not null)
         {
-            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, cancellationToken).ConfigureAwait(false);
+            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, cancellationToken).ConfigureAwait(false);
         }
 
         _environment.Console.WriteWarning(
@@ -221,6 +236,6 @@ internal sealed class ExecCommand : Command
             Logger = _loggers.CreateLogger("doppel.interception"),
         };
         await using var process = await InterceptedProcess.StartAsync(options, new LocalOnlyPolicy(), new NoRemote(), cancellationToken).ConfigureAwait(false);
-        return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        return await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
     }
 }

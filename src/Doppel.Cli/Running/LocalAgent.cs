@@ -127,17 +127,12 @@ internal sealed class LocalAgent : IAsyncDisposable
 
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo(_executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in _arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
+        // In its own session: the terminal's Ctrl+C is meant for the user's program, while the
+        // agent must keep serving the session until that program has exited.
+        var info = NewSessionMode.StartInfo(_executable, _arguments);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.RedirectStandardInput = true;
 
         _logger.LogDebug("starting {Agent} {Arguments}", _executable, string.Join(' ', _arguments));
         var process = Process.Start(info) ?? throw new AgentConnectionException($"could not start {_executable}.");

@@ -21,7 +21,7 @@ namespace Doppel.Cli.Running;
 /// </summary>
 internal static class TargetRun
 {
-    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, CancellationToken cancellationToken)
     {
         var target = config.Target!;
         var console = environment.Console;
@@ -102,7 +102,7 @@ internal static class TargetRun
             using (connection)
             {
                 console.WriteInfo(Describe(connection.Hello.Target, target));
-                return await RunProgramAsync(config, commandLine, environment, connection, targetless, envFile, loggers, logger, cancellationToken).ConfigureAwait(false);
+                return await RunProgramAsync(config, commandLine, environment, connection, targetless, envFile, loggers, logger, signals, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -121,6 +121,7 @@ internal static class TargetRun
         IReadOnlyList<KeyValuePair<string, string>> envFile,
         ILoggerFactory loggers,
         ILogger logger,
+        ProgramSignals signals,
         CancellationToken cancellationToken)
     {
         var console = environment.Console;
@@ -167,7 +168,7 @@ internal static class TargetRun
                 Logger = loggers.CreateLogger("doppel.interception"),
             };
             await using var process = await InterceptedProcess.StartAsync(options, policy, remote, cancellationToken).ConfigureAwait(false);
-            return await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
         }
     }
 

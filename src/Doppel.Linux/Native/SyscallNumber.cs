@@ -26,6 +26,7 @@ public static class SyscallNumber
     public const int GetPeerName = 52;
     public const int GetSockOpt = 55;
     public const int Execve = 59;
+    public const int Kill = 62;
     public const int Uname = 63;
     public const int Fcntl = 72;
     public const int Truncate = 76;
@@ -40,6 +41,7 @@ public static class SyscallNumber
     public const int Chown = 92;
     public const int Lchown = 94;
     public const int Getpid = 39;
+    public const int Setsid = 112;
     public const int Prctl = 157;
     public const int Gettid = 186;
     public const int GetXattr = 191;

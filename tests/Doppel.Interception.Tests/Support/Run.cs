@@ -17,7 +17,7 @@ internal static class Run
             : Path.Combine(AppContext.BaseDirectory, "doppel");
 
     public static InterceptionOptions Options(string program, params string[] arguments)
-        => new() { Program = program, Arguments = arguments, LauncherPath = LauncherPath, CaptureOutput = true, ForwardSignals = false };
+        => new() { Program = program, Arguments = arguments, LauncherPath = LauncherPath, CaptureOutput = true };
 
     /// <summary>Starts the program from inside a fresh network namespace, after <paramref name="setup"/> ran there.</summary>
     public static async Task<RunResult> IsolatedAsync(
