@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
@@ -14,11 +16,27 @@ namespace Doppel.Session.Remote;
 /// flow at the agent connected to the destination; what the flow receives is sent back to that
 /// source from this socket. Flows idle for <see cref="IdleTimeout"/> are closed; a flow whose call
 /// fails (the agent went away) is dropped and the next datagram opens a new one.
+/// <para>
+/// A stand-in of one connected app socket (<see cref="StartFor"/>) also hands that socket the
+/// ECONNREFUSED the agent's connected socket got from the pod (an ICMP port unreachable): for a
+/// moment this socket is connected to itself, so that the app's port matches no socket here, and
+/// an empty datagram from the app's own socket makes the loopback kernel answer with its own ICMP
+/// port unreachable, which sets the error on the app's socket as in the pod.
+/// <code>
+///   pod ──ICMP──► agent socket: ECONNREFUSED ──error──► Flow ──► connect(self); send(app socket, "")
+///   app: recv/send ◄── ECONNREFUSED ◄── kernel ICMP (127.0.0.1:stand-in unreachable) ◄──┘  then connect(app)
+/// </code>
+/// </para>
 /// </summary>
 internal sealed class UdpRelay : IAsyncDisposable
 {
     /// <summary>A flow with no datagram either way for this long is closed.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
+
+    // How long the stand-in stays unmatched waiting for the kernel's ICMP to reach the app's
+    // socket (it is usually there when the send returns). Datagrams the app sends meanwhile are
+    // refused too, as the pod's closed port would have.
+    private static readonly TimeSpan RefusalWait = TimeSpan.FromMilliseconds(20);
 
     private readonly RelayLanes _lanes;
     private readonly IPEndPoint _destination;
@@ -28,12 +46,15 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, Flow> _flows = new();
     private readonly Task _receiving;
     private readonly Timer _sweeper;
+    private readonly IConnectedUdpSocket? _app;
+    private readonly Lock _refusing = new();
 
-    private UdpRelay(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing)
+    private UdpRelay(RelayLanes lanes, IPEndPoint destination, ILogger logger, IConnectedUdpSocket? app, CancellationToken closing)
     {
         _lanes = lanes;
         _destination = destination;
         _logger = logger;
+        _app = app;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
@@ -44,8 +65,19 @@ internal sealed class UdpRelay : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>When this stand-in was made (<see cref="Environment.TickCount64"/>).</summary>
+    public long Created { get; } = Environment.TickCount64;
+
+    /// <summary>The app socket of a stand-in from <see cref="StartFor"/>; null for a shared one.</summary>
+    public IConnectedUdpSocket? App => _app;
+
+    /// <summary>A stand-in shared by every app socket that sends to <paramref name="destination"/>.</summary>
     public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, ILogger logger, CancellationToken closing) =>
-        new(lanes, destination, logger, closing);
+        new(lanes, destination, logger, null, closing);
+
+    /// <summary>The stand-in of one connected app socket, which it owns and disposes.</summary>
+    public static UdpRelay StartFor(RelayLanes lanes, IPEndPoint destination, IConnectedUdpSocket app, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, logger, app, closing);
 
     public async ValueTask DisposeAsync()
     {
@@ -66,6 +98,39 @@ internal sealed class UdpRelay : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _app?.Dispose();
+    }
+
+    /// <summary>
+    /// Makes the app's socket see ECONNREFUSED (see the class comment); returns whether the error
+    /// was seen pending (false also when the app's blocked recv took it at once).
+    /// </summary>
+    private bool Refuse(IPEndPoint source)
+    {
+        if (_app is null)
+        {
+            return false;
+        }
+
+        lock (_refusing)
+        {
+            try
+            {
+                _socket.Connect(LocalEndPoint); // no datagram from the app matches this socket now
+                try
+                {
+                    return _app.SendEmptyAndWaitForError(RefusalWait);
+                }
+                finally
+                {
+                    _socket.Connect(source);
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
     }
 
     private async Task ReceiveFromAppAsync()
@@ -189,6 +254,11 @@ internal sealed class UdpRelay : IAsyncDisposable
                             break;
                         case UdpServerMessage.MessageOneofCase.OpenResult when message.OpenResult.Error is { } error:
                             _relay._logger.LogDebug("agent could not open UDP to {Destination}: {Errno} {Message}", _relay._destination, error.Errno, error.Message);
+                            break;
+                        case UdpServerMessage.MessageOneofCase.Error when message.Error.Errno == Errno.ECONNREFUSED && _relay._app is not null:
+                            LastActivity = Environment.TickCount64;
+                            var seen = _relay.Refuse(_source);
+                            _relay._logger.LogDebug("UDP to {Destination} refused; handed to the app's socket: {Seen}", _relay._destination, seen);
                             break;
                         case UdpServerMessage.MessageOneofCase.Error:
                             _relay._logger.LogDebug("UDP to {Destination}: {Errno} {Message}", _relay._destination, message.Error.Errno, message.Error.Message);
