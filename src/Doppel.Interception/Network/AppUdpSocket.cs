@@ -15,7 +15,6 @@ namespace Doppel.Interception.Network;
 internal sealed class AppUdpSocket : IConnectedUdpSocket
 {
     private const int MsgDontWait = 0x40;
-    private const short PollErr = 0x8;
 
     private readonly SafeFileHandle _process;
     private readonly int _fd;
@@ -52,17 +51,10 @@ internal sealed class AppUdpSocket : IConnectedUdpSocket
         return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(standIn);
     }
 
-    public bool SendEmptyAndWaitForError(TimeSpan timeout)
+    public bool SendEmpty()
     {
         using var dup = Duplicate();
-        if (dup is null || SocketCalls.SendTo(dup, [], MsgDontWait, []) < 0)
-        {
-            return false;
-        }
-
-        // On loopback the kernel usually handles the datagram and its ICMP answer within the send.
-        return (SocketCalls.Poll(dup, 0, 0) & PollErr) != 0
-            || (SocketCalls.Poll(dup, 0, (int)timeout.TotalMilliseconds) & PollErr) != 0;
+        return dup is not null && SocketCalls.SendTo(dup, [], MsgDontWait, []) == 0;
     }
 
     public void Dispose() => _process.Dispose();

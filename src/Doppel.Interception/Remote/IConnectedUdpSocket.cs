@@ -18,12 +18,10 @@ public interface IConnectedUdpSocket : IDisposable
     bool IsConnectedTo(IPEndPoint standIn);
 
     /// <summary>
-    /// Sends an empty datagram from the app's socket to its connected peer (the stand-in), then
-    /// waits up to <paramref name="timeout"/> until the socket has an error pending (POLLERR,
-    /// which poll reports without clearing it). True when seen; false when the app had already
-    /// consumed it (a blocked recv wakes at once), the timeout passed, or the app no longer holds
-    /// the socket. When the stand-in port matches no socket at that moment, the loopback kernel
-    /// answers with its own ICMP port unreachable, which sets ECONNREFUSED on the app's socket.
+    /// Sends an empty datagram from the app's socket to its connected peer (the stand-in); false
+    /// when the app no longer holds the socket or the send failed. When the stand-in port matches
+    /// no socket at that moment, the loopback kernel answers with its own ICMP port unreachable,
+    /// which sets ECONNREFUSED on the app's socket (usually before the send returns).
     /// </summary>
-    bool SendEmptyAndWaitForError(TimeSpan timeout);
+    bool SendEmpty();
 }

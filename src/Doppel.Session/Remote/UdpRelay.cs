@@ -23,8 +23,8 @@ namespace Doppel.Session.Remote;
 /// an empty datagram from the app's own socket makes the loopback kernel answer with its own ICMP
 /// port unreachable, which sets the error on the app's socket as in the pod.
 /// <code>
-///   pod ──ICMP──► agent socket: ECONNREFUSED ──error──► Flow ──► connect(self); send(app socket, "")
-///   app: recv/send ◄── ECONNREFUSED ◄── kernel ICMP (127.0.0.1:stand-in unreachable) ◄──┘  then connect(app)
+///   pod ──ICMP──► agent socket: ECONNREFUSED ──error──► Flow ──► connect(self); send(app socket, ""); send(witness, "")
+///   app: recv/send ◄── ECONNREFUSED ◄── kernel ICMP (127.0.0.1:stand-in unreachable) ◄──┘  witness refused: connect(app)
 /// </code>
 /// </para>
 /// </summary>
@@ -33,10 +33,10 @@ internal sealed class UdpRelay : IAsyncDisposable
     /// <summary>A flow with no datagram either way for this long is closed.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    // How long the stand-in stays unmatched waiting for the kernel's ICMP to reach the app's
-    // socket (it is usually there when the send returns). Datagrams the app sends meanwhile are
-    // refused too, as the pod's closed port would have.
-    private static readonly TimeSpan RefusalWait = TimeSpan.FromMilliseconds(20);
+    // The longest the stand-in stays unmatched waiting for the kernel's ICMP answers (they are
+    // usually there when the sends return). Datagrams the app sends meanwhile are refused too, as
+    // the pod's closed port would have.
+    private static readonly TimeSpan RefusalWait = TimeSpan.FromMilliseconds(50);
 
     private readonly RelayLanes _lanes;
     private readonly IPEndPoint _destination;
@@ -102,8 +102,10 @@ internal sealed class UdpRelay : IAsyncDisposable
     }
 
     /// <summary>
-    /// Makes the app's socket see ECONNREFUSED (see the class comment); returns whether the error
-    /// was seen pending (false also when the app's blocked recv took it at once).
+    /// Makes the app's socket see ECONNREFUSED (see the class comment); returns whether the
+    /// kernel's answer was seen. A witness socket of ours sends an empty datagram right after the
+    /// app's: once its own ECONNREFUSED is there, the app's ICMP has been handled too (loopback
+    /// handles them in order, usually before each send returns) and the stand-in can match again.
     /// </summary>
     private bool Refuse(IPEndPoint source)
     {
@@ -116,10 +118,24 @@ internal sealed class UdpRelay : IAsyncDisposable
         {
             try
             {
+                using var witness = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                witness.Connect(LocalEndPoint);
+                witness.ReceiveTimeout = (int)RefusalWait.TotalMilliseconds;
                 _socket.Connect(LocalEndPoint); // no datagram from the app matches this socket now
                 try
                 {
-                    return _app.SendEmptyAndWaitForError(RefusalWait);
+                    if (!_app.SendEmpty())
+                    {
+                        return false;
+                    }
+
+                    witness.Send(ReadOnlySpan<byte>.Empty);
+                    witness.Receive(new byte[1]);
+                    return false;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.TimedOut or SocketError.WouldBlock)
+                {
+                    return e.SocketErrorCode == SocketError.ConnectionRefused;
                 }
                 finally
                 {
