@@ -110,7 +110,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         var inode = FileCalls.GetInode(dup);
         var standIn = transport == Transport.Tcp
             ? await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false)
-            : await remote.GetUdpRelayAsync(destination, cancellationToken).ConfigureAwait(false);
+            : await ConnectUdpAsync(notification, inode, destination, cancellationToken).ConfigureAwait(false);
         if (standIn is null)
         {
             return -Errno.ECONNREFUSED;
@@ -148,6 +148,18 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
 
         logger.ConnectRedirected(notification.ThreadId, destination, standIn, result);
         return result;
+    }
+
+    /// <summary>
+    /// The stand-in for a connected UDP socket: its own one when the app's socket can be reached
+    /// again (so that the pod's ICMP errors can be handed to it), else the destination's shared relay.
+    /// </summary>
+    private ValueTask<IPEndPoint?> ConnectUdpAsync(Notification notification, ulong inode, IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        var socket = AppUdpSocket.Open(notification.ThreadId, notification.ArgInt(0), inode);
+        return socket is null
+            ? remote.GetUdpRelayAsync(destination, cancellationToken)
+            : remote.ConnectUdpAsync(destination, socket, cancellationToken);
     }
 
     /// <summary>

@@ -69,4 +69,18 @@ public interface IRemote
     /// check. Null: the destination is unreachable (the app sees ECONNREFUSED / ENETUNREACH).
     /// </summary>
     ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The loopback endpoint that an app's UDP socket is connected to for <paramref name="destination"/>.
+    /// Unlike <see cref="GetUdpRelayAsync"/>, a remote side may give each connected socket its own
+    /// endpoint and keep <paramref name="socket"/> (it then owns and disposes it) to hand the app
+    /// the pod's ICMP errors. The default shares the destination's relay and disposes
+    /// <paramref name="socket"/>. Null: as for <see cref="GetUdpRelayAsync"/>.
+    /// </summary>
+    async ValueTask<IPEndPoint?> ConnectUdpAsync(IPEndPoint destination, IConnectedUdpSocket socket, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        socket.Dispose();
+        return await GetUdpRelayAsync(destination, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -196,6 +196,9 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _udp.GetRelayAsync(destination, cancellationToken);
 
+    public ValueTask<IPEndPoint?> ConnectUdpAsync(IPEndPoint destination, IConnectedUdpSocket socket, CancellationToken cancellationToken) =>
+        _udp.ConnectAsync(destination, socket, cancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         await _tcp.DisposeAsync().ConfigureAwait(false);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
@@ -16,11 +18,27 @@ namespace Doppel.Session.Remote;
 /// fails (the agent went away) is dropped and the next datagram opens a new one. For a nameserver
 /// (port 53) with a DNS filter, each query goes by the name it asks: to the agent, or to the
 /// developer's nameserver (<see cref="LocalDnsFlow"/>).
+/// <para>
+/// A stand-in of one connected app socket (<see cref="StartFor"/>) also hands that socket the
+/// ECONNREFUSED the agent's connected socket got from the pod (an ICMP port unreachable): for a
+/// moment this socket is connected to itself, so that the app's port matches no socket here, and
+/// an empty datagram from the app's own socket makes the loopback kernel answer with its own ICMP
+/// port unreachable, which sets the error on the app's socket as in the pod.
+/// <code>
+///   pod ──ICMP──► agent socket: ECONNREFUSED ──error──► Flow ──► connect(self); send(app socket, ""); send(witness, "")
+///   app: recv/send ◄── ECONNREFUSED ◄── kernel ICMP (127.0.0.1:stand-in unreachable) ◄──┘  witness refused: connect(app)
+/// </code>
+/// </para>
 /// </summary>
 internal sealed class UdpRelay : IAsyncDisposable
 {
     /// <summary>A flow with no datagram either way for this long is closed.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
+
+    // The longest the stand-in stays unmatched waiting for the kernel's ICMP answers (they are
+    // usually there when the sends return). Datagrams the app sends meanwhile are refused too, as
+    // the pod's closed port would have.
+    private static readonly TimeSpan RefusalWait = TimeSpan.FromMilliseconds(50);
 
     private readonly RelayLanes _lanes;
     private readonly IPEndPoint _destination;
@@ -32,13 +50,16 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly DnsRouting? _dns;
     private readonly Task _receiving;
     private readonly Timer _sweeper;
+    private readonly IConnectedUdpSocket? _app;
+    private readonly Lock _refusing = new();
 
-    private UdpRelay(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, CancellationToken closing)
+    private UdpRelay(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, IConnectedUdpSocket? app, CancellationToken closing)
     {
         _lanes = lanes;
         _destination = destination;
         _dns = dns;
         _logger = logger;
+        _app = app;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
@@ -49,9 +70,24 @@ internal sealed class UdpRelay : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint { get; }
 
+    /// <summary>When this stand-in was made (<see cref="Environment.TickCount64"/>).</summary>
+    public long Created { get; } = Environment.TickCount64;
+
+    /// <summary>The app socket of a stand-in from <see cref="StartFor"/>; null for a shared one.</summary>
+    public IConnectedUdpSocket? App => _app;
+
+    /// <summary>A stand-in shared by every app socket that sends to <paramref name="destination"/>.</summary>
     /// <param name="dns">How DNS queries are steered; used only when the destination's port is 53.</param>
     public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, CancellationToken closing) =>
-        new(lanes, destination, destination.Port == 53 && dns is { Steering.IsFiltered: true } ? dns : null, logger, closing);
+        new(lanes, destination, DnsFor(destination, dns), logger, null, closing);
+
+    /// <summary>The stand-in of one connected app socket, which it owns and disposes.</summary>
+    /// <param name="dns">How DNS queries are steered; used only when the destination's port is 53.</param>
+    public static UdpRelay StartFor(RelayLanes lanes, IPEndPoint destination, IConnectedUdpSocket app, DnsRouting? dns, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, DnsFor(destination, dns), logger, app, closing);
+
+    private static DnsRouting? DnsFor(IPEndPoint destination, DnsRouting? dns) =>
+        destination.Port == 53 && dns is { Steering.IsFiltered: true } ? dns : null;
 
     public async ValueTask DisposeAsync()
     {
@@ -77,6 +113,55 @@ internal sealed class UdpRelay : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _app?.Dispose();
+    }
+
+    /// <summary>
+    /// Makes the app's socket see ECONNREFUSED (see the class comment); returns whether the
+    /// kernel's answer was seen. A witness socket of ours sends an empty datagram right after the
+    /// app's: once its own ECONNREFUSED is there, the app's ICMP has been handled too (loopback
+    /// handles them in order, usually before each send returns) and the stand-in can match again.
+    /// </summary>
+    private bool Refuse(IPEndPoint source)
+    {
+        if (_app is null)
+        {
+            return false;
+        }
+
+        lock (_refusing)
+        {
+            try
+            {
+                using var witness = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                witness.Connect(LocalEndPoint);
+                witness.ReceiveTimeout = (int)RefusalWait.TotalMilliseconds;
+                _socket.Connect(LocalEndPoint); // no datagram from the app matches this socket now
+                try
+                {
+                    if (!_app.SendEmpty())
+                    {
+                        return false;
+                    }
+
+                    witness.Send(ReadOnlySpan<byte>.Empty);
+                    witness.Receive(new byte[1]);
+                    return false;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.TimedOut or SocketError.WouldBlock)
+                {
+                    return e.SocketErrorCode == SocketError.ConnectionRefused;
+                }
+                finally
+                {
+                    _socket.Connect(source);
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+        }
     }
 
     private async Task ReceiveFromAppAsync()
@@ -220,6 +305,11 @@ internal sealed class UdpRelay : IAsyncDisposable
                             break;
                         case UdpServerMessage.MessageOneofCase.OpenResult when message.OpenResult.Error is { } error:
                             _relay._logger.LogDebug("agent could not open UDP to {Destination}: {Errno} {Message}", _relay._destination, error.Errno, error.Message);
+                            break;
+                        case UdpServerMessage.MessageOneofCase.Error when message.Error.Errno == Errno.ECONNREFUSED && _relay._app is not null:
+                            LastActivity = Environment.TickCount64;
+                            var seen = _relay.Refuse(_source);
+                            _relay._logger.LogDebug("UDP to {Destination} refused; handed to the app's socket: {Seen}", _relay._destination, seen);
                             break;
                         case UdpServerMessage.MessageOneofCase.Error:
                             _relay._logger.LogDebug("UDP to {Destination}: {Errno} {Message}", _relay._destination, message.Error.Errno, message.Error.Message);

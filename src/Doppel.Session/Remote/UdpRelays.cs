@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
 using Doppel.Session.Agent;
 using Microsoft.Extensions.Logging;
 
@@ -9,12 +10,17 @@ namespace Doppel.Session.Remote;
 /// <summary>
 /// Outgoing UDP through the agent: one loopback socket per destination stands in for it; each app
 /// socket that sends there (told apart by its source address) gets its own flow at the agent, so
-/// replies go back to the socket that asked.
+/// replies go back to the socket that asked. A connected app socket gets a stand-in of its own
+/// (<see cref="ConnectAsync"/>), through which the pod's ECONNREFUSED reaches it.
 /// </summary>
 internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logger) : IAsyncDisposable
 {
+    private const long DropInterval = 5_000; // ms
+
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<UdpRelay>> _relays = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<UdpRelay, byte> _connected = new();
+    private long _lastDrop = Environment.TickCount64;
 
     public ValueTask<IPEndPoint?> GetRelayAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
@@ -27,6 +33,25 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
         return new(relay.LocalEndPoint);
     }
 
+    /// <summary>
+    /// A stand-in of its own for one connected app socket, so that the pod's ICMP port unreachable
+    /// can be handed to that socket alone (<see cref="UdpRelay"/>). Stand-ins whose app socket has
+    /// gone (closed, re-connected, exited) are dropped on later calls.
+    /// </summary>
+    public async ValueTask<IPEndPoint?> ConnectAsync(IPEndPoint destination, IConnectedUdpSocket app, CancellationToken cancellationToken)
+    {
+        await DropGoneAsync().ConfigureAwait(false);
+        if (_closing.IsCancellationRequested)
+        {
+            app.Dispose();
+            return null;
+        }
+
+        var relay = UdpRelay.StartFor(lanes, destination, app, dns, logger, _closing.Token);
+        _connected[relay] = 0;
+        return relay.LocalEndPoint;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync().ConfigureAwait(false);
@@ -35,6 +60,31 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
             await relay.Value.DisposeAsync().ConfigureAwait(false);
         }
 
+        foreach (var relay in _connected.Keys)
+        {
+            await relay.DisposeAsync().ConfigureAwait(false);
+        }
+
         _closing.Dispose();
+    }
+
+    // At most every few seconds, and never a stand-in so new that its app socket may not be
+    // connected to it yet.
+    private async ValueTask DropGoneAsync()
+    {
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _lastDrop);
+        if (now - last < DropInterval || Interlocked.CompareExchange(ref _lastDrop, now, last) != last)
+        {
+            return;
+        }
+
+        foreach (var relay in _connected.Keys)
+        {
+            if (now - relay.Created > DropInterval && !relay.App!.IsConnectedTo(relay.LocalEndPoint) && _connected.TryRemove(relay, out _))
+            {
+                await relay.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 }

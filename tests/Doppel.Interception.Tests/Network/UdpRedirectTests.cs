@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Tests.Support;
@@ -92,6 +93,71 @@ public sealed class UdpRedirectTests
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("pong:one ('192.0.2.53', 5353)\npong:two ('192.0.2.53', 5353)\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task TheAppsConnectedSocketCanBeHandedARefusalAndStaysUsable()
+    {
+        using var standIn = new Holder<Socket>();
+        var remote = new DirectoryRemote("/nonexistent") { KeepConnectedUdpSockets = true };
+        var seen = new List<string>();
+        var script = """
+            import errno, socket, time
+            s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s.settimeout(10)
+            s.connect(("::ffff:192.0.2.53", 5353))
+            s.send(b"ping")
+            try:
+                s.recv(100)
+                print("no error")
+            except OSError as e:
+                print(errno.errorcode[e.errno])
+            time.sleep(0.5)  # "the port opens meanwhile"
+            s.send(b"two")
+            print(s.recv(100).decode())
+            """;
+
+        // The remote side's part: on "ping" the stand-in matches no datagram for a moment (it is
+        // connected to itself) while the app's socket sends an empty one, and a witness after it
+        // (its refusal says the app's has happened); then it answers "two".
+        async Task ServeAsync(Socket socket)
+        {
+            var buffer = new byte[100];
+            var first = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0));
+            Assert.True(remote.ConnectedUdpSockets.TryPeek(out var app));
+            seen.Add($"connected {app.IsConnectedTo((IPEndPoint)socket.LocalEndPoint!)}");
+            using var witness = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            witness.Connect(socket.LocalEndPoint!);
+            witness.ReceiveTimeout = 10_000;
+            socket.Connect(socket.LocalEndPoint!);
+            seen.Add($"sent {app.SendEmpty()}");
+            witness.Send(ReadOnlySpan<byte>.Empty);
+            seen.Add($"witness {Assert.Throws<SocketException>(() => witness.Receive(buffer)).SocketErrorCode}");
+            socket.Connect(first.RemoteEndPoint);
+            var second = await socket.ReceiveAsync(buffer, SocketFlags.None);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("pong:" + Encoding.ASCII.GetString(buffer, 0, second)), SocketFlags.None);
+        }
+
+        Task? serving = null;
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            standIn.Value = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            standIn.Value.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            remote.AddUdpService(Echo, (IPEndPoint)standIn.Value.LocalEndPoint!);
+            serving = ServeAsync(standIn.Value);
+        });
+        Assert.True(result.ExitCode == 0, result.ToString());
+        await serving!.WaitAsync(Run.Timeout);
+        var closed = remote.ConnectedUdpSockets.TryPeek(out var gone) && !gone.IsConnectedTo((IPEndPoint)standIn.Value!.LocalEndPoint!);
+        foreach (var socket in remote.ConnectedUdpSockets)
+        {
+            socket.Dispose();
+        }
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("ECONNREFUSED\npong:two\n", result.Stdout);
+        Assert.Equal(["connected True", "sent True", "witness ConnectionRefused"], seen);
+        Assert.True(closed, "after the app exited its socket is no longer reported as connected");
     }
 
     [Fact]

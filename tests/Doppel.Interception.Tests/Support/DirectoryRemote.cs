@@ -41,6 +41,25 @@ internal sealed class DirectoryRemote(string root) : IRemote
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken)
         => new(_udpServices.TryGetValue(destination, out var relay) ? relay : null);
 
+    /// <summary>Whether <see cref="ConnectUdpAsync"/> keeps the app's sockets in <see cref="ConnectedUdpSockets"/> (the test disposes them).</summary>
+    public bool KeepConnectedUdpSockets { get; init; }
+
+    public ConcurrentQueue<IConnectedUdpSocket> ConnectedUdpSockets { get; } = new();
+
+    public ValueTask<IPEndPoint?> ConnectUdpAsync(IPEndPoint destination, IConnectedUdpSocket socket, CancellationToken cancellationToken)
+    {
+        if (KeepConnectedUdpSockets)
+        {
+            ConnectedUdpSockets.Enqueue(socket);
+        }
+        else
+        {
+            socket.Dispose();
+        }
+
+        return GetUdpRelayAsync(destination, cancellationToken);
+    }
+
     public string Local(string remotePath) => Root + remotePath;
 
     public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)

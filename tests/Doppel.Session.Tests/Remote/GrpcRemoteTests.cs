@@ -115,6 +115,28 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     }
 
     [Fact]
+    public async Task AConnectedUdpSocketToAClosedPodPortIsRefusedOnItsOwnStandInWhichKeepsRelaying()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var closed = new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.UdpEchoPort + 9);
+        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var owned = new OwnUdpSocket(app);
+        var standIn = await session.Remote.ConnectUdpAsync(closed, owned, Timeout);
+        Assert.NotNull(standIn);
+        Assert.NotEqual(standIn, await session.Remote.GetUdpRelayAsync(closed, Timeout));
+        await app.ConnectAsync(standIn, Timeout);
+
+        await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
+        var first = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
+        await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
+        var second = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
+
+        Assert.Equal(SocketError.ConnectionRefused, first.SocketErrorCode);
+        Assert.Equal(SocketError.ConnectionRefused, second.SocketErrorCode);
+        Assert.Equal(2, owned.Refusals); // the second datagram went through the stand-in to the pod again
+    }
+
+    [Fact]
     public async Task WhenTheAgentDiesCallsFailPromptlyAndANewAgentServesTheNextOnes()
     {
         await using var session = await Session.StartAsync(cluster);
@@ -227,6 +249,26 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         var buffer = new byte[1500];
         var result = await socket.ReceiveFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), Timeout);
         return (Encoding.ASCII.GetString(buffer, 0, result.ReceivedBytes), result.RemoteEndPoint);
+    }
+
+    /// <summary>The test's own socket as the app's connected UDP socket; counts the refusals handed to it.</summary>
+    private sealed class OwnUdpSocket(Socket socket) : IConnectedUdpSocket
+    {
+        private int _refusals;
+
+        public int Refusals => Volatile.Read(ref _refusals);
+
+        public bool IsConnectedTo(IPEndPoint standIn) => standIn.Equals(socket.RemoteEndPoint);
+
+        public bool SendEmpty()
+        {
+            Interlocked.Increment(ref _refusals);
+            return socket.Send(ReadOnlySpan<byte>.Empty) == 0;
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>An agent for the container pod and a GrpcRemote connected to it.</summary>
