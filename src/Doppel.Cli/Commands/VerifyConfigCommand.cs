@@ -53,7 +53,7 @@ internal sealed class VerifyConfigCommand : Command
         int exitCode;
         try
         {
-            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger, printWarnings: false);
+            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger, printWarnings: false, targetChosenLater: true);
             result["type"] = "Success";
             result["config"] = ConfigJson.ToNode(loaded.Config);
             result["warnings"] = Strings(loaded.Warnings);
