@@ -396,7 +396,7 @@ internal static class ConfigBinder
                 // mirrord's body rule ({"body": "json", "query": ..., "matches": ...}); see MirrordOnlyKeys.
                 rule.Has("query");
                 rule.Has("matches");
-                r.Context.Error(SourceMap.Child(path, "body"), $"body rules are a mirrord filter that doppel does not implement yet; {MirrordOnlyKeys.Find("feature.network.incoming.http_filter.body_filter")!.Instead}");
+                r.Context.Error(SourceMap.Child(path, "body"), $"a body rule is a mirrord filter that doppel does not implement yet; {MirrordOnlyKeys.Find("feature.network.incoming.http_filter.body_filter")!.Instead}");
                 rule.Finish();
                 continue;
             }

@@ -20,12 +20,12 @@ internal sealed record MirrordOnlyKey(
 
     public string Parent => Path.LastIndexOf('.') is var dot and > 0 ? Path[..dot] : string.Empty;
 
-    /// <summary>The sentence users read, and the schema's description.</summary>
+    /// <summary>The sentence users read after the key path, and the schema's description.</summary>
     public string Message => Handling switch
     {
-        MirrordOnlyHandling.Error => $"{Path} is a mirrord filter that doppel does not implement yet; {Instead}",
-        MirrordOnlyHandling.Silent => $"{Path} is a mirrord setting for macOS; {Instead}",
-        MirrordOnlyHandling.WarnEachKey => $"{Path} holds mirrord's experimental switches; doppel implements none of them and warns about each one set.",
-        _ => $"{Path} is a mirrord feature that doppel does not implement yet; {Instead}",
+        MirrordOnlyHandling.Error => $"a mirrord filter that doppel does not implement yet; {Instead}",
+        MirrordOnlyHandling.Silent => $"a mirrord setting for macOS; {Instead}",
+        MirrordOnlyHandling.WarnEachKey => "mirrord's experimental switches; doppel implements none of them and warns about each one set.",
+        _ => $"a mirrord feature that doppel does not implement yet; {Instead}",
     };
 }

@@ -127,7 +127,7 @@ internal static class MirrordOnlyKeys
                 {
                     if (key.Keys!.Contains(name))
                     {
-                        context.Warn(SourceMap.Child(path, name), $"{path}.{name} is a mirrord switch that doppel does not implement; it is ignored.");
+                        context.Warn(SourceMap.Child(path, name), "a mirrord switch that doppel does not implement; it is ignored.");
                     }
                 }
 

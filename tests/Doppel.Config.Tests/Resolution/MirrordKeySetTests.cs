@@ -23,7 +23,7 @@ public sealed class MirrordKeySetTests
 
         var warning = Assert.Single(loaded.Warnings);
         Assert.Equal(path, warning.KeyPath);
-        Assert.StartsWith($"{path} is a mirrord feature that doppel does not implement yet; ", warning.Message, StringComparison.Ordinal);
+        Assert.StartsWith("a mirrord feature that doppel does not implement yet; ", warning.Message, StringComparison.Ordinal);
         Assert.Equal(1, warning.Position!.Value.Line);
     }
 
