@@ -108,7 +108,7 @@ public static class ConfigSchema
             return AnyOf(new JsonObject { ["type"] = "string" }, TargetObject());
         }
 
-        if (type == typeof(EnvConfig) || type == typeof(OutgoingConfig) || type == typeof(DnsConfig))
+        if (type == typeof(EnvConfig) || type == typeof(OutgoingConfig) || type == typeof(DnsConfig) || type == typeof(NetworkConfig))
         {
             return AnyOf(new JsonObject { ["type"] = "boolean" }, schema);
         }

@@ -183,6 +183,8 @@ public sealed class ConfigurationCompatibilityTests
 
         Assert.NotNull(properties["feature"]!["properties"]!["db_branches"]);
         Assert.NotNull(properties["agent"]!["properties"]!["metrics"]);
+        Assert.Equal("boolean", properties["feature"]!["properties"]!["network"]!["anyOf"]![0]!["type"]!.GetValue<string>());
+        Assert.NotNull(properties["target"]!["anyOf"]![1]!["properties"]!["stateful_set"]);
     }
 
     [Theory]
