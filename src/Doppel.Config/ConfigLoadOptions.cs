@@ -15,4 +15,11 @@ public sealed record ConfigLoadOptions
 
     /// <summary>Produces the branch for the <c>git_branch</c> template variable; null detects it with git.</summary>
     public Func<string?>? GitBranch { get; init; }
+
+    /// <summary>
+    /// True when a missing target is not final: <c>verify-config --ide</c> checks a file before the
+    /// IDE lets the user pick a target, so "steal needs a target" is not reported then. mirrord's
+    /// <c>ConfigContext::empty_target_final</c> is the opposite of this.
+    /// </summary>
+    public bool TargetChosenLater { get; init; }
 }

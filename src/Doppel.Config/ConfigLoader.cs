@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Doppel.Config.Binding;
 using Doppel.Config.Loading;
@@ -19,16 +20,20 @@ public static class ConfigLoader
     /// <summary>mirrord's default file, relative to the working directory.</summary>
     public const string DefaultFile = ".mirrord/mirrord.json";
 
+    // What {{ key }} renders to while the file's own "key" is being read; never seen by the user.
+    private const string KeyPlaceholder = "doppel-key-placeholder-5c0e2f";
+
     /// <exception cref="ConfigException">The configuration cannot be used; every problem found is listed.</exception>
     public static LoadedConfig Load(ConfigLoadOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var (file, fullPath) = FindFile(options);
-        var document = file is null || fullPath is null
-            ? new ConfigDocument(new JsonObject(), SourceMap.Empty, null)
-            : Parse(file, fullPath, options);
+        var givenKey = KeyFrom(options);
+        var (document, templateKey) = file is null || fullPath is null
+            ? (new ConfigDocument(new JsonObject(), SourceMap.Empty, null), null)
+            : Parse(file, fullPath, givenKey, options);
 
-        var context = new BindContext(document.Positions, file);
+        var context = new BindContext(document.Positions, file) { TargetChosenLater = options.TargetChosenLater };
         Shorthands.Expand(document.Root, context);
         foreach (var change in EnvironmentOverride.FromEnvironment(options.Environment).Concat(options.FlagOverrides))
         {
@@ -43,14 +48,28 @@ public static class ConfigLoader
 
         if (config.Key is null)
         {
-            config = config with { Key = KeyFrom(options) ?? GenerateKey() };
+            // The key the templates rendered with, if they used one: {{ key }} and the session must agree.
+            config = config with { Key = templateKey ?? GenerateKey() };
         }
 
         return new LoadedConfig(config, file, context.Warnings);
     }
 
-    /// <summary>Reads, renders and parses one file; <paramref name="file"/> is the name messages show.</summary>
-    private static ConfigDocument Parse(string file, string fullPath, ConfigLoadOptions options)
+    /// <summary>
+    /// Reads, renders and parses one file; <paramref name="file"/> is the name messages show.
+    /// Returns the document and the key generated for <c>{{ key }}</c>, if one had to be.
+    /// </summary>
+    /// <remarks>
+    /// <c>{{ key }}</c> is the session key: <c>-k</c>, <c>DOPPEL_KEY</c>/<c>MIRRORD_KEY</c>, else the
+    /// file's own top-level <c>"key"</c>, else a generated one (mirrord's order, see its
+    /// <c>LayerFileConfig::from_path</c>). The file's key is only known after rendering, so a
+    /// file that uses <c>{{ key }}</c> without a key given from outside is rendered twice: first
+    /// with a placeholder to read its <c>"key"</c> (itself possibly a template of
+    /// <c>git_branch</c> or <c>get_env</c>), then with that key. mirrord instead parses the
+    /// unrendered file for <c>"key"</c> and silently falls back to a generated key when the file
+    /// is not valid before rendering; rendering first finds the key in those files too.
+    /// </remarks>
+    private static (ConfigDocument Document, string? GeneratedKey) Parse(string file, string fullPath, string? givenKey, ConfigLoadOptions options)
     {
         string text;
         try
@@ -63,9 +82,36 @@ public static class ConfigLoader
         }
 
         var format = ConfigFormats.FromPath(file);
-        var template = new TemplateContext(options.Environment, KeyFrom(options), options.GitBranch ?? (() => GitBranch.Detect(options.Environment, options.WorkingDirectory)));
-        var rendered = TemplateRenderer.Render(text, template, file);
-        return ConfigReader.Read(rendered, format, file);
+        var template = new TemplateContext(options.Environment, givenKey ?? KeyPlaceholder, options.GitBranch ?? (() => GitBranch.Detect(options.Environment, options.WorkingDirectory)));
+        var rendered = Render(text, template, file);
+        if (givenKey is not null || !template.KeyWasRead)
+        {
+            return (ConfigReader.Read(rendered, format, file), null);
+        }
+
+        var first = ConfigReader.Read(rendered, format, file);
+        var fileKey = first.Root["key"] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+        if (fileKey is not null && fileKey.Contains(KeyPlaceholder, StringComparison.Ordinal))
+        {
+            throw new ConfigException(new ConfigError(
+                "the key cannot be made from {{ key }} itself; write it literally, or from git_branch or get_env(...).", file, "key", first.Positions.Find("key")));
+        }
+
+        var generated = fileKey is null ? GenerateKey() : null;
+        var keyed = new TemplateContext(options.Environment, fileKey ?? generated, () => template.GitBranch);
+        return (ConfigReader.Read(Render(text, keyed, file), format, file), generated);
+    }
+
+    private static string Render(string text, TemplateContext template, string file)
+    {
+        try
+        {
+            return TemplateRenderer.Render(text, template, file);
+        }
+        catch (ConfigException e)
+        {
+            throw SourceExcerpts.Attach(e, text);
+        }
     }
 
     private static (string? Shown, string? FullPath) FindFile(ConfigLoadOptions options)
@@ -102,6 +148,9 @@ public static class ConfigLoader
         return flag ?? options.Environment("DOPPEL_KEY") ?? options.Environment("MIRRORD_KEY");
     }
 
-    // A name that keeps sessions apart, not a secret: no need to load OpenSSL at start-up for it.
-    private static string GenerateKey() => $"doppel-{Random.Shared.Next():x8}";
+    /// <summary>
+    /// mirrord's generated key: five lower-case hex digits (its <c>EnvKey::autogenerated</c>), short
+    /// enough for a Kubernetes label value. A name that keeps sessions apart, not a secret.
+    /// </summary>
+    private static string GenerateKey() => Random.Shared.Next(0x100000).ToString("x5", System.Globalization.CultureInfo.InvariantCulture);
 }

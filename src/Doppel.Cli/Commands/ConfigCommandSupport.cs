@@ -7,7 +7,8 @@ namespace Doppel.Cli.Commands;
 /// <summary>Loading the configuration the same way for every command that needs it.</summary>
 internal static class ConfigCommandSupport
 {
-    public static LoadedConfig Load(CliEnvironment environment, string? configFile, IReadOnlyList<ConfigOverride> flags, ILogger logger, bool printWarnings = true)
+    /// <param name="targetChosenLater">True for <c>verify-config --ide</c>: a missing target is not final (see <see cref="ConfigLoadOptions.TargetChosenLater"/>).</param>
+    public static LoadedConfig Load(CliEnvironment environment, string? configFile, IReadOnlyList<ConfigOverride> flags, ILogger logger, bool printWarnings = true, bool targetChosenLater = false)
     {
         var loaded = ConfigLoader.Load(new ConfigLoadOptions
         {
@@ -15,6 +16,7 @@ internal static class ConfigCommandSupport
             FlagOverrides = flags,
             Environment = environment.Variables,
             WorkingDirectory = environment.WorkingDirectory,
+            TargetChosenLater = targetChosenLater,
         });
 
         if (loaded.File is { } file)

@@ -84,7 +84,7 @@ internal sealed class VerifyConfigCommand : Command
 
         try
         {
-            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger, printWarnings: false);
+            var loaded = ConfigCommandSupport.Load(_environment, path, [], _logger, printWarnings: false, targetChosenLater: true);
             result = Success(loaded, DnsSteering.From(loaded.Config).Warnings, resolved);
         }
         catch (ConfigException e)

@@ -17,6 +17,9 @@ internal sealed class BindContext(SourceMap positions, string? file)
     // key path set from outside the file → where it came from ("--fs-mode", "environment variable MIRRORD_FILE_MODE")
     private readonly Dictionary<string, string> _origins = new(StringComparer.Ordinal);
 
+    /// <summary>A missing target may still be chosen (verify-config --ide); see <see cref="ConfigLoadOptions.TargetChosenLater"/>.</summary>
+    public bool TargetChosenLater { get; init; }
+
     public IReadOnlyList<ConfigError> Errors => _errors;
 
     public IReadOnlyList<ConfigError> Warnings => _warnings;

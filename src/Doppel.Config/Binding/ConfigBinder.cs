@@ -38,30 +38,82 @@ internal static class ConfigBinder
             Feature = r.Object("feature", defaults.Feature, Feature),
             Agent = r.Object("agent", defaults.Agent, Agent),
             Operator = r.OptionalBool("operator"),
-            Kubeconfig = r.String("kubeconfig"),
-            KubeContext = r.String("kube_context"),
+            Kubeconfig = r.OptionalText("kubeconfig"),
+            KubeContext = r.OptionalText("kube_context"),
             AcceptInvalidCertificates = r.Bool("accept_invalid_certificates", defaults.AcceptInvalidCertificates),
             SkipProcesses = r.StringList("skip_processes", splitOnSemicolon: true) ?? defaults.SkipProcesses,
             SkipBuildTools = r.Bool("skip_build_tools", defaults.SkipBuildTools),
-            InternalProxy = r.Object("internal_proxy", defaults.InternalProxy, InternalProxy),
-            Experimental = Experimental(r),
+            SkipExtraBuildTools = r.StringList("skip_extra_build_tools", splitOnSemicolon: true) ?? defaults.SkipExtraBuildTools,
             StartupRetry = r.Object("startup_retry", defaults.StartupRetry, StartupRetry),
             Key = r.String("key"),
             Telemetry = r.Bool("telemetry", defaults.Telemetry),
         };
         r.Finish();
+
+        // On Linux, mirrord's extra build tools are skipped processes (it only adds SIP patching
+        // on macOS), and only while skip_build_tools is on.
+        if (config.SkipBuildTools && config.SkipExtraBuildTools.Count > 0)
+        {
+            config = config with { SkipProcesses = [.. config.SkipProcesses, .. config.SkipExtraBuildTools.Except(config.SkipProcesses, StringComparer.Ordinal)] };
+        }
+
+        CheckTargetNeeds(root, config, context);
         return config;
+    }
+
+    /// <summary>
+    /// What needs a target pod fails without one, as in mirrord's <c>LayerConfig::verify</c>:
+    /// steal, an ephemeral agent, copy_target. No target at all counts as targetless unless the
+    /// target may still be chosen (<c>verify-config --ide</c>).
+    /// </summary>
+    private static void CheckTargetNeeds(JsonObject root, DoppelConfig config, BindContext context)
+    {
+        var missing = config.Target is null;
+        if (missing ? context.TargetChosenLater : config.Target!.Kind != TargetKind.Targetless)
+        {
+            return;
+        }
+
+        var give = missing
+            ? "no target is given; give one with -t/--target or \"target\" in the file"
+            : "the session is targetless; give a target";
+        if (config.Feature.Network.Incoming.Mode == IncomingMode.Steal)
+        {
+            context.Error("feature.network.incoming.mode", $"steal takes traffic from a target's pod, but {give}, or use mirror mode.");
+        }
+
+        if (config.Agent.Ephemeral)
+        {
+            context.Error("agent.ephemeral", $"an ephemeral agent container joins the target's pod, but {give}, or remove ephemeral.");
+        }
+
+        var copyTarget = (root["feature"] as JsonObject)?["copy_target"];
+        var copies = copyTarget?.GetValueKind() == JsonValueKind.True
+            || (copyTarget is JsonObject copy && copy["enabled"]?.GetValueKind() != JsonValueKind.False);
+        if (copies)
+        {
+            context.Error("feature.copy_target", $"copy_target copies the target's pod, but {give}, or remove copy_target.");
+        }
     }
 
     private static TargetConfig? Target(ObjectReader r)
     {
-        var ns = r.String("namespace");
+        var ns = r.OptionalText("namespace");
         if (ns is not null)
         {
             CheckName(r, "namespace", ns, "namespace");
         }
 
+        // Shorthands moved {"pod": "x", "container": "c"} written directly under target into
+        // path; what is still here was written next to a path.
+        var beside = TargetParser.ObjectKeys.Keys.Append("labels").Append("container").Where(r.Has).ToList();
         var path = r.Raw("path");
+        if (path is not null && beside.Count > 0)
+        {
+            r.Error(beside[0], $"the target is given twice, as path and as {beside[0]}; keep one of them.");
+            return null;
+        }
+
         switch (path)
         {
             case null:
@@ -275,9 +327,9 @@ internal static class ConfigBinder
     {
         var filter = new HttpFilterConfig
         {
-            HeaderFilter = r.Regex("header_filter"),
-            PathFilter = r.Regex("path_filter"),
-            MethodFilter = r.Regex("method_filter"),
+            HeaderFilter = FilterRegex(r, "header_filter"),
+            PathFilter = FilterRegex(r, "path_filter"),
+            MethodFilter = FilterRegex(r, "method_filter"),
             AllOf = FilterRules(r, "all_of"),
             AnyOf = FilterRules(r, "any_of"),
             Ports = r.PortList("ports"),
@@ -290,6 +342,22 @@ internal static class ConfigBinder
         }
 
         return filter;
+    }
+
+    /// <summary>
+    /// A filter regex; an empty one is an error (mirrord's <c>ensure_no_empty_strings</c>): it
+    /// would match every request, which is never what a filter is written for.
+    /// </summary>
+    private static string? FilterRegex(ObjectReader r, string key)
+    {
+        var value = r.Regex(key);
+        if (value is { Length: 0 })
+        {
+            r.Error(key, $"the {key} is empty, so it would match every request; write the regex to match, or remove {key}.");
+            return null;
+        }
+
+        return value;
     }
 
     private static IReadOnlyList<HttpFilterRule>? FilterRules(ObjectReader r, string key)
@@ -323,7 +391,17 @@ internal static class ConfigBinder
             }
 
             var rule = new ObjectReader(r.Context, obj, path);
-            var bound = new HttpFilterRule { Header = rule.Regex("header"), Path = rule.Regex("path"), Method = rule.Regex("method") };
+            if (rule.Has("body"))
+            {
+                // mirrord's body rule ({"body": "json", "query": ..., "matches": ...}); see MirrordOnlyKeys.
+                rule.Has("query");
+                rule.Has("matches");
+                r.Context.Error(SourceMap.Child(path, "body"), $"a body rule is a mirrord filter that doppel does not implement yet; {MirrordOnlyKeys.Find("feature.network.incoming.http_filter.body_filter")!.Instead}");
+                rule.Finish();
+                continue;
+            }
+
+            var bound = new HttpFilterRule { Header = FilterRegex(rule, "header"), Path = FilterRegex(rule, "path"), Method = FilterRegex(rule, "method") };
             var set = s_ruleKinds.Count(rule.Has);
             rule.Finish();
             if (set != 1)
@@ -403,9 +481,9 @@ internal static class ConfigBinder
         var agent = new AgentConfig
         {
             Image = AgentImage(r, d.Image),
-            ImagePullPolicy = r.OneOf("image_pull_policy", s_pullPolicies) ?? d.ImagePullPolicy,
+            ImagePullPolicy = r.OptionalText("image_pull_policy") is null ? d.ImagePullPolicy : r.OneOf("image_pull_policy", s_pullPolicies) ?? d.ImagePullPolicy,
             ImagePullSecrets = r.RawObjectList("image_pull_secrets") ?? d.ImagePullSecrets,
-            Namespace = r.String("namespace"),
+            Namespace = r.OptionalText("namespace"),
             LogLevel = LogLevel(r, "log_level") ?? d.LogLevel,
             JsonLog = r.Bool("json_log", d.JsonLog),
             Ttl = r.Int("ttl", d.Ttl, 0, 86_400),
@@ -418,8 +496,8 @@ internal static class ConfigBinder
             Resources = r.Object("resources", d.Resources, Resources),
             SecurityContext = r.RawObject("security_context"),
             NodeSelector = r.StringMap("node_selector") ?? d.NodeSelector,
-            PriorityClass = r.String("priority_class"),
-            ServiceAccount = r.String("service_account"),
+            PriorityClass = r.OptionalText("priority_class"),
+            ServiceAccount = r.OptionalText("service_account"),
             Labels = r.StringMap("labels") ?? d.Labels,
             Annotations = r.StringMap("annotations") ?? d.Annotations,
             DisableMeshSidecarInjection = r.Bool("disable_mesh_sidecar_injection", d.DisableMeshSidecarInjection),
@@ -449,10 +527,16 @@ internal static class ConfigBinder
 
         if (node.GetValueKind() == JsonValueKind.String)
         {
+            // "" is "not set" (IDEs write it so): the default image.
             var image = node.GetValue<string>().Trim();
+            if (image.Length == 0)
+            {
+                return fallback;
+            }
+
             var colon = image.LastIndexOf(':');
             var hasTag = colon > image.LastIndexOf('/');
-            if (image.Length == 0 || (hasTag && (colon == 0 || colon == image.Length - 1)))
+            if (hasTag && (colon == 0 || colon == image.Length - 1))
             {
                 r.Error("image", $"'{image}' is not an image reference; write NAME or NAME:TAG, e.g. registry.example/doppel-agent:1.2.3.");
                 return fallback;
@@ -463,14 +547,14 @@ internal static class ConfigBinder
 
         return r.Object("image", fallback, i => new AgentImageConfig
         {
-            Registry = i.String("registry", fallback.Registry),
-            Tag = i.String("tag", fallback.Tag),
+            Registry = i.OptionalText("registry") ?? fallback.Registry,
+            Tag = i.OptionalText("tag") ?? fallback.Tag,
         }, "an image string such as \"name:tag\" or an object with registry and tag");
     }
 
     private static string? LogLevel(ObjectReader r, string key)
     {
-        var value = r.String(key);
+        var value = r.OptionalText(key);
         if (value is null)
         {
             return null;
@@ -535,18 +619,6 @@ internal static class ConfigBinder
         Attempts = r.OptionalInt("attempts", 1, 100),
     };
 
-    private static InternalProxyConfig InternalProxy(ObjectReader r)
-    {
-        var d = new InternalProxyConfig();
-        return new InternalProxyConfig
-        {
-            StartIdleTimeout = r.Int("start_idle_timeout", d.StartIdleTimeout, 0, 86_400),
-            IdleTimeout = r.Int("idle_timeout", d.IdleTimeout, 0, 86_400),
-            LogLevel = LogLevel(r, "log_level"),
-            LogDestination = r.String("log_destination"),
-        };
-    }
-
     private static StartupRetryConfig StartupRetry(ObjectReader r)
     {
         var d = new StartupRetryConfig();
@@ -563,19 +635,5 @@ internal static class ConfigBinder
         }
 
         return retry;
-    }
-
-    private static JsonObject? Experimental(ObjectReader r)
-    {
-        var experimental = r.RawObject("experimental");
-        if (experimental is not null)
-        {
-            foreach (var (name, _) in experimental)
-            {
-                r.Context.Warn(SourceMap.Child(r.PathOf("experimental"), name), $"experimental.{name} is a mirrord switch that doppel does not implement; it is ignored.");
-            }
-        }
-
-        return experimental;
     }
 }

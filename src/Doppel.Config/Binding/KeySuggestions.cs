@@ -3,6 +3,20 @@ namespace Doppel.Config.Binding;
 /// <summary>"Did you mean" for unknown keys: the nearest known key by edit distance, if near enough.</summary>
 internal static class KeySuggestions
 {
+    /// <summary>
+    /// The error for an unknown key <paramref name="name"/> in the object at <paramref name="path"/>
+    /// whose keys are <paramref name="known"/>. Unknown keys are errors, as in mirrord (its file
+    /// structs deny unknown fields): a typo must not run with the defaults.
+    /// </summary>
+    public static string UnknownKey(string name, string path, IEnumerable<string> known)
+    {
+        var keys = known.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var where = path.Length == 0 ? "at the top level" : $"in {path}";
+        return Nearest(name, keys) is { } nearest
+            ? $"unknown key '{name}' {where}; did you mean '{nearest}'?"
+            : $"unknown key '{name}' {where}; the keys there are {string.Join(", ", keys)}.";
+    }
+
     public static string? Nearest(string unknown, IEnumerable<string> known)
     {
         string? best = null;

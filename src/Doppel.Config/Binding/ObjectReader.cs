@@ -9,13 +9,14 @@ namespace Doppel.Config.Binding;
 /// <summary>
 /// Reads the members of one configuration object, reporting each mistake with its key path and
 /// going on, so one pass finds every error. Keys it is asked for are "known"; <see cref="Finish"/>
-/// warns about the rest with the nearest known key.
+/// reports the rest.
 /// </summary>
 internal sealed class ObjectReader
 {
     private readonly BindContext _context;
     private readonly JsonObject _node;
     private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+    private bool _finished;
 
     public ObjectReader(BindContext context, JsonObject node, string path)
     {
@@ -71,6 +72,12 @@ internal sealed class ObjectReader
     }
 
     public string String(string key, string fallback) => String(key) ?? fallback;
+
+    /// <summary>
+    /// A string where <c>""</c> (or only spaces) means "not set", as IDEs and generated files
+    /// write optional settings; null then.
+    /// </summary>
+    public string? OptionalText(string key) => String(key) is { } value && !string.IsNullOrWhiteSpace(value) ? value : null;
 
     /// <summary>A string that must be one of <paramref name="allowed"/> (case-insensitive), returned lower-case as written in the list.</summary>
     public string? OneOf(string key, IReadOnlyList<string> allowed)
@@ -307,6 +314,12 @@ internal sealed class ObjectReader
             return null;
         }
 
+        if (node.GetValueKind() == JsonValueKind.Number)
+        {
+            // mirrord takes one port without the list (its VecOrSingle).
+            return IntValue(node, PathOf(key), 1, 65535) is { } single ? [single] : null;
+        }
+
         if (node is not JsonArray array)
         {
             Error(key, $"expected a list of port numbers, found {NodeDescriptions.Describe(node)}.");
@@ -361,22 +374,33 @@ internal sealed class ObjectReader
         return pairs;
     }
 
-    /// <summary>Warns about every member nobody asked for, with the nearest known key.</summary>
+    /// <summary>
+    /// Reports every member nobody asked for: a mirrord key doppel does not implement is warned
+    /// about (see <see cref="MirrordOnlyKeys"/>); anything else is an error naming the nearest key.
+    /// Only the first call reports.
+    /// </summary>
     public void Finish()
     {
-        foreach (var (name, _) in _node)
+        if (_finished)
+        {
+            return;
+        }
+
+        _finished = true;
+        foreach (var (name, value) in _node)
         {
             if (_known.Contains(name))
             {
                 continue;
             }
 
-            var nearest = KeySuggestions.Nearest(name, _known);
-            var where = Path.Length == 0 ? "at the top level" : $"in {Path}";
-            var message = nearest is null
-                ? $"unknown key '{name}' {where} is ignored; the known keys are {string.Join(", ", _known.Order(StringComparer.Ordinal))}."
-                : $"unknown key '{name}' {where} is ignored; did you mean '{nearest}'?";
-            _context.Warn(PathOf(name), message);
+            if (MirrordOnlyKeys.Find(PathOf(name)) is { } mirrordOnly)
+            {
+                MirrordOnlyKeys.Report(_context, mirrordOnly, PathOf(name), value);
+                continue;
+            }
+
+            _context.Error(PathOf(name), KeySuggestions.UnknownKey(name, Path, _known.Concat(MirrordOnlyKeys.NamesUnder(Path))));
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Doppel.Config;
 
 /// <summary>
@@ -8,8 +10,19 @@ namespace Doppel.Config;
 public sealed record ConfigError(string Message, string? File = null, string? KeyPath = null, SourcePosition? Position = null)
 {
     /// <summary>
+    /// The text of the line at <see cref="Position"/> (without its line break), for syntax errors:
+    /// <see cref="ToString"/> then shows it with a caret under the column, as compilers do.
+    /// </summary>
+    public string? SourceLine { get; init; }
+
+    /// <summary>
     /// <c>FILE:LINE:COL: KEY.PATH: message</c>, leaving out what is unknown; the form compilers use,
-    /// so terminals and editors turn it into a link.
+    /// so terminals and editors turn it into a link. With a <see cref="SourceLine"/>, two more lines:
+    /// <code>
+    /// mirrord.json:3:15: The file is not valid JSON: ...
+    ///    3 |   "feature": {,
+    ///      |               ^
+    /// </code>
     /// </summary>
     public override string ToString()
     {
@@ -25,6 +38,30 @@ public sealed record ConfigError(string Message, string? File = null, string? Ke
             prefix += KeyPath + ": ";
         }
 
-        return prefix + Message;
+        var text = prefix + Message;
+        return SourceLine is { } line && Position is { } at ? text + Excerpt(line, at) : text;
+    }
+
+    private static string Excerpt(string line, SourcePosition at)
+    {
+        var number = at.Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var gutter = new string(' ', Math.Max(4, number.Length + 1));
+        var caret = new StringBuilder();
+
+        // Columns count Unicode characters; a tab stays a tab so the caret lines up in a terminal.
+        var column = 1;
+        for (var i = 0; i < line.Length && column < at.Column; i++)
+        {
+            if (char.IsLowSurrogate(line[i]))
+            {
+                continue;
+            }
+
+            caret.Append(line[i] == '\t' ? '\t' : ' ');
+            column++;
+        }
+
+        caret.Append('^');
+        return $"{Environment.NewLine}{number.PadLeft(gutter.Length)} | {line}{Environment.NewLine}{gutter} | {caret}";
     }
 }

@@ -98,10 +98,9 @@ public static partial class AddressFilterParser
 
         if (host.Contains('/', StringComparison.Ordinal))
         {
-            var slash = host.IndexOf('/', StringComparison.Ordinal);
-            if (!IPNetwork.TryParse(host, out var network) || !IPAddress.TryParse(host[..slash], out var written) || !written.Equals(network.BaseAddress))
+            if (Network(host) is not { } network)
             {
-                error = $"'{host}' in '{text}' is not a valid network; write ADDRESS/PREFIX with the host bits zero, e.g. 10.0.0.0/8.";
+                error = $"'{host}' in '{text}' is not a valid network; write ADDRESS/PREFIX, e.g. 10.0.0.0/8 or fd00::/8.";
                 return null;
             }
 
@@ -121,6 +120,35 @@ public static partial class AddressFilterParser
         }
 
         return new AddressFilter { Protocol = protocol, Name = host.ToLowerInvariant(), Port = port, Text = text };
+    }
+
+    /// <summary>
+    /// ADDRESS/PREFIX as the network it names: host bits that are set are cleared, so
+    /// <c>127.0.0.1/8</c> is <c>127.0.0.0/8</c>. mirrord reads such entries this way (its ipnet
+    /// parser keeps the address and matches by prefix), and people write them.
+    /// </summary>
+    private static IPNetwork? Network(string text)
+    {
+        var slash = text.IndexOf('/', StringComparison.Ordinal);
+        if (!IPAddress.TryParse(text[..slash], out var address)
+            || !(text[..slash].Contains(':', StringComparison.Ordinal) || IPv4Dotted().IsMatch(text[..slash]))
+            || !int.TryParse(text[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix))
+        {
+            return null;
+        }
+
+        var bytes = address.GetAddressBytes();
+        if (prefix > bytes.Length * 8)
+        {
+            return null;
+        }
+
+        for (var bit = prefix; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return new IPNetwork(new IPAddress(bytes), prefix);
     }
 
     [GeneratedRegex(@"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")]

@@ -23,12 +23,20 @@ internal static class ConfigReader
             text = text[1..];
         }
 
-        return format switch
+        try
         {
-            ConfigFormat.Json => JsonConfigReader.Read(text, file),
-            ConfigFormat.Yaml => YamlConfigReader.Read(text, file),
-            ConfigFormat.Toml => TomlConfigReader.Read(text, file),
-            _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown configuration format."),
-        };
+            return format switch
+            {
+                ConfigFormat.Json => JsonConfigReader.Read(text, file),
+                ConfigFormat.Yaml => YamlConfigReader.Read(text, file),
+                ConfigFormat.Toml => TomlConfigReader.Read(text, file),
+                _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown configuration format."),
+            };
+        }
+        catch (ConfigException e)
+        {
+            // Everything a reader rejects is about the text itself: show the line with a caret.
+            throw SourceExcerpts.Attach(e, text);
+        }
     }
 }

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using System.Text.Json.Nodes;
 
 namespace Doppel.Config;
 
@@ -35,10 +34,8 @@ public sealed record DoppelConfig
     [Description("Leave common build tools (compilers, linkers, git, go, cargo, ...) untouched.")]
     public bool SkipBuildTools { get; init; } = true;
 
-    public InternalProxyConfig InternalProxy { get; init; } = new();
-
-    [Description("mirrord's experimental switches; doppel implements none of them and warns about each one set.")]
-    public JsonObject? Experimental { get; init; }
+    [Description("More build tools to leave untouched, with skip_build_tools on; doppel adds them to skip_processes.")]
+    public IReadOnlyList<string> SkipExtraBuildTools { get; init; } = [];
 
     public StartupRetryConfig StartupRetry { get; init; } = new();
 

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Schema;
 using System.Text.Json.Serialization.Metadata;
+using Doppel.Config.Binding;
 using Doppel.Config.Output;
 using Doppel.Config.Targets;
 
@@ -39,8 +40,45 @@ public static class ConfigSchema
             schema[key] = value;
         }
 
+        foreach (var key in MirrordOnlyKeys.All)
+        {
+            AddMirrordOnly(schema, key);
+        }
+
         return schema.ToJsonString(s_write) + "\n";
     }
+
+    /// <summary>
+    /// Lists a key doppel recognises without implementing it, so editors complete every mirrord
+    /// key; its description says what doppel does instead.
+    /// </summary>
+    private static void AddMirrordOnly(JsonObject schema, MirrordOnlyKey key)
+    {
+        var node = schema;
+        foreach (var segment in key.Parent.Split('.', StringSplitOptions.RemoveEmptyEntries))
+        {
+            node = ObjectChoice(node)["properties"]![segment]!.AsObject();
+        }
+
+        var entry = new JsonObject
+        {
+            ["type"] = key.Types.Count == 1 ? key.Types[0] : new JsonArray(key.Types.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+            ["description"] = key.Message,
+        };
+        if (key.Keys is { } members)
+        {
+            entry["properties"] = new JsonObject(members.Select(m => KeyValuePair.Create(m, (JsonNode?)new JsonObject())));
+            entry["additionalProperties"] = false;
+        }
+
+        ObjectChoice(node)["properties"]![key.Name] = entry;
+    }
+
+    // The object form of a property that also has shorthands (anyOf boolean, string, object).
+    private static JsonObject ObjectChoice(JsonObject node) =>
+        node["properties"] is not null
+            ? node
+            : node["anyOf"]!.AsArray().Select(c => c!.AsObject()).First(c => c["properties"] is not null);
 
     private static JsonNode Transform(JsonSchemaExporterContext context, JsonNode schema)
     {
@@ -70,7 +108,7 @@ public static class ConfigSchema
             return AnyOf(new JsonObject { ["type"] = "string" }, TargetObject());
         }
 
-        if (type == typeof(EnvConfig) || type == typeof(OutgoingConfig) || type == typeof(DnsConfig))
+        if (type == typeof(EnvConfig) || type == typeof(OutgoingConfig) || type == typeof(DnsConfig) || type == typeof(NetworkConfig))
         {
             return AnyOf(new JsonObject { ["type"] = "boolean" }, schema);
         }
@@ -123,17 +161,25 @@ public static class ConfigSchema
         pathObject["container"] = new JsonObject { ["type"] = "string" };
         pathObject["labels"] = new JsonObject { ["type"] = "object", ["additionalProperties"] = new JsonObject { ["type"] = "string" } };
 
+        var properties = new JsonObject
+        {
+            ["path"] = AnyOf(
+                new JsonObject { ["type"] = "string", ["description"] = TargetDescription(nameof(TargetConfig.Path)) },
+                new JsonObject { ["type"] = "object", ["additionalProperties"] = false, ["properties"] = pathObject }),
+            ["namespace"] = new JsonObject { ["type"] = "string", ["description"] = TargetDescription(nameof(TargetConfig.Namespace)) },
+        };
+
+        // mirrord also takes the path object's keys directly under target ({"pod": "x", "namespace": "y"}).
+        foreach (var (name, value) in pathObject)
+        {
+            properties[name] = value!.DeepClone();
+        }
+
         return new JsonObject
         {
             ["type"] = "object",
             ["additionalProperties"] = false,
-            ["properties"] = new JsonObject
-            {
-                ["path"] = AnyOf(
-                    new JsonObject { ["type"] = "string", ["description"] = TargetDescription(nameof(TargetConfig.Path)) },
-                    new JsonObject { ["type"] = "object", ["additionalProperties"] = false, ["properties"] = pathObject }),
-                ["namespace"] = new JsonObject { ["type"] = "string", ["description"] = TargetDescription(nameof(TargetConfig.Namespace)) },
-            },
+            ["properties"] = properties,
         };
     }
 

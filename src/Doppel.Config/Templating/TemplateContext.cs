@@ -24,6 +24,11 @@ public sealed class TemplateContext
 
     public string? Key { get; }
 
+    /// <summary>True once a template has read <c>key</c>; the loader then renders again with the file's own key.</summary>
+    internal bool KeyWasRead { get; private set; }
+
+    internal void NoteKeyRead() => KeyWasRead = true;
+
     /// <summary>The branch for <c>git_branch</c>; the first read runs the producer given to the constructor.</summary>
     public string? GitBranch => _gitBranch.Value;
 

@@ -182,6 +182,7 @@ internal sealed class TemplateEvaluator
         switch (variable.Text)
         {
             case "key":
+                _context.NoteKeyRead();
                 return _context.Key is { } key
                     ? TemplateValue.Of(key)
                     : TemplateValue.Undefined(_source.Error(

@@ -13,15 +13,18 @@ public sealed class DoppelBinaryTests
     public async Task VerifiesEveryPublishedExample(string binary)
     {
         var env = new Dictionary<string, string> { ["USER"] = "dana" };
+
+        // The multi-developer example steals, so it runs with a target (its README: doppel exec -t deployment/bff).
+        var withTarget = new Dictionary<string, string>(env) { ["MIRRORD_IMPERSONATED_TARGET"] = "deployment/bff" };
         foreach (var example in Directory.GetFiles(RepoPaths.Examples))
         {
-            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "--resolved", example);
+            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, example.EndsWith("multi-developer.json", StringComparison.Ordinal) ? withTarget : env, "verify-config", "--resolved", example);
 
             Assert.True(code == 0, $"{Path.GetFileName(example)}: exit {code}: {stderr}");
             Assert.NotNull(JsonNode.Parse(stdout)!["resolved_config"]!["feature"]);
         }
 
-        var multi = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, env, "verify-config", "--resolved", "seed-multi-developer.json");
+        var multi = await DoppelBinaries.RunAsync(binary, RepoPaths.Examples, withTarget, "verify-config", "--resolved", "seed-multi-developer.json");
         Assert.Contains("\"header_filter\": \"^X-Dev-User: dana$\"", multi.StdOut, StringComparison.Ordinal);
     }
 

@@ -26,6 +26,7 @@ public sealed class SchemaCommandTests
         Assert.Equal(["boolean", "string", "object"], fsChoices);
         Assert.Equal(["boolean", "object"], feature["env"]!["anyOf"]!.AsArray().Select(c => c!["type"]?.ToString()));
         Assert.Equal("string", schema["properties"]!["target"]!["anyOf"]![0]!["type"]!.ToString());
-        Assert.Contains("steal", feature["network"]!["properties"]!["incoming"]!["anyOf"]![1]!["enum"]!.AsArray().Select(e => e!.ToString()));
+        Assert.Equal(["boolean", "object"], feature["network"]!["anyOf"]!.AsArray().Select(c => c!["type"]?.ToString()));
+        Assert.Contains("steal", feature["network"]!["anyOf"]![1]!["properties"]!["incoming"]!["anyOf"]![1]!["enum"]!.AsArray().Select(e => e!.ToString()));
     }
 }

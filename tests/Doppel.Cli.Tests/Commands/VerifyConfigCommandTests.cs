@@ -5,6 +5,9 @@ namespace Doppel.Cli.Tests.Commands;
 
 public sealed class VerifyConfigCommandTests
 {
+    // The multi-developer example steals, so it runs with a target (its README: doppel exec -t deployment/bff).
+    private static readonly Dictionary<string, string> s_carolOnBff = new() { ["USER"] = "carol", ["MIRRORD_IMPERSONATED_TARGET"] = "deployment/bff" };
+
     [Theory]
     [InlineData("seed-commented.jsonc", "read", "mirror", false)]
     [InlineData("seed-multi-developer.json", "read", "steal", false)]
@@ -12,7 +15,8 @@ public sealed class VerifyConfigCommandTests
     [InlineData("seed-sidecar-logs.json", "write", "mirror", false)]
     public async Task EveryPublishedExampleVerifiesAndPrintsResolvedJson(string example, string fsMode, string incomingMode, bool privileged)
     {
-        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", "--resolved", example);
+        var env = example == "seed-multi-developer.json" ? s_carolOnBff : new Dictionary<string, string> { ["USER"] = "carol" };
+        var (code, console) = await CliRunner.RunAsync(env, RepoPaths.Examples, "verify-config", "--resolved", example);
 
         Assert.Equal(ExitCodes.Success, code);
         var json = JsonNode.Parse(console.StdOut)!["resolved_config"]!;
@@ -24,7 +28,7 @@ public sealed class VerifyConfigCommandTests
     [Fact]
     public async Task HeaderFilterIsRenderedWithTheCurrentUser()
     {
-        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["USER"] = "carol" }, RepoPaths.Examples, "verify-config", "--resolved", "seed-multi-developer.json");
+        var (code, console) = await CliRunner.RunAsync(s_carolOnBff, RepoPaths.Examples, "verify-config", "--resolved", "seed-multi-developer.json");
 
         Assert.Equal(0, code);
         var filter = JsonNode.Parse(console.StdOut)!["resolved_config"]!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
@@ -48,7 +52,7 @@ public sealed class VerifyConfigCommandTests
     public async Task IdeModePrintsMirrordsSuccessShapeWithTheTargetAndWarnings()
     {
         using var dir = new TempDir();
-        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"target\": {\"path\": \"deployment/bff/container/app\", \"namespace\": \"dev\"}, \"feature\": {\"fss\": {}}}");
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"target\": {\"path\": \"deployment/bff/container/app\", \"namespace\": \"dev\"}, \"feature\": {\"magic\": {\"aws\": false}}}");
 
         var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "--ide", "c.json");
 
@@ -58,7 +62,7 @@ public sealed class VerifyConfigCommandTests
         Assert.Equal(["type", "config", "warnings", "compatible_target_types"], result.Select(p => p.Key));
         Assert.Equal("Success", result["type"]!.GetValue<string>());
         Assert.Equal("""{"path":{"deployment":"bff","container":"app"},"namespace":"dev"}""", result["config"]!.ToJsonString());
-        Assert.Contains("did you mean 'fs'?", result["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("feature.magic: a mirrord feature that doppel does not implement yet", result["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(["targetless", "pod", "deployment", "rollout", "job", "cronjob", "statefulset", "service", "replicaset"], result["compatible_target_types"]!.AsArray().Select(t => t!.GetValue<string>()));
         Assert.Equal(string.Empty, console.StdErr);
     }
@@ -121,6 +125,20 @@ public sealed class VerifyConfigCommandTests
         const string Warning = "feature.network.outgoing.filter sends db.example.com through the local side, but feature.network.dns.filter resolves it remotely";
         Assert.StartsWith(Warning, JsonNode.Parse(console.StdOut)!["warnings"]![0]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains(Warning, console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StealWithoutATargetFailsExceptInIdeModeWhereTheTargetIsChosenLater()
+    {
+        var env = new Dictionary<string, string> { ["USER"] = "carol" };
+
+        var (code, console) = await CliRunner.RunAsync(env, RepoPaths.Examples, "verify-config", "seed-multi-developer.json");
+        var (ideCode, ide) = await CliRunner.RunAsync(env, RepoPaths.Examples, "verify-config", "--ide", "seed-multi-developer.json");
+
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Contains("seed-multi-developer.json:11:9: feature.network.incoming.mode: steal takes traffic from a target's pod, but no target is given", console.StdErr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Success, ideCode);
+        Assert.Equal("Success", JsonNode.Parse(ide.StdOut)!["type"]!.GetValue<string>());
     }
 
     [Fact]

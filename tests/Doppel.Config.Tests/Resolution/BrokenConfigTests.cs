@@ -27,7 +27,7 @@ public sealed class BrokenConfigTests
         { "outgoing remote and local", "{\"feature\": {\"network\": {\"outgoing\": {\"filter\": {\n\"remote\": [\"a\"],\n\"local\": [\"b\"]}}}}}", "feature.network.outgoing.filter.local", 3, "remote and local cannot both be set" },
         { "outgoing bad port", "{\"feature\": {\"network\": {\"outgoing\": {\"filter\": {\"remote\": [\n  \"db:5432\",\n  \"api:99999\"]}}}}}", "feature.network.outgoing.filter.remote[1]", 3, "a port is a number from 1 to 65535" },
         { "outgoing bad protocol", "{\"feature\": {\"network\": {\"outgoing\": {\"filter\": {\"local\": [\n  \"http://db\"]}}}}}", "feature.network.outgoing.filter.local[0]", 2, "only tcp:// and udp:// are known" },
-        { "outgoing bad cidr", "{\"feature\": {\"network\": {\"outgoing\": {\"filter\": {\"local\": [\n  \"10.0.0.1/8\"]}}}}}", "feature.network.outgoing.filter.local[0]", 2, "not a valid network" },
+        { "outgoing bad cidr", "{\"feature\": {\"network\": {\"outgoing\": {\"filter\": {\"local\": [\n  \"10.0.0.0/33\"]}}}}}", "feature.network.outgoing.filter.local[0]", 2, "not a valid network" },
         { "dns filter empty", "{\"feature\": {\"network\": {\n\"dns\": {\"filter\": {}}}}}", "feature.network.dns.filter", 2, "the filter is empty" },
         { "malformed target", "{\n  \"target\": \"deploymnt/bff\"\n}", "target", 2, "is not a target; use targetless, pod/NAME" },
         { "target missing name", "{\"target\": {\n  \"path\": \"pod/\"}}", "target.path", 2, "names no pod" },
@@ -75,24 +75,24 @@ public sealed class BrokenConfigTests
     }
 
     [Fact]
-    public void UnknownKeysAreWarnedWithTheNearestKnownKey()
+    public void UnknownKeysAreErrorsWithTheNearestKnownKey()
     {
-        var loaded = Load.Text("{\n  \"feature\": {\n    \"netwrok\": {},\n    \"fs\": {\"mdoe\": \"read\"}\n  },\n  \"tagret\": \"pod/x\"\n}");
+        var errors = Load.Errors("{\n  \"feature\": {\n    \"netwrok\": {},\n    \"fs\": {\"mdoe\": \"read\"}\n  },\n  \"tagret\": \"pod/x\"\n}");
 
         Assert.Collection(
-            loaded.Warnings.OrderBy(w => w.Position!.Value.Line),
-            w => Assert.Equal(("feature.netwrok", 3, "did you mean 'network'?"), (w.KeyPath, w.Position!.Value.Line, w.Message[^23..])),
-            w => Assert.Equal(("feature.fs.mdoe", 4, "did you mean 'mode'?"), (w.KeyPath, w.Position!.Value.Line, w.Message[^20..])),
-            w => Assert.Equal(("tagret", 6, "did you mean 'target'?"), (w.KeyPath, w.Position!.Value.Line, w.Message[^22..])));
+            errors.OrderBy(e => e.Position!.Value.Line),
+            e => Assert.Equal(("feature.netwrok", 3, "did you mean 'network'?"), (e.KeyPath, e.Position!.Value.Line, e.Message[^23..])),
+            e => Assert.Equal(("feature.fs.mdoe", 4, "did you mean 'mode'?"), (e.KeyPath, e.Position!.Value.Line, e.Message[^20..])),
+            e => Assert.Equal(("tagret", 6, "did you mean 'target'?"), (e.KeyPath, e.Position!.Value.Line, e.Message[^22..])));
     }
 
     [Fact]
     public void UnknownKeyFarFromAnyKnownKeyListsTheKnownKeys()
     {
-        var warning = Assert.Single(Load.Text("{\"agent\": {\"resources\": {\"gpu\": 1}}}").Warnings);
+        var error = Assert.Single(Load.Errors("{\"agent\": {\"resources\": {\"gpu\": 1}}}"));
 
-        Assert.Equal("agent.resources.gpu", warning.KeyPath);
-        Assert.Contains("the known keys are limits, requests", warning.Message, StringComparison.Ordinal);
+        Assert.Equal("agent.resources.gpu", error.KeyPath);
+        Assert.Contains("the keys there are claims, limits, requests", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -5,12 +5,15 @@ namespace Doppel.Config.Tests.Resolution;
 /// <summary>The four configurations users publish for mirrord load unchanged, with their meaning.</summary>
 public sealed class ExampleConfigTests
 {
+    // The example's README runs it as doppel exec -t deployment/bff: steal needs a target.
+    private static readonly ConfigOverride[] s_bffTarget = [new("target.path", "deployment/bff", "--target")];
+
     private static string Example(string name) => Path.Combine(AppContext.BaseDirectory, "Examples", name);
 
     [Fact]
     public void MultiDeveloperExampleStealsOnlyRequestsCarryingTheCurrentUser()
     {
-        var loaded = Load.File(Example("seed-multi-developer.json"), new Dictionary<string, string> { ["USER"] = "alice" });
+        var loaded = Load.File(Example("seed-multi-developer.json"), new Dictionary<string, string> { ["USER"] = "alice" }, s_bffTarget);
 
         var incoming = loaded.Config.Feature.Network.Incoming;
         Assert.Equal(IncomingMode.Steal, incoming.Mode);
@@ -25,9 +28,21 @@ public sealed class ExampleConfigTests
     [Fact]
     public void MultiDeveloperExampleFallsBackToUnknownWithoutUser()
     {
-        var loaded = Load.File(Example("seed-multi-developer.json"), new Dictionary<string, string>());
+        var loaded = Load.File(Example("seed-multi-developer.json"), new Dictionary<string, string>(), s_bffTarget);
 
         Assert.Equal("^X-Dev-User: unknown$", loaded.Config.Feature.Network.Incoming.HttpFilter.HeaderFilter);
+    }
+
+    [Fact]
+    public void MultiDeveloperExampleLoadsInAnIdeBeforeATargetIsChosenButNotWithoutATarget()
+    {
+        var ide = Load.File(Example("seed-multi-developer.json"), new Dictionary<string, string> { ["USER"] = "alice" }, targetChosenLater: true);
+        var error = Assert.Single(Assert.Throws<ConfigException>(() => Load.File(Example("seed-multi-developer.json"))).Errors);
+
+        Assert.Equal(IncomingMode.Steal, ide.Config.Feature.Network.Incoming.Mode);
+        Assert.Null(ide.Config.Target);
+        Assert.Equal(("feature.network.incoming.mode", 11), (error.KeyPath, error.Position!.Value.Line));
+        Assert.Contains("steal takes traffic from a target's pod, but no target is given", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

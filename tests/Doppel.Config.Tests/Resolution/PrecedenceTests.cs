@@ -22,7 +22,6 @@ public sealed class PrecedenceTests
         Assert.Equal(128_000, config.Feature.Fs.ReadonlyFileBuffer);
         Assert.True(config.SkipBuildTools);
         Assert.Equal(500, config.StartupRetry.MinMs);
-        Assert.Equal(60, config.InternalProxy.StartIdleTimeout);
     }
 
     [Fact]
@@ -79,7 +78,7 @@ public sealed class PrecedenceTests
     {
         var flags = new[] { Flag("feature.network.incoming.mode", "steal", "--steal"), Flag("feature.network.outgoing.udp", false, "--no-udp-outgoing") };
 
-        var config = Load.Text("""{"feature": {"network": {"incoming": "mirror", "outgoing": true}}}""", flags: flags).Config;
+        var config = Load.Text("""{"target": "pod/web", "feature": {"network": {"incoming": "mirror", "outgoing": true}}}""", flags: flags).Config;
 
         Assert.Equal(IncomingMode.Steal, config.Feature.Network.Incoming.Mode);
         Assert.True(config.Feature.Network.Outgoing.Tcp);
@@ -91,13 +90,13 @@ public sealed class PrecedenceTests
     {
         var env = new Dictionary<string, string> { ["MIRRORD_AGENT_TCP_STEAL_TRAFFIC"] = "true" };
 
-        Assert.Equal(IncomingMode.Steal, Load.Text("{}", env: env).Config.Feature.Network.Incoming.Mode);
+        Assert.Equal(IncomingMode.Steal, Load.Text("""{"target": "pod/web"}""", env: env).Config.Feature.Network.Incoming.Mode);
     }
 
     [Fact]
     public void KeyComesFromFlagThenEnvironmentThenFileThenIsGenerated()
     {
-        Assert.StartsWith("doppel-", Load.Text("{}").Config.Key, StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]{5}$", Load.Text("{}").Config.Key);
         Assert.Equal("file", Load.Text("""{"key": "file"}""").Config.Key);
         Assert.Equal("env", Load.Text("""{"key": "file"}""", env: new Dictionary<string, string> { ["MIRRORD_KEY"] = "env" }).Config.Key);
         Assert.Equal("flag", Load.Text("""{"key": "file"}""", env: new Dictionary<string, string> { ["MIRRORD_KEY"] = "env" }, flags: [Flag("key", "flag", "--key")]).Config.Key);

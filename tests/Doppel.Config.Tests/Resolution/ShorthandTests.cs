@@ -30,7 +30,7 @@ public sealed class ShorthandTests
     [InlineData("{\"mode\": \"steal\"}", IncomingMode.Steal)]
     public void IncomingShorthandsSetTheMode(string value, IncomingMode expected)
     {
-        var config = Load.Text("{\"feature\": {\"network\": {\"incoming\": " + value + "}}}").Config;
+        var config = Load.Text("{\"target\": \"pod/web\", \"feature\": {\"network\": {\"incoming\": " + value + "}}}").Config;
 
         Assert.Equal(expected, config.Feature.Network.Incoming.Mode);
     }
