@@ -27,12 +27,12 @@ public sealed class ConfigurationCompatibilityTests
         var onBff = new Dictionary<string, string> { ["MIRRORD_IMPERSONATED_TARGET"] = "deployment/bff" };
         var fromEnv = new Dictionary<string, string>(onBff) { ["MIRRORD_KEY"] = "from-env" };
 
-        var file = await DoppelBinaries.RunAsync(binary, dir.Path, onBff, "verify-config", "k.json");
-        var env = await DoppelBinaries.RunAsync(binary, dir.Path, fromEnv, "verify-config", "k.json");
+        var file = await DoppelBinaries.RunAsync(binary, dir.Path, onBff, "verify-config", "--resolved", "k.json");
+        var env = await DoppelBinaries.RunAsync(binary, dir.Path, fromEnv, "verify-config", "--resolved", "k.json");
 
         Assert.True(file.ExitCode == 0, file.StdErr);
         Assert.Equal("^baggage: .*session=team-a.*$", HeaderFilter(file.StdOut));
-        Assert.Equal("team-a", JsonNode.Parse(file.StdOut)!["key"]!.GetValue<string>());
+        Assert.Equal("team-a", JsonNode.Parse(file.StdOut)!["resolved_config"]!["key"]!.GetValue<string>());
         Assert.Equal("^baggage: .*session=from-env.*$", HeaderFilter(env.StdOut));
 
         // -k reaches the template too: the rendered key shows in the error about the value it made.
@@ -49,10 +49,10 @@ public sealed class ConfigurationCompatibilityTests
         using var dir = new TempDir();
         File.WriteAllText(Path.Combine(dir.Path, "g.yaml"), "agent:\n  labels:\n    session: \"{{ key }}\"\n");
 
-        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "g.yaml");
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "g.yaml");
 
         Assert.True(code == 0, stderr);
-        var json = JsonNode.Parse(stdout)!;
+        var json = JsonNode.Parse(stdout)!["resolved_config"]!;
         var key = json["key"]!.GetValue<string>();
         Assert.Matches("^[0-9a-f]{5}$", key);
         Assert.Equal(key, json["agent"]!["labels"]!["session"]!.GetValue<string>());
@@ -66,13 +66,13 @@ public sealed class ConfigurationCompatibilityTests
         File.WriteAllText(Path.Combine(dir.Path, "off.toml"), "[feature]\nnetwork = false\n");
         File.WriteAllText(Path.Combine(dir.Path, "on.json"), """{"feature": {"network": true}}""");
 
-        var off = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "off.toml");
-        var on = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "on.json");
+        var off = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "off.toml");
+        var on = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "on.json");
 
         Assert.True(off.ExitCode == 0 && on.ExitCode == 0, off.StdErr + on.StdErr);
-        var network = JsonNode.Parse(off.StdOut)!["feature"]!["network"]!;
+        var network = JsonNode.Parse(off.StdOut)!["resolved_config"]!["feature"]!["network"]!;
         Assert.Equal(("off", false, false, false), (network["incoming"]!["mode"]!.GetValue<string>(), network["outgoing"]!["tcp"]!.GetValue<bool>(), network["outgoing"]!["udp"]!.GetValue<bool>(), network["dns"]!["enabled"]!.GetValue<bool>()));
-        var defaults = JsonNode.Parse(on.StdOut)!["feature"]!["network"]!;
+        var defaults = JsonNode.Parse(on.StdOut)!["resolved_config"]!["feature"]!["network"]!;
         Assert.Equal(("mirror", true), (defaults["incoming"]!["mode"]!.GetValue<string>(), defaults["dns"]!["enabled"]!.GetValue<bool>()));
         Assert.Equal(string.Empty, off.StdErr + on.StdErr);
     }
@@ -84,10 +84,10 @@ public sealed class ConfigurationCompatibilityTests
         using var dir = new TempDir();
         File.WriteAllText(Path.Combine(dir.Path, "a.json"), """{"agent": {"image": "", "image_pull_policy": ""}}""");
 
-        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "a.json");
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "a.json");
 
         Assert.True(code == 0, stderr);
-        Assert.Equal("IfNotPresent", JsonNode.Parse(stdout)!["agent"]!["image_pull_policy"]!.GetValue<string>());
+        Assert.Equal("IfNotPresent", JsonNode.Parse(stdout)!["resolved_config"]!["agent"]!["image_pull_policy"]!.GetValue<string>());
         Assert.Equal(string.Empty, stderr);
     }
 
@@ -107,12 +107,12 @@ public sealed class ConfigurationCompatibilityTests
                 : $$$"""{"target": {"{{{keys[i]}}}": "bff"}}""");
             var marker = Path.Combine(dir.Path, $"ran-{i}");
 
-            var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", file);
+            var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", file);
             var exec = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-f", file, "--", "touch", marker);
 
             var expected = withContainer ? $"{words[i]}/web-0/container/app" : $"{words[i]}/bff";
             Assert.True(verify.ExitCode == 0, verify.StdErr);
-            var target = JsonNode.Parse(verify.StdOut)!["target"]!;
+            var target = JsonNode.Parse(verify.StdOut)!["resolved_config"]!["target"]!;
             Assert.Equal((expected, withContainer ? "dev" : null), (target["path"]!.GetValue<string>(), target["namespace"]?.GetValue<string>()));
             Assert.Equal(string.Empty, verify.StdErr);
 
@@ -131,7 +131,7 @@ public sealed class ConfigurationCompatibilityTests
         File.WriteAllText(Path.Combine(dir.Path, "typo.json"), "{\n  \"feature\": {\n    \"netwrok\": false\n  }\n}\n");
         var marker = Path.Combine(dir.Path, "ran");
 
-        var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "typo.json");
+        var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "typo.json");
         var exec = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-f", "typo.json", "--", "touch", marker);
 
         Assert.Equal(ExitCodes.ConfigError, verify.ExitCode);
@@ -158,7 +158,7 @@ public sealed class ConfigurationCompatibilityTests
             }
             """);
 
-        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "m.json");
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "m.json");
 
         Assert.True(code == 0, stderr);
         Assert.NotNull(JsonNode.Parse(stdout));
@@ -196,9 +196,9 @@ public sealed class ConfigurationCompatibilityTests
         File.WriteAllText(Path.Combine(dir.Path, "c.json"), """{"feature": {"copy_target": true}}""");
         var marker = Path.Combine(dir.Path, "ran");
 
-        var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "s.json");
+        var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "s.json");
         var ide = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--ide", "s.json");
-        var copy = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "c.json");
+        var copy = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "c.json");
         var stealFlag = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "--steal", "--", "touch", marker);
 
         Assert.Equal(ExitCodes.ConfigError, verify.ExitCode);
@@ -218,7 +218,7 @@ public sealed class ConfigurationCompatibilityTests
         using var dir = new TempDir();
         File.WriteAllText(Path.Combine(dir.Path, "f.yaml"), "target: pod/web\nfeature:\n  network:\n    incoming:\n      mode: steal\n      http_filter:\n        header_filter: \"\"\n");
 
-        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "f.yaml");
+        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "f.yaml");
 
         Assert.Equal(ExitCodes.ConfigError, code);
         Assert.Contains("f.yaml:7:9: feature.network.incoming.http_filter.header_filter: the header_filter is empty, so it would match every request", stderr, StringComparison.Ordinal);
@@ -231,11 +231,11 @@ public sealed class ConfigurationCompatibilityTests
         using var dir = new TempDir();
         File.WriteAllText(Path.Combine(dir.Path, "n.json"), """{"feature": {"network": {"outgoing": {"filter": {"local": ["127.0.0.1/8", "tcp://10.1.2.3/16:5432"]}}}}}""");
 
-        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "n.json");
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", "n.json");
 
         Assert.True(code == 0, stderr);
         Assert.Equal(string.Empty, stderr);
-        Assert.Equal(2, JsonNode.Parse(stdout)!["feature"]!["network"]!["outgoing"]!["filter"]!["local"]!.AsArray().Count);
+        Assert.Equal(2, JsonNode.Parse(stdout)!["resolved_config"]!["feature"]!["network"]!["outgoing"]!["filter"]!["local"]!.AsArray().Count);
     }
 
     [Theory]
@@ -249,7 +249,7 @@ public sealed class ConfigurationCompatibilityTests
 
         foreach (var (name, line, text) in new[] { ("bad.json", 4, "    \"env\": true"), ("bad.yaml", 3, "   env: true"), ("bad.toml", 3, "env = ") })
         {
-            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", name);
+            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", name);
 
             Assert.Equal(ExitCodes.ConfigError, code);
             Assert.Equal(string.Empty, stdout);
@@ -263,5 +263,5 @@ public sealed class ConfigurationCompatibilityTests
     }
 
     private static string HeaderFilter(string stdout) =>
-        JsonNode.Parse(stdout)!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
+        JsonNode.Parse(stdout)!["resolved_config"]!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
 }
