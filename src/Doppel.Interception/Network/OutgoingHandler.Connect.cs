@@ -57,13 +57,12 @@ internal sealed partial class OutgoingHandler
         }
 
         var flags = SocketCalls.GetStatusFlags(dup);
-        var processId = ProcessIdOf(n.ThreadId);
-        if (flags < 0 || processId is null)
+        if (flags < 0)
         {
             return RedirectAsync(n, dup, destination, Transport.Tcp, cancellationToken);
         }
 
-        var pending = new PendingConnect(dup, inode, destination, processId.Value, n.ArgInt(0));
+        var pending = new PendingConnect(dup, inode, destination, n.ArgInt(0));
         _pending[inode] = pending;
 
         // Parked before the remote connect starts, so a quick outcome finds it parked.
@@ -72,9 +71,9 @@ internal sealed partial class OutgoingHandler
         var timeout = nonBlocking ? TimeSpan.Zero : SocketCalls.GetSendTimeout(dup) ?? TimeSpan.Zero;
         pending.Remote = StartRemote(pending);
         _ = SwitchWhenDoneAsync(pending);
-        _ = WatchForCloseAsync(pending);
         if (parked == -Errno.EINPROGRESS)
         {
+            WatchForClose(n.ThreadId, pending);
             logger.ConnectPending(n.ThreadId, destination);
             return new(n.Fail(Errno.EINPROGRESS));
         }
@@ -135,6 +134,7 @@ internal sealed partial class OutgoingHandler
 
                     if (parked == -Errno.EINPROGRESS)
                     {
+                        WatchForClose(n.ThreadId, pending);
                         logger.ConnectPending(n.ThreadId, pending.Destination);
                         return n.Fail(Errno.EINPROGRESS);
                     }
@@ -371,7 +371,16 @@ internal sealed partial class OutgoingHandler
     /// alive), so look: once the app has no fd for the socket any more (or has exited), the
     /// remote attempt is abandoned, as closing the socket in the pod would abandon it.
     /// </summary>
-    private async Task WatchForCloseAsync(PendingConnect pending)
+    private void WatchForClose(int threadId, PendingConnect pending)
+    {
+        // A blocking caller cannot close the socket while it waits in connect: only parked sockets are watched.
+        if (ProcessIdOf(threadId) is { } processId)
+        {
+            _ = WatchForCloseAsync(processId, pending);
+        }
+    }
+
+    private async Task WatchForCloseAsync(int processId, PendingConnect pending)
     {
         var socketLink = $"socket:[{pending.Inode}]";
         while (_pending.TryGetValue(pending.Inode, out var current) && current == pending)
@@ -389,7 +398,7 @@ internal sealed partial class OutgoingHandler
                 return;
             }
 
-            if (!HasSocket(pending.ProcessId, pending.Fd, socketLink))
+            if (!HasSocket(processId, pending.Fd, socketLink))
             {
                 logger.ConnectAbandoned(pending.Destination);
                 try

@@ -16,7 +16,7 @@ namespace Doppel.Interception.Network;
 ///                                                      └ failure: Failed(errno) until SO_ERROR / connect reads it
 /// </code>
 /// </summary>
-internal sealed class PendingConnect(SafeFileHandle dup, ulong inode, IPEndPoint destination, int processId, int fd) : IDisposable
+internal sealed class PendingConnect(SafeFileHandle dup, ulong inode, IPEndPoint destination, int fd) : IDisposable
 {
     private readonly TaskCompletionSource<int> _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -29,9 +29,7 @@ internal sealed class PendingConnect(SafeFileHandle dup, ulong inode, IPEndPoint
 
     public IPEndPoint Destination => destination;
 
-    /// <summary>The app's process (thread-group id) and its fd number when it called connect: where to look for the socket.</summary>
-    public int ProcessId => processId;
-
+    /// <summary>The app's fd number when it called connect: where to look for the socket first.</summary>
     public int Fd => fd;
 
     /// <summary>Cancelled when the app closed its socket or the session ends: abandons the remote attempt.</summary>

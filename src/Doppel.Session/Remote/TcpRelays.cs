@@ -45,8 +45,14 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
         try
         {
             call = lane.Client.ConnectTcp(cancellationToken: cancel.Token);
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancel.Token);
             timeout.CancelAfter(AgentConnectLimit + ConnectTimeout);
+
+            // The caller giving up (the app closed its socket) or the time limit cancels the call
+            // itself (a token given to MoveNext alone did not end the wait, measured here): the
+            // agent then closes its socket in the pod, whatever its connect is waiting for.
+            using var giveUp = timeout.Token.Register(static c => ((CancellationTokenSource)c!).Cancel(), cancel);
             await call.RequestStream.WriteAsync(
                 new TcpClientMessage { Connect = new TcpConnect { Destination = SockAddr.FromIPEndPoint(destination), TimeoutMs = (uint)AgentConnectLimit.TotalMilliseconds } },
                 timeout.Token).ConfigureAwait(false);
