@@ -49,10 +49,19 @@ internal sealed partial class OutgoingHandler
 
         if (table.Get(inode) is { } redirected && redirected.Destination.Equals(destination))
         {
-            // Already moved to its stand-in: what the kernel says of that (EISCONN for a connected socket).
-            using (dup)
+            if (IsConnectedTo(dup, redirected.StandIn))
             {
-                return new(Restarted(n, dup, redirected));
+                // Already moved to its stand-in: what the kernel says of that (EISCONN for a connected socket).
+                using (dup)
+                {
+                    return new(Restarted(n, dup, redirected));
+                }
+            }
+
+            if (SocketCalls.GetTcpState(dup) == SocketCalls.TcpSynSent)
+            {
+                dup.Dispose();
+                return new(n.Fail(Errno.EALREADY)); // its loopback handshake with the stand-in is still under way
             }
         }
 
@@ -256,6 +265,14 @@ internal sealed partial class OutgoingHandler
         }
 
         return result;
+    }
+
+    /// <summary>Whether the socket's peer is <paramref name="standIn"/> (not a new socket that got a recycled inode).</summary>
+    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint standIn)
+    {
+        Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
+        var length = SocketCalls.GetPeerName(dup, peer);
+        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(standIn);
     }
 
     /// <summary>connect() on a socket already moved to its stand-in: 0 once connected (a restarted call), else what the kernel says.</summary>
