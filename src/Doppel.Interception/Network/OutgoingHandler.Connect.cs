@@ -205,6 +205,11 @@ internal sealed partial class OutgoingHandler
             return;
         }
 
+        // Formatted beforehand: the disconnect and the new connect run back to back, since between
+        // them the socket polls as EPOLLOUT|EPOLLHUP, which a program that reads poll's error bits
+        // itself rather than SO_ERROR (curl) would take for a failed connect.
+        var address = outcome.StandIn is { } target ? SockAddr.Format(target, SocketCalls.GetSocketDomain(pending.Dup)) : null;
+        var connected = -Errno.ENETUNREACH;
         if (pending.Parked)
         {
             if (SocketCalls.GetTcpState(pending.Dup) != SocketCalls.TcpSynSent)
@@ -217,16 +222,20 @@ internal sealed partial class OutgoingHandler
             }
 
             SocketCalls.ShutdownBoth(pending.Dup);
+            if (address is not null)
+            {
+                SocketCalls.TakeError(pending.Dup); // the ECONNRESET of the disconnect is none of the app's business
+                connected = SocketCalls.Connect(pending.Dup, address);
+            }
+        }
+        else if (address is not null)
+        {
+            connected = SocketCalls.Connect(pending.Dup, address);
         }
 
         if (outcome.StandIn is { } standIn)
         {
-            if (pending.Parked)
-            {
-                SocketCalls.TakeError(pending.Dup); // the ECONNRESET of the disconnect is none of the app's business
-            }
-
-            var result = Attach(pending.Dup, pending.Inode, pending.Destination, standIn);
+            var result = Record(pending.Dup, pending.Inode, pending.Destination, standIn, connected);
             logger.ConnectSwitched(pending.Destination, standIn, result);
             pending.Settle(result);
             Forget(pending);
@@ -242,16 +251,9 @@ internal sealed partial class OutgoingHandler
         }
     }
 
-    /// <summary>Connects the duplicate to the stand-in and records it; returns 0 or <c>-errno</c> as the app's connect should.</summary>
-    private int Attach(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn)
+    /// <summary>Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in; returns the app's connect result.</summary>
+    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, int result)
     {
-        var address = SockAddr.Format(standIn, SocketCalls.GetSocketDomain(dup));
-        if (address is null)
-        {
-            return -Errno.ENETUNREACH;
-        }
-
-        var result = SocketCalls.Connect(dup, address);
         if (result is 0 or -Errno.EINPROGRESS)
         {
             Span<byte> local = stackalloc byte[SockAddr.MaxLength];
