@@ -34,6 +34,14 @@ internal sealed partial class OutgoingHandler
     /// <summary>How often a waiting connect checks that the app still has its socket.</summary>
     private static readonly TimeSpan s_closeCheckInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>
+    /// How long a non-blocking connect may wait for the remote outcome before EINPROGRESS: a
+    /// quick agent (local, or a short round trip) is then switched before the app can poll. A
+    /// program that reads poll's EPOLLHUP itself instead of SO_ERROR (curl) could take a later
+    /// switch for a failure.
+    /// </summary>
+    private static readonly TimeSpan s_switchGrace = TimeSpan.FromMilliseconds(50);
+
     private readonly ConcurrentDictionary<ulong, PendingConnect> _pending = new();
 
     private ValueTask<HandlerResult> ConnectTcpAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
@@ -84,11 +92,22 @@ internal sealed partial class OutgoingHandler
         {
             WatchForClose(n.ThreadId, pending);
             logger.ConnectPending(n.ThreadId, destination);
-            return new(n.Fail(Errno.EINPROGRESS));
+            return AnswerInProgressAsync(n, pending);
         }
 
         // Blocking, or (rare) a socket that cannot reach the holding listener (IPV6_V6ONLY): wait.
         return WaitAsync(n, pending, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// EINPROGRESS, once the remote connect has ended or <see cref="s_switchGrace"/> has passed:
+    /// a switch made while the app is still inside its connect cannot be seen (the moment of
+    /// EPOLLHUP between the disconnect and the new connect falls before it can poll).
+    /// </summary>
+    private static async ValueTask<HandlerResult> AnswerInProgressAsync(Notification n, PendingConnect pending)
+    {
+        await Task.WhenAny(pending.Settled, Task.Delay(s_switchGrace)).ConfigureAwait(false);
+        return n.Fail(Errno.EINPROGRESS);
     }
 
     private async Task<TcpConnectOutcome> StartRemote(PendingConnect pending)
