@@ -44,6 +44,9 @@ public sealed class InterceptedProcess : IAsyncDisposable
     /// <summary>The program's process id (the launcher's, which became the program by execve).</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>Where the program's non-blocking remote connects wait (OutgoingHandler.Connect.cs).</summary>
+    private HoldingListener? Holding { get; init; }
+
     /// <summary>The program's stdout when <see cref="InterceptionOptions.CaptureOutput"/> is set.</summary>
     public StreamReader? StandardOutput { get; private init; }
 
@@ -70,6 +73,10 @@ public sealed class InterceptedProcess : IAsyncDisposable
         using var control = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         control.Bind(new UnixDomainSocketEndPoint(controlPath));
         control.Listen(1);
+
+        // Made here, on the calling thread: it must live in the network namespace the program
+        // starts in (the launcher inherits this thread's), as the stand-ins do.
+        var holding = (policy.Families & SyscallFamilies.Outgoing) != 0 ? new HoldingListener() : null;
         Process process;
         try
         {
@@ -79,6 +86,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         catch
         {
             File.Delete(controlPath);
+            holding?.Dispose();
             throw;
         }
 
@@ -88,18 +96,20 @@ public sealed class InterceptedProcess : IAsyncDisposable
             if (listener is null)
             {
                 // The launcher exited before handing over (it printed why).
+                holding?.Dispose();
                 return new InterceptedProcess(process, null, null, null, null) { StandardOutput = Out(options, process), StandardError = Err(options, process) };
             }
 
             var (pidfd, seccomp, go) = listener.Value;
             var cache = new RemoteFileCache(remote, options.CacheDirectory);
-            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, cache, logger), logger);
+            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, cache, holding, logger), logger);
             supervisor.Start();
             await go.SendAsync(new byte[] { (byte)'g' }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             go.Dispose();
 
             return new InterceptedProcess(process, pidfd, seccomp, supervisor, cache)
             {
+                Holding = holding,
                 StandardOutput = Out(options, process),
                 StandardError = Err(options, process),
             };
@@ -108,6 +118,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         {
             TryKill(process);
             process.Dispose();
+            holding?.Dispose();
             throw;
         }
         finally
@@ -168,15 +179,16 @@ public sealed class InterceptedProcess : IAsyncDisposable
         _listener?.Dispose();
         _pidfd?.Dispose();
         _cache?.Dispose();
+        Holding?.Dispose();
         _process.Dispose();
     }
 
-    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, ILogger logger)
+    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, HoldingListener? holding, ILogger logger)
     {
         var families = policy.Families;
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
         {
-            yield return new OutgoingHandler(policy, remote, new RedirectTable(), logger);
+            yield return new OutgoingHandler(policy, remote, new RedirectTable(), holding, logger);
         }
 
         if ((families & SyscallFamilies.Listen) != 0)

@@ -1,6 +1,7 @@
 using Doppel.Interception.Policy;
 using Doppel.Linux.Native;
 using Doppel.Linux.Seccomp;
+using Doppel.Linux.Sockets;
 
 namespace Doppel.Interception.Filtering;
 
@@ -16,7 +17,8 @@ namespace Doppel.Interception.Filtering;
 /// io_uring_setup gets ENOSYS whenever anything is trapped (its operations bypass seccomp).
 /// Pre-checks keep hot, never-remote calls in the kernel: glibc's fstat is
 /// newfstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) likewise; sendto and
-/// recvfrom only matter with an address; utimensat only with a path (futimens passes none).
+/// recvfrom only matter with an address; utimensat only with a path (futimens passes none);
+/// getsockopt only as getsockopt(fd, SOL_SOCKET, SO_ERROR), how event loops learn a connect's end.
 /// </summary>
 internal static class FilterBuilder
 {
@@ -25,6 +27,7 @@ internal static class FilterBuilder
         None,
         SkipWhenFlagSet,
         TrapWhenPointerSet,
+        TrapWhenSocketError,
     }
 
     public static byte[] Build(SyscallFamilies families)
@@ -77,6 +80,22 @@ internal static class FilterBuilder
                 asm.Mark(trapIt);
                 asm.Return(SeccompConstants.RetUserNotif);
             }
+            else if (trap.Check == PreCheck.TrapWhenSocketError)
+            {
+                // level (args[1]) and optname (args[2]) are ints: their low words decide.
+                var trapIt = BpfAssembler.NewLabel();
+                var pass = BpfAssembler.NewLabel();
+                var checkName = BpfAssembler.NewLabel();
+                asm.LoadWord(SeccompConstants.DataOffsetArgs + 8);
+                asm.JumpIfEqual((uint)SocketCalls.SolSocketLevel, checkName, pass);
+                asm.Mark(checkName);
+                asm.LoadWord(SeccompConstants.DataOffsetArgs + 16);
+                asm.JumpIfEqual((uint)SocketCalls.SoErrorOption, trapIt, pass);
+                asm.Mark(pass);
+                asm.Return(SeccompConstants.RetAllow);
+                asm.Mark(trapIt);
+                asm.Return(SeccompConstants.RetUserNotif);
+            }
             else
             {
                 // A 64-bit pointer is non-null when either half is.
@@ -108,6 +127,9 @@ internal static class FilterBuilder
         {
             // Only connected TCP (and connected UDP) sockets have a local name worth answering.
             Plain(SyscallNumber.GetSockName);
+
+            // A remote TCP connect that failed reports the pod's errno in SO_ERROR.
+            traps.Add((SyscallNumber.GetSockOpt, PreCheck.TrapWhenSocketError, 1, 0));
         }
 
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)

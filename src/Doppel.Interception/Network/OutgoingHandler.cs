@@ -13,22 +13,22 @@ using Microsoft.Win32.SafeHandles;
 namespace Doppel.Interception.Network;
 
 /// <summary>
-/// connect, getpeername and getsockname. A remote TCP connect is carried out on a duplicate of the app's
-/// socket (pidfd_getfd): same socket object, so the app's flags and options stay, and a
-/// non-blocking socket gets EINPROGRESS as it should.
+/// connect, getpeername, getsockname and getsockopt(SO_ERROR). A remote TCP connect is carried out
+/// on a duplicate of the app's socket (pidfd_getfd): same socket object, so the app's flags and
+/// options stay; a non-blocking socket gets EINPROGRESS at once (OutgoingHandler.Connect.cs).
 /// <code>
 ///   app: connect(fd, 192.0.2.10:80) ──trap──► supervisor: dup = pidfd_getfd(app, fd)
 ///                                                         connect(dup, 127.0.0.1:P)  (P from IRemote)
-///   app ◄── 0 / -EINPROGRESS ─────────────────────────────┘
+///   app ◄── 0 / -EINPROGRESS / -errno of the pod ─────────┘
 ///   app: getpeername(fd) ──trap──► answered 192.0.2.10:80 (by the socket's inode)
 ///   app: getsockname(fd) ──trap──► answered 0.0.0.0:(its own port)  (no 127.0.0.1 shows through)
 /// </code>
 /// </summary>
-internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, ILogger logger) : ISyscallHandler
+internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, HoldingListener? holding, ILogger logger) : ISyscallHandler
 {
     public IEnumerable<int> SyscallNumbers =>
     [
-        SyscallNumber.Connect, SyscallNumber.GetPeerName, SyscallNumber.GetSockName,
+        SyscallNumber.Connect, SyscallNumber.GetPeerName, SyscallNumber.GetSockName, SyscallNumber.GetSockOpt,
         SyscallNumber.SendTo, SyscallNumber.SendMsg, SyscallNumber.SendMmsg,
         SyscallNumber.RecvFrom, SyscallNumber.RecvMsg, SyscallNumber.RecvMmsg,
     ];
@@ -38,6 +38,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         SyscallNumber.Connect => ConnectAsync(notification, cancellationToken),
         SyscallNumber.GetPeerName => new(GetName(notification, peer: true)),
         SyscallNumber.GetSockName => new(GetName(notification, peer: false)),
+        SyscallNumber.GetSockOpt => GetSocketErrorAsync(notification, cancellationToken),
         SyscallNumber.SendTo => SendToAsync(notification, cancellationToken),
         SyscallNumber.SendMsg => SendMsgAsync(notification, cancellationToken),
         SyscallNumber.SendMmsg => SendMmsgAsync(notification, cancellationToken),
@@ -86,7 +87,9 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
                 dup.Dispose();
                 return new(notification.Fail(Errno.ENETUNREACH));
             default:
-                return RedirectAsync(notification, dup, destination, transport, cancellationToken);
+                return transport == Transport.Tcp
+                    ? ConnectTcpAsync(notification, dup, destination, cancellationToken)
+                    : RedirectAsync(notification, dup, destination, transport, cancellationToken);
         }
     }
 
@@ -101,16 +104,30 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     }
 
     /// <summary>
-    /// Connects the duplicate of the app's socket to the destination's stand-in and records it;
-    /// returns 0 or <c>-errno</c> as the app's connect should.
+    /// Connects the duplicate of the app's socket to the destination's stand-in and records it,
+    /// once the remote side has connected; returns 0 or <c>-errno</c> as the app's connect should.
+    /// (UDP, TCP Fast Open and sockets that cannot wait at the holding listener.)
     /// </summary>
     private async ValueTask<int> ConnectDuplicateAsync(
         Notification notification, SafeFileHandle dup, System.Net.IPEndPoint destination, Transport transport, CancellationToken cancellationToken)
     {
         var inode = FileCalls.GetInode(dup);
-        var standIn = transport == Transport.Tcp
-            ? await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false)
-            : await ConnectUdpAsync(notification, inode, destination, cancellationToken).ConfigureAwait(false);
+        IPEndPoint? standIn;
+        if (transport == Transport.Tcp)
+        {
+            var outcome = await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false);
+            if (outcome.StandIn is null)
+            {
+                return -(outcome.Errno > 0 ? outcome.Errno : Errno.ECONNREFUSED);
+            }
+
+            standIn = outcome.StandIn;
+        }
+        else
+        {
+            standIn = await ConnectUdpAsync(notification, inode, destination, cancellationToken).ConfigureAwait(false);
+        }
+
         if (standIn is null)
         {
             return -Errno.ECONNREFUSED;

@@ -42,11 +42,14 @@ public interface IRemote
     ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken);
 
     /// <summary>
-    /// A loopback endpoint that stands for <paramref name="destination"/>: the app's socket is
-    /// connected there, and whatever accepts it relays to the real destination. Null refuses
-    /// the connection (the app sees ECONNREFUSED).
+    /// Connects to <paramref name="destination"/> on the remote side; completes when that connect
+    /// has ended (this may take as long as the pod kernel's own connect timeout). On success the
+    /// outcome carries a loopback endpoint that stands for the destination: the app's socket is
+    /// connected there, and whatever accepts it relays to the real destination. On failure it
+    /// carries the pod's errno, which the app sees. Cancelling abandons the remote attempt (the
+    /// app closed its socket before the connect ended).
     /// </summary>
-    ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken);
+    ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken);
 
     /// <summary>
     /// Told once the app's socket has been connected to the endpoint from

@@ -27,7 +27,7 @@ public sealed class NoRemote : IRemote
 
     public ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken) => throw Unexpected($"set attributes of {path}");
 
-    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected($"connect to {destination}");
+    public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected($"connect to {destination}");
 
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => throw Unexpected($"connected to {destination}");
 

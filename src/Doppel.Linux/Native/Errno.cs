@@ -28,7 +28,10 @@ public static class Errno
     public const int ENOTSOCK = 88;
     public const int EAFNOSUPPORT = 97;
     public const int ENETUNREACH = 101;
+    public const int ECONNRESET = 104;
+    public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
+    public const int EHOSTUNREACH = 113;
     public const int EALREADY = 114;
     public const int EINPROGRESS = 115;
     public const int EISCONN = 106;

@@ -20,6 +20,7 @@ public static class SyscallNumber
     public const int RecvFrom = 45;
     public const int SendMsg = 46;
     public const int RecvMsg = 47;
+    public const int Shutdown = 48;
     public const int Bind = 49;
     public const int Listen = 50;
     public const int GetSockName = 51;

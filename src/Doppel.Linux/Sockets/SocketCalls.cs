@@ -18,6 +18,25 @@ public static unsafe class SocketCalls
     private const int SolSocket = 1;
     private const int SoType = 3;
     private const int SoDomain = 39;
+    private const int SoError = 4;
+    private const int SoSndTimeo = 21;
+    private const int IpProtoTcp = 6;
+    private const int TcpInfo = 11;
+
+    /// <summary>SOL_SOCKET, the level of getsockopt(SO_ERROR) (kernel ABI).</summary>
+    public const int SolSocketLevel = SolSocket;
+
+    /// <summary>SO_ERROR, the option name of getsockopt(SOL_SOCKET, SO_ERROR) (kernel ABI).</summary>
+    public const int SoErrorOption = SoError;
+
+    /// <summary>O_NONBLOCK among the file status flags (F_GETFL/F_SETFL).</summary>
+    public const int ONonBlock = 0x800;
+
+    /// <summary>TCP_SYN_SENT, the state of a socket whose connect is under way (include/net/tcp_states.h).</summary>
+    public const int TcpSynSent = 2;
+
+    /// <summary>TCP_CLOSE: never connected, disconnected, or a failed connect (include/net/tcp_states.h).</summary>
+    public const int TcpClose = 7;
 
     /// <summary>connect(2) with a raw sockaddr; returns 0 or <c>-errno</c> (e.g. -EINPROGRESS).</summary>
     public static int Connect(SafeHandle fd, ReadOnlySpan<byte> sockaddr)
@@ -127,6 +146,33 @@ public static unsafe class SocketCalls
 
     /// <summary>The file status flags (F_GETFL: O_NONBLOCK, ...) of an fd, or <c>-errno</c>.</summary>
     public static int GetStatusFlags(SafeHandle fd) => (int)LibC.Syscall(SyscallNumber.Fcntl, fd.DangerousGetHandle(), 3 /* F_GETFL */);
+
+    /// <summary>F_SETFL: sets the file status flags (O_NONBLOCK, ...) of the open file description; returns 0 or <c>-errno</c>.</summary>
+    public static int SetStatusFlags(SafeHandle fd, int flags) => (int)LibC.Syscall(SyscallNumber.Fcntl, fd.DangerousGetHandle(), 4 /* F_SETFL */, flags);
+
+    /// <summary>shutdown(2) with SHUT_RDWR; returns 0 or <c>-errno</c>. On a TCP socket in SYN_SENT it aborts the connect (state CLOSE, ECONNRESET pending).</summary>
+    public static int ShutdownBoth(SafeHandle fd) => (int)LibC.Syscall(SyscallNumber.Shutdown, fd.DangerousGetHandle(), 2 /* SHUT_RDWR */);
+
+    /// <summary>getsockopt(SO_ERROR): the pending socket error (which the call clears), 0 for none, or <c>-errno</c> of the call itself.</summary>
+    public static int TakeError(SafeHandle fd) => GetIntOption(fd, SoError);
+
+    /// <summary>SO_SNDTIMEO of a socket (zero: none; a blocking connect honours it too), or null when it cannot be read.</summary>
+    public static TimeSpan? GetSendTimeout(SafeHandle fd)
+    {
+        var timeval = stackalloc long[2];
+        var length = 16;
+        var r = LibC.Syscall(SyscallNumber.GetSockOpt, fd.DangerousGetHandle(), SolSocket, SoSndTimeo, (long)timeval, (long)&length);
+        return r < 0 ? null : TimeSpan.FromSeconds(timeval[0]) + TimeSpan.FromMicroseconds(timeval[1]);
+    }
+
+    /// <summary>The TCP state (tcpi_state of TCP_INFO: <see cref="TcpSynSent"/>, <see cref="TcpClose"/>, ...) of a TCP socket, or <c>-errno</c>.</summary>
+    public static int GetTcpState(SafeHandle fd)
+    {
+        var info = stackalloc byte[8];
+        var length = 8;
+        var r = LibC.Syscall(SyscallNumber.GetSockOpt, fd.DangerousGetHandle(), IpProtoTcp, TcpInfo, (long)info, (long)&length);
+        return r < 0 ? (int)r : info[0];
+    }
 
     private static int GetName(int nr, SafeHandle fd, Span<byte> buffer)
     {

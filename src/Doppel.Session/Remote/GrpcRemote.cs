@@ -185,7 +185,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         ThrowIf(response.Error, path);
     }
 
-    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
+    public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _tcp.ConnectAsync(destination, cancellationToken);
 
     public IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => _tcp.PodLocalAddress(standIn);

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
@@ -11,14 +13,23 @@ namespace Doppel.Session.Remote;
 
 /// <summary>
 /// Outgoing TCP through the agent. For each app connection: the agent connects from the pod's
-/// namespace first (so a refused or unreachable destination is refused to the app too), then a
-/// one-shot loopback listener stands in for the destination; the app's socket is connected to it
-/// and the bytes are pumped between that socket and the call, half-closes included.
+/// namespace first (so a refused or unreachable destination fails for the app too, with the pod's
+/// errno), then a one-shot loopback listener stands in for the destination; the app's socket is
+/// connected to it and the bytes are pumped between that socket and the call, half-closes included.
 /// </summary>
 internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDisposable
 {
-    /// <summary>How long the agent may take to connect, and the app to reach the stand-in.</summary>
+    /// <summary>How long the app may take to reach the stand-in once the agent has connected.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The limit the agent is given for its connect. It is no real limit: the pod kernel's own
+    /// timeout (its <c>net.ipv4.tcp_syn_retries</c>, ≈ 127 s by default) ends a connect to a
+    /// silent destination first, with ETIMEDOUT, exactly as it would for an app in the pod. The
+    /// app's own timeout, or its closing the socket, ends it earlier (the call is cancelled).
+    /// It only bounds a connect that some kernel setting lets run for longer.
+    /// </summary>
+    public static readonly TimeSpan AgentConnectLimit = TimeSpan.FromMinutes(10);
 
     private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _podLocal = new();
     private readonly CancellationTokenSource _closing = new();
@@ -26,7 +37,7 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
     /// <summary>The agent socket's own address (pod IP and port) behind a stand-in, while its relay runs.</summary>
     public IPEndPoint? PodLocalAddress(IPEndPoint standIn) => _podLocal.TryGetValue(standIn, out var local) ? local : null;
 
-    public async ValueTask<IPEndPoint?> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
+    public async ValueTask<TcpConnectOutcome> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         var lane = lanes.Take();
@@ -34,10 +45,16 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
         try
         {
             call = lane.Client.ConnectTcp(cancellationToken: cancel.Token);
+
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancel.Token);
-            timeout.CancelAfter(ConnectTimeout);
+            timeout.CancelAfter(AgentConnectLimit + ConnectTimeout);
+
+            // The caller giving up (the app closed its socket) or the time limit cancels the call
+            // itself (a token given to MoveNext alone did not end the wait, measured here): the
+            // agent then closes its socket in the pod, whatever its connect is waiting for.
+            using var giveUp = timeout.Token.Register(static c => ((CancellationTokenSource)c!).Cancel(), cancel);
             await call.RequestStream.WriteAsync(
-                new TcpClientMessage { Connect = new TcpConnect { Destination = SockAddr.FromIPEndPoint(destination), TimeoutMs = (uint)ConnectTimeout.TotalMilliseconds } },
+                new TcpClientMessage { Connect = new TcpConnect { Destination = SockAddr.FromIPEndPoint(destination), TimeoutMs = (uint)AgentConnectLimit.TotalMilliseconds } },
                 timeout.Token).ConfigureAwait(false);
             if (!await call.ResponseStream.MoveNext(timeout.Token).ConfigureAwait(false)
                 || call.ResponseStream.Current.MessageCase != TcpServerMessage.MessageOneofCase.ConnectResult)
@@ -50,7 +67,7 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
                 logger.LogDebug("agent could not connect to {Destination}: {Errno} {Message}", destination, error.Errno, error.Message);
                 Abandon(call, cancel);
                 lane.Dispose();
-                return null;
+                return TcpConnectOutcome.Failed(error.Errno > 0 ? error.Errno : Errno.ECONNREFUSED);
             }
 
             var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -73,11 +90,20 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
                     }
                 },
                 TaskScheduler.Default);
-            return standIn;
+            return TcpConnectOutcome.Connected(standIn);
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
         {
-            logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
+            var cancelled = cancellationToken.IsCancellationRequested;
+            if (cancelled)
+            {
+                logger.LogDebug("outgoing connection to {Destination} abandoned: the app closed its socket or gave up", destination);
+            }
+            else
+            {
+                    logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
+            }
+
             if (call is not null)
             {
                 Abandon(call, cancel);
@@ -88,7 +114,9 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             }
 
             lane.Dispose();
-            return null;
+
+            // No answer from the agent: refused, as an unreachable service would be.
+            return TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
         }
     }
 

@@ -53,18 +53,22 @@ internal static class CompiledPrograms
         """;
 
     /// <summary>Builds the Go program; returns the binary's path.</summary>
-    public static async Task<string> BuildGoAsync(string directory, CancellationToken cancellationToken)
+    public static Task<string> BuildGoAsync(string directory, CancellationToken cancellationToken)
+        => BuildGoAsync(directory, GoSource, "fetch", cancellationToken);
+
+    /// <summary>Builds a static Go program from <paramref name="source"/> (package main, standard library only); returns the binary's path.</summary>
+    public static async Task<string> BuildGoAsync(string directory, string source, string name, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "main.go"), GoSource, cancellationToken);
-        await RunAsync("go", ["build", "-o", "fetch", "main.go"], directory, new Dictionary<string, string>
+        await File.WriteAllTextAsync(Path.Combine(directory, "main.go"), source, cancellationToken);
+        await RunAsync("go", ["build", "-o", name, "main.go"], directory, new Dictionary<string, string>
         {
             ["CGO_ENABLED"] = "0",
             ["GOCACHE"] = Path.Combine(directory, "cache"),
             ["GOPATH"] = Path.Combine(directory, "gopath"),
             ["GO111MODULE"] = "off",
         }, cancellationToken);
-        return Path.Combine(directory, "fetch");
+        return Path.Combine(directory, name);
     }
 
     /// <summary>Builds the .NET app; returns its apphost's path.</summary>

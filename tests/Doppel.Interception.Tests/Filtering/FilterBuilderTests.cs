@@ -82,6 +82,17 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
+    public void GetsockoptIsTrappedOnlyForSoError()
+    {
+        var program = FilterBuilder.Build(SyscallFamilies.Outgoing);
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.GetSockOpt, args: [3, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, 0x1000, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.GetSockOpt, args: [3, 1, 3 /* SO_TYPE */, 0x1000, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.GetSockOpt, args: [3, 6 /* IPPROTO_TCP */, 4 /* TCP_KEEPIDLE */, 0x1000, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.OutgoingUdp | SyscallFamilies.FilesRead), SyscallNumber.GetSockOpt, args: [3, 1, 4, 0x1000, 0x2000]));
+    }
+
+    [Fact]
     public void EveryFamilyTogetherStillAssembles()
     {
         var all = SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Hostname;

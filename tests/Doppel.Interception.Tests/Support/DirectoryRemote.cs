@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 
 namespace Doppel.Interception.Tests.Support;
 
@@ -214,8 +215,8 @@ internal sealed class DirectoryRemote(string root) : IRemote
         return default;
     }
 
-    public ValueTask<IPEndPoint?> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
-        => new(_services.TryGetValue(destination, out var standIn) ? standIn : null);
+    public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
+        => new(_services.TryGetValue(destination, out var standIn) ? TcpConnectOutcome.Connected(standIn) : TcpConnectOutcome.Failed(Errno.ECONNREFUSED));
 
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => Connections.Enqueue((source, destination));
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Session.Agent;
 using Doppel.Session.Remote;
 using Doppel.Session.Tests.Support;
@@ -74,7 +75,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     {
         await using var session = await Session.StartAsync(cluster);
 
-        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
         Assert.NotNull(standIn);
         Assert.True(IPAddress.IsLoopback(standIn.Address));
         using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -86,13 +87,14 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     }
 
     [Fact]
-    public async Task ARefusedDestinationIsRefusedToTheApp()
+    public async Task ARefusedDestinationIsRefusedToTheAppWithThePodsErrno()
     {
         await using var session = await Session.StartAsync(cluster);
 
-        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, 1), Timeout);
+        var outcome = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, 1), Timeout);
 
-        Assert.Null(standIn);
+        Assert.Null(outcome.StandIn);
+        Assert.Equal(Errno.ECONNREFUSED, outcome.Errno);
     }
 
     [Fact]
@@ -140,7 +142,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     public async Task WhenTheAgentDiesCallsFailPromptlyAndANewAgentServesTheNextOnes()
     {
         await using var session = await Session.StartAsync(cluster);
-        var standIn = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
         using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await app.ConnectAsync(standIn!, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("before"), Timeout);
@@ -157,12 +159,12 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         // File calls fail with EIO, and new connections are refused, while no agent runs.
         var error = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
         Assert.Equal(5, error.Errno);
-        Assert.Null(await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout));
+        Assert.Null((await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn);
 
         // A new agent on the same socket: the same GrpcRemote works again.
         await session.Agent.RestartAsync();
         Assert.NotNull(await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var again = await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        var again = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
         using var next = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await next.ConnectAsync(again!, Timeout);
         await next.SendAsync(Encoding.ASCII.GetBytes("after"), Timeout);
@@ -186,7 +188,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         Assert.Equal(1, opened); // the control connection, for hello
 
         Assert.NotNull(await remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var standIn = await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout);
+        var standIn = (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
         using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await app.ConnectAsync(standIn!, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("via the plugged transport"), Timeout);

@@ -1,0 +1,506 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Native;
+using Doppel.Linux.Processes;
+using Doppel.Linux.Sockets;
+using Microsoft.Win32.SafeHandles;
+
+namespace Doppel.Interception.Network;
+
+/// <summary>
+/// A remote TCP connect that behaves like one in the pod: a non-blocking socket gets EINPROGRESS
+/// at once and waits in SYN_SENT at the <see cref="HoldingListener"/> while the agent connects;
+/// then it is moved to the stand-in (writable, SO_ERROR 0) or fails with the pod's errno.
+/// <code>
+///   app: connect(fd, dst) ─trap─► dup = pidfd_getfd; IRemote.ConnectTcpAsync(dst) starts
+///        non-blocking: connect(dup, holding) → -EINPROGRESS ──► app (at once)
+///        blocking: waits for the remote (at most SO_SNDTIMEO, then parked and -EINPROGRESS)
+///   remote ok:   shutdown(dup) (SYN_SENT → CLOSE), clear its ECONNRESET, connect(dup, stand-in)
+///   remote fail: shutdown(dup) → the app wakes (EPOLLOUT|EPOLLERR|EPOLLHUP);
+///                getsockopt(fd, SOL_SOCKET, SO_ERROR) ─trap─► the pod's errno, once
+///   app closes fd while waiting (seen every 200 ms) ──► the remote attempt is cancelled
+/// </code>
+/// shutdown on a SYN_SENT socket is tcp_disconnect (net/ipv4/af_inet.c inet_shutdown): state
+/// CLOSE, sk_err ECONNRESET, pollers woken; a later connect on it is a fresh connect. An event loop
+/// woken during the few microseconds of a successful switch re-polls and finds nothing; one that
+/// asks SO_ERROR meanwhile is held until the switch has ended.
+/// </summary>
+internal sealed partial class OutgoingHandler
+{
+    /// <summary>How often a waiting connect checks that the app still has its socket.</summary>
+    private static readonly TimeSpan s_closeCheckInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long a non-blocking connect may wait for the remote outcome before EINPROGRESS: a
+    /// quick agent (local, or a short round trip) is then switched before the app can poll. A
+    /// program that reads poll's EPOLLHUP itself instead of SO_ERROR (curl) could take a later
+    /// switch for a failure.
+    /// </summary>
+    private static readonly TimeSpan s_switchGrace = TimeSpan.FromMilliseconds(50);
+
+    private readonly ConcurrentDictionary<ulong, PendingConnect> _pending = new();
+
+    private ValueTask<HandlerResult> ConnectTcpAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        var inode = FileCalls.GetInode(dup);
+        if (_pending.TryGetValue(inode, out var existing))
+        {
+            using (dup)
+            {
+                return ConnectAgainAsync(n, dup, existing, cancellationToken);
+            }
+        }
+
+        if (table.Get(inode) is { } redirected && redirected.Destination.Equals(destination))
+        {
+            if (IsConnectedTo(dup, redirected.StandIn))
+            {
+                // Already moved to its stand-in: what the kernel says of that (EISCONN for a connected socket).
+                using (dup)
+                {
+                    return new(Restarted(n, dup, redirected));
+                }
+            }
+
+            if (SocketCalls.GetTcpState(dup) == SocketCalls.TcpSynSent)
+            {
+                dup.Dispose();
+                return new(n.Fail(Errno.EALREADY)); // its loopback handshake with the stand-in is still under way
+            }
+        }
+
+        var flags = SocketCalls.GetStatusFlags(dup);
+        if (flags < 0)
+        {
+            return RedirectAsync(n, dup, destination, Transport.Tcp, cancellationToken);
+        }
+
+        var pending = new PendingConnect(dup, inode, destination, n.ArgInt(0));
+        _pending[inode] = pending;
+
+        // Parked before the remote connect starts, so a quick outcome finds it parked.
+        var nonBlocking = (flags & SocketCalls.ONonBlock) != 0;
+        var parked = nonBlocking ? Park(pending, flags) : 0;
+        var timeout = nonBlocking ? TimeSpan.Zero : SocketCalls.GetSendTimeout(dup) ?? TimeSpan.Zero;
+        pending.Remote = StartRemote(pending);
+        _ = SwitchWhenDoneAsync(pending);
+        if (parked == -Errno.EINPROGRESS)
+        {
+            WatchForClose(n.ThreadId, pending);
+            logger.ConnectPending(n.ThreadId, destination);
+            return AnswerInProgressAsync(n, pending);
+        }
+
+        // Blocking, or (rare) a socket that cannot reach the holding listener (IPV6_V6ONLY): wait.
+        return WaitAsync(n, pending, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// EINPROGRESS, once the remote connect has ended or <see cref="s_switchGrace"/> has passed:
+    /// a switch made while the app is still inside its connect cannot be seen (the moment of
+    /// EPOLLHUP between the disconnect and the new connect falls before it can poll).
+    /// </summary>
+    private static async ValueTask<HandlerResult> AnswerInProgressAsync(Notification n, PendingConnect pending)
+    {
+        await Task.WhenAny(pending.Settled, Task.Delay(s_switchGrace)).ConfigureAwait(false);
+        return n.Fail(Errno.EINPROGRESS);
+    }
+
+    private async Task<TcpConnectOutcome> StartRemote(PendingConnect pending)
+    {
+        try
+        {
+            return await remote.ConnectTcpAsync(pending.Destination, pending.Abandon.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            return TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
+        }
+    }
+
+    /// <summary>
+    /// A blocking connect: waits for the remote connect, at most for the socket's SO_SNDTIMEO, after
+    /// which Linux answers EINPROGRESS and lets the connect go on (net/ipv4/af_inet.c
+    /// __inet_stream_connect); doppel does the same, parking the socket meanwhile.
+    /// </summary>
+    private async ValueTask<HandlerResult> WaitAsync(Notification n, PendingConnect pending, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (timeout > TimeSpan.Zero)
+            {
+                await pending.Settled.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await pending.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (TimeoutException)
+        {
+            lock (pending.Gate)
+            {
+                if (pending.Parked)
+                {
+                    return n.Fail(Errno.EALREADY); // a restarted call that timed out again, as the kernel says
+                }
+
+                if (!pending.Switching)
+                {
+                    // O_NONBLOCK for a moment on the shared file description, so the connect to the
+                    // holding listener returns instead of blocking this thread.
+                    var flags = SocketCalls.GetStatusFlags(pending.Dup);
+                    var parked = flags < 0 ? flags : Park(pending, flags | SocketCalls.ONonBlock);
+                    if (flags >= 0)
+                    {
+                        SocketCalls.SetStatusFlags(pending.Dup, flags);
+                    }
+
+                    if (parked == -Errno.EINPROGRESS)
+                    {
+                        WatchForClose(n.ThreadId, pending);
+                        logger.ConnectPending(n.ThreadId, pending.Destination);
+                        return n.Fail(Errno.EINPROGRESS);
+                    }
+                }
+            }
+
+            await pending.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var result = await pending.Settled.ConfigureAwait(false);
+        return result == 0 ? n.Return(0) : n.Fail(-result);
+    }
+
+    /// <summary>connect() again on a socket whose remote connect is under way or has failed.</summary>
+    private ValueTask<HandlerResult> ConnectAgainAsync(Notification n, SafeFileHandle dup, PendingConnect pending, CancellationToken cancellationToken)
+    {
+        if (pending.Settled.IsCompleted)
+        {
+            // Linux reports a failed connect's error to the next connect and resets the socket.
+            return new(Report(n, pending) is { } errno ? n.Fail(errno) : n.Fail(Errno.EALREADY));
+        }
+
+        var flags = SocketCalls.GetStatusFlags(dup);
+        if (flags < 0 || (flags & SocketCalls.ONonBlock) != 0 || pending.Parked)
+        {
+            return new(n.Fail(Errno.EALREADY));
+        }
+
+        // A blocking connect restarted after a signal waits on.
+        return WaitAsync(n, pending, SocketCalls.GetSendTimeout(dup) ?? TimeSpan.Zero, cancellationToken);
+    }
+
+    /// <summary>Connects the socket to the holding listener; returns -EINPROGRESS when it waits there.</summary>
+    private int Park(PendingConnect pending, int flags)
+    {
+        if ((flags & SocketCalls.ONonBlock) == 0 || holding is null)
+        {
+            return -Errno.EINVAL;
+        }
+
+        var address = SockAddr.Format(holding.EndPoint, SocketCalls.GetSocketDomain(pending.Dup));
+        var result = address is null ? -Errno.ENETUNREACH : SocketCalls.Connect(pending.Dup, address);
+        pending.Parked = result == -Errno.EINPROGRESS;
+        return result;
+    }
+
+    private async Task SwitchWhenDoneAsync(PendingConnect pending)
+    {
+        var outcome = await pending.Remote.ConfigureAwait(false);
+        lock (pending.Gate)
+        {
+            pending.Switching = true;
+        }
+
+        if (pending.Abandon.IsCancellationRequested)
+        {
+            pending.Settle(-Errno.ECONNRESET);
+            Forget(pending);
+            return;
+        }
+
+        // Formatted beforehand: the disconnect and the new connect run back to back, since between
+        // them the socket polls as EPOLLOUT|EPOLLHUP, which a program that reads poll's error bits
+        // itself rather than SO_ERROR (curl) would take for a failed connect.
+        var address = outcome.StandIn is { } target ? SockAddr.Format(target, SocketCalls.GetSocketDomain(pending.Dup)) : null;
+        var connected = -Errno.ENETUNREACH;
+        if (pending.Parked)
+        {
+            if (SocketCalls.GetTcpState(pending.Dup) != SocketCalls.TcpSynSent)
+            {
+                // The local kernel ended the wait itself (its own SYN retries ran out): the app has
+                // its ETIMEDOUT already; a late remote connection has nobody to go to.
+                pending.Settle(-Errno.ETIMEDOUT);
+                Forget(pending);
+                return;
+            }
+
+            SocketCalls.ShutdownBoth(pending.Dup);
+            if (address is not null)
+            {
+                SocketCalls.TakeError(pending.Dup); // the ECONNRESET of the disconnect is none of the app's business
+                connected = SocketCalls.Connect(pending.Dup, address);
+            }
+        }
+        else if (address is not null)
+        {
+            connected = SocketCalls.Connect(pending.Dup, address);
+        }
+
+        if (outcome.StandIn is { } standIn)
+        {
+            var result = Record(pending.Dup, pending.Inode, pending.Destination, standIn, connected);
+            logger.ConnectSwitched(pending.Destination, standIn, result);
+            pending.Settle(result);
+            Forget(pending);
+            return;
+        }
+
+        var errno = outcome.Errno > 0 ? outcome.Errno : Errno.ECONNREFUSED;
+        logger.ConnectFailed(pending.Destination, errno);
+        pending.Settle(-errno);
+        if (!pending.Parked)
+        {
+            Forget(pending); // the blocking caller hears it as its connect's result
+        }
+    }
+
+    /// <summary>Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in; returns the app's connect result.</summary>
+    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, int result)
+    {
+        if (result is 0 or -Errno.EINPROGRESS)
+        {
+            Span<byte> local = stackalloc byte[SockAddr.MaxLength];
+            var localLength = SocketCalls.GetSockName(dup, local);
+            var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
+            table.Set(inode, new RedirectedSocket(destination, standIn, source));
+            if (source is not null)
+            {
+                remote.OnTcpConnected(source, destination);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Whether the socket's peer is <paramref name="standIn"/> (not a new socket that got a recycled inode).</summary>
+    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint standIn)
+    {
+        Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
+        var length = SocketCalls.GetPeerName(dup, peer);
+        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(standIn);
+    }
+
+    /// <summary>connect() on a socket already moved to its stand-in: 0 once connected (a restarted call), else what the kernel says.</summary>
+    private static HandlerResult Restarted(Notification n, SafeFileHandle dup, RedirectedSocket redirected)
+    {
+        var address = SockAddr.Format(redirected.StandIn, SocketCalls.GetSocketDomain(dup));
+        var result = address is null ? -Errno.ENETUNREACH : SocketCalls.Connect(dup, address);
+        return result is 0 or -Errno.EISCONN ? n.Return(0) : n.Fail(-result);
+    }
+
+    /// <summary>
+    /// getsockopt(fd, SOL_SOCKET, SO_ERROR), the only getsockopt the filter traps: the pod's errno
+    /// of a failed remote connect, once (then 0, as the kernel clears it); held while the socket
+    /// is being switched; otherwise the kernel answers.
+    /// </summary>
+    private ValueTask<HandlerResult> GetSocketErrorAsync(Notification n, CancellationToken cancellationToken)
+    {
+        if (_pending.IsEmpty || n.ArgInt(1) != SocketCalls.SolSocketLevel || n.ArgInt(2) != SocketCalls.SoErrorOption)
+        {
+            return new(n.Continue());
+        }
+
+        ulong inode;
+        using (var dup = Pidfd.TryGetFd(n.ThreadId, n.ArgInt(0), out _))
+        {
+            if (dup is null)
+            {
+                return new(n.Continue());
+            }
+
+            inode = FileCalls.GetInode(dup);
+        }
+
+        if (!_pending.TryGetValue(inode, out var pending))
+        {
+            return new(n.Continue());
+        }
+
+        lock (pending.Gate)
+        {
+            if (!pending.Switching)
+            {
+                return new(n.Continue()); // still waiting: SYN_SENT, SO_ERROR 0, as in the pod
+            }
+        }
+
+        return pending.Settled.IsCompleted ? new(AnswerError(n, pending)) : AnswerErrorWhenSettledAsync(n, pending, cancellationToken);
+    }
+
+    private async ValueTask<HandlerResult> AnswerErrorWhenSettledAsync(Notification n, PendingConnect pending, CancellationToken cancellationToken)
+    {
+        await pending.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return AnswerError(n, pending);
+    }
+
+    private HandlerResult AnswerError(Notification n, PendingConnect pending)
+    {
+        if (Report(n, pending) is not { } errno)
+        {
+            return n.Continue();
+        }
+
+        Span<byte> lengthBytes = stackalloc byte[4];
+        if (!n.Read(n.Arg(4), lengthBytes))
+        {
+            return n.Fail(Errno.EFAULT);
+        }
+
+        // net/core/sock.c sk_getsockopt: a negative length is EINVAL; at most sizeof(int) is copied.
+        var room = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
+        if (room < 0)
+        {
+            return n.Fail(Errno.EINVAL);
+        }
+
+        Span<byte> value = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(value, errno);
+        var length = Math.Min(room, 4);
+        BinaryPrimitives.WriteInt32LittleEndian(lengthBytes, length);
+        return n.Write(n.Arg(3), value[..length]) && n.Write(n.Arg(4), lengthBytes) ? n.Return(0) : n.Fail(Errno.EFAULT);
+    }
+
+    /// <summary>
+    /// Takes the failure of a settled connect for reporting: its errno once (null when it is not a
+    /// failure, or already taken). The kernel's own pending error (ECONNRESET from the disconnect)
+    /// is cleared with it.
+    /// </summary>
+    private int? Report(Notification n, PendingConnect pending)
+    {
+        var result = pending.Settled.IsCompletedSuccessfully ? pending.Settled.Result : 0;
+        if (!pending.Parked || result >= 0 || result == -Errno.EINPROGRESS || !_pending.TryRemove(new KeyValuePair<ulong, PendingConnect>(pending.Inode, pending)))
+        {
+            return null;
+        }
+
+        SocketCalls.TakeError(pending.Dup);
+        logger.ConnectFailureReported(n.ThreadId, pending.Destination, -result);
+        pending.Dispose();
+        return -result;
+    }
+
+    /// <summary>Drops an entry (nothing more to report); its duplicate closes.</summary>
+    private void Forget(PendingConnect pending)
+    {
+        if (_pending.TryRemove(new KeyValuePair<ulong, PendingConnect>(pending.Inode, pending)))
+        {
+            pending.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The app's close() of a waiting socket is invisible here (the duplicate keeps the socket
+    /// alive), so look: once the app has no fd for the socket any more (or has exited), the
+    /// remote attempt is abandoned, as closing the socket in the pod would abandon it.
+    /// </summary>
+    private void WatchForClose(int threadId, PendingConnect pending)
+    {
+        // A blocking caller cannot close the socket while it waits in connect: only parked sockets are watched.
+        if (ProcessIdOf(threadId) is { } processId)
+        {
+            _ = WatchForCloseAsync(processId, pending);
+        }
+    }
+
+    private async Task WatchForCloseAsync(int processId, PendingConnect pending)
+    {
+        var socketLink = $"socket:[{pending.Inode}]";
+        while (_pending.TryGetValue(pending.Inode, out var current) && current == pending)
+        {
+            try
+            {
+                await Task.Delay(s_closeCheckInterval, pending.Abandon.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+
+            if (!HasSocket(processId, pending.Fd, socketLink))
+            {
+                logger.ConnectAbandoned(pending.Destination);
+                try
+                {
+                    await pending.Abandon.CancelAsync().ConfigureAwait(false);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+
+                if (pending.Settled.IsCompleted)
+                {
+                    Forget(pending); // a failure nobody will read any more
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>Whether the process still has an fd for the socket (the one it connected, or any other: dup2, fd passing).</summary>
+    private static bool HasSocket(int processId, int fd, string socketLink)
+    {
+        try
+        {
+            if (new FileInfo($"/proc/{processId}/fd/{fd}").LinkTarget == socketLink)
+            {
+                return true;
+            }
+
+            foreach (var entry in new DirectoryInfo($"/proc/{processId}/fd").EnumerateFileSystemInfos())
+            {
+                if (entry.LinkTarget == socketLink)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // the process has exited
+        }
+    }
+
+    /// <summary>The thread group (process) of a thread, from /proc/TID/status.</summary>
+    private static int? ProcessIdOf(int threadId)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{threadId}/status"))
+            {
+                if (line.StartsWith("Tgid:", StringComparison.Ordinal) && int.TryParse(line.AsSpan(5).Trim(), out var tgid))
+                {
+                    return tgid;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return null;
+    }
+}
