@@ -64,15 +64,15 @@ public static unsafe class SeccompLaunch
     {
         // Everything the tail needs lives in native memory, allocated now; it is never freed
         // because execve replaces the whole address space (or the process exits right after).
-        var pathZ = Utf8Z(path);
+        var pathZ = NativeStrings.Utf8Z(path);
         var argvZ = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(byte*));
         for (var i = 0; i < argv.Count; i++)
         {
-            argvZ[i] = Utf8Z(argv[i]);
+            argvZ[i] = NativeStrings.Utf8Z(argv[i]);
         }
 
         // The ENOEXEC fallback: /bin/sh PATH ARGV[1..].
-        var shellZ = Utf8Z(ShellPath);
+        var shellZ = NativeStrings.Utf8Z(ShellPath);
         var shellArgvZ = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 2), (nuint)sizeof(byte*));
         shellArgvZ[0] = shellZ;
         shellArgvZ[1] = pathZ;
@@ -196,14 +196,5 @@ public static unsafe class SeccompLaunch
         public readonly byte* Shell = shell;
         public readonly byte** ShellArgv = shellArgv;
         public readonly byte** Envp = envp;
-    }
-
-    private static byte* Utf8Z(string s)
-    {
-        var length = Encoding.UTF8.GetByteCount(s);
-        var p = (byte*)NativeMemory.Alloc((nuint)length + 1);
-        Encoding.UTF8.GetBytes(s, new Span<byte>(p, length));
-        p[length] = 0;
-        return p;
     }
 }

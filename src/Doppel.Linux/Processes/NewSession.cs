@@ -27,11 +27,11 @@ public static unsafe class NewSession
         }
 
         // Native memory, never freed: execve replaces the address space (or the process exits).
-        var pathZ = Utf8Z(path);
+        var pathZ = NativeStrings.Utf8Z(path);
         var argvZ = (byte**)NativeMemory.AllocZeroed((nuint)(argv.Count + 1), (nuint)sizeof(byte*));
         for (var i = 0; i < argv.Count; i++)
         {
-            argvZ[i] = Utf8Z(argv[i]);
+            argvZ[i] = NativeStrings.Utf8Z(argv[i]);
         }
 
         // The environment exactly as this process got it, order and bytes preserved.
@@ -59,14 +59,5 @@ public static unsafe class NewSession
         LibC.Syscall(14 /* rt_sigprocmask */, 2 /* SIG_SETMASK */, (long)zeroes, 0, 8);
         var r = LibC.Syscall(SyscallNumber.Execve, (long)pathZ, (long)argvZ, (long)envp);
         return (int)-r;
-    }
-
-    private static byte* Utf8Z(string s)
-    {
-        var length = Encoding.UTF8.GetByteCount(s);
-        var p = (byte*)NativeMemory.Alloc((nuint)length + 1);
-        Encoding.UTF8.GetBytes(s, new Span<byte>(p, length));
-        p[length] = 0;
-        return p;
     }
 }
