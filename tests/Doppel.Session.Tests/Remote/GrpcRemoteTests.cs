@@ -130,6 +130,11 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
 
         await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
         var first = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
+
+        // The app's socket wakes with the error while the stand-in is still unmatched (it waits for
+        // its witness, at most 50 ms): a datagram sent in that moment is refused on loopback without
+        // reaching the pod. Past that moment the stand-in relays again, which is what this checks.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
         await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
         var second = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
 
