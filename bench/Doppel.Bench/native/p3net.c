@@ -16,6 +16,11 @@
 //                                          forked child pulls from the server all the while
 //   p3net connect IP PORT N SIZE           result p50_us= p99_us=  N x (connect, SIZE bytes there
 //                                          and back, close)
+//   p3net nbpull IP PORT BYTES             as pull and connect, but each connect is non-blocking
+//   p3net nbconnect IP PORT N SIZE         (O_NONBLOCK, connect -> EINPROGRESS, poll POLLOUT,
+//                                          SO_ERROR, O_NONBLOCK cleared), as Go, node, .NET,
+//                                          Java NIO and curl connect; the result line adds
+//                                          inprogress= (connects that returned EINPROGRESS)
 //   p3net read PATH                        result first_mbps= second_mbps= bytes= first_sum= second_sum=
 //                                          the file read twice in this process (open, read to
 //                                          EOF, close), with a checksum of what each read returned
@@ -28,6 +33,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -93,7 +99,13 @@ static void header(char out[9], char op, uint64_t count)
         out[1 + i] = (char)(count >> (8 * i));
 }
 
-static int dial(const char *ip, int port)
+// Connects that returned EINPROGRESS (the rest completed inside connect()).
+static long in_progress;
+
+// A blocking connect, or with nonblocking the sequence event-loop runtimes use: O_NONBLOCK,
+// connect -> EINPROGRESS, poll for POLLOUT, SO_ERROR, then O_NONBLOCK cleared so that the
+// rest of the mode is the same blocking I/O as after a blocking connect.
+static int dial_as(const char *ip, int port, int nonblocking)
 {
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, ip, &address.sin_addr) != 1)
@@ -104,12 +116,51 @@ static int dial(const char *ip, int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         die("socket");
-    if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0)
-        die("connect");
+    if (!nonblocking)
+    {
+        if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0)
+            die("connect");
+    }
+    else
+    {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+            die("fcntl O_NONBLOCK");
+        if (connect(fd, (struct sockaddr *)&address, sizeof address) != 0)
+        {
+            if (errno != EINPROGRESS)
+                die("non-blocking connect");
+            in_progress++;
+            struct pollfd waiting = {.fd = fd, .events = POLLOUT};
+            int ready;
+            while ((ready = poll(&waiting, 1, 30000)) < 0 && errno == EINTR)
+                ;
+            if (ready < 0)
+                die("poll");
+            if (ready == 0)
+            {
+                fprintf(stderr, "p3net: non-blocking connect to %s:%d not done after 30 s\n", ip, port);
+                exit(1);
+            }
+            int error = 0;
+            socklen_t length = sizeof error;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+                die("SO_ERROR");
+            if (error != 0)
+            {
+                errno = error;
+                die("non-blocking connect (SO_ERROR)");
+            }
+        }
+        if (fcntl(fd, F_SETFL, flags) != 0)
+            die("fcntl clear O_NONBLOCK");
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
 }
+
+static int dial(const char *ip, int port) { return dial_as(ip, port, 0); }
 
 static void *serve_connection(void *arg)
 {
@@ -190,12 +241,12 @@ __attribute__((noreturn)) static void serve(int port)
 
 static double mbps(uint64_t bytes, long long ns) { return (double)bytes / 1e6 / ((double)ns / 1e9); }
 
-static int pull(const char *ip, int port, uint64_t bytes)
+static int pull(const char *ip, int port, uint64_t bytes, int nonblocking)
 {
     char *buffer = malloc(BUFFER);
     char head[9];
     long long start = now_ns();
-    int fd = dial(ip, port);
+    int fd = dial_as(ip, port, nonblocking);
     header(head, 'S', bytes);
     if (write_all(fd, head, sizeof head) != 0)
         die("send");
@@ -210,7 +261,7 @@ static int pull(const char *ip, int port, uint64_t bytes)
         fprintf(stderr, "p3net: pulled %llu bytes of %llu\n", (unsigned long long)got, (unsigned long long)bytes);
         return 1;
     }
-    printf("result mbps=%.1f\n", mbps(bytes, end - start));
+    printf("result mbps=%.1f inprogress=%ld\n", mbps(bytes, end - start), in_progress);
     return 0;
 }
 
@@ -249,7 +300,7 @@ static int compare(const void *a, const void *b)
 static void print_percentiles(long long *samples, long n)
 {
     qsort(samples, (size_t)n, sizeof *samples, compare);
-    printf("result p50_us=%.1f p99_us=%.1f\n", samples[n / 2] / 1e3, samples[(n * 99) / 100] / 1e3);
+    printf("result p50_us=%.1f p99_us=%.1f inprogress=%ld\n", samples[n / 2] / 1e3, samples[(n * 99) / 100] / 1e3, in_progress);
 }
 
 // A forked child that pulls from the server until it is killed; returns its pid once bytes flow.
@@ -324,14 +375,14 @@ static int pingpong(const char *ip, int port, long n, size_t size, int bulk)
     return 0;
 }
 
-static int connects(const char *ip, int port, long n, size_t size)
+static int connects(const char *ip, int port, long n, size_t size, int nonblocking)
 {
     char *buffer = malloc(9 + size);
     long long *samples = malloc(sizeof(long long) * (size_t)n);
     for (long i = -20; i < n; i++)
     {
         long long start = now_ns();
-        int fd = dial(ip, port);
+        int fd = dial_as(ip, port, nonblocking);
         header(buffer, 'E', 0);
         memset(buffer + 9, 'c', size);
         if (write_all(fd, buffer, 9 + size) != 0 || read_all(fd, buffer, size) != 0)
@@ -426,17 +477,21 @@ int main(int argc, char **argv)
     if (strcmp(mode, "serve") == 0 && argc == 3)
         serve(atoi(argv[2]));
     if (strcmp(mode, "pull") == 0 && argc == 5)
-        return pull(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
+        return pull(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10), 0);
+    if (strcmp(mode, "nbpull") == 0 && argc == 5)
+        return pull(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10), 1);
     if (strcmp(mode, "push") == 0 && argc == 5)
         return push(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 10));
     if (strcmp(mode, "pingpong") == 0 && (argc == 6 || argc == 7))
         return pingpong(argv[2], atoi(argv[3]), atol(argv[4]), (size_t)atol(argv[5]), argc == 7 && strcmp(argv[6], "bulk") == 0);
     if (strcmp(mode, "connect") == 0 && argc == 6)
-        return connects(argv[2], atoi(argv[3]), atol(argv[4]), (size_t)atol(argv[5]));
+        return connects(argv[2], atoi(argv[3]), atol(argv[4]), (size_t)atol(argv[5]), 0);
+    if (strcmp(mode, "nbconnect") == 0 && argc == 6)
+        return connects(argv[2], atoi(argv[3]), atol(argv[4]), (size_t)atol(argv[5]), 1);
     if (strcmp(mode, "read") == 0 && argc == 3)
         return read_twice(argv[2]);
     if (strcmp(mode, "hold") == 0 && argc == 5)
         return hold(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: p3net serve PORT | pull|push IP PORT BYTES | pingpong IP PORT N SIZE [bulk] | connect IP PORT N SIZE | read PATH | hold IP PORT N\n");
+    fprintf(stderr, "usage: p3net serve PORT | pull|push|nbpull IP PORT BYTES | pingpong IP PORT N SIZE [bulk] | [nb]connect IP PORT N SIZE | read PATH | hold IP PORT N\n");
     return 2;
 }
