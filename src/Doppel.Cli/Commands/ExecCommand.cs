@@ -4,6 +4,8 @@ using Doppel.Cli.Running;
 using Doppel.Config;
 using Doppel.Interception;
 using Doppel.Interception.Remote;
+using Doppel.Session.Agent;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Commands;
@@ -205,8 +207,9 @@ internal sealed class ExecCommand : Command
         {
             return await ExecuteAsync(parseResult, signals, interrupted.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (signals.Interrupted.IsCancellationRequested)
+        catch (Exception e) when (signals.Interrupted.IsCancellationRequested && e is OperationCanceledException or RpcException or AgentConnectionException)
         {
+            // A signal before the program ran: the agent call it cut short is no error of its own.
             return ExitCodes.Interrupted;
         }
     }

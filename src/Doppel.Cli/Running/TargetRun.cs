@@ -60,6 +60,14 @@ internal static class TargetRun
 
         var logger = loggers.CreateLogger("doppel.session");
         var targetless = target.Kind == TargetKind.Targetless;
+        if (config.Feature.Network.Incoming.Mode == IncomingMode.Steal)
+        {
+            // Asked for explicitly, so not left silent (mirror, the default, is not warned about).
+            console.WriteWarning(
+                "incoming traffic is not served by this build yet, so steal takes nothing from the target: " +
+                $"'{commandLine[0]}' gets only the connections made to it on this machine.");
+        }
+
         string[] targetArguments = targetless && target.Namespace is { Length: > 0 } netns
             ? ["--target", "targetless", "--netns", netns]
             : ["--target", target.Path];
@@ -81,7 +89,7 @@ internal static class TargetRun
                     cancellationToken),
                 a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
         }
-        catch (AgentConnectionException e)
+        catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
         {
             console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
             return ExitCodes.Unavailable;
@@ -93,7 +101,7 @@ internal static class TargetRun
             {
                 connection = await AgentConnection.ConnectAsync(agent.Endpoint, config.Key ?? "doppel", Version, cancellationToken).ConfigureAwait(false);
             }
-            catch (AgentConnectionException e)
+            catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
             {
                 console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
                 return ExitCodes.Unavailable;
@@ -135,7 +143,7 @@ internal static class TargetRun
             programEnvironment = SessionEnvironment.Build(config.Feature.Env, targetVariables, LocalEnvironment(), envFile);
             names = await ResolveFilterNamesAsync(config, connection, console.WriteWarning, logger, cancellationToken).ConfigureAwait(false);
         }
-        catch (RpcException e)
+        catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             console.WriteError($"the agent failed while the session started ({e.StatusCode}: {e.Status.Detail}); '{commandLine[0]}' was not started.");
             return ExitCodes.Unavailable;

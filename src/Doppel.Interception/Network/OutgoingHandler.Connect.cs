@@ -37,6 +37,9 @@ internal sealed partial class OutgoingHandler
     /// <summary>How often a waiting connect checks that the app still has its socket.</summary>
     private static readonly TimeSpan s_closeCheckInterval = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>How often a blocking connect that waits for the agent looks for a signal to the app's thread.</summary>
+    private static readonly TimeSpan s_signalCheckInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly ConcurrentDictionary<ulong, PendingConnect> _pending = new();
 
     private ValueTask<HandlerResult> ConnectTcpAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
@@ -109,55 +112,86 @@ internal sealed partial class OutgoingHandler
     /// <summary>
     /// A blocking connect: waits for the remote connect, at most for the socket's SO_SNDTIMEO, after
     /// which Linux answers EINPROGRESS and lets the connect go on (net/ipv4/af_inet.c
-    /// __inet_stream_connect); doppel does the same, parking the socket meanwhile.
+    /// __inet_stream_connect); doppel does the same, parking the socket meanwhile. A signal for the
+    /// thread ends the wait with EINTR, as the kernel's interruptible wait would (the thread waits
+    /// in a killable-only seccomp wait, so the supervisor looks for the signal every
+    /// <see cref="s_signalCheckInterval"/>); the socket is parked too, so the app's usual answer to
+    /// EINTR (poll for writable, then SO_ERROR) sees the connect go on.
     /// </summary>
     private async ValueTask<HandlerResult> WaitAsync(Notification n, PendingConnect pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        try
+        var deadline = timeout > TimeSpan.Zero ? DateTime.UtcNow + timeout : DateTime.MaxValue;
+        while (!pending.Settled.IsCompleted)
         {
-            if (timeout > TimeSpan.Zero)
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
             {
-                await pending.Settled.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
+                if (ParkWaiting(n, pending) is { } parked)
+                {
+                    return parked ? n.Fail(Errno.EINPROGRESS) : n.Fail(Errno.EALREADY);
+                }
+
                 await pending.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+                break;
             }
-        }
-        catch (TimeoutException)
-        {
-            lock (pending.Gate)
+
+            try
             {
-                if (pending.Parked)
+                await pending.Settled.WaitAsync(left < s_signalCheckInterval ? left : s_signalCheckInterval, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                if (PendingSignals.HasDeliverable(n.ThreadId) && ParkWaiting(n, pending) is { } parked)
                 {
-                    return n.Fail(Errno.EALREADY); // a restarted call that timed out again, as the kernel says
-                }
-
-                if (!pending.Switching)
-                {
-                    // O_NONBLOCK for a moment on the shared file description, so the connect to the
-                    // holding listener returns instead of blocking this thread.
-                    var flags = SocketCalls.GetStatusFlags(pending.Dup);
-                    var parked = flags < 0 ? flags : Park(pending, flags | SocketCalls.ONonBlock);
-                    if (flags >= 0)
-                    {
-                        SocketCalls.SetStatusFlags(pending.Dup, flags);
-                    }
-
-                    if (parked == -Errno.EINPROGRESS)
-                    {
-                        WatchForClose(n.ThreadId, pending);
-                        logger.ConnectPending(n.ThreadId, pending.Destination);
-                        return n.Fail(Errno.EINPROGRESS);
-                    }
+                    return parked ? n.Fail(Errno.EINTR) : n.Fail(Errno.EALREADY);
                 }
             }
-
-            await pending.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         var result = await pending.Settled.ConfigureAwait(false);
         return result == 0 ? n.Return(0) : n.Fail(-result);
+    }
+
+    /// <summary>
+    /// Parks a blocking connect whose wait ends early (SO_SNDTIMEO, a signal) at the holding
+    /// listener: true when it now waits there, false when it already did (a restarted call), null
+    /// when it cannot be parked (its switch is under way, or the holding listener is out of reach),
+    /// so the caller waits for the outcome instead.
+    /// </summary>
+    private bool? ParkWaiting(Notification n, PendingConnect pending)
+    {
+        lock (pending.Gate)
+        {
+            if (pending.Parked)
+            {
+                return false;
+            }
+
+            if (pending.Switching)
+            {
+                return null;
+            }
+
+            // O_NONBLOCK for a moment on the shared file description, so the connect to the holding
+            // listener returns at once instead of blocking this thread (for SO_SNDTIMEO).
+            var flags = SocketCalls.GetStatusFlags(pending.Dup);
+            if (flags < 0)
+            {
+                return null;
+            }
+
+            SocketCalls.SetStatusFlags(pending.Dup, flags | SocketCalls.ONonBlock);
+            var parked = Park(pending, flags | SocketCalls.ONonBlock);
+            SocketCalls.SetStatusFlags(pending.Dup, flags);
+            if (parked != -Errno.EINPROGRESS)
+            {
+                return null;
+            }
+
+            WatchForClose(n.ThreadId, pending);
+            logger.ConnectPending(n.ThreadId, pending.Destination);
+            return true;
+        }
     }
 
     /// <summary>connect() again on a socket whose remote connect is under way or has failed.</summary>

@@ -123,6 +123,11 @@ public sealed class AgentConnection : IDisposable
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
             EnableMultipleHttp2Connections = true,
+
+            // The agent counts its clients by connection and leaves after the last one (IdleExit):
+            // the pool's default of closing a connection idle for a minute ended the agent of a
+            // session that made no call for a minute (the program was only computing or sleeping).
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
             ConnectCallback = async (_, ct) => await connect(ct).ConfigureAwait(false),
         };
         return GrpcChannel.ForAddress(

@@ -94,14 +94,17 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
         {
-            var cancelled = cancellationToken.IsCancellationRequested;
+            // Cancelled here (the app closed its socket or gave up) or as the session ends (the
+            // program exited with connects under way): neither is a failure to warn about.
+            var cancelled = cancellationToken.IsCancellationRequested
+                || e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled };
             if (cancelled)
             {
                 logger.LogDebug("outgoing connection to {Destination} abandoned: the app closed its socket or gave up", destination);
             }
             else
             {
-                    logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
+                logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
             }
 
             if (call is not null)

@@ -73,11 +73,31 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
     private const string SendTimeoutScript = """
         import errno, socket, struct, sys, time
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 1, 0))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 2, 0))
         start = time.monotonic()
         r = s.connect_ex((sys.argv[1], int(sys.argv[2])))
         took = time.monotonic() - start
-        print("connect", errno.errorcode.get(r, r), "after about 1 s" if 0.8 <= took < 4 else f"after {took:.1f} s")
+        print("connect", errno.errorcode.get(r, r), "after about 2 s" if 1.6 <= took < 3.5 else f"after {took:.1f} s")
+        """;
+
+    // A blocking connect is interrupted by a signal (EINTR) as in the pod: the handler runs at once,
+    // not when the pod's connect ends. Python raises from the handler, out of connect.
+    private const string AlarmScript = """
+        import errno, signal, socket, sys, time
+        class Alarm(Exception): pass
+        def on_alarm(signum, frame): raise Alarm()
+        signal.signal(signal.SIGALRM, on_alarm)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        try:
+            s.connect((sys.argv[1], int(sys.argv[2])))
+            print("connected")
+        except Alarm:
+            took = time.monotonic() - start
+            print("interrupted by its alarm", "after about 1 s" if 0.8 <= took < 2.5 else f"after {took:.1f} s")
+        except OSError as e:
+            print("connect", errno.errorcode.get(e.errno, e.errno), f"after {time.monotonic() - start:.1f} s")
         """;
 
     private const string AsyncioScript = """
@@ -227,8 +247,21 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
         var inPod = await fixture.Bff.ExecInNetworkAsync([ClusterFixture.Python, script, .. args], CancellationToken.None);
         var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, .. args]);
 
-        Assert.Equal("connect EINPROGRESS after about 1 s\n", inPod.StandardOutput);
-        result.AssertSucceededWith("connect EINPROGRESS after about 1 s\n");
+        Assert.Equal("connect EINPROGRESS after about 2 s\n", inPod.StandardOutput);
+        result.AssertSucceededWith("connect EINPROGRESS after about 2 s\n");
+    }
+
+    [Fact]
+    public async Task ASignalInterruptsABlockingConnectAsInThePod()
+    {
+        var script = fixture.WriteFile("alarm-connect.py", AlarmScript);
+        string[] args = [fixture.Backend.IP.ToString(), DroppedPort.ToString()];
+
+        var inPod = await fixture.Bff.ExecInNetworkAsync([ClusterFixture.Python, script, .. args], CancellationToken.None);
+        var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, script, .. args]);
+
+        Assert.Equal("interrupted by its alarm after about 1 s\n", inPod.StandardOutput);
+        result.AssertSucceededWith("interrupted by its alarm after about 1 s\n");
     }
 
     [Fact]
