@@ -14,23 +14,20 @@ namespace Doppel.Interception.Network;
 /// <summary>
 /// A remote TCP connect that behaves like one in the pod: a non-blocking socket gets EINPROGRESS
 /// at once and waits in SYN_SENT at the <see cref="HoldingListener"/> while the agent connects;
-/// then it is connected (writable, SO_ERROR 0) or fails with the pod's errno.
+/// then it is moved to the stand-in (writable, SO_ERROR 0) or fails with the pod's errno.
 /// <code>
 ///   app: connect(fd, dst) ─trap─► dup = pidfd_getfd; IRemote.ConnectTcpAsync(dst) starts
 ///        non-blocking: connect(dup, holding) → -EINPROGRESS ──► app (at once)
 ///        blocking: waits for the remote (at most SO_SNDTIMEO, then parked and -EINPROGRESS)
-///   remote ok:   HoldingListener.AnswerAsync: simultaneous open from the holding address to the
-///                app socket (SYN_SENT → ESTABLISHED); our end relayed to the stand-in
+///   remote ok:   shutdown(dup) (SYN_SENT → CLOSE), clear its ECONNRESET, connect(dup, stand-in)
 ///   remote fail: shutdown(dup) → the app wakes (EPOLLOUT|EPOLLERR|EPOLLHUP);
 ///                getsockopt(fd, SOL_SOCKET, SO_ERROR) ─trap─► the pod's errno, once
 ///   app closes fd while waiting (seen every 200 ms) ──► the remote attempt is cancelled
 /// </code>
 /// shutdown on a SYN_SENT socket is tcp_disconnect (net/ipv4/af_inet.c inet_shutdown): state
-/// CLOSE, sk_err ECONNRESET, pollers woken. A successful connect never takes that way: between
-/// the disconnect and a new connect the socket would poll as EPOLLOUT|EPOLLHUP, which programs
-/// that read poll's bits rather than SO_ERROR (curl) take for a failed connect. (Only when the
-/// simultaneous open fails is the socket moved to the stand-in that way.) An app that asks
-/// SO_ERROR during the switch is held until it has ended.
+/// CLOSE, sk_err ECONNRESET, pollers woken; a later connect on it is a fresh connect. An event loop
+/// woken during the few microseconds of a successful switch re-polls and finds nothing; one that
+/// asks SO_ERROR meanwhile is held until the switch has ended.
 /// </summary>
 internal sealed partial class OutgoingHandler
 {
@@ -39,6 +36,14 @@ internal sealed partial class OutgoingHandler
 
     /// <summary>How often a blocking connect that waits for the agent looks for a signal to the app's thread.</summary>
     private static readonly TimeSpan s_signalCheckInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long a non-blocking connect may wait for the remote outcome before EINPROGRESS: a
+    /// quick agent (local, or a short round trip) is then switched before the app can poll. A
+    /// program that reads poll's EPOLLHUP itself instead of SO_ERROR (curl) could take a later
+    /// switch for a failure.
+    /// </summary>
+    private static readonly TimeSpan s_switchGrace = TimeSpan.FromMilliseconds(50);
 
     private readonly ConcurrentDictionary<ulong, PendingConnect> _pending = new();
 
@@ -55,7 +60,7 @@ internal sealed partial class OutgoingHandler
 
         if (table.Get(inode) is { } redirected && redirected.Destination.Equals(destination))
         {
-            if (IsConnectedTo(dup, redirected.Peer))
+            if (IsConnectedTo(dup, redirected.StandIn))
             {
                 // Already moved to its stand-in: what the kernel says of that (EISCONN for a connected socket).
                 using (dup)
@@ -90,11 +95,22 @@ internal sealed partial class OutgoingHandler
         {
             WatchForClose(n.ThreadId, pending);
             logger.ConnectPending(n.ThreadId, destination);
-            return new(n.Fail(Errno.EINPROGRESS));
+            return AnswerInProgressAsync(n, pending);
         }
 
         // Blocking, or (rare) a socket that cannot reach the holding listener (IPV6_V6ONLY): wait.
         return WaitAsync(n, pending, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// EINPROGRESS, once the remote connect has ended or <see cref="s_switchGrace"/> has passed:
+    /// a switch made while the app is still inside its connect cannot be seen (the moment of
+    /// EPOLLHUP between the disconnect and the new connect falls before it can poll).
+    /// </summary>
+    private static async ValueTask<HandlerResult> AnswerInProgressAsync(Notification n, PendingConnect pending)
+    {
+        await Task.WhenAny(pending.Settled, Task.Delay(s_switchGrace)).ConfigureAwait(false);
+        return n.Fail(Errno.EINPROGRESS);
     }
 
     private async Task<TcpConnectOutcome> StartRemote(PendingConnect pending)
@@ -242,8 +258,9 @@ internal sealed partial class OutgoingHandler
             return;
         }
 
-        // Formatted beforehand: should the fallback disconnect be needed, it and the new connect run
-        // back to back (between them the socket polls as EPOLLOUT|EPOLLHUP).
+        // Formatted beforehand: the disconnect and the new connect run back to back, since between
+        // them the socket polls as EPOLLOUT|EPOLLHUP, which a program that reads poll's error bits
+        // itself rather than SO_ERROR (curl) would take for a failed connect.
         var address = outcome.StandIn is { } target ? SockAddr.Format(target, SocketCalls.GetSocketDomain(pending.Dup)) : null;
         var connected = -Errno.ENETUNREACH;
         if (pending.Parked)
@@ -253,15 +270,6 @@ internal sealed partial class OutgoingHandler
                 // The local kernel ended the wait itself (its own SYN retries ran out): the app has
                 // its ETIMEDOUT already; a late remote connection has nobody to go to.
                 pending.Settle(-Errno.ETIMEDOUT);
-                Forget(pending);
-                return;
-            }
-
-            if (outcome.StandIn is { } held && await AnswerHeldAsync(pending, held).ConfigureAwait(false) is { } peer)
-            {
-                var result = Record(pending.Dup, pending.Inode, pending.Destination, held, peer, 0);
-                logger.ConnectSwitched(pending.Destination, held, result);
-                pending.Settle(result);
                 Forget(pending);
                 return;
             }
@@ -280,7 +288,7 @@ internal sealed partial class OutgoingHandler
 
         if (outcome.StandIn is { } standIn)
         {
-            var result = Record(pending.Dup, pending.Inode, pending.Destination, standIn, standIn, connected);
+            var result = Record(pending.Dup, pending.Inode, pending.Destination, standIn, connected);
             logger.ConnectSwitched(pending.Destination, standIn, result);
             pending.Settle(result);
             Forget(pending);
@@ -296,42 +304,15 @@ internal sealed partial class OutgoingHandler
         }
     }
 
-    /// <summary>
-    /// The connection of a socket waiting at the holding listener, completed there by simultaneous
-    /// open and relayed to <paramref name="standIn"/>: the socket's peer (the holding address), or
-    /// null when the app's socket did not take it (then nothing has changed for it).
-    /// </summary>
-    private async Task<IPEndPoint?> AnswerHeldAsync(PendingConnect pending, IPEndPoint standIn)
-    {
-        Span<byte> local = stackalloc byte[SockAddr.MaxLength];
-        var localLength = SocketCalls.GetSockName(pending.Dup, local);
-        if (holding is null || localLength <= 0 || SockAddr.Parse(local[..localLength]) is not { } waiting)
-        {
-            return null;
-        }
-
-        if (await holding.AnswerAsync(waiting).ConfigureAwait(false) is not { } ours)
-        {
-            return null;
-        }
-
-        // Should the stand-in be gone already, our end is reset: the app's connection is reset, as it would be at the stand-in.
-        HeldConnectionRelay.Start(ours, standIn);
-        return holding.EndPoint;
-    }
-
-    /// <summary>
-    /// Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to <paramref name="peer"/>
-    /// (its stand-in or, relayed there, the holding address); returns the app's connect result.
-    /// </summary>
-    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, IPEndPoint peer, int result)
+    /// <summary>Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in; returns the app's connect result.</summary>
+    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, int result)
     {
         if (result is 0 or -Errno.EINPROGRESS)
         {
             Span<byte> local = stackalloc byte[SockAddr.MaxLength];
             var localLength = SocketCalls.GetSockName(dup, local);
             var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
-            table.Set(inode, new RedirectedSocket(destination, standIn, source, peer));
+            table.Set(inode, new RedirectedSocket(destination, standIn, source));
             if (source is not null)
             {
                 remote.OnTcpConnected(source, destination);
@@ -341,18 +322,18 @@ internal sealed partial class OutgoingHandler
         return result;
     }
 
-    /// <summary>Whether the socket's peer is <paramref name="expected"/> (not a new socket that got a recycled inode).</summary>
-    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint expected)
+    /// <summary>Whether the socket's peer is <paramref name="standIn"/> (not a new socket that got a recycled inode).</summary>
+    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint standIn)
     {
         Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
         var length = SocketCalls.GetPeerName(dup, peer);
-        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(expected);
+        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(standIn);
     }
 
     /// <summary>connect() on a socket already moved to its stand-in: 0 once connected (a restarted call), else what the kernel says.</summary>
     private static HandlerResult Restarted(Notification n, SafeFileHandle dup, RedirectedSocket redirected)
     {
-        var address = SockAddr.Format(redirected.Peer, SocketCalls.GetSocketDomain(dup));
+        var address = SockAddr.Format(redirected.StandIn, SocketCalls.GetSocketDomain(dup));
         var result = address is null ? -Errno.ENETUNREACH : SocketCalls.Connect(dup, address);
         return result is 0 or -Errno.EISCONN ? n.Return(0) : n.Fail(-result);
     }
