@@ -177,6 +177,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> OpenRemoteAsync(Notification n, string path, int flags, int mode, bool writes, CancellationToken cancellationToken)
     {
+        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
         string local;
         if (entry is null)
@@ -260,6 +261,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> StatRemoteAsync(Notification n, string path, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
     {
+        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -293,6 +295,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> AccessRemoteAsync(Notification n, string path, int mode, bool follow, CancellationToken cancellationToken)
     {
+        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -318,6 +321,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(Errno.EINVAL);
         }
 
+        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, followSymlinks: false, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -348,6 +352,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     private async ValueTask<HandlerResult> XattrRemoteAsync(Notification n, string path, bool follow, CancellationToken cancellationToken)
     {
         // Remote extended attributes are not carried: every remote entry has none.
+        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {

@@ -180,6 +180,30 @@ internal sealed class RemoteFileCache : IDisposable
         }
     }
 
+    /// <summary>
+    /// Close-to-open for the program's own view: a written file that was closed since it was last
+    /// sent goes back, and a write-back under way ends, before the remote is asked about the path
+    /// again (touch sets a time with futimens and exits; the stat that follows in the next process
+    /// must see it, not race the write-back that the close started).
+    /// </summary>
+    public async ValueTask SettleAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        if (!_written.ContainsKey(remotePath))
+        {
+            return;
+        }
+
+        DrainEvents();
+        if (_dirty.ContainsKey(remotePath))
+        {
+            await FlushAsync(remotePath, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _flushing.Release();
+    }
+
     /// <summary>Sends one file back if it changed since it was last sent.</summary>
     public async Task FlushAsync(string remotePath, CancellationToken cancellationToken)
     {
