@@ -2,6 +2,7 @@ using System.CommandLine;
 using Doppel.Cli.Commands;
 using Doppel.Cli.Logging;
 using Doppel.Config;
+using Doppel.Config.Targets;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli;
@@ -22,6 +23,11 @@ public static class DoppelCli
         var parseResult = root.Parse(ExecArguments.Prepare(args, root));
         var verbose = parseResult.GetValue(GlobalOptions.Verbose);
         loggers.MinimumLevel = LogLevels.Resolve(verbose, environment.Variables);
+        foreach (var level in LogLevels.UnknownLevels(environment.Variables("DOPPEL_LOG")))
+        {
+            // RUST_LOG is shared with other tools and may name what doppel does not know: only DOPPEL_LOG is checked.
+            environment.Console.WriteWarning($"DOPPEL_LOG: '{TargetParser.Shown(level)}' is not a log level, so it is ignored; use {LogLevels.ValidLevels} (or TARGET=LEVEL).");
+        }
 
         if (ExecArguments.UnknownOptions(args, root) is { Count: > 0 } unknown)
         {
@@ -36,12 +42,14 @@ public static class DoppelCli
 
         if (parseResult.Errors.Count > 0 && parseResult.Action is not System.CommandLine.Help.HelpAction)
         {
+            var command = parseResult.CommandResult.Command;
             foreach (var error in parseResult.Errors)
             {
-                environment.Console.WriteError(Sentence(error.Message));
+                environment.Console.WriteError(command.Name == "exec" && error.Message.Contains("argument missing", StringComparison.OrdinalIgnoreCase)
+                    ? "doppel exec needs the program to run: doppel exec [OPTIONS] [--] PROGRAM [ARGS...]."
+                    : Sentence(error.Message));
             }
 
-            var command = parseResult.CommandResult.Command;
             var name = command == root ? "doppel" : $"doppel {command.Name}";
             environment.Console.WriteInfo($"Run '{name} --help' to see the usage.");
             return ExitCodes.ConfigError;

@@ -127,6 +127,11 @@ public static class ConfigLoader
             return File.Exists(fallback) ? (DefaultFile, fallback) : (null, null);
         }
 
+        if (string.IsNullOrWhiteSpace(given))
+        {
+            throw new ConfigException(new ConfigError($"the configuration file{origin} is given as an empty path; give the path of a .json, .toml or .yaml file, or leave -f out.", null));
+        }
+
         var path = Path.IsPathRooted(given) ? given : Path.GetFullPath(Path.Combine(options.WorkingDirectory, given));
         if (Directory.Exists(path))
         {

@@ -26,6 +26,9 @@ internal sealed class ExecCommand : Command
     /// <summary>mirrord's <c>-f</c> without a value (clap's default_missing_value).</summary>
     public const string DefaultConfigFile = "./.mirrord/mirrord.json";
 
+    // PATH_MAX less its terminating NUL: execve fails with ENAMETOOLONG beyond it.
+    private const int MaxPathBytes = 4095;
+
     public static readonly Option<string> ConfigFile = new("--config-file", "-f")
     {
         Description = "Configuration file (.json, .toml, .yaml); -f alone means ./.mirrord/mirrord.json; default: MIRRORD_CONFIG_FILE/DOPPEL_CONFIG_FILE, then ./.mirrord/mirrord.json.",
@@ -219,6 +222,12 @@ internal sealed class ExecCommand : Command
         // Load and validate everything first: a broken configuration is reported before anything runs.
         var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
         var commandLine = parseResult.GetValue(CommandLine)!;
+        if (System.Text.Encoding.UTF8.GetByteCount(commandLine[0]) > MaxPathBytes)
+        {
+            _environment.Console.WriteError(
+                $"the program name is {commandLine[0].Length} characters long, more than a Linux path may hold ({MaxPathBytes} bytes), so nothing was run; check the command line.");
+            return ExitCodes.ConfigError;
+        }
 
         if (loaded.Config.Target is not null)
         {

@@ -20,28 +20,16 @@ public static class LogLevels
         return Parse(environment("DOPPEL_LOG")) ?? Parse(environment("RUST_LOG")) ?? LogLevel.Warning;
     }
 
+    /// <summary>The level words <see cref="Parse"/> knows, as the warning about an unknown one lists them.</summary>
+    public const string ValidLevels = "trace, debug, info, warn, error or off";
+
+    /// <summary>The most detailed level that <paramref name="directives"/> name; null when they name none.</summary>
     public static LogLevel? Parse(string? directives)
     {
-        if (string.IsNullOrWhiteSpace(directives))
-        {
-            return null;
-        }
-
         LogLevel? best = null;
-        foreach (var part in directives.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var word in Words(directives))
         {
-            var word = part.Contains('=', StringComparison.Ordinal) ? part[(part.IndexOf('=', StringComparison.Ordinal) + 1)..] : part;
-            LogLevel? level = word.ToLowerInvariant() switch
-            {
-                "trace" => LogLevel.Trace,
-                "debug" => LogLevel.Debug,
-                "info" => LogLevel.Information,
-                "warn" or "warning" => LogLevel.Warning,
-                "error" => LogLevel.Error,
-                "off" or "none" => LogLevel.None,
-                _ => null,
-            };
-            if (level is { } l && (best is null || l < best))
+            if (Level(word) is { } l && (best is null || l < best))
             {
                 best = l;
             }
@@ -49,4 +37,24 @@ public static class LogLevels
 
         return best;
     }
+
+    /// <summary>The parts of <paramref name="directives"/> (after any <c>TARGET=</c>) that are not level words: a typo to warn about.</summary>
+    public static IReadOnlyList<string> UnknownLevels(string? directives) => [.. Words(directives).Where(word => Level(word) is null)];
+
+    private static IEnumerable<string> Words(string? directives) =>
+        string.IsNullOrWhiteSpace(directives)
+            ? []
+            : directives.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(part => part.Contains('=', StringComparison.Ordinal) ? part[(part.IndexOf('=', StringComparison.Ordinal) + 1)..] : part);
+
+    private static LogLevel? Level(string word) => word.ToLowerInvariant() switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Information,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "off" or "none" => LogLevel.None,
+        _ => null,
+    };
 }

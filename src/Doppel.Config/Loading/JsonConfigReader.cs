@@ -46,8 +46,13 @@ internal sealed class JsonConfigReader
             }
             catch (JsonException) when (IsBlank(_utf8))
             {
-                // Nothing but whitespace and comments: an empty configuration, as in YAML and TOML.
-                return new ConfigDocument([], _positions, _file);
+                // Nothing but whitespace and comments: mirrord (serde_json) rejects it, so it must not
+                // run with the defaults here either.
+                throw new ConfigException(new ConfigError(
+                    "the configuration file holds no JSON object (it is empty); write {} for the defaults, or leave -f out.",
+                    _file,
+                    null,
+                    new SourcePosition(1, 1)));
             }
 
             if (reader.TokenType != JsonTokenType.StartObject)

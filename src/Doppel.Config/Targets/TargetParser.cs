@@ -40,6 +40,20 @@ public static partial class TargetParser
         ["replica_set"] = TargetKind.ReplicaSet,
     };
 
+    /// <summary>
+    /// A value as error messages show it: whole up to <see cref="ShownLength"/> characters, else its
+    /// start and its length, so a runaway value (a whole file pasted as the target) cannot flood the
+    /// terminal.
+    /// </summary>
+    public static string Shown(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Length <= ShownLength ? value : $"{value[..(ShownLength - 20)]}… ({value.Length} characters)";
+    }
+
+    /// <summary>The longest value error messages show whole.</summary>
+    public const int ShownLength = 100;
+
     /// <summary>Parses <paramref name="text"/>; on failure returns null and a sentence saying what is wrong.</summary>
     public static TargetConfig? TryParse(string text, string? targetNamespace, out string? error)
     {
@@ -64,7 +78,7 @@ public static partial class TargetParser
         {
             if (!int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 0)
             {
-                error = $"'{text}' is not a process target; write pid/PID with a positive process id, e.g. pid/4242.";
+                error = $"'{Shown(text)}' is not a process target; write pid/PID with a positive process id, e.g. pid/4242.";
                 return null;
             }
 
@@ -75,7 +89,7 @@ public static partial class TargetParser
         {
             if (!ContainerId().IsMatch(rest))
             {
-                error = $"'{text}' is not a container target; write container/ID with the container's ID (letters, digits, '_', '.', '-').";
+                error = $"'{Shown(text)}' is not a container target; write container/ID with the container's ID (letters, digits, '_', '.', '-').";
                 return null;
             }
 
@@ -87,7 +101,7 @@ public static partial class TargetParser
             var labels = ParseLabels(rest, out var labelError);
             if (labels is null)
             {
-                error = $"'{text}' is not a label target: {labelError}; write label/KEY=VALUE[,KEY=VALUE].";
+                error = $"'{Shown(text)}' is not a label target: {labelError}; write label/KEY=VALUE[,KEY=VALUE].";
                 return null;
             }
 
@@ -96,15 +110,15 @@ public static partial class TargetParser
 
         if (!s_workloads.TryGetValue(kindWord, out var kind))
         {
-            var hint = slash < 0 && ResourceName().IsMatch(t) ? $" (did you mean pod/{t} or deployment/{t}?)" : string.Empty;
-            error = $"'{text}' is not a target{hint}; {AcceptedForms}.";
+            var hint = slash < 0 && t.Length <= 253 && ResourceName().IsMatch(t) ? $" (did you mean pod/{Shown(t)} or deployment/{Shown(t)}?)" : string.Empty;
+            error = $"'{Shown(text)}' is not a target{hint}; {AcceptedForms}.";
             return null;
         }
 
         var parts = rest.Split('/');
         if (parts.Length is not (1 or 3) || (parts.Length == 3 && !parts[1].Equals("container", StringComparison.OrdinalIgnoreCase)))
         {
-            error = $"'{text}' is not a target; write {kindWord.ToLowerInvariant()}/NAME or {kindWord.ToLowerInvariant()}/NAME/container/CONTAINER.";
+            error = $"'{Shown(text)}' is not a target; write {kindWord.ToLowerInvariant()}/NAME or {kindWord.ToLowerInvariant()}/NAME/container/CONTAINER.";
             return null;
         }
 
@@ -114,8 +128,8 @@ public static partial class TargetParser
         if (!AnyName().IsMatch(name))
         {
             error = name.Length == 0
-                ? $"'{text}' names no {KindWord(kind)}; write {KindWord(kind)}/NAME."
-                : $"'{name}' in target '{text}' is not a name: it holds spaces or control characters.";
+                ? $"'{Shown(text)}' names no {KindWord(kind)}; write {KindWord(kind)}/NAME."
+                : $"'{Shown(name)}' in target '{Shown(text)}' is not a name: it holds spaces or control characters.";
             return null;
         }
 
@@ -126,8 +140,8 @@ public static partial class TargetParser
             if (!AnyName().IsMatch(container))
             {
                 error = container.Length == 0
-                    ? $"'{text}' ends in /container/ but names no container; add the container's name."
-                    : $"'{container}' in target '{text}' is not a container name: it holds spaces or control characters.";
+                    ? $"'{Shown(text)}' ends in /container/ but names no container; add the container's name."
+                    : $"'{Shown(container)}' in target '{Shown(text)}' is not a container name: it holds spaces or control characters.";
                 return null;
             }
         }

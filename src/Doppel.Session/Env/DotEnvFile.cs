@@ -30,17 +30,43 @@ public static class DotEnvFile
     /// <param name="environment">The local environment, for <c>${NAME}</c>.</param>
     public static IReadOnlyList<KeyValuePair<string, string>> Read(string path, Func<string, string?> environment)
     {
-        string text;
+        if (Directory.Exists(path))
+        {
+            throw new EnvFileException($"the env file {path} is a directory; give the path of a file of NAME=value lines.");
+        }
+
+        byte[] bytes;
         try
         {
-            text = File.ReadAllText(path);
+            bytes = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new EnvFileException($"cannot read the env file {path}: {e.Message}", e);
         }
 
-        return Parse(text, path, environment);
+        return Parse(Decode(bytes, path), path, environment);
+    }
+
+    /// <summary>
+    /// The file's text, which must be UTF-8 as for dotenvy (a UTF-8 byte-order mark is allowed);
+    /// .NET would quietly read a UTF-16 file that mirrord rejects.
+    /// </summary>
+    private static string Decode(byte[] bytes, string path)
+    {
+        if (bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..])
+        {
+            throw new EnvFileException($"the env file {path} is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8.");
+        }
+
+        try
+        {
+            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new EnvFileException($"the env file {path} is not UTF-8 text; save it as UTF-8.", e);
+        }
     }
 
     /// <summary>Parses a .env file's text; <paramref name="source"/> names it in errors (<c>SOURCE:LINE: ...</c>).</summary>

@@ -87,8 +87,18 @@ public sealed class SeedConfigTests
     }
 
     [Theory]
-    [InlineData(ConfigFormat.Json, "")]
-    [InlineData(ConfigFormat.Json, "  \n// nothing configured yet\n/* really */\n")]
+    [InlineData("")]
+    [InlineData("  \n// nothing configured yet\n/* really */\n")]
+    public void EmptyJsonFileIsAnErrorAsInMirrord(string text)
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigReader.Read(text, ConfigFormat.Json, "f.json"));
+
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("the configuration file holds no JSON object (it is empty); write {} for the defaults, or leave -f out.", error.Message);
+        Assert.Equal("f.json", error.File);
+    }
+
+    [Theory]
     [InlineData(ConfigFormat.Yaml, "")]
     [InlineData(ConfigFormat.Yaml, "# nothing configured yet\n")]
     [InlineData(ConfigFormat.Toml, "")]
