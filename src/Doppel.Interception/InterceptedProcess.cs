@@ -31,6 +31,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
     private readonly SeccompListener? _listener;
     private readonly Supervisor? _supervisor;
     private readonly RemoteFileCache? _cache;
+    private bool KeepsLeftBehind { get; init; }
 
     private InterceptedProcess(Process process, SafeFileHandle? pidfd, SeccompListener? listener, Supervisor? supervisor, RemoteFileCache? cache)
     {
@@ -81,7 +82,13 @@ public sealed class InterceptedProcess : IAsyncDisposable
         try
         {
             var filter = FilterBuilder.Build(policy.Families);
+            if (options.KeepServingLeftBehind)
+            {
+                Orphans.Adopt(); // before the program runs: it may leave a process behind at once
+            }
+
             process = Spawn(options, new LauncherArguments(controlPath, filter, WaitKillableRecv: true, options.OpenFilesLimit, [options.Program, .. options.Arguments]));
+            Orphans.Track(process.Id);
         }
         catch
         {
@@ -97,7 +104,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
             {
                 // The launcher exited before handing over (it printed why).
                 holding?.Dispose();
-                return new InterceptedProcess(process, null, null, null, null) { StandardOutput = Out(options, process), StandardError = Err(options, process) };
+                return new InterceptedProcess(process, null, null, null, null) { StandardOutput = Out(options, process), StandardError = Err(options, process), KeepsLeftBehind = options.KeepServingLeftBehind };
             }
 
             var (pidfd, seccomp, go) = listener.Value;
@@ -112,11 +119,13 @@ public sealed class InterceptedProcess : IAsyncDisposable
                 Holding = holding,
                 StandardOutput = Out(options, process),
                 StandardError = Err(options, process),
+                KeepsLeftBehind = options.KeepServingLeftBehind,
             };
         }
         catch
         {
             TryKill(process);
+            Orphans.Untrack(process.Id);
             process.Dispose();
             holding?.Dispose();
             throw;
@@ -156,9 +165,48 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
     /// <summary>
     /// Kills the program and every descendant still linked to it by parent ids, with SIGKILL
-    /// (see <see cref="ProcessTree.Kill"/>); returns how many processes were killed.
+    /// (see <see cref="ProcessTree.Kill"/>), and with <see cref="InterceptionOptions.KeepServingLeftBehind"/>
+    /// the processes it left behind too; returns how many processes were killed.
     /// </summary>
-    public int KillProcessTree() => _process.HasExited ? 0 : ProcessTree.Kill(_process.Id);
+    public int KillProcessTree()
+    {
+        var killed = _process.HasExited ? 0 : ProcessTree.Kill(_process.Id);
+        if (KeepsLeftBehind)
+        {
+            killed += Orphans.Roots().Sum(ProcessTree.Kill);
+        }
+
+        return killed;
+    }
+
+    /// <summary>
+    /// With <see cref="InterceptionOptions.KeepServingLeftBehind"/>: the processes the program started
+    /// that still run under its filter although their parent has exited (re-parented to this process),
+    /// with their descendants, parents first. Empty without that option.
+    /// </summary>
+    public IReadOnlyList<int> LeftBehind()
+    {
+        if (!KeepsLeftBehind)
+        {
+            return [];
+        }
+
+        Orphans.ReapExited();
+        return Orphans.LeftBehind();
+    }
+
+    /// <summary>
+    /// Waits until no process is left under the filter (<see cref="ProcessTreeExited"/>), then sends
+    /// the remote writes they left, as <see cref="WaitForExitAsync"/> does for the program's.
+    /// </summary>
+    public async Task WaitForProcessTreeAsync(CancellationToken cancellationToken)
+    {
+        await ProcessTreeExited.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_cache is not null)
+        {
+            await _cache.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Completes when no process is left under the filter: the program and every descendant
@@ -175,6 +223,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
             await _process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
+        Orphans.Untrack(_process.Id);
         _supervisor?.Dispose();
         _listener?.Dispose();
         _pidfd?.Dispose();

@@ -29,6 +29,15 @@ public sealed record InterceptionOptions
     /// <summary>The per-session cache tree where remote files and directories are materialised.</summary>
     public string? CacheDirectory { get; init; }
 
+    /// <summary>
+    /// Keep the processes the program leaves behind (<c>server &amp;</c>, a double-forked daemon)
+    /// findable: this process becomes their child subreaper, reaps them as they exit, and
+    /// <see cref="InterceptedProcess.LeftBehind"/> lists them. Set it only where the caller then
+    /// waits for <see cref="InterceptedProcess.ProcessTreeExited"/>; it changes the whole process
+    /// for its remaining life (prctl <c>PR_SET_CHILD_SUBREAPER</c>).
+    /// </summary>
+    public bool KeepServingLeftBehind { get; init; }
+
     /// <summary>Capture stdout/stderr (tests); otherwise the program shares doppel's.</summary>
     public bool CaptureOutput { get; init; }
 

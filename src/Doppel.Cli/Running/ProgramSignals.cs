@@ -22,6 +22,11 @@ namespace Doppel.Cli.Running;
 /// <see cref="TermGrace"/> later is killed with its process tree, like <c>docker stop</c>.</item>
 /// <item>A second SIGINT within <see cref="AgainWindow"/> of the first kills the program's process
 /// tree now and doppel exits 130, like a second Ctrl+C to <c>docker compose up</c>.</item>
+/// <item>When the program exits while processes it started still run under its filter (left
+/// behind: <c>server &amp;</c>, a daemon), doppel says so in one line and keeps serving them until
+/// they exit, then exits with the program's code. SIGINT, SIGTERM, SIGHUP or SIGQUIT meanwhile (or
+/// already while the program ran) stops them: SIGTERM to each (not to one that got the terminal's
+/// Ctrl+C and handles it), SIGKILL <see cref="TermGrace"/> later or at the next Ctrl+C.</item>
 /// </list>
 /// </summary>
 internal sealed class ProgramSignals : IDisposable
@@ -34,6 +39,12 @@ internal sealed class ProgramSignals : IDisposable
 
     // A program that exits this soon after Ctrl+C needs no "waiting for it" line.
     private static readonly TimeSpan s_noticeDelay = TimeSpan.FromMilliseconds(300);
+
+    // With nothing left behind, the kernel reports the filter unused a moment after the program is reaped.
+    private static readonly TimeSpan s_filterRelease = TimeSpan.FromSeconds(2);
+
+    // How many of the processes left behind the line names.
+    private const int NamedLeftBehind = 3;
 
     private const int SigHup = 1;
     private const int SigInt = 2;
@@ -53,6 +64,10 @@ internal sealed class ProgramSignals : IDisposable
     private long _lastInterrupt;
     private bool _termSent;
     private bool _forced;
+    private bool _stopAsked;
+    private int _typedStop; // the signal of a stop typed on doppel's terminal (Ctrl+C, Ctrl+\), else 0
+    private bool _waitingForLeftBehind;
+    private bool _stoppingLeftBehind;
 
     private ProgramSignals(IUserConsole console, ILogger logger)
     {
@@ -81,8 +96,9 @@ internal sealed class ProgramSignals : IDisposable
     }
 
     /// <summary>
-    /// Hands the signals to <paramref name="program"/> until it exits, and returns its exit code
-    /// (128+N when signal N killed it), or 130 when a second Ctrl+C stopped it.
+    /// Hands the signals to <paramref name="program"/> until it exits, then to the processes it left
+    /// behind until no process is left under its filter, and returns the program's exit code (128+N
+    /// when signal N killed it), or 130 when a second Ctrl+C stopped it.
     /// </summary>
     public async Task<int> SuperviseAsync(InterceptedProcess program, string name)
     {
@@ -103,6 +119,31 @@ internal sealed class ProgramSignals : IDisposable
         }
 
         var code = await program.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        IReadOnlyList<int> leftBehind;
+        lock (_lock)
+        {
+            leftBehind = _forced || program.ProcessTreeExited.IsCompleted ? [] : program.LeftBehind();
+            if (leftBehind.Count > 0)
+            {
+                _waitingForLeftBehind = true;
+                Say(ExitedLine(code, leftBehind, stopping: _stopAsked));
+                if (_stopAsked)
+                {
+                    StopLeftBehind(program);
+                }
+            }
+        }
+
+        if (leftBehind.Count > 0)
+        {
+            // The session (agent, relays, write-back) serves them until the last one has exited.
+            await program.WaitForProcessTreeAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        else if (!program.ProcessTreeExited.IsCompleted)
+        {
+            await Task.WhenAny(program.ProcessTreeExited, Task.Delay(s_filterRelease)).ConfigureAwait(false);
+        }
+
         lock (_lock)
         {
             _exited.Cancel();
@@ -147,10 +188,19 @@ internal sealed class ProgramSignals : IDisposable
         }
     }
 
-    // Under _lock, with the program running.
+    // Under _lock, with the program running or the processes it left behind.
     private void OnSignal(int signal)
     {
         var program = _program!;
+        var typed = signal is SigInt or SigQuit && ProcessStatus.TryRead(Environment.ProcessId) is { IsInTerminalForeground: true };
+        if (_waitingForLeftBehind)
+        {
+            OnSignalWhileLeftBehind(program, signal, typed);
+            return;
+        }
+
+        _stopAsked = true;
+        _typedStop = typed ? signal : 0;
         switch (signal)
         {
             case SigInt:
@@ -162,9 +212,9 @@ internal sealed class ProgramSignals : IDisposable
                 }
 
                 _lastInterrupt = now;
-                var typed = ProgramGotTerminalKey(program);
-                DeliverUnlessTheTerminalDid(program, signal, typed);
-                if (typed)
+                var programGotIt = ProgramGotTerminalKey(program);
+                DeliverUnlessTheTerminalDid(program, signal, programGotIt);
+                if (programGotIt)
                 {
                     _ = NoticeAsync(program, now); // a person at the terminal may wonder why doppel still runs
                 }
@@ -190,6 +240,80 @@ internal sealed class ProgramSignals : IDisposable
                 break;
         }
     }
+
+    private void OnSignalWhileLeftBehind(InterceptedProcess program, int signal, bool typed)
+    {
+        if (!_stoppingLeftBehind)
+        {
+            _typedStop = typed ? signal : 0;
+            var leftBehind = program.LeftBehind();
+            Say($"stopping {Processes(leftBehind.Count)} '{_name}' left running: SIGTERM now, SIGKILL {TermGrace.TotalSeconds:0} s later or at the next Ctrl+C.");
+            StopLeftBehind(program);
+        }
+        else if (signal == SigInt)
+        {
+            var killed = program.KillProcessTree();
+            Say($"stopped what '{_name}' left running: {Processes(killed)} killed with SIGKILL.");
+        }
+    }
+
+    /// <summary>
+    /// SIGTERM to each process left behind, except one that got a Ctrl+C typed on doppel's terminal
+    /// (it is in the terminal's foreground group, doppel's) and handles it itself; SIGKILL to all that
+    /// still run <see cref="TermGrace"/> later. Under _lock.
+    /// </summary>
+    private void StopLeftBehind(InterceptedProcess program)
+    {
+        _stoppingLeftBehind = true;
+        var group = ProcessStatus.TryRead(Environment.ProcessId)?.ProcessGroup;
+        foreach (var pid in program.LeftBehind())
+        {
+            if (_typedStop != 0 && ProcessStatus.TryRead(pid)?.ProcessGroup == group && ProcessDetails.Catches(pid, _typedStop))
+            {
+                _logger.LogDebug("pid {Pid} got the terminal's Ctrl+C and handles it: no SIGTERM", pid);
+                continue;
+            }
+
+            _logger.LogDebug("SIGTERM to pid {Pid}, left behind by the program", pid);
+            ProcessTree.Signal(pid, SigTerm);
+        }
+
+        _ = KillLeftBehindLaterAsync(program);
+    }
+
+    private async Task KillLeftBehindLaterAsync(InterceptedProcess program)
+    {
+        try
+        {
+            await Task.Delay(TermGrace, _exited.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (!_exited.IsCancellationRequested && program.KillProcessTree() is > 0 and var killed)
+            {
+                Say($"{Processes(killed)} left running by '{_name}' did not exit within {TermGrace.TotalSeconds:0} s of SIGTERM: killed with SIGKILL.");
+            }
+        }
+    }
+
+    private string ExitedLine(int code, IReadOnlyList<int> leftBehind, bool stopping)
+    {
+        var one = leftBehind.Count == 1;
+        var named = string.Join(", ", leftBehind.Take(NamedLeftBehind).Select(pid => $"pid {pid} {ProcessDetails.Name(pid)}"));
+        var more = leftBehind.Count > NamedLeftBehind ? $" and {leftBehind.Count - NamedLeftBehind} more" : string.Empty;
+        var head = $"'{_name}' exited with {code}, but {(one ? "a process" : $"{leftBehind.Count} processes")} it started still {(one ? "runs" : "run")} ({named}{more}); ";
+        var them = one ? "it" : "them";
+        return stopping
+            ? head + $"stopping {them}: SIGTERM now, SIGKILL {TermGrace.TotalSeconds:0} s later or at the next Ctrl+C."
+            : head + $"doppel keeps serving {them} until {(one ? "it exits" : "they exit")}; Ctrl+C (or SIGTERM to doppel) stops {them}.";
+    }
+
+    private static string Processes(int count) => count == 1 ? "1 process" : $"{count} processes";
 
     private void DeliverUnlessTheTerminalDid(InterceptedProcess program, int signal, bool terminalDelivered)
     {

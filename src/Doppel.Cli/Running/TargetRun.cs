@@ -174,6 +174,10 @@ internal static class TargetRun
                 WorkingDirectory = environment.WorkingDirectory,
                 OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
                 Logger = loggers.CreateLogger("doppel.interception"),
+
+                // A process the program leaves behind (server &, a daemon) still makes trapped calls:
+                // the session serves it until it exits (docs/cli.md, "Processes left running").
+                KeepServingLeftBehind = true,
             };
             await using var process = await InterceptedProcess.StartAsync(options, policy, remote, cancellationToken).ConfigureAwait(false);
             return await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);

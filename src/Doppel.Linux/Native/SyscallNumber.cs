@@ -44,6 +44,7 @@ public static class SyscallNumber
     public const int Getpid = 39;
     public const int Setsid = 112;
     public const int Prctl = 157;
+    public const int Waitid = 247;
     public const int Gettid = 186;
     public const int GetXattr = 191;
     public const int LGetXattr = 192;
