@@ -71,12 +71,46 @@ public sealed partial class SignalTests
         Assert.False(DoppelRun.IsRunning(shell), $"pid {shell} still runs\n{run.Output}");
     }
 
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task SigtermToDoppelStopsWhatTheProgramLeftRunning(string binary)
+    {
+        await using var run = DoppelRun.WithoutTerminal(binary, AgentEnvironment(), "exec", "-t", "targetless", "--", "sh", "-c", "sleep 1000 & exit 4");
+        var sleep = await LeftBehindPidAsync(run, "sleep");
+
+        Kill(await run.DoppelPidAsync(), "TERM");
+        var code = await run.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 4, $"exit code {code}\n{run.Output}");
+        Assert.Contains("doppel: stopping 1 process 'sh' left running", run.Output, StringComparison.Ordinal);
+        Assert.False(DoppelRun.IsRunning(sleep), $"pid {sleep} still runs\n{run.Output}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task WhatAProgramLeavesRunningWhenSigtermEndsItIsStoppedAtOnce(string binary)
+    {
+        // The user asked the session to end: what the program leaves behind is not kept.
+        const string Script = "trap 'exit 5' TERM; sleep 1000 & echo program-ready; while :; do sleep 0.1; done";
+        await using var run = DoppelRun.WithoutTerminal(binary, AgentEnvironment(), "exec", "-t", "targetless", "--", "sh", "-c", Script);
+        await run.WaitForAsync("program-ready", Timeout);
+
+        Kill(await run.DoppelPidAsync(), "TERM");
+        var line = await run.WaitForAsync(new Regex(@"'sh' exited with 5, but a process it started still runs \(pid (\d+) sleep\); stopping it: SIGTERM now, SIGKILL 10 s later or at the next Ctrl\+C\."), Timeout);
+        var sleep = int.Parse(Regex.Match(line, @"pid (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        run.AlsoKillAtTheEnd(sleep);
+        var code = await run.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 5, $"exit code {code}\n{run.Output}");
+        Assert.False(DoppelRun.IsRunning(sleep), $"pid {sleep} still runs\n{run.Output}");
+    }
+
     private static Dictionary<string, string> AgentEnvironment() => new() { ["DOPPEL_AGENT_BINARY"] = AgentBinary() };
 
     /// <summary>Waits for doppel's line about the processes left running and returns the pid it names for <paramref name="name"/>.</summary>
     private static async Task<int> LeftBehindPidAsync(DoppelRun run, string name)
     {
-        var pattern = new Regex($@"doppel: 'sh' exited with 4, but (a process|\d+ processes) it started still runs? \(.*?pid (\d+) {Regex.Escape(name)}\b");
+        var pattern = new Regex($@"doppel: 'sh' exited with 4, but (a process|\d+ processes) it started still runs? \(.*?pid (\d+) {Regex.Escape(name)}\b.*?doppel keeps serving");
         var line = await run.WaitForAsync(pattern, Timeout);
         var pid = int.Parse(pattern.Match(line).Groups[2].Value, CultureInfo.InvariantCulture);
         run.AlsoKillAtTheEnd(pid);
