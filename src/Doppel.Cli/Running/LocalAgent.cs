@@ -121,6 +121,15 @@ internal sealed class LocalAgent : IAsyncDisposable
                 if (process is not null)
                 {
                     await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+
+                    // The agent has exited: its pipes are at their end; its last lines are read before the streams close.
+                    Task[] readers;
+                    lock (_readers)
+                    {
+                        readers = [.. _readers];
+                    }
+
+                    await Task.WhenAll(readers).ConfigureAwait(false);
                     process.Dispose();
                 }
 
@@ -128,14 +137,6 @@ internal sealed class LocalAgent : IAsyncDisposable
             }
         }
 
-        // The agent has exited: its pipes are at their end, and the readers finish.
-        Task[] readers;
-        lock (_readers)
-        {
-            readers = [.. _readers];
-        }
-
-        await Task.WhenAll(readers).ConfigureAwait(false);
         _stopping.Dispose();
         try
         {
