@@ -2,7 +2,7 @@ using Doppel.Agent.Hosting;
 using Doppel.Agent.Network;
 using Doppel.Agent.Targets;
 
-// doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS]
+// doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level LEVEL]
 // Exit codes: 0 after an idle exit or a signal, 2 for a bad flag or target, 1 when the listener cannot start.
 try
 {

@@ -237,6 +237,15 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
         Assert.Single(error.Trim().Split('\n'));
     }
 
+    [Fact]
+    public async Task AnUnknownLogLevelExitsWithCodeTwoNamingTheLevels()
+    {
+        var (exitCode, error) = await AgentProcess.RunToExitAsync(["--target", "targetless", "--listen", "unix:/tmp/never-created.sock", "--log-level", "loud"], Timeout);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("doppel-agent: The log level 'loud' is not one of trace, debug, info, warn, error or off.", error.Trim());
+    }
+
     private static async Task<WriteFileResponse> WriteAsync(FileService.FileServiceClient files, WriteFileOpen open, string text)
     {
         using var call = files.WriteFile(cancellationToken: Timeout);

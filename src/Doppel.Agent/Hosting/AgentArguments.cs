@@ -1,15 +1,16 @@
 using System.Globalization;
+using Doppel.Agent.Logging;
 using Doppel.Agent.Targets;
 
 namespace Doppel.Agent.Hosting;
 
 /// <summary>
-/// <c>doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]</c>
+/// <c>doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level LEVEL]</c>
 /// </summary>
 internal static class AgentArguments
 {
     public const string Usage =
-        "usage: doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS]";
+        "usage: doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level trace|debug|info|warn|error|off]";
 
     public static AgentOptions Parse(IReadOnlyList<string> args)
     {
@@ -17,10 +18,11 @@ internal static class AgentArguments
         string? netns = null;
         var listen = "127.0.0.1:0";
         var idle = TimeSpan.FromSeconds(5);
+        var logLevel = Microsoft.Extensions.Logging.LogLevel.Information;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
-            if (name is not ("--target" or "--netns" or "--listen" or "--idle-exit"))
+            if (name is not ("--target" or "--netns" or "--listen" or "--idle-exit" or "--log-level"))
             {
                 throw new TargetException($"The argument '{name}' is not understood; {Usage}");
             }
@@ -47,6 +49,9 @@ internal static class AgentArguments
 
                     listen = value;
                     break;
+                case "--log-level":
+                    logLevel = AgentLogLevel.Parse(value) ?? throw new TargetException($"The log level '{value}' is not one of {AgentLogLevel.Words}.");
+                    break;
                 default:
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86_400)
                     {
@@ -60,7 +65,7 @@ internal static class AgentArguments
 
         return target is null
             ? throw new TargetException($"The option --target is required; {Usage}")
-            : new AgentOptions { Target = target, NetworkNamespace = netns, Listen = listen, IdleExit = idle };
+            : new AgentOptions { Target = target, NetworkNamespace = netns, Listen = listen, IdleExit = idle, LogLevel = logLevel };
     }
 
     private static bool IsLoopbackTcp(string value) =>

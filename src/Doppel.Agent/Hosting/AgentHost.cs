@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Doppel.Agent.Resolution;
 using Doppel.Agent.Files;
+using Doppel.Agent.Logging;
 using Doppel.Agent.Network;
 using Doppel.Agent.Services;
 using Doppel.Agent.Targets;
@@ -35,9 +36,13 @@ internal static class AgentHost
             ContentRootPath = AppContext.BaseDirectory,
             Args = ["--hostBuilder:reloadConfigOnChange=false"],
         });
+        // The agent's own messages at --log-level; the framework's (Kestrel, gRPC) only from
+        // warnings up, as their debug lines say nothing about the session's calls.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddProvider(new StderrLoggerProvider(Console.Error));
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft", (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning));
+        builder.Logging.AddFilter("Grpc", (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(target);
         builder.Services.AddSingleton<TargetRoot>();
@@ -73,7 +78,12 @@ internal static class AgentHost
         });
 
         await using var app = builder.Build();
-        using var idleExit = new IdleExit(options.IdleExit, app.Lifetime.StopApplication);
+        var hostLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("doppel.agent");
+        using var idleExit = new IdleExit(options.IdleExit, () =>
+        {
+            AgentLog.IdleExit(hostLogger, options.IdleExit.TotalSeconds);
+            app.Lifetime.StopApplication();
+        });
         idle = idleExit;
         app.MapGrpcService<AgentServiceImpl>();
         app.MapGrpcService<EnvironmentServiceImpl>();

@@ -12,4 +12,7 @@ internal sealed record AgentOptions
     public string Listen { get; init; } = "127.0.0.1:0";
 
     public TimeSpan IdleExit { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>--log-level</c>: the least severe messages written to standard error (default information).</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
 }

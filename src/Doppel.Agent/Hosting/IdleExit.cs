@@ -6,12 +6,13 @@ namespace Doppel.Agent.Hosting;
 /// Counts open connections; once the first client has come, the last one leaving starts a
 /// timer of <c>--idle-exit</c> seconds that stops the agent unless a client comes back.
 /// Before the first connection the agent waits indefinitely (its launcher is still connecting).
+/// The timer is a <see cref="ITimer"/> owned here, not a detached task: dispose stops it.
 /// </summary>
 internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
 {
     private readonly Lock _lock = new();
     private int _open;
-    private CancellationTokenSource? _pending;
+    private ITimer? _pending;
 
     public ConnectionDelegate Wrap(ConnectionDelegate next) => async context =>
     {
@@ -30,7 +31,6 @@ internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
     {
         lock (_lock)
         {
-            _pending?.Cancel();
             _pending?.Dispose();
             _pending = null;
         }
@@ -41,7 +41,6 @@ internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
         lock (_lock)
         {
             _open++;
-            _pending?.Cancel();
             _pending?.Dispose();
             _pending = null;
         }
@@ -56,19 +55,24 @@ internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
                 return;
             }
 
-            _pending = new CancellationTokenSource();
-            var token = _pending.Token;
-            _ = Task.Delay(delay, token).ContinueWith(
-                t =>
+            ITimer? timer = null;
+            timer = TimeProvider.System.CreateTimer(
+                _ =>
                 {
-                    if (!t.IsCanceled)
+                    lock (_lock)
                     {
-                        stop();
+                        if (!ReferenceEquals(_pending, timer))
+                        {
+                            return; // a client came back (or the agent stops) after the timer fired
+                        }
                     }
+
+                    stop();
                 },
-                CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously,
-                TaskScheduler.Default);
+                null,
+                delay,
+                Timeout.InfiniteTimeSpan);
+            _pending = timer;
         }
     }
 }

@@ -5,7 +5,9 @@ using Doppel.Agent.Network;
 using Doppel.Agent.Services;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Agent.Logging;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Agent.Outgoing;
 
@@ -27,11 +29,13 @@ internal sealed class TcpRelay : IDisposable
     private readonly IAsyncStreamReader<TcpClientMessage> _requests;
     private readonly IServerStreamWriter<TcpServerMessage> _responses;
     private readonly SemaphoreSlim _writeLock = new(1, 1); // ToPod reports send errors while ToSession writes data
+    private readonly ILogger _logger;
 
-    public TcpRelay(IAsyncStreamReader<TcpClientMessage> requests, IServerStreamWriter<TcpServerMessage> responses)
+    public TcpRelay(IAsyncStreamReader<TcpClientMessage> requests, IServerStreamWriter<TcpServerMessage> responses, ILogger logger)
     {
         _requests = requests;
         _responses = responses;
+        _logger = logger;
     }
 
     /// <summary>Runs the call to its end.</summary>
@@ -47,13 +51,16 @@ internal sealed class TcpRelay : IDisposable
         var destination = Endpoints.Parse(connect.Destination, "destination");
         var timeout = connect.TimeoutMs == 0 ? DefaultConnectTimeout : TimeSpan.FromMilliseconds(connect.TimeoutMs);
         using var socket = await network.CreateSocketAsync(destination.AddressFamily, SocketType.Stream, ProtocolType.Tcp).ConfigureAwait(false);
+        AgentLog.TcpConnecting(_logger, destination);
         var error = await ConnectAsync(socket, destination, timeout, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
+            AgentLog.TcpConnectFailed(_logger, destination, error.Errno, error.Message);
             await _responses.WriteAsync(new TcpServerMessage { ConnectResult = new TcpConnectResult { Error = error } }, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        AgentLog.TcpConnected(_logger, destination, socket.LocalEndPoint);
         socket.NoDelay = true;
         await _responses.WriteAsync(
             new TcpServerMessage

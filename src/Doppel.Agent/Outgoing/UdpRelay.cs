@@ -6,7 +6,9 @@ using Doppel.Agent.Services;
 using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Agent.Logging;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Agent.Outgoing;
 
@@ -29,11 +31,13 @@ internal sealed class UdpRelay : IDisposable
     private readonly IAsyncStreamReader<UdpClientMessage> _requests;
     private readonly IServerStreamWriter<UdpServerMessage> _responses;
     private readonly SemaphoreSlim _writeLock = new(1, 1); // ToPod reports send errors while ToSession writes datagrams
+    private readonly ILogger _logger;
 
-    public UdpRelay(IAsyncStreamReader<UdpClientMessage> requests, IServerStreamWriter<UdpServerMessage> responses)
+    public UdpRelay(IAsyncStreamReader<UdpClientMessage> requests, IServerStreamWriter<UdpServerMessage> responses, ILogger logger)
     {
         _requests = requests;
         _responses = responses;
+        _logger = logger;
     }
 
     /// <summary>Runs the call to its end.</summary>
@@ -54,6 +58,7 @@ internal sealed class UdpRelay : IDisposable
             _ => destination?.AddressFamily ?? AddressFamily.InterNetworkV6,
         };
         var unmap = open.Family == IpFamily.Unspecified && destination is null;
+        AgentLog.UdpOpened(_logger, destination?.ToString() ?? "any peer");
 
         using var socket = await network.CreateSocketAsync(family, SocketType.Dgram, ProtocolType.Udp).ConfigureAwait(false);
         PosixError? error = null;

@@ -1,12 +1,14 @@
 using Doppel.Agent.Targets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Agent.Logging;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Agent.Services;
 
 /// <summary>Hello (version negotiation, target, features) and Ping.</summary>
-internal sealed class AgentServiceImpl(Target target) : AgentService.AgentServiceBase
+internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> logger) : AgentService.AgentServiceBase
 {
     private static readonly string s_agentVersion =
         typeof(AgentServiceImpl).Assembly.GetName().Version?.ToString() ?? "0.0.0";
@@ -14,6 +16,7 @@ internal sealed class AgentServiceImpl(Target target) : AgentService.AgentServic
     public override Task<HelloResponse> Hello(HelloRequest request, ServerCallContext context)
     {
         var version = VersionNegotiation.ChooseOrThrow(request);
+        AgentLog.Hello(logger, request.SessionName, request.ClientVersion, version);
         string hostname;
         try
         {

@@ -4,7 +4,9 @@ using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
+using Doppel.Agent.Logging;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
 namespace Doppel.Agent.Services;
@@ -13,10 +15,11 @@ namespace Doppel.Agent.Services;
 /// Calls on the target's files, every path resolved inside its root (<see cref="TargetRoot"/>);
 /// reads here, writes in FileServiceImpl.Write.cs.
 /// </summary>
-internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : FileService.FileServiceBase
+internal sealed partial class FileServiceImpl(Target target, TargetRoot root, ILogger<FileServiceImpl> logger) : FileService.FileServiceBase
 {
     public override Task<StatResponse> Stat(StatRequest request, ServerCallContext context)
     {
+        AgentLog.FileStat(logger, request.Path);
         var flags = OpenFlags.Path | (request.FollowSymlinks ? 0 : OpenFlags.NoFollow);
         using var fd = root.Open(request.Path, flags, out var errno);
         if (fd is null)
@@ -78,6 +81,7 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root) : 
 
     public override async Task ReadFile(ReadFileRequest request, IServerStreamWriter<ReadFileResponse> responseStream, ServerCallContext context)
     {
+        AgentLog.FileRead(logger, request.Path);
         using var fd = root.Open(request.Path, OpenFlags.ReadOnly, out var errno);
         if (fd is null)
         {

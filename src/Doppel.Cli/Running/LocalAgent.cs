@@ -9,7 +9,13 @@ namespace Doppel.Cli.Running;
 /// A <c>doppel-agent</c> process this doppel started for a local target (pid/N, container/ID or
 /// targetless), listening on a unix socket in a private directory. If it dies while the session
 /// runs, it is started again on the same socket: the session's connections reconnect on their next
-/// call, and the user's program keeps running. Disposing stops it and removes the directory.
+/// call, and the user's program keeps running. Disposing stops it, waits for the tasks reading its
+/// output, and removes the directory.
+/// <code>
+///   agent stderr ──log line "debug: …"──► agentLine ("agent: debug: …" on doppel's stderr)
+///   agent stderr ──other line─────────► kept for the start failure's message; debug log
+///   agent stdout ──"listening on …"───► started; later lines: debug log
+/// </code>
 /// </summary>
 internal sealed class LocalAgent : IAsyncDisposable
 {
@@ -20,19 +26,22 @@ internal sealed class LocalAgent : IAsyncDisposable
     private readonly string _directory;
     private readonly TimeSpan _startupTimeout;
     private readonly Action<string> _warn;
+    private readonly Action<string> _agentLine;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _readers = [];
     private Process? _process;
     private Task? _watch;
     private int _restarts;
 
-    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, TimeSpan startupTimeout, Action<string> warn, ILogger logger)
+    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, TimeSpan startupTimeout, Action<string> warn, Action<string> agentLine, ILogger logger)
     {
         _executable = executable;
         _arguments = arguments;
         _directory = directory;
         _startupTimeout = startupTimeout;
         _warn = warn;
+        _agentLine = agentLine;
         _logger = logger;
         Endpoint = AgentEndpoint.Unix(Path.Combine(directory, "agent.sock"));
     }
@@ -59,18 +68,23 @@ internal sealed class LocalAgent : IAsyncDisposable
     /// Starts the agent and waits until it listens. Throws <see cref="AgentConnectionException"/>
     /// with the agent's own error when it does not start.
     /// </summary>
-    public static async Task<LocalAgent> StartAsync(string executable, IReadOnlyList<string> targetArguments, TimeSpan idleExit, TimeSpan startupTimeout, Action<string> warn, ILogger logger, CancellationToken cancellationToken)
+    /// <param name="warn">Warnings for the person (the agent exited and is restarted).</param>
+    /// <param name="agentLine">Each of the agent's log lines (<c>debug: …</c>), as the agent wrote it.</param>
+    public static async Task<LocalAgent> StartAsync(
+        string executable, IReadOnlyList<string> targetArguments, Settings settings, Action<string> warn, Action<string> agentLine, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(targetArguments);
+        ArgumentNullException.ThrowIfNull(settings);
         var directory = Directory.CreateTempSubdirectory("doppel-").FullName; // 0700
         var socket = Path.Combine(directory, "agent.sock");
         string[] arguments =
         [
             .. targetArguments,
             "--listen", "unix:" + socket,
-            "--idle-exit", idleExit.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            "--idle-exit", settings.IdleExit.TotalSeconds.ToString(CultureInfo.InvariantCulture),
+            "--log-level", settings.LogLevel,
         ];
-        var agent = new LocalAgent(executable, arguments, directory, startupTimeout, warn, logger);
+        var agent = new LocalAgent(executable, arguments, directory, settings.StartupTimeout, warn, agentLine, logger);
         try
         {
             await agent.LaunchAsync(cancellationToken).ConfigureAwait(false);
@@ -107,6 +121,15 @@ internal sealed class LocalAgent : IAsyncDisposable
                 if (process is not null)
                 {
                     await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+
+                    // The agent has exited: its pipes are at their end; its last lines are read before the streams close.
+                    Task[] readers;
+                    lock (_readers)
+                    {
+                        readers = [.. _readers];
+                    }
+
+                    await Task.WhenAll(readers).ConfigureAwait(false);
                     process.Dispose();
                 }
 
@@ -121,9 +144,18 @@ internal sealed class LocalAgent : IAsyncDisposable
         }
         catch (IOException e)
         {
-            _logger.LogDebug("could not remove {Directory}: {Message}", _directory, e.Message);
+            LocalAgentLog.DirectoryNotRemoved(_logger, _directory, e.Message);
         }
     }
+
+    /// <summary>Whether <paramref name="line"/> is one of the agent's log lines (<c>LEVEL: message</c>), not a fatal error or a runtime's message.</summary>
+    internal static bool IsLogLine(string line) =>
+        line.StartsWith("trace: ", StringComparison.Ordinal)
+        || line.StartsWith("debug: ", StringComparison.Ordinal)
+        || line.StartsWith("info: ", StringComparison.Ordinal)
+        || line.StartsWith("warn: ", StringComparison.Ordinal)
+        || line.StartsWith("error: ", StringComparison.Ordinal)
+        || line.StartsWith("crit: ", StringComparison.Ordinal);
 
     private async Task LaunchAsync(CancellationToken cancellationToken)
     {
@@ -134,22 +166,12 @@ internal sealed class LocalAgent : IAsyncDisposable
         info.RedirectStandardError = true;
         info.RedirectStandardInput = true;
 
-        _logger.LogDebug("starting {Agent} {Arguments}", _executable, string.Join(' ', _arguments));
+        LocalAgentLog.Starting(_logger, _executable, _arguments);
         var process = Process.Start(info) ?? throw new AgentConnectionException($"could not start {_executable}.");
         _process = process;
         var errors = new List<string>();
-        var stderr = Task.Run(async () =>
-        {
-            while (await process.StandardError.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
-            {
-                lock (errors)
-                {
-                    errors.Add(line);
-                }
-
-                _logger.LogDebug("agent: {Line}", line);
-            }
-        }, CancellationToken.None);
+        var stderr = ReadErrorsAsync(process, errors);
+        Own(stderr);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_startupTimeout);
@@ -176,14 +198,62 @@ internal sealed class LocalAgent : IAsyncDisposable
             throw new AgentConnectionException($"the agent did not start: {message}");
         }
 
-        _ = Task.Run(async () =>
-        {
-            while (await process.StandardOutput.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } more)
-            {
-                _logger.LogDebug("agent: {Line}", more);
-            }
-        }, CancellationToken.None);
+        Own(ReadOutputAsync(process));
         _watch = WatchAsync(process);
+    }
+
+    /// <summary>Keeps a reader task so that dispose waits for it.</summary>
+    private void Own(Task reader)
+    {
+        lock (_readers)
+        {
+            _readers.RemoveAll(t => t.IsCompleted);
+            _readers.Add(reader);
+        }
+    }
+
+    /// <summary>Reads the agent's stderr to its end: log lines go on, other lines are kept for a start failure's message.</summary>
+    private async Task ReadErrorsAsync(Process process, List<string> errors)
+    {
+        await Task.Yield();
+        try
+        {
+            while (await process.StandardError.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
+            {
+                if (IsLogLine(line))
+                {
+                    _agentLine(line);
+                    continue;
+                }
+
+                lock (errors)
+                {
+                    errors.Add(line);
+                }
+
+                LocalAgentLog.AgentOutput(_logger, line);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            LocalAgentLog.ReadFailed(_logger, "standard error", e.Message);
+        }
+    }
+
+    /// <summary>Reads the agent's stdout after its "listening on" line to its end.</summary>
+    private async Task ReadOutputAsync(Process process)
+    {
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(CancellationToken.None).ConfigureAwait(false) is { } line)
+            {
+                LocalAgentLog.AgentOutput(_logger, line);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            LocalAgentLog.ReadFailed(_logger, "standard output", e.Message);
+        }
     }
 
     /// <summary>Restarts the agent when it exits while the session still runs.</summary>
@@ -214,6 +284,12 @@ internal sealed class LocalAgent : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>How the agent is run.</summary>
+    /// <param name="IdleExit">The agent's <c>--idle-exit</c>: how long it stays after its last session (<c>agent.ttl</c>).</param>
+    /// <param name="StartupTimeout">How long doppel waits for its "listening on" line (<c>agent.startup_timeout</c>).</param>
+    /// <param name="LogLevel">The agent's <c>--log-level</c>: trace, debug, info, warn, error or off (<c>agent.log_level</c>).</param>
+    internal sealed record Settings(TimeSpan IdleExit, TimeSpan StartupTimeout, string LogLevel);
 
     private static void Stop(Process process)
     {

@@ -51,11 +51,11 @@ public sealed class AgentConnection : IDisposable
     /// <summary>The relay connections (OutgoingService).</summary>
     public RelayLanes Relay { get; }
 
-    /// <summary>Connects to an agent listening at <paramref name="endpoint"/>; see the other overload.</summary>
-    public static Task<AgentConnection> ConnectAsync(AgentEndpoint endpoint, string sessionName, string clientVersion, CancellationToken cancellationToken)
+    /// <summary>Connects to the agent that <paramref name="transport"/> reaches; see the other overload.</summary>
+    public static Task<AgentConnection> ConnectAsync(IAgentTransport transport, string sessionName, string clientVersion, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        return ConnectAsync(endpoint.Text, endpoint.ConnectAsync, sessionName, clientVersion, cancellationToken);
+        ArgumentNullException.ThrowIfNull(transport);
+        return ConnectAsync(transport.Address, transport.ConnectAsync, sessionName, clientVersion, cancellationToken);
     }
 
     /// <summary>

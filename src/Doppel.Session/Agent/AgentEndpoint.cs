@@ -8,7 +8,7 @@ namespace Doppel.Session.Agent;
 /// Where an agent listens: <c>unix:PATH</c> (a local agent) or <c>HOST:PORT</c> (an agent behind a
 /// port-forward). Parsed from the agent's "listening on …" line.
 /// </summary>
-public sealed record AgentEndpoint
+public sealed record AgentEndpoint : IAgentTransport
 {
     private AgentEndpoint(EndPoint endPoint, string text)
     {
@@ -21,6 +21,9 @@ public sealed record AgentEndpoint
 
     /// <summary>The endpoint as written (<c>unix:/run/…/agent.sock</c>, <c>127.0.0.1:7777</c>).</summary>
     public string Text { get; }
+
+    /// <inheritdoc/>
+    public string Address => Text;
 
     /// <summary>A unix socket path.</summary>
     public static AgentEndpoint Unix(string path) => new(new UnixDomainSocketEndPoint(path), "unix:" + path);

@@ -191,7 +191,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => _tcp.PodLocalAddress(standIn);
 
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) =>
-        _logger.LogDebug("app connected from {Source} to {Destination} (relayed)", source, destination);
+        RemoteLog.AppConnected(_logger, source, destination);
 
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _udp.GetRelayAsync(destination, cancellationToken);
@@ -199,6 +199,10 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public ValueTask<IPEndPoint?> ConnectUdpAsync(IPEndPoint destination, IConnectedUdpSocket socket, CancellationToken cancellationToken) =>
         _udp.ConnectAsync(destination, socket, cancellationToken);
 
+    /// <summary>Background tasks of the relays still running (0 once disposed).</summary>
+    internal int RunningTasks => _tcp.Running + _udp.Running;
+
+    /// <summary>Ends the TCP relays and UDP stand-ins and waits for every task they own.</summary>
     public async ValueTask DisposeAsync()
     {
         await _tcp.DisposeAsync().ConfigureAwait(false);
@@ -216,7 +220,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         }
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("remote file call on {Path} failed: {Status}: {Detail}", path, e.StatusCode, e.Status.Detail);
+            RemoteLog.FileCallFailed(_logger, path, e.StatusCode, e.Status.Detail);
             throw new RemoteFileException(Errno.EIO, $"{path}: the agent did not answer ({e.StatusCode})");
         }
     }

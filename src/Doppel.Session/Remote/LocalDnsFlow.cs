@@ -20,37 +20,52 @@ internal sealed class LocalDnsFlow : IDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _cancel;
+    private long _lastActivity;
 
-    public LocalDnsFlow(Socket relay, IPEndPoint source, IPEndPoint nameserver, ILogger logger, CancellationToken closing)
+    private LocalDnsFlow(Socket relay, IPEndPoint source, IPEndPoint nameserver, ILogger logger, CancellationToken closing)
     {
         _relay = relay;
         _source = source;
         _logger = logger;
-        _socket = new Socket(nameserver.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+
+        // Sends never wait (the relay's shared receive loop makes them): a full buffer drops the query.
+        _socket = new Socket(nameserver.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         _socket.Connect(nameserver);
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(closing);
-        LastActivity = Environment.TickCount64;
-        _ = ReceiveAsync();
+        _lastActivity = Environment.TickCount64;
     }
 
-    public long LastActivity { get; private set; }
+    public long LastActivity => Volatile.Read(ref _lastActivity);
 
-    /// <summary>Sends one query to the developer's nameserver; false when the socket is broken.</summary>
-    public async Task<bool> SendAsync(ReadOnlyMemory<byte> query)
+    /// <summary>A flow whose receive loop runs under <paramref name="tasks"/>; it disposes its token source when that loop ends.</summary>
+    public static LocalDnsFlow Start(Socket relay, IPEndPoint source, IPEndPoint nameserver, BackgroundTasks tasks, ILogger logger, CancellationToken closing)
     {
-        LastActivity = Environment.TickCount64;
+        var flow = new LocalDnsFlow(relay, source, nameserver, logger, closing);
+        tasks.Run($"local DNS flow of {source}", flow.ReceiveAsync);
+        return flow;
+    }
+
+    /// <summary>Sends one query to the developer's nameserver without waiting; false when the socket is broken.</summary>
+    public bool Send(ReadOnlySpan<byte> query)
+    {
+        Volatile.Write(ref _lastActivity, Environment.TickCount64);
         try
         {
-            await _socket.SendAsync(query, SocketFlags.None, _cancel.Token).ConfigureAwait(false);
+            _socket.Send(query);
             return true;
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable)
         {
-            _logger.LogDebug("local DNS query from {Source} failed: {Reason}", _source, e.Message);
+            return true; // dropped; the app's resolver asks again
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            RemoteLog.LocalDnsQueryFailed(_logger, _source, e.Message);
             return false;
         }
     }
 
+    /// <summary>Ends the flow; its receive loop then ends and releases the token source.</summary>
     public void Dispose()
     {
         try
@@ -62,7 +77,6 @@ internal sealed class LocalDnsFlow : IDisposable
         }
 
         _socket.Dispose();
-        _cancel.Dispose();
     }
 
     private async Task ReceiveAsync()
@@ -82,13 +96,18 @@ internal sealed class LocalDnsFlow : IDisposable
                     continue; // no server there (an ICMP error); the app's resolver times out and tries again
                 }
 
-                LastActivity = Environment.TickCount64;
+                Volatile.Write(ref _lastActivity, Environment.TickCount64);
                 await _relay.SendToAsync(buffer.AsMemory(0, read), SocketFlags.None, _source, _cancel.Token).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
         {
-            _logger.LogDebug("local DNS flow of {Source} ended: {Reason}", _source, e.Message);
+            RemoteLog.LocalDnsFlowEnded(_logger, _source, e.Message);
+        }
+        finally
+        {
+            _socket.Dispose();
+            _cancel.Dispose();
         }
     }
 }

@@ -47,7 +47,7 @@ internal sealed class TcpRelay(
         }
         catch (OperationCanceledException)
         {
-            logger.LogDebug("relay to {Destination} ended before the app connected", destination);
+            RemoteLog.RelayEndedBeforeAccept(logger, destination);
         }
         finally
         {
@@ -82,7 +82,7 @@ internal sealed class TcpRelay(
         }
         catch (Exception e) when (e is SocketException or RpcException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
         {
-            logger.LogDebug("relay to {Destination}: app side ended: {Reason}", destination, e.Message);
+            RemoteLog.RelayAppSideEnded(logger, destination, e.Message);
             return false;
         }
     }
@@ -110,7 +110,7 @@ internal sealed class TcpRelay(
                         app.Shutdown(SocketShutdown.Send);
                         break;
                     case TcpServerMessage.MessageOneofCase.Error:
-                        logger.LogDebug("relay to {Destination}: the pod side failed: {Errno} {Message}", destination, message.Error.Errno, message.Error.Message);
+                        RemoteLog.RelayPodSideFailed(logger, destination, message.Error.Errno, message.Error.Message);
                         return false;
                 }
             }
@@ -119,7 +119,7 @@ internal sealed class TcpRelay(
         }
         catch (Exception e) when (e is SocketException or RpcException or OperationCanceledException or ObjectDisposedException)
         {
-            logger.LogDebug("relay to {Destination}: agent side ended: {Reason}", destination, e.Message);
+            RemoteLog.RelayAgentSideEnded(logger, destination, e.Message);
             return false;
         }
     }

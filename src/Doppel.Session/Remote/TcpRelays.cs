@@ -33,6 +33,10 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
 
     private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _podLocal = new();
     private readonly CancellationTokenSource _closing = new();
+    private readonly BackgroundTasks _relays = new(logger);
+
+    /// <summary>Relays running (each one app connection's pumps).</summary>
+    public int Running => _relays.Count;
 
     /// <summary>The agent socket's own address (pod IP and port) behind a stand-in, while its relay runs.</summary>
     public IPEndPoint? PodLocalAddress(IPEndPoint standIn) => _podLocal.TryGetValue(standIn, out var local) ? local : null;
@@ -64,7 +68,7 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
 
             if (call.ResponseStream.Current.ConnectResult.Error is { } error)
             {
-                logger.LogDebug("agent could not connect to {Destination}: {Errno} {Message}", destination, error.Errno, error.Message);
+                RemoteLog.AgentConnectFailed(logger, destination, error.Errno, error.Message);
                 Abandon(call, cancel);
                 lane.Dispose();
                 return TcpConnectOutcome.Failed(error.Errno > 0 ? error.Errno : Errno.ECONNREFUSED);
@@ -81,15 +85,20 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             }
 
             var relay = new TcpRelay(destination, listener, call, cancel, lane, logger);
-            _ = relay.RunAsync().ContinueWith(
-                _ =>
+            _relays.Run($"TCP relay to {destination}", async () =>
+            {
+                try
+                {
+                    await relay.RunAsync().ConfigureAwait(false);
+                }
+                finally
                 {
                     if (podLocal is not null)
                     {
                         _podLocal.TryRemove(new KeyValuePair<IPEndPoint, IPEndPoint>(standIn, podLocal)); // not a later relay's, should the port come round again
                     }
-                },
-                TaskScheduler.Default);
+                }
+            });
             return TcpConnectOutcome.Connected(standIn);
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
@@ -100,11 +109,11 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
                 || e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled };
             if (cancelled)
             {
-                logger.LogDebug("outgoing connection to {Destination} abandoned: the app closed its socket or gave up", destination);
+                RemoteLog.ConnectAbandoned(logger, destination);
             }
             else
             {
-                logger.LogWarning("outgoing connection to {Destination} through the agent failed: {Reason}", destination, e.Message);
+                RemoteLog.ConnectFailed(logger, destination, e.Message);
             }
 
             if (call is not null)
@@ -123,9 +132,11 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
         }
     }
 
+    /// <summary>Ends every relay (their calls are cancelled, app sockets closed) and waits for them.</summary>
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync().ConfigureAwait(false);
+        await _relays.WhenAllAsync().ConfigureAwait(false);
         _closing.Dispose();
     }
 

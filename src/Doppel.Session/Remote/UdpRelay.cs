@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Native;
 using Doppel.Protocol;
@@ -19,6 +20,16 @@ namespace Doppel.Session.Remote;
 /// (port 53) with a DNS filter, each query goes by the name it asks: to the agent, or to the
 /// developer's nameserver (<see cref="LocalDnsFlow"/>).
 /// <para>
+/// The receive loop is shared by every flow, so it never waits for one: it queues each datagram
+/// on its flow (dropped when that queue is full, as a congested network drops it), and each flow
+/// writes to its call from its own task. Every flow task is owned (<see cref="BackgroundTasks"/>):
+/// dispose waits for them, and each flow disposes its cancellation source when its tasks end.
+/// <code>
+///   app ──datagram──► receive loop ──TryWrite──► flow queue ──► send loop ──► call ──► agent
+///   app ◄──datagram── stand-in socket ◄──────────────────────── receive task ◄── call ◄──┘
+/// </code>
+/// </para>
+/// <para>
 /// A stand-in of one connected app socket (<see cref="StartFor"/>) also hands that socket the
 /// ECONNREFUSED the agent's connected socket got from the pod (an ICMP port unreachable): for a
 /// moment this socket is connected to itself, so that the app's port matches no socket here, and
@@ -35,6 +46,9 @@ internal sealed class UdpRelay : IAsyncDisposable
     /// <summary>A flow with no datagram either way for this long is closed.</summary>
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Datagrams a flow holds while its call cannot take them; more are dropped.</summary>
+    public const int FlowQueueLength = 256;
+
     // The longest the stand-in stays unmatched waiting for the kernel's ICMP answers (they are
     // usually there when the sends return). Datagrams the app sends meanwhile are refused too, as
     // the pod's closed port would have.
@@ -48,7 +62,7 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, Flow> _flows = new();
     private readonly ConcurrentDictionary<IPEndPoint, LocalDnsFlow> _localDns = new();
     private readonly DnsRouting? _dns;
-    private readonly Task _receiving;
+    private readonly BackgroundTasks _tasks;
     private readonly Timer _sweeper;
     private readonly IConnectedUdpSocket? _app;
     private readonly Lock _refusing = new();
@@ -64,11 +78,15 @@ internal sealed class UdpRelay : IAsyncDisposable
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(closing);
-        _receiving = ReceiveFromAppAsync();
+        _tasks = new BackgroundTasks(logger);
+        _tasks.Run($"UDP stand-in for {destination}", ReceiveFromAppAsync);
         _sweeper = new Timer(_ => Sweep(), null, IdleTimeout / 4, IdleTimeout / 4);
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Tasks running: the receive loop and each flow's.</summary>
+    public int Running => _tasks.Count;
 
     /// <summary>When this stand-in was made (<see cref="Environment.TickCount64"/>).</summary>
     public long Created { get; } = Environment.TickCount64;
@@ -94,14 +112,6 @@ internal sealed class UdpRelay : IAsyncDisposable
         await _sweeper.DisposeAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         _socket.Dispose();
-        try
-        {
-            await _receiving.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
         foreach (var flow in _flows.Values)
         {
             flow.Close();
@@ -112,6 +122,8 @@ internal sealed class UdpRelay : IAsyncDisposable
             flow.Dispose();
         }
 
+        // The receive loop ends on the cancelled token; the flows' tasks end on theirs.
+        await _tasks.WhenAllAsync().ConfigureAwait(false);
         _stop.Dispose();
         _app?.Dispose();
     }
@@ -187,8 +199,8 @@ internal sealed class UdpRelay : IAsyncDisposable
             var source = (IPEndPoint)received.RemoteEndPoint;
             if (_dns is { } dns && dns.Steering.ResolvesLocally(DnsQueryName.TryRead(buffer.AsSpan(0, received.ReceivedBytes))))
             {
-                var local = _localDns.GetOrAdd(source, s => new LocalDnsFlow(_socket, s, dns.LocalNameserver, _logger, _stop.Token));
-                if (!await local.SendAsync(buffer.AsMemory(0, received.ReceivedBytes)).ConfigureAwait(false))
+                var local = _localDns.GetOrAdd(source, s => LocalDnsFlow.Start(_socket, s, dns.LocalNameserver, _tasks, _logger, _stop.Token));
+                if (!local.Send(buffer.AsSpan(0, received.ReceivedBytes)))
                 {
                     _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, local));
                     local.Dispose();
@@ -197,8 +209,8 @@ internal sealed class UdpRelay : IAsyncDisposable
                 continue;
             }
 
-            var flow = _flows.GetOrAdd(source, s => new Flow(this, s));
-            if (!await flow.SendAsync(buffer.AsMemory(0, received.ReceivedBytes)).ConfigureAwait(false))
+            var flow = _flows.GetOrAdd(source, s => Flow.Start(this, s));
+            if (!flow.Queue(buffer.AsSpan(0, received.ReceivedBytes)))
             {
                 _flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(source, flow));
                 flow.Close();
@@ -226,7 +238,7 @@ internal sealed class UdpRelay : IAsyncDisposable
         }
     }
 
-    /// <summary>One app source's flow at the agent.</summary>
+    /// <summary>One app source's flow at the agent: a queue, a send loop and a receive loop.</summary>
     private sealed class Flow
     {
         private readonly UdpRelay _relay;
@@ -234,60 +246,107 @@ internal sealed class UdpRelay : IAsyncDisposable
         private readonly CancellationTokenSource _cancel;
         private readonly AsyncDuplexStreamingCall<UdpClientMessage, UdpServerMessage> _call;
         private readonly RelayLanes.Lease _lane;
-        private bool _opened;
 
-        public Flow(UdpRelay relay, IPEndPoint source)
+        // receive loop --datagram--> send loop (one writer, one reader; full: dropped)
+        private readonly Channel<byte[]> _queue = Channel.CreateBounded<byte[]>(
+            new BoundedChannelOptions(FlowQueueLength) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.DropWrite });
+
+        private long _lastActivity;
+
+        private Flow(UdpRelay relay, IPEndPoint source)
         {
             _relay = relay;
             _source = source;
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(relay._stop.Token);
             _lane = relay._lanes.Take();
             _call = _lane.Client.OpenUdp(cancellationToken: _cancel.Token);
-            LastActivity = Environment.TickCount64;
+            _lastActivity = Environment.TickCount64;
         }
 
-        public long LastActivity { get; private set; }
+        public long LastActivity => Volatile.Read(ref _lastActivity);
+
+        /// <summary>A flow whose tasks run under the relay's <see cref="BackgroundTasks"/>.</summary>
+        public static Flow Start(UdpRelay relay, IPEndPoint source)
+        {
+            var flow = new Flow(relay, source);
+            relay._tasks.Run($"UDP flow {source} → {relay._destination}", flow.RunAsync);
+            return flow;
+        }
 
         /// <summary>
-        /// Sends one datagram (opening the flow first); false when the flow is broken. Called only
-        /// from the relay's receive loop, one at a time, as a call's request stream requires.
+        /// Queues one datagram (copied: the receive buffer is reused) without waiting; false when
+        /// the flow has ended. A full queue drops the datagram, as a congested network would.
         /// </summary>
-        public async Task<bool> SendAsync(ReadOnlyMemory<byte> datagram)
+        public bool Queue(ReadOnlySpan<byte> datagram)
         {
-            LastActivity = Environment.TickCount64;
-            try
+            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+            if (_queue.Writer.TryWrite(datagram.ToArray()))
             {
-                if (!_opened)
-                {
-                    var family = _relay._destination.AddressFamily == AddressFamily.InterNetworkV6 ? IpFamily.V6 : IpFamily.V4;
-                    await _call.RequestStream.WriteAsync(new UdpClientMessage { Open = new UdpOpen { Family = family, Destination = SockAddr.FromIPEndPoint(_relay._destination) } }, _cancel.Token).ConfigureAwait(false);
-                    _opened = true;
-                    _ = ReceiveAsync();
-                }
-
-                // Copied: the receive buffer is reused for the next datagram before the call sends this one.
-                await _call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Data = Google.Protobuf.ByteString.CopyFrom(datagram.Span) } }, _cancel.Token).ConfigureAwait(false);
                 return true;
             }
-            catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException)
+
+            if (_queue.Reader.Completion.IsCompleted || _cancel.IsCancellationRequested)
             {
-                _relay._logger.LogDebug("UDP flow {Source} → {Destination} failed: {Reason}", _source, _relay._destination, e.Message);
                 return false;
             }
+
+            RemoteLog.UdpDatagramDropped(_relay._logger, _source, _relay._destination);
+            return true;
         }
 
+        /// <summary>Ends the flow: its tasks stop, and they release the call, the lane and the token source.</summary>
         public void Close()
         {
+            _queue.Writer.TryComplete();
             try
             {
                 _cancel.Cancel();
             }
             catch (ObjectDisposedException)
             {
+                // its tasks have ended and released everything
             }
+        }
 
-            _call.Dispose();
-            _lane.Dispose();
+        private async Task RunAsync()
+        {
+            try
+            {
+                var sending = SendAsync();
+                var receiving = ReceiveAsync();
+                await Task.WhenAll(sending, receiving).ConfigureAwait(false);
+            }
+            finally
+            {
+                _relay._flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(_source, this));
+                _queue.Writer.TryComplete();
+                _call.Dispose();
+                _lane.Dispose();
+                _cancel.Dispose();
+            }
+        }
+
+        /// <summary>Opens the flow, then writes the queued datagrams one at a time, as a call's request stream requires.</summary>
+        private async Task SendAsync()
+        {
+            try
+            {
+                var family = _relay._destination.AddressFamily == AddressFamily.InterNetworkV6 ? IpFamily.V6 : IpFamily.V4;
+                await _call.RequestStream.WriteAsync(new UdpClientMessage { Open = new UdpOpen { Family = family, Destination = SockAddr.FromIPEndPoint(_relay._destination) } }, _cancel.Token).ConfigureAwait(false);
+                await foreach (var datagram in _queue.Reader.ReadAllAsync(_cancel.Token).ConfigureAwait(false))
+                {
+                    await _call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Data = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(datagram) } }, _cancel.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException)
+            {
+                RemoteLog.UdpFlowFailed(_relay._logger, _source, _relay._destination, e.Message);
+            }
+            finally
+            {
+                // A flow that cannot send is broken: the next datagram from the source opens a new one.
+                Close();
+            }
         }
 
         private async Task ReceiveAsync()
@@ -300,30 +359,29 @@ internal sealed class UdpRelay : IAsyncDisposable
                     switch (message.MessageCase)
                     {
                         case UdpServerMessage.MessageOneofCase.Datagram:
-                            LastActivity = Environment.TickCount64;
+                            Volatile.Write(ref _lastActivity, Environment.TickCount64);
                             await _relay._socket.SendToAsync(message.Datagram.Data.Memory, SocketFlags.None, _source, _cancel.Token).ConfigureAwait(false);
                             break;
                         case UdpServerMessage.MessageOneofCase.OpenResult when message.OpenResult.Error is { } error:
-                            _relay._logger.LogDebug("agent could not open UDP to {Destination}: {Errno} {Message}", _relay._destination, error.Errno, error.Message);
+                            RemoteLog.UdpOpenFailed(_relay._logger, _relay._destination, error.Errno, error.Message);
                             break;
                         case UdpServerMessage.MessageOneofCase.Error when message.Error.Errno == Errno.ECONNREFUSED && _relay._app is not null:
-                            LastActivity = Environment.TickCount64;
+                            Volatile.Write(ref _lastActivity, Environment.TickCount64);
                             var seen = _relay.Refuse(_source);
-                            _relay._logger.LogDebug("UDP to {Destination} refused; handed to the app's socket: {Seen}", _relay._destination, seen);
+                            RemoteLog.UdpRefused(_relay._logger, _relay._destination, seen);
                             break;
                         case UdpServerMessage.MessageOneofCase.Error:
-                            _relay._logger.LogDebug("UDP to {Destination}: {Errno} {Message}", _relay._destination, message.Error.Errno, message.Error.Message);
+                            RemoteLog.UdpError(_relay._logger, _relay._destination, message.Error.Errno, message.Error.Message);
                             break;
                     }
                 }
             }
             catch (Exception e) when (e is RpcException or OperationCanceledException or SocketException or ObjectDisposedException)
             {
-                _relay._logger.LogDebug("UDP flow {Source} → {Destination} ended: {Reason}", _source, _relay._destination, e.Message);
+                RemoteLog.UdpFlowEnded(_relay._logger, _source, _relay._destination, e.Message);
             }
             finally
             {
-                _relay._flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(_source, this));
                 Close();
             }
         }

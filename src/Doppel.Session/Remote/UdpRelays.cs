@@ -22,6 +22,10 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
     private readonly ConcurrentDictionary<UdpRelay, byte> _connected = new();
     private long _lastDrop = Environment.TickCount64;
 
+    /// <summary>Background tasks of every stand-in still running.</summary>
+    public int Running =>
+        _relays.Values.Where(r => r.IsValueCreated).Sum(r => r.Value.Running) + _connected.Keys.Sum(r => r.Running);
+
     public ValueTask<IPEndPoint?> GetRelayAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
         if (_closing.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using Doppel.Cli.Logging;
+using Doppel.Cli.Running;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Tests.Commands;
@@ -19,5 +20,27 @@ public sealed class LogLevelTests
         var env = new Dictionary<string, string?> { ["DOPPEL_LOG"] = doppelLog, ["RUST_LOG"] = rustLog };
 
         Assert.Equal(expected, LogLevels.Resolve(verbose, n => env.GetValueOrDefault(n)));
+    }
+
+    [Theory]
+    [InlineData("info", "info")]
+    [InlineData("debug", "debug")]
+    [InlineData("warn,doppel_agent=trace", "trace")]
+    [InlineData("error", "error")]
+    [InlineData("off", "off")]
+    [InlineData("", "info")]
+    public void AgentLogLevelBecomesTheAgentsLevelWord(string configured, string expected)
+    {
+        Assert.Equal(expected, TargetRun.AgentLogLevel(configured));
+    }
+
+    [Theory]
+    [InlineData("debug: file: reading /app/x", true)]
+    [InlineData("warn: something", true)]
+    [InlineData("doppel-agent: target 'pid/1' was not found.", false)]
+    [InlineData("Unhandled exception. System.Exception", false)]
+    public void OnlyTheAgentsLogLinesAreShownAsAgentLines(string line, bool isLogLine)
+    {
+        Assert.Equal(isLogLine, LocalAgent.IsLogLine(line));
     }
 }

@@ -1,0 +1,38 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Agent.Logging;
+
+/// <summary>
+/// The agent's log messages. Info is for what an operator of a long-lived agent wants to see
+/// (it leaves); debug says what each session asks for (a connect, a file read, a lookup).
+/// </summary>
+internal static partial class AgentLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "no session for {Seconds} s: exiting")]
+    public static partial void IdleExit(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "session '{Session}' (doppel {ClientVersion}) speaks protocol {Version}")]
+    public static partial void Hello(ILogger logger, string session, string clientVersion, uint version);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "outgoing TCP: connecting to {Destination}")]
+    public static partial void TcpConnecting(ILogger logger, IPEndPoint destination);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "outgoing TCP: connected to {Destination} from {Local}")]
+    public static partial void TcpConnected(ILogger logger, IPEndPoint destination, EndPoint? local);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "outgoing TCP: connect to {Destination} failed: {Errno} {Message}")]
+    public static partial void TcpConnectFailed(ILogger logger, IPEndPoint destination, int errno, string message);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Debug, Message = "outgoing UDP: flow opened to {Destination}")]
+    public static partial void UdpOpened(ILogger logger, string destination);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "file: reading {Path}")]
+    public static partial void FileRead(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Trace, Message = "file: stat {Path}")]
+    public static partial void FileStat(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Debug, Message = "dns: lookup {Name}")]
+    public static partial void DnsLookup(ILogger logger, string name);
+}

@@ -1,0 +1,28 @@
+using Doppel.Config;
+
+namespace Doppel.Session.Sessions;
+
+/// <summary>What a session is started from: the resolved configuration and the local facts the CLI knows.</summary>
+public sealed record SessionOptions
+{
+    /// <summary>The resolved configuration; its <c>target</c> must be set.</summary>
+    public required DoppelConfig Config { get; init; }
+
+    /// <summary>The program as the user named it (<c>node</c>, <c>./app</c>): its executable stays local.</summary>
+    public required string Program { get; init; }
+
+    /// <summary>The directory the program runs in (absolute).</summary>
+    public required string WorkingDirectory { get; init; }
+
+    /// <summary>The environment doppel itself runs with: the base of the program's.</summary>
+    public required IReadOnlyDictionary<string, string> LocalEnvironment { get; init; }
+
+    /// <summary>The variables of <c>feature.env.env_file</c>, read before the agent started (<see cref="Env.SessionEnvironment.ReadEnvFile"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> EnvFile { get; init; } = [];
+
+    /// <summary>doppel's version, sent in the hello (<c>0.1.0</c>).</summary>
+    public required string ClientVersion { get; init; }
+
+    /// <summary>Called with each warning for the person (one sentence each): a filter name that resolves to nothing, a DNS filter entry that cannot apply.</summary>
+    public Action<string> Warn { get; init; } = _ => { };
+}
