@@ -178,7 +178,7 @@ internal sealed class ProgramSignals : IDisposable
 
             if (_program is null)
             {
-                _logger.LogDebug("signal {Signal} before the program runs: not starting it", signal);
+                ProgramSignalsLog.BeforeProgram(_logger, signal);
                 _pending.Add(signal);
                 _interrupted.Cancel();
                 return;
@@ -270,11 +270,11 @@ internal sealed class ProgramSignals : IDisposable
         {
             if (_typedStop != 0 && ProcessStatus.TryRead(pid)?.ProcessGroup == group && ProcessDetails.Catches(pid, _typedStop))
             {
-                _logger.LogDebug("pid {Pid} got the terminal's Ctrl+C and handles it: no SIGTERM", pid);
+                ProgramSignalsLog.HandlesCtrlCItself(_logger, pid);
                 continue;
             }
 
-            _logger.LogDebug("SIGTERM to pid {Pid}, left behind by the program", pid);
+            ProgramSignalsLog.TerminatingLeftBehind(_logger, pid);
             ProcessTree.Signal(pid, SigTerm);
         }
 
@@ -319,7 +319,7 @@ internal sealed class ProgramSignals : IDisposable
     {
         if (terminalDelivered)
         {
-            _logger.LogDebug("signal {Signal} came from the terminal: the program (pid {Pid}) got it too", signal, program.ProcessId);
+            ProgramSignalsLog.FromTerminal(_logger, signal, program.ProcessId);
             return;
         }
 
@@ -328,7 +328,7 @@ internal sealed class ProgramSignals : IDisposable
 
     private void Deliver(InterceptedProcess program, int signal)
     {
-        _logger.LogDebug("forwarding signal {Signal} to the program (pid {Pid})", signal, program.ProcessId);
+        ProgramSignalsLog.Forwarding(_logger, signal, program.ProcessId);
         program.Signal(signal);
     }
 
