@@ -14,20 +14,23 @@ namespace Doppel.Interception.Network;
 /// <summary>
 /// A remote TCP connect that behaves like one in the pod: a non-blocking socket gets EINPROGRESS
 /// at once and waits in SYN_SENT at the <see cref="HoldingListener"/> while the agent connects;
-/// then it is moved to the stand-in (writable, SO_ERROR 0) or fails with the pod's errno.
+/// then it is connected (writable, SO_ERROR 0) or fails with the pod's errno.
 /// <code>
 ///   app: connect(fd, dst) ─trap─► dup = pidfd_getfd; IRemote.ConnectTcpAsync(dst) starts
 ///        non-blocking: connect(dup, holding) → -EINPROGRESS ──► app (at once)
 ///        blocking: waits for the remote (at most SO_SNDTIMEO, then parked and -EINPROGRESS)
-///   remote ok:   shutdown(dup) (SYN_SENT → CLOSE), clear its ECONNRESET, connect(dup, stand-in)
+///   remote ok:   HoldingListener.AnswerAsync: simultaneous open from the holding address to the
+///                app socket (SYN_SENT → ESTABLISHED); our end relayed to the stand-in
 ///   remote fail: shutdown(dup) → the app wakes (EPOLLOUT|EPOLLERR|EPOLLHUP);
 ///                getsockopt(fd, SOL_SOCKET, SO_ERROR) ─trap─► the pod's errno, once
 ///   app closes fd while waiting (seen every 200 ms) ──► the remote attempt is cancelled
 /// </code>
 /// shutdown on a SYN_SENT socket is tcp_disconnect (net/ipv4/af_inet.c inet_shutdown): state
-/// CLOSE, sk_err ECONNRESET, pollers woken; a later connect on it is a fresh connect. An event loop
-/// woken during the few microseconds of a successful switch re-polls and finds nothing; one that
-/// asks SO_ERROR meanwhile is held until the switch has ended.
+/// CLOSE, sk_err ECONNRESET, pollers woken. A successful connect never takes that way: between
+/// the disconnect and a new connect the socket would poll as EPOLLOUT|EPOLLHUP, which programs
+/// that read poll's bits rather than SO_ERROR (curl) take for a failed connect. (Only when the
+/// simultaneous open fails is the socket moved to the stand-in that way.) An app that asks
+/// SO_ERROR during the switch is held until it has ended.
 /// </summary>
 internal sealed partial class OutgoingHandler
 {
@@ -36,14 +39,6 @@ internal sealed partial class OutgoingHandler
 
     /// <summary>How often a blocking connect that waits for the agent looks for a signal to the app's thread.</summary>
     private static readonly TimeSpan s_signalCheckInterval = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>
-    /// How long a non-blocking connect may wait for the remote outcome before EINPROGRESS: a
-    /// quick agent (local, or a short round trip) is then switched before the app can poll. A
-    /// program that reads poll's EPOLLHUP itself instead of SO_ERROR (curl) could take a later
-    /// switch for a failure.
-    /// </summary>
-    private static readonly TimeSpan s_switchGrace = TimeSpan.FromMilliseconds(50);
 
     private readonly ConcurrentDictionary<ulong, PendingConnect> _pending = new();
 
@@ -60,7 +55,7 @@ internal sealed partial class OutgoingHandler
 
         if (table.Get(inode) is { } redirected && redirected.Destination.Equals(destination))
         {
-            if (IsConnectedTo(dup, redirected.StandIn))
+            if (IsConnectedTo(dup, redirected.Peer))
             {
                 // Already moved to its stand-in: what the kernel says of that (EISCONN for a connected socket).
                 using (dup)
@@ -95,22 +90,11 @@ internal sealed partial class OutgoingHandler
         {
             WatchForClose(n.ThreadId, pending);
             logger.ConnectPending(n.ThreadId, destination);
-            return AnswerInProgressAsync(n, pending);
+            return new(n.Fail(Errno.EINPROGRESS));
         }
 
         // Blocking, or (rare) a socket that cannot reach the holding listener (IPV6_V6ONLY): wait.
         return WaitAsync(n, pending, timeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// EINPROGRESS, once the remote connect has ended or <see cref="s_switchGrace"/> has passed:
-    /// a switch made while the app is still inside its connect cannot be seen (the moment of
-    /// EPOLLHUP between the disconnect and the new connect falls before it can poll).
-    /// </summary>
-    private static async ValueTask<HandlerResult> AnswerInProgressAsync(Notification n, PendingConnect pending)
-    {
-        await Task.WhenAny(pending.Settled, Task.Delay(s_switchGrace)).ConfigureAwait(false);
-        return n.Fail(Errno.EINPROGRESS);
     }
 
     private async Task<TcpConnectOutcome> StartRemote(PendingConnect pending)
@@ -258,9 +242,8 @@ internal sealed partial class OutgoingHandler
             return;
         }
 
-        // Formatted beforehand: the disconnect and the new connect run back to back, since between
-        // them the socket polls as EPOLLOUT|EPOLLHUP, which a program that reads poll's error bits
-        // itself rather than SO_ERROR (curl) would take for a failed connect.
+        // Formatted beforehand: should the fallback disconnect be needed, it and the new connect run
+        // back to back (between them the socket polls as EPOLLOUT|EPOLLHUP).
         var address = outcome.StandIn is { } target ? SockAddr.Format(target, SocketCalls.GetSocketDomain(pending.Dup)) : null;
         var connected = -Errno.ENETUNREACH;
         if (pending.Parked)
@@ -270,6 +253,14 @@ internal sealed partial class OutgoingHandler
                 // The local kernel ended the wait itself (its own SYN retries ran out): the app has
                 // its ETIMEDOUT already; a late remote connection has nobody to go to.
                 pending.Settle(-Errno.ETIMEDOUT);
+                Forget(pending);
+                return;
+            }
+
+            if (outcome.StandIn is { } held && await AnswerHeldAsync(pending, held).ConfigureAwait(false))
+            {
+                logger.ConnectSwitched(pending.Destination, held, 0);
+                pending.Settle(0);
                 Forget(pending);
                 return;
             }
@@ -304,15 +295,45 @@ internal sealed partial class OutgoingHandler
         }
     }
 
-    /// <summary>Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in; returns the app's connect result.</summary>
+    /// <summary>
+    /// Completes the connect of a socket waiting at the holding listener there, by simultaneous
+    /// open, and relays the connection to <paramref name="standIn"/>; false when the app's socket
+    /// did not take the simultaneous open (then nothing has changed for it). Should the stand-in be
+    /// gone, the app's connection is reset, as it would be at the stand-in.
+    /// </summary>
+    private async Task<bool> AnswerHeldAsync(PendingConnect pending, IPEndPoint standIn)
+    {
+        if (holding is null || LocalAddress(pending.Dup) is not { } waiting)
+        {
+            return false;
+        }
+
+        // In the table before the app's socket is connected: a getpeername at once after sees the destination.
+        table.Set(pending.Inode, new RedirectedSocket(pending.Destination, standIn, waiting, holding.EndPoint));
+        if (await holding.AnswerAsync(waiting).ConfigureAwait(false) is not { } ours)
+        {
+            table.Remove(pending.Inode);
+            return false;
+        }
+
+        if (await HeldConnectionRelay.StartAsync(ours, standIn, holding).ConfigureAwait(false) is { } relay)
+        {
+            remote.OnTcpConnected(relay, pending.Destination); // the peer the stand-in sees
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in;
+    /// returns the app's connect result.
+    /// </summary>
     private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, int result)
     {
         if (result is 0 or -Errno.EINPROGRESS)
         {
-            Span<byte> local = stackalloc byte[SockAddr.MaxLength];
-            var localLength = SocketCalls.GetSockName(dup, local);
-            var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
-            table.Set(inode, new RedirectedSocket(destination, standIn, source));
+            var source = LocalAddress(dup);
+            table.Set(inode, new RedirectedSocket(destination, standIn, source, standIn));
             if (source is not null)
             {
                 remote.OnTcpConnected(source, destination);
@@ -322,18 +343,26 @@ internal sealed partial class OutgoingHandler
         return result;
     }
 
-    /// <summary>Whether the socket's peer is <paramref name="standIn"/> (not a new socket that got a recycled inode).</summary>
-    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint standIn)
+    /// <summary>The socket's own address (getsockname); null when it has none.</summary>
+    private static IPEndPoint? LocalAddress(SafeFileHandle dup)
+    {
+        Span<byte> local = stackalloc byte[SockAddr.MaxLength];
+        var localLength = SocketCalls.GetSockName(dup, local);
+        return localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
+    }
+
+    /// <summary>Whether the socket's peer is <paramref name="expected"/> (not a new socket that got a recycled inode).</summary>
+    private static bool IsConnectedTo(SafeFileHandle dup, IPEndPoint expected)
     {
         Span<byte> peer = stackalloc byte[SockAddr.MaxLength];
         var length = SocketCalls.GetPeerName(dup, peer);
-        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(standIn);
+        return length > 0 && SockAddr.Parse(peer[..length]) is { } actual && actual.Equals(expected);
     }
 
     /// <summary>connect() on a socket already moved to its stand-in: 0 once connected (a restarted call), else what the kernel says.</summary>
     private static HandlerResult Restarted(Notification n, SafeFileHandle dup, RedirectedSocket redirected)
     {
-        var address = SockAddr.Format(redirected.StandIn, SocketCalls.GetSocketDomain(dup));
+        var address = SockAddr.Format(redirected.Peer, SocketCalls.GetSocketDomain(dup));
         var result = address is null ? -Errno.ENETUNREACH : SocketCalls.Connect(dup, address);
         return result is 0 or -Errno.EISCONN ? n.Return(0) : n.Fail(-result);
     }

@@ -152,7 +152,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             Span<byte> local = stackalloc byte[SockAddr.MaxLength];
             var localLength = SocketCalls.GetSockName(dup, local);
             var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
-            table.Set(inode, new RedirectedSocket(destination, standIn, source));
+            table.Set(inode, new RedirectedSocket(destination, standIn, source, standIn));
             if (transport == Transport.Udp)
             {
                 table.MarkUdp(inode, standIn, destination);
@@ -205,7 +205,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         // Still the socket we connected? (inode numbers are recycled)
         Span<byte> realPeer = stackalloc byte[SockAddr.MaxLength];
         var peerLength = SocketCalls.GetPeerName(dup, realPeer);
-        if (peerLength <= 0 || SockAddr.Parse(realPeer[..peerLength]) is not { } actual || !actual.Equals(redirected.StandIn))
+        if (peerLength <= 0 || SockAddr.Parse(realPeer[..peerLength]) is not { } actual || !actual.Equals(redirected.Peer))
         {
             if (peerLength != -Errno.ENOTCONN)
             {

@@ -12,7 +12,7 @@ namespace Doppel.Interception.Network;
 ///   connect ──► Waiting ──(non-blocking, or SO_SNDTIMEO expired)──► Parked at the holding listener
 ///                  │                                                    │
 ///                  └──────────── remote outcome ───► Switching ◄────────┘
-///                                                      │ success: connected to the stand-in, entry gone
+///                                                      │ success: connected (relayed to the stand-in), entry gone
 ///                                                      └ failure: Failed(errno) until SO_ERROR / connect reads it
 /// </code>
 /// </summary>

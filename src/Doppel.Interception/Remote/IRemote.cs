@@ -53,8 +53,10 @@ public interface IRemote
 
     /// <summary>
     /// Told once the app's socket has been connected to the endpoint from
-    /// <see cref="ConnectTcpAsync"/>; <paramref name="source"/> is the app socket's local address,
-    /// i.e. the peer the loopback listener sees. The listener may accept before this call.
+    /// <see cref="ConnectTcpAsync"/>; <paramref name="source"/> is the peer the loopback listener
+    /// sees: the app socket's local address, or, for a non-blocking connect completed at the
+    /// holding listener, that of the supervisor's socket that relays the app's connection there.
+    /// The listener may accept before this call.
     /// </summary>
     void OnTcpConnected(IPEndPoint source, IPEndPoint destination);
 

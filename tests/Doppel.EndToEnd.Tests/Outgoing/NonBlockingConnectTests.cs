@@ -17,6 +17,7 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
 {
     private const int DroppedPort = 81;
     private const string DropTable = "doppel_test_drop";
+    private const string FirstSynTable = "doppel_test_first_syn";
     private static readonly IPAddress s_missingHost = IPAddress.Parse("10.244.0.253");
 
     // A non-blocking connect as an event loop makes it: connect, select for writable, SO_ERROR.
@@ -37,6 +38,36 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
             s.settimeout(10)
             s.sendall(b"ping\n")
             print("echo", s.recv(100))
+        """;
+
+    // Waits in poll() and polls again at once as curl does, reading the bits (not SO_ERROR) to tell how the connect ended.
+    private const string PollBitsScript = """
+        import errno, select, socket, sys, time
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        start = time.monotonic()
+        r = s.connect_ex((sys.argv[1], int(sys.argv[2])))
+        print("connect", errno.errorcode.get(r, r), "at once" if time.monotonic() - start < 0.5 else "late")
+        p = select.poll()
+        p.register(s, select.POLLOUT | select.POLLERR | select.POLLHUP)
+        while True:
+            events = p.poll(30000)
+            if not events:
+                print("no poll event in 30 s")
+                sys.exit(1)
+            bits = events[0][1] | sum(e for _, e in p.poll(0))  # checked again at once, as curl does
+            names = [n for n, b in (("POLLOUT", select.POLLOUT), ("POLLERR", select.POLLERR), ("POLLHUP", select.POLLHUP)) if bits & b]
+            print("poll", "|".join(names))
+            if bits & (select.POLLERR | select.POLLHUP):
+                sys.exit(1)
+            if bits & select.POLLOUT:
+                break
+        took = time.monotonic() - start
+        print("writable after the dropped SYN's retry" if 0.5 <= took < 10 else f"writable after {took:.2f} s")
+        s.setblocking(True)
+        s.settimeout(10)
+        s.sendall(b"ping\n")
+        print("echo", s.recv(100))
         """;
 
     private const string SendTimeoutScript = """
@@ -266,6 +297,44 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task APollerSeesOnlyWritableWhenAConnectSlowerThanItsFirstPollSucceeds()
+    {
+        var script = fixture.WriteFile("poll-bits.py", PollBitsScript);
+        string[] args = [ClusterFixture.Python, script, fixture.Backend.IP.ToString(), ClusterFixture.TcpEchoPort.ToString()];
+        const string expected = "connect EINPROGRESS at once\npoll POLLOUT\nwritable after the dropped SYN's retry\necho b'ping\\n'\n";
+
+        await DropEachFirstSynAsync(ClusterFixture.TcpEchoPort);
+        try
+        {
+            var inPod = await fixture.Bff.ExecInNetworkAsync(args, CancellationToken.None);
+            var result = await fixture.ExecAsync(["-t", Target, "--", .. args]);
+
+            Assert.Equal(expected, inPod.StandardOutput);
+            result.AssertSucceededWith(expected);
+        }
+        finally
+        {
+            await RunAsync(["ip", "netns", "exec", fixture.Backend.NetworkNamespace, "nft", "delete", "table", "inet", FirstSynTable]);
+        }
+    }
+
+    [Fact]
+    public async Task CurlFetchesThroughAConnectSlowerThanItsFirstPoll()
+    {
+        await DropEachFirstSynAsync(80);
+        try
+        {
+            var result = await fixture.ExecAsync(["-t", Target, "--", "curl", "-sS", "--noproxy", "*", "--max-time", "20", $"http://{ClusterFixture.BackendName}/"]);
+
+            result.AssertSucceededWith(ClusterFixture.BackendBody);
+        }
+        finally
+        {
+            await RunAsync(["ip", "netns", "exec", fixture.Backend.NetworkNamespace, "nft", "delete", "table", "inet", FirstSynTable]);
+        }
+    }
+
+    [Fact]
     public async Task ClosingASocketWhileItsConnectWaitsCancelsThePodsConnect()
     {
         var script = fixture.WriteFile("close-early.py", CloseEarlyScript);
@@ -293,6 +362,24 @@ public sealed class NonBlockingConnectTests(ClusterFixture fixture) : IAsyncLife
             File.Delete(exitNow);
         }
     }
+
+    /// <summary>
+    /// The backend drops the first SYN of each connection to <paramref name="port"/> (a set of the
+    /// source address and port seen): every connect there takes the SYN retry, ≈ 1 s, far longer
+    /// than the app's first poll.
+    /// </summary>
+    private Task DropEachFirstSynAsync(int port) =>
+        RunAsync(
+            ["ip", "netns", "exec", fixture.Backend.NetworkNamespace, "nft", "-f", "-"],
+            $$"""
+            table inet {{FirstSynTable}} {
+              set seen { type ipv4_addr . inet_service; flags dynamic, timeout; timeout 1m; }
+              chain input {
+                type filter hook input priority 0; policy accept;
+                tcp dport {{port}} tcp flags syn ip saddr . tcp sport != @seen add @seen { ip saddr . tcp sport } drop
+              }
+            }
+            """);
 
     /// <summary>Connects in SYN_SENT from the pod to the dropped port: the agent's attempts.</summary>
     private async Task<int> PodSynSentCountAsync()

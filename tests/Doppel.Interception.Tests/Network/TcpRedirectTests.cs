@@ -44,6 +44,96 @@ public sealed class TcpRedirectTests
         Assert.Equal(source, Assert.Single(server.Value!.Peers));
     }
 
+    /// <summary>
+    /// A remote connect that outlasts the program's first polls (300 ms, as a slow agent or a
+    /// port-forward takes): the socket waits at the holding listener and is completed there by
+    /// simultaneous open. curl takes any EPOLLHUP/EPOLLERR seen while connecting for a failure.
+    /// </summary>
+    [Fact]
+    public async Task CurlConnectsThroughASlowRemoteConnect()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent") { TcpConnectDelay = TimeSpan.FromMilliseconds(300) };
+
+        var result = await Run.IsolatedAsync(
+            Run.Options("sh", "-c", "for i in 1 2 3; do curl -sS --max-time 10 http://192.0.2.10/slow || exit 1; done"),
+            Policy,
+            remote,
+            setup: () =>
+            {
+                server.Value = new LoopbackHttpServer("slow\n");
+                remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+            });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("slow\nslow\nslow\n", result.Stdout);
+    }
+
+    /// <summary>
+    /// An epoll loop sees a slow remote connect (300 ms) end with EPOLLOUT alone, every bit it is
+    /// shown checked (no EPOLLHUP or EPOLLERR at any moment), for IPv4 and IPv4-mapped sockets; the
+    /// socket was never disconnected and reconnected: the stand-in's peer is the supervisor's
+    /// relaying socket, not the app's socket (which the old switch connected to the stand-in).
+    /// </summary>
+    [Fact]
+    public async Task EpollLoopSeesOnlyWritableThroughASlowRemoteConnect()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent") { TcpConnectDelay = TimeSpan.FromMilliseconds(300) };
+        var script = """
+            import socket, select, errno
+            def fetch(family, address):
+                s = socket.socket(family, socket.SOCK_STREAM)
+                s.setblocking(False)
+                assert s.connect_ex(address) == errno.EINPROGRESS
+                ep = select.epoll()
+                ep.register(s.fileno(), select.EPOLLOUT)
+                seen = set()
+                while True:
+                    events = ep.poll(0.005)
+                    for _, mask in events:
+                        seen.add(mask)
+                    if events:
+                        break
+                for _ in range(1000):  # and again at once, as curl does
+                    for _, mask in ep.poll(0):
+                        seen.add(mask)
+                assert seen == {select.EPOLLOUT}, seen
+                assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                peer = s.getpeername()
+                s.setblocking(True)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk: break
+                    data += chunk
+                port = s.getsockname()[1]
+                s.close()
+                return peer[0], peer[1], port, data.split(b"\r\n\r\n", 1)[1].decode()
+            for family, address in [(socket.AF_INET, ("192.0.2.10", 80)), (socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0))]:
+                print(*fetch(family, address))
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            server.Value = new LoopbackHttpServer("ok");
+            remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("192.0.2.10 80 ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("::ffff:192.0.2.10 80 ", lines[1], StringComparison.Ordinal);
+        Assert.All(lines, line => Assert.EndsWith(" ok", line, StringComparison.Ordinal));
+        var appPorts = lines.Select(line => int.Parse(line.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var relayed = remote.Connections.Select(c => c.Source).ToArray();
+        Assert.Equal(2, relayed.Length);
+        Assert.Equal(relayed.OrderBy(p => p.Port), server.Value!.Peers.OrderBy(p => p.Port));
+        Assert.DoesNotContain(relayed, source => appPorts.Contains(source.Port));
+    }
+
     [Fact]
     public async Task CurlReachesARemoteIpv6Address()
     {

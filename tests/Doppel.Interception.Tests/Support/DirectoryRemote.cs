@@ -215,8 +215,18 @@ internal sealed class DirectoryRemote(string root) : IRemote
         return default;
     }
 
-    public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
-        => new(_services.TryGetValue(destination, out var standIn) ? TcpConnectOutcome.Connected(standIn) : TcpConnectOutcome.Failed(Errno.ECONNREFUSED));
+    /// <summary>How long each TCP connect takes on the remote side (a slow agent, a port-forward); none by default.</summary>
+    public TimeSpan TcpConnectDelay { get; init; }
+
+    public async ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        if (TcpConnectDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(TcpConnectDelay, cancellationToken);
+        }
+
+        return _services.TryGetValue(destination, out var standIn) ? TcpConnectOutcome.Connected(standIn) : TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
+    }
 
     public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => Connections.Enqueue((source, destination));
 
