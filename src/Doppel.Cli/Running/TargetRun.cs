@@ -7,6 +7,7 @@ using Doppel.Interception.Launching;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
+using Doppel.Session.Files;
 using Doppel.Session.Policy;
 using Doppel.Session.Remote;
 using Grpc.Core;
@@ -166,6 +167,8 @@ internal static class TargetRun
         var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
         await using (remote.ConfigureAwait(false))
         {
+            // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
+            using var files = new FileSync(remote, console.WriteError);
             var options = new InterceptionOptions
             {
                 Program = commandLine[0],
@@ -174,9 +177,13 @@ internal static class TargetRun
                 WorkingDirectory = environment.WorkingDirectory,
                 OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
                 Logger = loggers.CreateLogger("doppel.interception"),
+                Files = files,
             };
             await using var process = await InterceptedProcess.StartAsync(options, policy, remote, cancellationToken).ConfigureAwait(false);
-            return await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+            var code = await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+
+            // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
+            return code == ExitCodes.Success && files.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;
         }
     }
 

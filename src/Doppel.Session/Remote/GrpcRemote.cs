@@ -79,18 +79,25 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        await Call(
+        return await Call(
             async c =>
             {
                 using var call = _agent.Files.ReadFile(new ReadFileRequest { Path = path }, deadline: Deadline(), cancellationToken: c);
+                RemoteEntry? entry = null;
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(c).ConfigureAwait(false))
                 {
                     if (chunk.Error is { } error)
                     {
                         throw Failure(error, path);
+                    }
+
+                    // The first message carries fstat of the file the agent reads from.
+                    if (chunk.Stat is { } stat)
+                    {
+                        entry ??= Entry(stat, NameOf(path));
                     }
 
                     if (!chunk.Data.IsEmpty)
@@ -99,7 +106,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
                     }
                 }
 
-                return true;
+                return entry ?? throw new RemoteFileException(Errno.EIO, $"{path}: the agent sent no stat with the content");
             },
             path,
             cancellationToken).ConfigureAwait(false);
