@@ -119,16 +119,25 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             async c =>
             {
                 using var call = _agent.Files.WriteFile(deadline: Deadline(), cancellationToken: c);
-                await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
-                var buffer = new byte[Relay.ChunkSize];
-                int n;
-                while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                try
                 {
-                    // WriteAsync has serialised the message when it completes: the buffer can be reused.
-                    await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                    await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
+                    var buffer = new byte[Relay.ChunkSize];
+                    int n;
+                    while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                    {
+                        // WriteAsync has serialised the message when it completes: the buffer can be reused.
+                        await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                    }
+
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.OK)
+                {
+                    // The agent answered before reading everything (the open failed: EACCES, EPERM,
+                    // EROFS, ...) and ended the call; its answer carries the errno.
                 }
 
-                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 return await call.ResponseAsync.ConfigureAwait(false);
             },
             path,
