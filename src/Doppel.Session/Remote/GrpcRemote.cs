@@ -132,10 +132,12 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
 
                     await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 }
-                catch (RpcException e) when (e.StatusCode == StatusCode.OK)
+                catch (RpcException) when (!c.IsCancellationRequested)
                 {
                     // The agent answered before reading everything (the open failed: EACCES, EPERM,
-                    // EROFS, ...) and ended the call; its answer carries the errno.
+                    // EROFS, ...) and ended the call, which the next request write sees as OK or
+                    // Cancelled (the stream was reset); its answer carries the errno. Without an
+                    // answer, ResponseAsync throws the call's real failure.
                 }
 
                 return await call.ResponseAsync.ConfigureAwait(false);
