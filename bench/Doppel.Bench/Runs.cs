@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Doppel.Interception;
 using Doppel.Interception.Remote;
+using Doppel.Session.Files;
 
 namespace Doppel.Bench;
 
@@ -33,12 +34,15 @@ internal static class Runs
     public static async Task<RunResult> InterceptedAsync(
         Launcher launcher, string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
+        // LocalPolicy keeps every path local: the file sync is never asked, but the file traps need one.
+        using var files = new FileSync(new NoRemote(), report: _ => { });
         var options = new InterceptionOptions
         {
             Program = program,
             Arguments = arguments,
             LauncherPath = launcher.Path,
             CaptureOutput = true,
+            Files = files,
         };
         var policy = new LocalPolicy();
 

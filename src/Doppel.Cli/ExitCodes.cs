@@ -14,6 +14,12 @@ public static class ExitCodes
     /// <summary>The command exists but cannot do its work: the target or its agent cannot be reached (a Kubernetes target on this build, a dead process, a missing doppel-agent); nothing was run.</summary>
     public const int Unavailable = 69;
 
+    /// <summary>
+    /// <c>exec</c>: the program exited 0, but a file it wrote could not be written back to the pod
+    /// (each such file was named in an error line). A program that failed keeps its own code.
+    /// </summary>
+    public const int WriteBackFailed = 74;
+
     /// <summary>A local target needs root (the agent joins the target's namespaces) and doppel is not root; nothing was run.</summary>
     public const int NoPermission = 77;
 

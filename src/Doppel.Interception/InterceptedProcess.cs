@@ -30,16 +30,16 @@ public sealed class InterceptedProcess : IAsyncDisposable
     private readonly SafeFileHandle? _pidfd;
     private readonly SeccompListener? _listener;
     private readonly Supervisor? _supervisor;
-    private readonly RemoteFileCache? _cache;
+    private readonly IFileSync? _files;
     private bool KeepsLeftBehind { get; init; }
 
-    private InterceptedProcess(Process process, SafeFileHandle? pidfd, SeccompListener? listener, Supervisor? supervisor, RemoteFileCache? cache)
+    private InterceptedProcess(Process process, SafeFileHandle? pidfd, SeccompListener? listener, Supervisor? supervisor, IFileSync? files)
     {
         _process = process;
         _pidfd = pidfd;
         _listener = listener;
         _supervisor = supervisor;
-        _cache = cache;
+        _files = files;
     }
 
     /// <summary>The program's process id (the launcher's, which became the program by execve).</summary>
@@ -68,6 +68,11 @@ public sealed class InterceptedProcess : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(remote);
+        if ((policy.Families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0 && options.Files is null)
+        {
+            throw new ArgumentException("A policy that traps file calls needs InterceptionOptions.Files.", nameof(options));
+        }
+
         var logger = options.Logger ?? NullLogger.Instance;
 
         var controlPath = Path.Combine(Path.GetTempPath(), $"doppel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
@@ -108,13 +113,12 @@ public sealed class InterceptedProcess : IAsyncDisposable
             }
 
             var (pidfd, seccomp, go) = listener.Value;
-            var cache = new RemoteFileCache(remote, options.CacheDirectory);
-            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, cache, holding, logger), logger);
+            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, options.Files, holding, logger), logger);
             supervisor.Start();
             await go.SendAsync(new byte[] { (byte)'g' }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             go.Dispose();
 
-            return new InterceptedProcess(process, pidfd, seccomp, supervisor, cache)
+            return new InterceptedProcess(process, pidfd, seccomp, supervisor, options.Files)
             {
                 Holding = holding,
                 StandardOutput = Out(options, process),
@@ -138,14 +142,15 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
     /// <summary>
     /// Waits for the program to exit and returns its exit code: the code it passed to exit, or
-    /// 128+N when signal N killed it (what a shell reports). Remote writes are flushed first.
+    /// 128+N when signal N killed it (what a shell reports). The file sync's final flush runs
+    /// first (<see cref="IFileSync.FlushAsync(CancellationToken)"/>: failures are reported there).
     /// </summary>
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken)
     {
         await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        if (_cache is not null)
+        if (_files is not null)
         {
-            await _cache.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await _files.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return _process.ExitCode;
@@ -202,9 +207,9 @@ public sealed class InterceptedProcess : IAsyncDisposable
     public async Task WaitForProcessTreeAsync(CancellationToken cancellationToken)
     {
         await ProcessTreeExited.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (_cache is not null)
+        if (_files is not null)
         {
-            await _cache.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await _files.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -227,12 +232,11 @@ public sealed class InterceptedProcess : IAsyncDisposable
         _supervisor?.Dispose();
         _listener?.Dispose();
         _pidfd?.Dispose();
-        _cache?.Dispose();
         Holding?.Dispose();
         _process.Dispose();
     }
 
-    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, HoldingListener? holding, ILogger logger)
+    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, IFileSync? files, HoldingListener? holding, ILogger logger)
     {
         var families = policy.Families;
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
@@ -247,7 +251,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
         if ((families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0)
         {
-            yield return new FileHandler(policy, remote, cache, logger);
+            yield return new FileHandler(policy, remote, files!, logger);
         }
 
         if ((families & SyscallFamilies.Hostname) != 0)

@@ -26,8 +26,12 @@ public sealed record InterceptionOptions
     /// <summary>Arguments placed before the launcher mode's own (e.g. the dll when the launcher is <c>dotnet</c>).</summary>
     public IReadOnlyList<string> LauncherPrefixArguments { get; init; } = [];
 
-    /// <summary>The per-session cache tree where remote files and directories are materialised.</summary>
-    public string? CacheDirectory { get; init; }
+    /// <summary>
+    /// The session's file sync that serves remote paths (fetch, cache tree, write-back); required
+    /// when the policy traps file calls. Its owner disposes it; the final flush runs before
+    /// <see cref="InterceptedProcess.WaitForExitAsync"/> returns.
+    /// </summary>
+    public Files.IFileSync? Files { get; init; }
 
     /// <summary>
     /// Keep the processes the program leaves behind (<c>server &amp;</c>, a double-forked daemon)

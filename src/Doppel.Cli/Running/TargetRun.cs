@@ -103,6 +103,9 @@ internal static class TargetRun
                 EnvFile = envFile,
                 ClientVersion = Version,
                 Warn = console.WriteWarning,
+
+                // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
+                ReportError = console.WriteError,
             };
             DoppelSession session;
             try
@@ -135,9 +138,13 @@ internal static class TargetRun
                     // A process the program leaves behind (server &, a daemon) still makes trapped calls:
                     // the session serves it until it exits (docs/cli.md, "Processes left running").
                     KeepServingLeftBehind = true,
+                    Files = session.Files,
                 };
                 await using var process = await InterceptedProcess.StartAsync(options, session.Policy, session.Remote, cancellationToken).ConfigureAwait(false);
-                return await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+                var code = await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+
+                // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
+                return code == ExitCodes.Success && session.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;
             }
         }
     }

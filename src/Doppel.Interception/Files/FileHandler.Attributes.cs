@@ -94,8 +94,8 @@ internal sealed partial class FileHandler
         => Remotely(n, async () =>
         {
             // A write-back under way carries the copy's old mode and times: let it land first.
-            await cache.FlushAsync(path, cancellationToken).ConfigureAwait(false);
+            await files.FlushAsync(path, cancellationToken).ConfigureAwait(false);
             await remote.SetAttributesAsync(path, attributes, follow, cancellationToken).ConfigureAwait(false);
-            cache.ApplyAttributes(path, attributes);
+            files.ApplyAttributes(path, attributes);
         });
 }

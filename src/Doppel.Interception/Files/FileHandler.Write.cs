@@ -16,7 +16,7 @@ internal sealed partial class FileHandler
         return path is null ? new(early!.Value) : Remotely(n, async () =>
         {
             await remote.CreateDirectoryAsync(path, mode & 0xfff, cancellationToken).ConfigureAwait(false);
-            cache.EnsureNode(path, RemoteEntryKind.Directory);
+            files.EnsureNode(path, RemoteEntryKind.Directory);
         });
     }
 
@@ -26,7 +26,7 @@ internal sealed partial class FileHandler
         return path is null ? new(early!.Value) : Remotely(n, async () =>
         {
             await remote.DeleteAsync(path, directory, cancellationToken).ConfigureAwait(false);
-            cache.Forget(path);
+            files.Forget(path);
         });
     }
 
@@ -58,10 +58,10 @@ internal sealed partial class FileHandler
 
         return Remotely(n, async () =>
         {
-            await cache.FlushAsync(from, cancellationToken).ConfigureAwait(false); // written content first
+            await files.FlushAsync(from, cancellationToken).ConfigureAwait(false); // written content first
             await remote.RenameAsync(from, to, (flags & RenameNoReplace) != 0, cancellationToken).ConfigureAwait(false);
-            cache.Forget(from);
-            cache.Forget(to);
+            files.Forget(from);
+            files.Forget(to);
         });
     }
 
@@ -73,24 +73,22 @@ internal sealed partial class FileHandler
 
     private async ValueTask<HandlerResult> TruncateRemoteAsync(Notification n, string path, long length, CancellationToken cancellationToken)
     {
-        var entry = await remote.GetEntryAsync(path, followSymlinks: true, cancellationToken).ConfigureAwait(false);
-        if (entry is null)
+        string local;
+        try
         {
-            return n.Fail(Errno.ENOENT);
+            local = await files.FetchAsync(path, cancellationToken).ConfigureAwait(false); // ENOENT, EISDIR as truncate(2) says
+        }
+        catch (RemoteFileException e)
+        {
+            return n.Fail(e.Errno);
         }
 
-        if (entry.Kind == RemoteEntryKind.Directory)
-        {
-            return n.Fail(Errno.EISDIR);
-        }
-
-        var local = await cache.FetchFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
         using (var file = new FileStream(local, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(length);
         }
 
-        cache.MarkDirty(path);
+        files.MarkWritten(path);
         return n.Return(0);
     }
 }

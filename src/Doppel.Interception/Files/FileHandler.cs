@@ -18,7 +18,7 @@ namespace Doppel.Interception.Files;
 ///   statx/newfstatat/stat/lstat ─► remote entry ─► struct written into the caller
 /// </code>
 /// </summary>
-internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote remote, RemoteFileCache cache, ILogger logger) : ISyscallHandler
+internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote remote, IFileSync files, ILogger logger) : ISyscallHandler
 {
     private const int AccessWrite = 2;
     private const int AccessExecute = 1;
@@ -131,7 +131,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         }
 
         // A path inside the cache tree is already a remote path; anything else is mapped first.
-        var path = cache.RemotePathOf(absolute) ?? policy.MapPath(absolute);
+        var path = files.RemotePathOf(absolute) ?? policy.MapPath(absolute);
         var decision = policy.DecideFile(path, intent);
 
         // Only a decision that acts needs the caller to still be the one we read from: a
@@ -177,80 +177,115 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> OpenRemoteAsync(Notification n, string path, int flags, int mode, bool writes, CancellationToken cancellationToken)
     {
-        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
-        var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
-        string local;
-        if (entry is null)
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        var local = (flags & (OpenFlags.Create | OpenFlags.Truncate | OpenFlags.NoFollow | OpenFlags.Directory)) == 0
+            ? await OpenExistingAsync(path, writes, cancellationToken).ConfigureAwait(false)
+            : await OpenWithFlagsAsync(path, flags, writes, cancellationToken).ConfigureAwait(false);
+        if (local.Errno != 0)
         {
-            if ((flags & OpenFlags.Create) == 0)
-            {
-                return n.Fail(Errno.ENOENT);
-            }
-
-            var parent = await remote.GetEntryAsync(RemotePath.Parent(path), followSymlinks: true, cancellationToken).ConfigureAwait(false);
-            if (parent?.Kind != RemoteEntryKind.Directory)
-            {
-                return n.Fail(parent is null ? Errno.ENOENT : Errno.ENOTDIR);
-            }
-
-            await cache.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
-            local = cache.LocalPath(path);
-        }
-        else if ((flags & (OpenFlags.Create | OpenFlags.Exclusive)) == (OpenFlags.Create | OpenFlags.Exclusive))
-        {
-            return n.Fail(Errno.EEXIST);
-        }
-        else if (entry.Kind == RemoteEntryKind.Symlink)
-        {
-            return n.Fail(Errno.ELOOP); // O_NOFOLLOW on a symlink
-        }
-        else if (entry.Kind == RemoteEntryKind.Directory)
-        {
-            if (writes)
-            {
-                return n.Fail(Errno.EISDIR);
-            }
-
-            local = await cache.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
-        }
-        else if ((flags & OpenFlags.Directory) != 0)
-        {
-            return n.Fail(Errno.ENOTDIR);
-        }
-        else if ((flags & OpenFlags.Truncate) != 0 && writes)
-        {
-            cache.EnsureNode(path, RemoteEntryKind.File);
-            local = cache.LocalPath(path);
-
-            // The write-back carries the copy's mode: a fresh placeholder must not replace the remote one.
-            File.SetUnixFileMode(local, (UnixFileMode)(entry.Mode & 0xfff));
-        }
-        else
-        {
-            local = await cache.FetchFileAsync(path, entry, cancellationToken).ConfigureAwait(false);
+            return n.Fail(local.Errno);
         }
 
         // Marked before the open: a listing of the directory running meanwhile must not take a
         // file created here for one that vanished remotely.
         if (writes)
         {
-            cache.MarkDirty(path);
+            files.MarkWritten(path);
         }
 
-        using var file = FileCalls.Open(local, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
+        using var file = FileCalls.Open(local.Path!, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
         if (file is null)
         {
             if (writes)
             {
-                cache.Unmark(path);
+                files.Unmark(path);
             }
 
             return n.Fail(errno);
         }
 
-        logger.FileServed(path, local);
+        logger.FileServed(path, local.Path!);
         var fd = n.InjectAndReturn(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
         return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
+    }
+
+    /// <summary>
+    /// A plain open (no O_CREAT, O_TRUNC, O_NOFOLLOW, O_DIRECTORY) needs the content and nothing
+    /// else: the fetch brings the file's stat along, so a cold open of a regular file is one round
+    /// trip. Only a directory costs a second one (its listing).
+    /// </summary>
+    private async ValueTask<(string? Path, int Errno)> OpenExistingAsync(string path, bool writes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await files.FetchAsync(path, cancellationToken).ConfigureAwait(false), 0);
+        }
+        catch (RemoteFileException e) when (e.Errno == Errno.EISDIR)
+        {
+            return writes ? (null, Errno.EISDIR) : (await files.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false), 0);
+        }
+        catch (RemoteFileException e)
+        {
+            return (null, e.Errno);
+        }
+    }
+
+    /// <summary>Opens whose flags depend on what the path is: the remote stat first.</summary>
+    private async ValueTask<(string? Path, int Errno)> OpenWithFlagsAsync(string path, int flags, bool writes, CancellationToken cancellationToken)
+    {
+        var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+        string local;
+        if (entry is null)
+        {
+            if ((flags & OpenFlags.Create) == 0)
+            {
+                return (null, Errno.ENOENT);
+            }
+
+            var parent = await remote.GetEntryAsync(RemotePath.Parent(path), followSymlinks: true, cancellationToken).ConfigureAwait(false);
+            if (parent?.Kind != RemoteEntryKind.Directory)
+            {
+                return (null, parent is null ? Errno.ENOENT : Errno.ENOTDIR);
+            }
+
+            await files.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
+            local = files.LocalPath(path);
+        }
+        else if ((flags & (OpenFlags.Create | OpenFlags.Exclusive)) == (OpenFlags.Create | OpenFlags.Exclusive))
+        {
+            return (null, Errno.EEXIST);
+        }
+        else if (entry.Kind == RemoteEntryKind.Symlink)
+        {
+            return (null, Errno.ELOOP); // O_NOFOLLOW on a symlink
+        }
+        else if (entry.Kind == RemoteEntryKind.Directory)
+        {
+            if (writes)
+            {
+                return (null, Errno.EISDIR);
+            }
+
+            local = await files.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        else if ((flags & OpenFlags.Directory) != 0)
+        {
+            return (null, Errno.ENOTDIR);
+        }
+        else if ((flags & OpenFlags.Truncate) != 0 && writes)
+        {
+            files.EnsureNode(path, RemoteEntryKind.File);
+            local = files.LocalPath(path);
+
+            // The write-back carries the copy's mode: a fresh placeholder must not replace the remote one.
+            File.SetUnixFileMode(local, (UnixFileMode)(entry.Mode & 0xfff));
+        }
+        else
+        {
+            local = await files.FetchAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (local, 0);
     }
 
     private ValueTask<HandlerResult> StatAsync(Notification n, int dirfd, ulong pathAddress, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
@@ -261,14 +296,14 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> StatRemoteAsync(Notification n, string path, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
     {
-        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
             return n.Fail(Errno.ENOENT);
         }
 
-        var identity = cache.EnsureNode(path, entry.Kind) ?? (0UL, (ulong)StringComparer.Ordinal.GetHashCode(path) & 0x7fffffff);
+        var identity = files.EnsureNode(path, entry.Kind) ?? (0UL, (ulong)StringComparer.Ordinal.GetHashCode(path) & 0x7fffffff);
         var bytes = new byte[statx ? StatLayout.StatxLength : StatLayout.StatLength];
         if (statx)
         {
@@ -295,7 +330,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> AccessRemoteAsync(Notification n, string path, int mode, bool follow, CancellationToken cancellationToken)
     {
-        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -321,7 +356,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(Errno.EINVAL);
         }
 
-        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, followSymlinks: false, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
@@ -352,7 +387,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     private async ValueTask<HandlerResult> XattrRemoteAsync(Notification n, string path, bool follow, CancellationToken cancellationToken)
     {
         // Remote extended attributes are not carried: every remote entry has none.
-        await cache.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {

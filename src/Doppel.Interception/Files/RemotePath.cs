@@ -1,7 +1,7 @@
 namespace Doppel.Interception.Files;
 
 /// <summary>Lexical path handling: what the policy and the cache tree key on.</summary>
-internal static class RemotePath
+public static class RemotePath
 {
     /// <summary>Collapses "//", "." and ".." of an absolute path ("/.." stays "/").</summary>
     public static string Normalize(string absolute)
@@ -36,9 +36,11 @@ internal static class RemotePath
         return "/" + string.Join('/', parts);
     }
 
+    /// <summary>An absolute <paramref name="directory"/> joined with a <paramref name="relative"/> path, normalized.</summary>
     public static string Combine(string directory, string relative)
         => Normalize(directory.EndsWith('/') ? directory + relative : directory + "/" + relative);
 
+    /// <summary>The directory that holds a normalized absolute path ("/" for "/" and "/x").</summary>
     public static string Parent(string path)
     {
         var slash = path.LastIndexOf('/');

@@ -19,8 +19,13 @@ public interface IRemote
     /// <summary>The entries of a remote directory (without "." and ".."), lstat-style.</summary>
     ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken);
 
-    /// <summary>Copies a remote file's contents (symlinks followed) into <paramref name="destination"/>.</summary>
-    ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken);
+    /// <summary>
+    /// Copies a remote file's contents (symlinks followed) into <paramref name="destination"/> and
+    /// returns the stat of the file it read them from (fstat of the same open file, so the
+    /// metadata belongs to these bytes): one round trip for both. Throws
+    /// <see cref="RemoteFileException"/> (ENOENT, EACCES, EISDIR for a directory, ...).
+    /// </summary>
+    ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken);
 
     /// <summary>Replaces a remote file's contents (write mode), creating it if needed.</summary>
     ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken);

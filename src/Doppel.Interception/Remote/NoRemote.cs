@@ -15,7 +15,7 @@ public sealed class NoRemote : IRemote
 
     public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken) => throw Unexpected($"list {path}");
 
-    public ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken) => throw Unexpected($"read {path}");
+    public ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken) => throw Unexpected($"read {path}");
 
     public ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken) => throw Unexpected($"write {path}");
 

@@ -79,18 +79,25 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        await Call(
+        return await Call(
             async c =>
             {
                 using var call = _agent.Files.ReadFile(new ReadFileRequest { Path = path }, deadline: Deadline(), cancellationToken: c);
+                RemoteEntry? entry = null;
                 await foreach (var chunk in call.ResponseStream.ReadAllAsync(c).ConfigureAwait(false))
                 {
                     if (chunk.Error is { } error)
                     {
                         throw Failure(error, path);
+                    }
+
+                    // The first message carries fstat of the file the agent reads from.
+                    if (chunk.Stat is { } stat)
+                    {
+                        entry ??= Entry(stat, NameOf(path));
                     }
 
                     if (!chunk.Data.IsEmpty)
@@ -99,7 +106,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
                     }
                 }
 
-                return true;
+                return entry ?? throw new RemoteFileException(Errno.EIO, $"{path}: the agent sent no stat with the content");
             },
             path,
             cancellationToken).ConfigureAwait(false);
@@ -112,16 +119,27 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             async c =>
             {
                 using var call = _agent.Files.WriteFile(deadline: Deadline(), cancellationToken: c);
-                await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
-                var buffer = new byte[Relay.ChunkSize];
-                int n;
-                while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                try
                 {
-                    // WriteAsync has serialised the message when it completes: the buffer can be reused.
-                    await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                    await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
+                    var buffer = new byte[Relay.ChunkSize];
+                    int n;
+                    while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                    {
+                        // WriteAsync has serialised the message when it completes: the buffer can be reused.
+                        await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                    }
+
+                    await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (RpcException) when (!c.IsCancellationRequested)
+                {
+                    // The agent answered before reading everything (the open failed: EACCES, EPERM,
+                    // EROFS, ...) and ended the call, which the next request write sees as OK or
+                    // Cancelled (the stream was reset); its answer carries the errno. Without an
+                    // answer, ResponseAsync throws the call's real failure.
                 }
 
-                await call.RequestStream.CompleteAsync().ConfigureAwait(false);
                 return await call.ResponseAsync.ConfigureAwait(false);
             },
             path,

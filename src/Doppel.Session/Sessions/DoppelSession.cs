@@ -1,11 +1,13 @@
 using System.Net;
 using Doppel.Config;
+using Doppel.Interception.Files;
 using Doppel.Interception.Launching;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Remote;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
+using Doppel.Session.Files;
 using Doppel.Session.Policy;
 using Doppel.Session.Remote;
 using Grpc.Core;
@@ -30,11 +32,13 @@ public sealed class DoppelSession : IAsyncDisposable
 
     private readonly AgentConnection _connection;
     private readonly GrpcRemote _remote;
+    private readonly FileSync _files;
 
-    private DoppelSession(AgentConnection connection, GrpcRemote remote, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
+    private DoppelSession(AgentConnection connection, GrpcRemote remote, FileSync files, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
     {
         _connection = connection;
         _remote = remote;
+        _files = files;
         Environment = environment;
         Policy = policy;
         Description = description;
@@ -48,6 +52,19 @@ public sealed class DoppelSession : IAsyncDisposable
 
     /// <summary>The pod side of the program's calls, served by the agent.</summary>
     public IRemote Remote => _remote;
+
+    /// <summary>
+    /// The pod's files for the program (cache tree, fetches, listings, write-back): what
+    /// <c>InterceptionOptions.Files</c> takes. A write-back the pod refuses goes to
+    /// <see cref="SessionOptions.ReportError"/>.
+    /// </summary>
+    public IFileSync Files => _files;
+
+    /// <summary>
+    /// Pod paths (sorted) whose latest content did not reach the pod, after the program's final
+    /// flush (<see cref="FileSync.UnsentFiles"/>); empty when every write arrived.
+    /// </summary>
+    public IReadOnlyCollection<string> UnsentFiles => _files.UnsentFiles;
 
     /// <summary>The target's hostname the program sees; null when <c>feature.hostname</c> is off or the agent gave none.</summary>
     public string? Hostname => _remote.Hostname;
@@ -108,7 +125,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(connection, remote, environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError), environment, policy, Describe(connection.Hello.Target, target));
         }
         catch
         {
@@ -117,9 +134,10 @@ public sealed class DoppelSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the relays (awaiting their tasks), then closes the agent connection.</summary>
+    /// <summary>Removes the file cache tree, ends the relays (awaiting their tasks), then closes the agent connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        _files.Dispose();
         await _remote.DisposeAsync().ConfigureAwait(false);
         _connection.Dispose();
     }

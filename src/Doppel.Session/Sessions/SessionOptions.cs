@@ -25,4 +25,10 @@ public sealed record SessionOptions
 
     /// <summary>Called with each warning for the person (one sentence each): a filter name that resolves to nothing, a DNS filter entry that cannot apply.</summary>
     public Action<string> Warn { get; init; } = _ => { };
+
+    /// <summary>
+    /// Called with each error the session meets while the program runs and the person must act on
+    /// (one sentence each): today a write-back the pod refused (<see cref="Files.FileSync"/>).
+    /// </summary>
+    public Action<string> ReportError { get; init; } = _ => { };
 }

@@ -104,6 +104,41 @@ public sealed class FileTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AWriteThePodRefusesIsOneErrorNamingTheFileAndExitCode74()
+    {
+        var script = FileScript.Write(fixture);
+        var directory = $"/app/locked-{Guid.NewGuid():N}"[..20];
+        var path = directory + "/settings.txt";
+        var hostPath = fixture.Bff.HostPath(path);
+        Directory.CreateDirectory(fixture.Bff.HostPath(directory));
+        await File.WriteAllTextAsync(hostPath, "before\n");
+        try
+        {
+            // Immutable: the pod refuses the write even to the agent, which runs as root.
+            await RunLocallyAsync(["chattr", "+i", hostPath], new Dictionary<string, string?>());
+            Assert.Throws<UnauthorizedAccessException>(() => File.AppendAllText(hostPath, "x"));
+
+            var result = await fixture.ExecAsync(
+                ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, $"append:{path}:appended", $"read:{path}"]);
+
+            // The program's own view keeps its write, and it succeeded: doppel's 74 says the pod did not get it.
+            result.AssertSucceededWith($"append {path}: ok\nread {path}: 'before\\nappended\\n'\n", expectedExitCode: 74);
+            var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
+            Assert.True(errors.Count == 1, result.ToString());
+            Assert.Equal(
+                $"error: {path} was not written back to the pod (Operation not permitted), so the pod keeps its previous content: "
+                + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.",
+                errors[0]);
+            Assert.Equal("before\n", await File.ReadAllTextAsync(hostPath));
+        }
+        finally
+        {
+            await RunLocallyAsync(["chattr", "-i", hostPath], new Dictionary<string, string?>());
+            Directory.Delete(fixture.Bff.HostPath(directory), recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task MirrordsLocalWithOverridesSpellingKeepsFilesLocalExceptTheOverrides()
     {
         var script = FileScript.Write(fixture);

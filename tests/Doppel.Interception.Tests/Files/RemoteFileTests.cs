@@ -19,6 +19,68 @@ public sealed class RemoteFileTests
     }
 
     [Fact]
+    public async Task ColdOpenOfARemoteFileTakesOneRemoteCall()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("etc/4k.bin", new string('x', 4096));
+
+        var result = await Run.IsolatedAsync(Run.Options("cat", path), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(4096, result.Stdout.Length);
+        // The content and its stat come in one call: no stat before it.
+        Assert.Equal(1, fs.Remote.FileCalls[path]);
+        Assert.Equal([path], fs.Remote.Reads);
+    }
+
+    [Fact]
+    public async Task ReopenOfAnUnchangedRemoteFileReusesItsContent()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("etc/again.conf", "same\n");
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"cat {path}; cat {path}"), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("same\nsame\n", result.Stdout);
+        Assert.Equal([path], fs.Remote.Reads); // the second open only compared the stat
+        Assert.Equal(2, fs.Remote.FileCalls[path]);
+    }
+
+    [Fact]
+    public async Task ReopenOfAChangedRemoteFileFetchesTheNewContent()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("etc/changing.conf", "v1\n");
+        var backing = fs.LocalOf(path); // the remote side's own copy: changed behind doppel's back
+
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"cat {path}; echo version-two > {backing}; cat {path}"), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("v1\nversion-two\n", result.Stdout);
+        Assert.Equal([path, path], fs.Remote.Reads);
+    }
+
+    [Fact]
+    public async Task AFailedWriteBackIsReportedOnceNamingTheFileAndTheProgramEnds()
+    {
+        using var fs = new RemoteFileSystem();
+        var path = fs.Write("locked.txt", "old");
+        fs.Remote.WriteErrors[path] = 13; // EACCES: the remote file cannot be written
+        var policy = fs.Policy() with { AllowWrites = true };
+
+        // Written, closed (a background write-back), opened again (settled first), then the final flush.
+        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", $"echo new > {path}; cat {path}"), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("new\n", result.Stdout); // the program's own view keeps its write
+        var report = Assert.Single(result.Reports);
+        Assert.StartsWith($"{path} was not written back to the pod (Permission denied)", report);
+        Assert.Equal("old", await File.ReadAllTextAsync(fs.LocalOf(path)));
+        Assert.True(fs.Remote.FileCalls[path] >= 2, "the final flush tried again"); // after the close and at the exit
+    }
+
+    [Fact]
     public async Task MissingRemoteFileIsNotFound()
     {
         using var fs = new RemoteFileSystem();

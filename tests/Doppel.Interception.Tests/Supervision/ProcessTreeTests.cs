@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Tests.Support;
+using Doppel.Session.Files;
 
 namespace Doppel.Interception.Tests.Supervision;
 
@@ -27,8 +28,9 @@ public sealed class ProcessTreeTests
         using var fs = new RemoteFileSystem();
         var path = fs.Write("bg", "bg");
         using var timeout = new CancellationTokenSource(Run.Timeout);
+        using var files = new FileSync(fs.Remote, report: _ => { });
         var starting = await IsolatedNetwork.RunAsync(() => InterceptedProcess.StartAsync(
-            Run.Options("sh", "-c", $"(sleep 1; cat {path} > /dev/null) > /dev/null 2>&1 < /dev/null &") with { CaptureOutput = false },
+            Run.Options("sh", "-c", $"(sleep 1; cat {path} > /dev/null) > /dev/null 2>&1 < /dev/null &") with { CaptureOutput = false, Files = files },
             fs.Policy(),
             fs.Remote,
             timeout.Token));

@@ -27,11 +27,19 @@ internal sealed class DirectoryRemote(string root) : IRemote
     /// <summary>Owners set by chown: a test runs as one user, so they are kept here and shown by stat.</summary>
     public ConcurrentDictionary<string, (int Uid, int Gid)> Owners { get; } = new();
 
-    /// <summary>Remote paths whose metadata lookups take this long (a slow remote call).</summary>
+    /// <summary>Remote paths whose metadata lookups and reads take this long (a slow remote call).</summary>
     public ConcurrentDictionary<string, TimeSpan> Delays { get; } = new();
 
-    /// <summary>Remote paths whose lookups fail with this errno (e.g. EACCES on the remote side).</summary>
+    /// <summary>Remote paths whose lookups and reads fail with this errno (e.g. EACCES on the remote side).</summary>
     public ConcurrentDictionary<string, int> Errors { get; } = new();
+
+    /// <summary>File calls per remote path (each is one round trip to a real agent): stat, listing, read, write, attributes.</summary>
+    public ConcurrentDictionary<string, int> FileCalls { get; } = new();
+
+    private void Count(string path) => FileCalls.AddOrUpdate(path, 1, (_, n) => n + 1);
+
+    /// <summary>Remote paths whose write-backs fail with this errno (e.g. EACCES: the pod file is read-only).</summary>
+    public ConcurrentDictionary<string, int> WriteErrors { get; } = new();
 
     /// <summary>Connections to <paramref name="destination"/> go to <paramref name="standIn"/>.</summary>
     public void AddService(IPEndPoint destination, IPEndPoint standIn) => _services[destination] = standIn;
@@ -65,6 +73,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
     {
+        Count(path);
         if (Delays.TryGetValue(path, out var delay))
         {
             await Task.Delay(delay, cancellationToken);
@@ -105,19 +114,48 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
     {
+        Count(path);
         var entries = new DirectoryInfo(Local(path)).EnumerateFileSystemInfos().Select(Entry).ToList();
         return new(entries);
     }
 
-    public async ValueTask ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
         Reads.Enqueue(path);
+        Count(path);
+        if (Delays.TryGetValue(path, out var delay))
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+
+        if (Errors.TryGetValue(path, out var refused))
+        {
+            throw new RemoteFileException(refused, "refused by the remote side");
+        }
+
+        if (Directory.Exists(Local(path)))
+        {
+            throw new RemoteFileException(Errno.EISDIR, "is a directory");
+        }
+
+        if (!File.Exists(Local(path)))
+        {
+            throw new RemoteFileException(Errno.ENOENT, "missing");
+        }
+
         await using var source = File.OpenRead(Local(path));
         await source.CopyToAsync(destination, cancellationToken);
+        return GetEntry(path, followSymlinks: true)!;
     }
 
     public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
     {
+        Count(path);
+        if (WriteErrors.TryGetValue(path, out var errno))
+        {
+            throw new RemoteFileException(errno, "refused by the remote side");
+        }
+
         using var copy = new MemoryStream();
         await content.CopyToAsync(copy, cancellationToken);
         Writes[path] = copy.ToArray();

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Doppel.Interception.Supervision;
+using Doppel.Session.Files;
 
 namespace Doppel.Interception.Tests.Support;
 
@@ -19,11 +21,18 @@ internal static class Run
     public static InterceptionOptions Options(string program, params string[] arguments)
         => new() { Program = program, Arguments = arguments, LauncherPath = LauncherPath, CaptureOutput = true };
 
-    /// <summary>Starts the program from inside a fresh network namespace, after <paramref name="setup"/> ran there.</summary>
+    /// <summary>
+    /// Starts the program from inside a fresh network namespace, after <paramref name="setup"/> ran
+    /// there, with the session's real file sync over <paramref name="remote"/> (its reports to the
+    /// user land in <see cref="RunResult.Reports"/>).
+    /// </summary>
     public static async Task<RunResult> IsolatedAsync(
         InterceptionOptions options, TestPolicy policy, DirectoryRemote remote, Action? setup = null, Func<InterceptedProcess, Task>? whileRunning = null)
     {
         using var timeout = new CancellationTokenSource(Timeout);
+        var reports = new ConcurrentQueue<string>();
+        using var files = new FileSync(remote, reports.Enqueue);
+        options = options with { Files = files };
         var starting = await IsolatedNetwork.RunAsync(() =>
         {
             setup?.Invoke();
@@ -38,6 +47,6 @@ internal static class Run
         }
 
         var exitCode = await process.WaitForExitAsync(timeout.Token);
-        return new RunResult(exitCode, await stdout, await stderr, process.Statistics);
+        return new RunResult(exitCode, await stdout, await stderr, process.Statistics) { Reports = [.. reports] };
     }
 }

@@ -1,0 +1,86 @@
+using Doppel.Interception.Remote;
+
+namespace Doppel.Interception.Files;
+
+/// <summary>
+/// What the file handler needs from the session's file sync: a local tree that mirrors remote
+/// paths (remote <c>/a/b</c> at <c>ROOT/a/b</c>), filled on demand, and the write-back of files
+/// the program wrote. Interception decodes calls and injects fds opened in that tree; fetching,
+/// listing and sending back are the implementation's (<c>Doppel.Session.Files.FileSync</c>).
+/// <code>
+///   FileHandler ──open──► FetchAsync / MaterializeDirectoryAsync ──► local path ──► open + ADDFD
+///               ──open for writing──► MarkWritten ... close ──► write-back ──► remote
+///   program exit ──► FlushAsync(ct) (final flush)
+/// </code>
+/// Remote failures the program should see come as <see cref="RemoteFileException"/>.
+/// </summary>
+public interface IFileSync
+{
+    /// <summary>Where a remote path lives in the local tree.</summary>
+    string LocalPath(string remotePath);
+
+    /// <summary>The remote path a local path inside the tree stands for; null outside the tree.</summary>
+    string? RemotePathOf(string localPath);
+
+    /// <summary>
+    /// Makes sure a node of the right kind exists (an empty placeholder if new) and returns its
+    /// (st_dev, st_ino), so stat answers agree with fstat on injected fds; null when it cannot be made.
+    /// </summary>
+    (ulong Device, ulong Inode)? EnsureNode(string remotePath, RemoteEntryKind kind);
+
+    /// <summary>
+    /// Fetches a regular file's content (symlinks followed) into the tree and returns its local
+    /// path. A file with no cached content costs one remote round trip (the content and its
+    /// stat come together); cached content is reused while the remote stat still matches the
+    /// one it came with. A file written here and not yet sent back is its local copy.
+    /// Throws <see cref="RemoteFileException"/> with ENOENT when the path does not exist and with
+    /// EISDIR when it is a directory.
+    /// </summary>
+    ValueTask<string> FetchAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Lists a remote directory into the tree (again once the last listing has grown old, so
+    /// remote changes show up) and returns its local path.
+    /// </summary>
+    ValueTask<string> MaterializeDirectoryAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a file about to be opened for writing: the local copy becomes the truth, and its
+    /// content goes back when a writer closes it and at the final flush.
+    /// </summary>
+    void MarkWritten(string remotePath);
+
+    /// <summary>Undoes <see cref="MarkWritten"/> after the open for writing failed.</summary>
+    void Unmark(string remotePath);
+
+    /// <summary>
+    /// Close-to-open for the program's own view: before the remote is asked about a path again,
+    /// a written copy closed since it was last sent goes back and a write-back under way ends.
+    /// A failed write-back is reported to the user, not to this call.
+    /// </summary>
+    ValueTask SettleAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends one written file back now if it changed since it was last sent (before a rename or
+    /// an attribute change); throws <see cref="RemoteFileException"/> when that fails.
+    /// </summary>
+    Task FlushAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The final flush, after the program exited: sends every written file back. Failures are
+    /// reported to the user (one sentence per file) and do not throw.
+    /// </summary>
+    Task FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Mirrors a chmod/utimensat applied remotely onto the local copy, so a later write-back
+    /// (which carries the copy's mode and time) does not undo it.
+    /// </summary>
+    void ApplyAttributes(string remotePath, RemoteAttributes attributes);
+
+    /// <summary>
+    /// Drops what the tree knows about a path removed, created or renamed remotely; its directory
+    /// is listed again on its next open.
+    /// </summary>
+    void Forget(string remotePath);
+}
