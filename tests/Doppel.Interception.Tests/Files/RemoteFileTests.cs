@@ -1,5 +1,6 @@
 using Doppel.Interception.Policy;
 using Doppel.Interception.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Doppel.Interception.Tests.Files;
 
@@ -372,9 +373,23 @@ public sealed class RemoteFileTests
         fs.Write("dir/old", "o");
         var p = fs.Prefix + "/dir";
         var backing = fs.LocalOf(p); // the remote side's own copy: changed behind doppel's back
-        var script = $"ls {p}; echo --; touch {backing}/new; rm {backing}/old; sleep 2.5; ls {p}";
+        var time = new FakeTimeProvider();
+        using var resume = new Fifo();
 
-        var result = await Run.IsolatedAsync(Run.Options("sh", "-c", script), fs.Policy(), fs.Remote);
+        // The program waits on the fifo between its two listings; the test opens it once the
+        // program is there, moves the file sync's clock past the listing lifetime (2 s), and lets it go on.
+        var script = $"ls {p}; echo --; touch {backing}/new; rm {backing}/old; read line < {resume.Path}; ls {p}";
+        var result = await Run.IsolatedAsync(
+            Run.Options("sh", "-c", script),
+            fs.Policy(),
+            fs.Remote,
+            whileRunning: async _ =>
+            {
+                await using var writer = await resume.OpenWriterAsync(Run.Timeout);
+                time.Advance(TimeSpan.FromSeconds(3));
+                await writer.WriteAsync("go\n"u8.ToArray());
+            },
+            time: time);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("old\n--\nnew\n", result.Stdout);

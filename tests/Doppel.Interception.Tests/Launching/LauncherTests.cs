@@ -136,7 +136,7 @@ public sealed class LauncherTests
             Remote,
             whileRunning: async process =>
             {
-                await Task.Delay(300);
+                await Proc.WaitUntilRunningAsync(process.ProcessId, "sleep", Run.Timeout);
                 process.Signal(2);
             });
 

@@ -27,8 +27,28 @@ internal sealed class DirectoryRemote(string root) : IRemote
     /// <summary>Owners set by chown: a test runs as one user, so they are kept here and shown by stat.</summary>
     public ConcurrentDictionary<string, (int Uid, int Gid)> Owners { get; } = new();
 
-    /// <summary>Remote paths whose metadata lookups and reads take this long (a slow remote call).</summary>
+    /// <summary>
+    /// Remote paths whose metadata lookups and reads take this long (a slow remote call;
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: until the call is cancelled).
+    /// </summary>
     public ConcurrentDictionary<string, TimeSpan> Delays { get; } = new();
+
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _delayed = new();
+
+    /// <summary>Completes once a call for <paramref name="path"/> (one of <see cref="Delays"/>) has arrived and is being held.</summary>
+    public Task DelayedCallArrived(string path) => Delayed(path).Task;
+
+    private TaskCompletionSource Delayed(string path) =>
+        _delayed.GetOrAdd(path, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    private async Task HoldAsync(string path, CancellationToken cancellationToken)
+    {
+        if (Delays.TryGetValue(path, out var delay))
+        {
+            Delayed(path).TrySetResult();
+            await Task.Delay(delay, cancellationToken);
+        }
+    }
 
     /// <summary>Remote paths whose lookups and reads fail with this errno (e.g. EACCES on the remote side).</summary>
     public ConcurrentDictionary<string, int> Errors { get; } = new();
@@ -74,10 +94,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
     public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
     {
         Count(path);
-        if (Delays.TryGetValue(path, out var delay))
-        {
-            await Task.Delay(delay, cancellationToken);
-        }
+        await HoldAsync(path, cancellationToken);
 
         if (Errors.TryGetValue(path, out var errno))
         {
@@ -123,10 +140,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
     {
         Reads.Enqueue(path);
         Count(path);
-        if (Delays.TryGetValue(path, out var delay))
-        {
-            await Task.Delay(delay, cancellationToken);
-        }
+        await HoldAsync(path, cancellationToken);
 
         if (Errors.TryGetValue(path, out var refused))
         {

@@ -24,14 +24,15 @@ internal static class Run
     /// <summary>
     /// Starts the program from inside a fresh network namespace, after <paramref name="setup"/> ran
     /// there, with the session's real file sync over <paramref name="remote"/> (its reports to the
-    /// user land in <see cref="RunResult.Reports"/>).
+    /// user land in <see cref="RunResult.Reports"/>). <paramref name="time"/> is the file sync's
+    /// clock (a test's FakeTimeProvider ages directory listings); the system's by default.
     /// </summary>
     public static async Task<RunResult> IsolatedAsync(
-        InterceptionOptions options, TestPolicy policy, DirectoryRemote remote, Action? setup = null, Func<InterceptedProcess, Task>? whileRunning = null)
+        InterceptionOptions options, TestPolicy policy, DirectoryRemote remote, Action? setup = null, Func<InterceptedProcess, Task>? whileRunning = null, TimeProvider? time = null)
     {
         using var timeout = new CancellationTokenSource(Timeout);
         var reports = new ConcurrentQueue<string>();
-        using var files = new FileSync(remote, reports.Enqueue);
+        using var files = new FileSync(remote, reports.Enqueue, time: time);
         options = options with { Files = files };
         var starting = await IsolatedNetwork.RunAsync(() =>
         {
