@@ -29,7 +29,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     /// <param name="hostname">The target's hostname for uname/gethostname; null leaves the local one.</param>
     /// <param name="logger">Where relay and file failures are logged.</param>
     /// <param name="dns">Which DNS queries the developer's nameserver answers (the DNS filter); null sends every query to the agent.</param>
-    public GrpcRemote(AgentConnection agent, string? hostname, ILogger logger, DnsRouting? dns = null)
+    /// <param name="time">The clock of UDP flow sweeping (<see cref="UdpRelay.IdleTimeout"/>); <see cref="TimeProvider.System"/> when null (a test passes a fake one).</param>
+    public GrpcRemote(AgentConnection agent, string? hostname, ILogger logger, DnsRouting? dns = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(logger);
@@ -37,7 +38,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         _logger = logger;
         Hostname = hostname;
         _tcp = new TcpRelays(agent.Relay, logger);
-        _udp = new UdpRelays(agent.Relay, dns, logger);
+        _udp = new UdpRelays(agent.Relay, dns, logger, time ?? TimeProvider.System);
     }
 
     public string? Hostname { get; }

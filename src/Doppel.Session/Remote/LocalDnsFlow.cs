@@ -20,10 +20,12 @@ internal sealed class LocalDnsFlow : IDisposable
     private readonly ILogger _logger;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _cancel;
+    private readonly TimeProvider _time;
     private long _lastActivity;
 
-    private LocalDnsFlow(Socket relay, IPEndPoint source, IPEndPoint nameserver, ILogger logger, CancellationToken closing)
+    private LocalDnsFlow(Socket relay, IPEndPoint source, IPEndPoint nameserver, TimeProvider time, ILogger logger, CancellationToken closing)
     {
+        _time = time;
         _relay = relay;
         _source = source;
         _logger = logger;
@@ -32,15 +34,16 @@ internal sealed class LocalDnsFlow : IDisposable
         _socket = new Socket(nameserver.AddressFamily, SocketType.Dgram, ProtocolType.Udp) { Blocking = false };
         _socket.Connect(nameserver);
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(closing);
-        _lastActivity = Environment.TickCount64;
+        _lastActivity = time.GetTimestamp();
     }
 
+    /// <summary>The last query or answer (a <see cref="TimeProvider.GetTimestamp"/> of the relay's clock).</summary>
     public long LastActivity => Volatile.Read(ref _lastActivity);
 
     /// <summary>A flow whose receive loop runs under <paramref name="tasks"/>; it disposes its token source when that loop ends.</summary>
-    public static LocalDnsFlow Start(Socket relay, IPEndPoint source, IPEndPoint nameserver, BackgroundTasks tasks, ILogger logger, CancellationToken closing)
+    public static LocalDnsFlow Start(Socket relay, IPEndPoint source, IPEndPoint nameserver, BackgroundTasks tasks, TimeProvider time, ILogger logger, CancellationToken closing)
     {
-        var flow = new LocalDnsFlow(relay, source, nameserver, logger, closing);
+        var flow = new LocalDnsFlow(relay, source, nameserver, time, logger, closing);
         tasks.Run($"local DNS flow of {source}", flow.ReceiveAsync);
         return flow;
     }
@@ -48,7 +51,7 @@ internal sealed class LocalDnsFlow : IDisposable
     /// <summary>Sends one query to the developer's nameserver without waiting; false when the socket is broken.</summary>
     public bool Send(ReadOnlySpan<byte> query)
     {
-        Volatile.Write(ref _lastActivity, Environment.TickCount64);
+        Volatile.Write(ref _lastActivity, _time.GetTimestamp());
         try
         {
             _socket.Send(query);
@@ -96,7 +99,7 @@ internal sealed class LocalDnsFlow : IDisposable
                     continue; // no server there (an ICMP error); the app's resolver times out and tries again
                 }
 
-                Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                Volatile.Write(ref _lastActivity, _time.GetTimestamp());
                 await _relay.SendToAsync(buffer.AsMemory(0, read), SocketFlags.None, _source, _cancel.Token).ConfigureAwait(false);
             }
         }

@@ -15,7 +15,8 @@ namespace Doppel.Session.Remote;
 /// <summary>
 /// The loopback stand-in for one UDP destination. Datagrams from each app source open (once) a
 /// flow at the agent connected to the destination; what the flow receives is sent back to that
-/// source from this socket. Flows idle for <see cref="IdleTimeout"/> are closed; a flow whose call
+/// source from this socket. Flows idle for <see cref="IdleTimeout"/> are closed (a sweep every
+/// quarter of it, on the relay's <see cref="TimeProvider"/>: the system's, or a test's fake clock); a flow whose call
 /// fails (the agent went away) is dropped and the next datagram opens a new one. For a nameserver
 /// (port 53) with a DNS filter, each query goes by the name it asks: to the agent, or to the
 /// developer's nameserver (<see cref="LocalDnsFlow"/>).
@@ -63,12 +64,15 @@ internal sealed class UdpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<IPEndPoint, LocalDnsFlow> _localDns = new();
     private readonly DnsRouting? _dns;
     private readonly BackgroundTasks _tasks;
-    private readonly Timer _sweeper;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
     private readonly IConnectedUdpSocket? _app;
     private readonly Lock _refusing = new();
 
-    private UdpRelay(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, IConnectedUdpSocket? app, CancellationToken closing)
+    private UdpRelay(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, TimeProvider time, ILogger logger, IConnectedUdpSocket? app, CancellationToken closing)
     {
+        _time = time;
+        Created = time.GetTimestamp();
         _lanes = lanes;
         _destination = destination;
         _dns = dns;
@@ -80,7 +84,7 @@ internal sealed class UdpRelay : IAsyncDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(closing);
         _tasks = new BackgroundTasks(logger);
         _tasks.Run($"UDP stand-in for {destination}", ReceiveFromAppAsync);
-        _sweeper = new Timer(_ => Sweep(), null, IdleTimeout / 4, IdleTimeout / 4);
+        _sweeper = time.CreateTimer(_ => Sweep(), null, IdleTimeout / 4, IdleTimeout / 4);
     }
 
     public IPEndPoint LocalEndPoint { get; }
@@ -88,21 +92,23 @@ internal sealed class UdpRelay : IAsyncDisposable
     /// <summary>Tasks running: the receive loop and each flow's.</summary>
     public int Running => _tasks.Count;
 
-    /// <summary>When this stand-in was made (<see cref="Environment.TickCount64"/>).</summary>
-    public long Created { get; } = Environment.TickCount64;
+    /// <summary>When this stand-in was made (a <see cref="TimeProvider.GetTimestamp"/> of its clock).</summary>
+    public long Created { get; }
 
     /// <summary>The app socket of a stand-in from <see cref="StartFor"/>; null for a shared one.</summary>
     public IConnectedUdpSocket? App => _app;
 
     /// <summary>A stand-in shared by every app socket that sends to <paramref name="destination"/>.</summary>
     /// <param name="dns">How DNS queries are steered; used only when the destination's port is 53.</param>
-    public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, ILogger logger, CancellationToken closing) =>
-        new(lanes, destination, DnsFor(destination, dns), logger, null, closing);
+    /// <param name="time">The clock of idle flows.</param>
+    public static UdpRelay Start(RelayLanes lanes, IPEndPoint destination, DnsRouting? dns, TimeProvider time, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, DnsFor(destination, dns), time, logger, null, closing);
 
     /// <summary>The stand-in of one connected app socket, which it owns and disposes.</summary>
     /// <param name="dns">How DNS queries are steered; used only when the destination's port is 53.</param>
-    public static UdpRelay StartFor(RelayLanes lanes, IPEndPoint destination, IConnectedUdpSocket app, DnsRouting? dns, ILogger logger, CancellationToken closing) =>
-        new(lanes, destination, DnsFor(destination, dns), logger, app, closing);
+    /// <param name="time">The clock of idle flows.</param>
+    public static UdpRelay StartFor(RelayLanes lanes, IPEndPoint destination, IConnectedUdpSocket app, DnsRouting? dns, TimeProvider time, ILogger logger, CancellationToken closing) =>
+        new(lanes, destination, DnsFor(destination, dns), time, logger, app, closing);
 
     private static DnsRouting? DnsFor(IPEndPoint destination, DnsRouting? dns) =>
         destination.Port == 53 && dns is { Steering.IsFiltered: true } ? dns : null;
@@ -199,7 +205,7 @@ internal sealed class UdpRelay : IAsyncDisposable
             var source = (IPEndPoint)received.RemoteEndPoint;
             if (_dns is { } dns && dns.Steering.ResolvesLocally(DnsQueryName.TryRead(buffer.AsSpan(0, received.ReceivedBytes))))
             {
-                var local = _localDns.GetOrAdd(source, s => LocalDnsFlow.Start(_socket, s, dns.LocalNameserver, _tasks, _logger, _stop.Token));
+                var local = _localDns.GetOrAdd(source, s => LocalDnsFlow.Start(_socket, s, dns.LocalNameserver, _tasks, _time, _logger, _stop.Token));
                 if (!local.Send(buffer.AsSpan(0, received.ReceivedBytes)))
                 {
                     _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, local));
@@ -220,10 +226,10 @@ internal sealed class UdpRelay : IAsyncDisposable
 
     private void Sweep()
     {
-        var now = Environment.TickCount64;
+        var now = _time.GetTimestamp();
         foreach (var (source, flow) in _flows)
         {
-            if (now - flow.LastActivity > IdleTimeout.TotalMilliseconds && _flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(source, flow)))
+            if (_time.GetElapsedTime(flow.LastActivity, now) > IdleTimeout && _flows.TryRemove(new KeyValuePair<IPEndPoint, Flow>(source, flow)))
             {
                 flow.Close();
             }
@@ -231,7 +237,7 @@ internal sealed class UdpRelay : IAsyncDisposable
 
         foreach (var (source, flow) in _localDns)
         {
-            if (now - flow.LastActivity > IdleTimeout.TotalMilliseconds && _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, flow)))
+            if (_time.GetElapsedTime(flow.LastActivity, now) > IdleTimeout && _localDns.TryRemove(new KeyValuePair<IPEndPoint, LocalDnsFlow>(source, flow)))
             {
                 flow.Dispose();
             }
@@ -260,7 +266,7 @@ internal sealed class UdpRelay : IAsyncDisposable
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(relay._stop.Token);
             _lane = relay._lanes.Take();
             _call = _lane.Client.OpenUdp(cancellationToken: _cancel.Token);
-            _lastActivity = Environment.TickCount64;
+            _lastActivity = relay._time.GetTimestamp();
         }
 
         public long LastActivity => Volatile.Read(ref _lastActivity);
@@ -279,7 +285,7 @@ internal sealed class UdpRelay : IAsyncDisposable
         /// </summary>
         public bool Queue(ReadOnlySpan<byte> datagram)
         {
-            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+            Volatile.Write(ref _lastActivity, _relay._time.GetTimestamp());
             if (_queue.Writer.TryWrite(datagram.ToArray()))
             {
                 return true;
@@ -359,14 +365,14 @@ internal sealed class UdpRelay : IAsyncDisposable
                     switch (message.MessageCase)
                     {
                         case UdpServerMessage.MessageOneofCase.Datagram:
-                            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                            Volatile.Write(ref _lastActivity, _relay._time.GetTimestamp());
                             await _relay._socket.SendToAsync(message.Datagram.Data.Memory, SocketFlags.None, _source, _cancel.Token).ConfigureAwait(false);
                             break;
                         case UdpServerMessage.MessageOneofCase.OpenResult when message.OpenResult.Error is { } error:
                             RemoteLog.UdpOpenFailed(_relay._logger, _relay._destination, error.Errno, error.Message);
                             break;
                         case UdpServerMessage.MessageOneofCase.Error when message.Error.Errno == Errno.ECONNREFUSED && _relay._app is not null:
-                            Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                            Volatile.Write(ref _lastActivity, _relay._time.GetTimestamp());
                             var seen = _relay.Refuse(_source);
                             RemoteLog.UdpRefused(_relay._logger, _relay._destination, seen);
                             break;

@@ -11,16 +11,17 @@ namespace Doppel.Session.Remote;
 /// Outgoing UDP through the agent: one loopback socket per destination stands in for it; each app
 /// socket that sends there (told apart by its source address) gets its own flow at the agent, so
 /// replies go back to the socket that asked. A connected app socket gets a stand-in of its own
-/// (<see cref="ConnectAsync"/>), through which the pod's ECONNREFUSED reaches it.
+/// (<see cref="ConnectAsync"/>), through which the pod's ECONNREFUSED reaches it. Every stand-in
+/// reads <paramref name="time"/> (the system's clock; a test's fake one) for its idle flows.
 /// </summary>
-internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logger) : IAsyncDisposable
+internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logger, TimeProvider time) : IAsyncDisposable
 {
-    private const long DropInterval = 5_000; // ms
+    private static readonly TimeSpan DropInterval = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<UdpRelay>> _relays = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<UdpRelay, byte> _connected = new();
-    private long _lastDrop = Environment.TickCount64;
+    private long _lastDrop = time.GetTimestamp();
 
     /// <summary>Background tasks of every stand-in still running.</summary>
     public int Running =>
@@ -33,7 +34,7 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
             return new((IPEndPoint?)null);
         }
 
-        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(lanes, d, dns, logger, _closing.Token))).Value;
+        var relay = _relays.GetOrAdd(destination, d => new Lazy<UdpRelay>(() => UdpRelay.Start(lanes, d, dns, time, logger, _closing.Token))).Value;
         return new(relay.LocalEndPoint);
     }
 
@@ -51,7 +52,7 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
             return null;
         }
 
-        var relay = UdpRelay.StartFor(lanes, destination, app, dns, logger, _closing.Token);
+        var relay = UdpRelay.StartFor(lanes, destination, app, dns, time, logger, _closing.Token);
         _connected[relay] = 0;
         return relay.LocalEndPoint;
     }
@@ -76,16 +77,16 @@ internal sealed class UdpRelays(RelayLanes lanes, DnsRouting? dns, ILogger logge
     // connected to it yet.
     private async ValueTask DropGoneAsync()
     {
-        var now = Environment.TickCount64;
+        var now = time.GetTimestamp();
         var last = Interlocked.Read(ref _lastDrop);
-        if (now - last < DropInterval || Interlocked.CompareExchange(ref _lastDrop, now, last) != last)
+        if (time.GetElapsedTime(last, now) < DropInterval || Interlocked.CompareExchange(ref _lastDrop, now, last) != last)
         {
             return;
         }
 
         foreach (var relay in _connected.Keys)
         {
-            if (now - relay.Created > DropInterval && !relay.App!.IsConnectedTo(relay.LocalEndPoint) && _connected.TryRemove(relay, out _))
+            if (time.GetElapsedTime(relay.Created, now) > DropInterval && !relay.App!.IsConnectedTo(relay.LocalEndPoint) && _connected.TryRemove(relay, out _))
             {
                 await relay.DisposeAsync().ConfigureAwait(false);
             }

@@ -5,6 +5,7 @@ using Doppel.Session.Agent;
 using Doppel.Session.Remote;
 using Doppel.Session.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Doppel.Session.Tests.Remote;
 
@@ -62,6 +63,39 @@ public sealed class FlowOwnershipTests(SessionClusterFixture cluster) : IClassFi
         await remote.DisposeAsync().AsTask().WaitAsync(Timeout);
 
         Assert.Equal(0, remote.RunningTasks);
+    }
+
+    [Fact]
+    public async Task AUdpFlowIdleForTheTimeoutIsClosedAndTheNextDatagramOpensANewOne()
+    {
+        await using var agent = await AgentUnderTest.StartAsync($"container/{cluster.Box.ContainerId}");
+        using var connection = await AgentConnection.ConnectAsync(agent.Endpoint, "session-test", "0.1.0", Timeout);
+        var time = new FakeTimeProvider();
+        await using var remote = new GrpcRemote(connection, hostname: null, NullLogger.Instance, time: time);
+        var relay = await remote.GetUdpRelayAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.UdpEchoPort), Timeout);
+        using var app = Bound();
+        await app.SendToAsync(Encoding.ASCII.GetBytes("one"), relay!, Timeout);
+        Assert.Equal("one", await ReceiveAsync(app));
+        Assert.Equal(2, remote.RunningTasks); // the stand-in's receive loop and the flow
+
+        // Sweeps run every quarter of the timeout; the one at exactly the timeout keeps the flow.
+        time.Advance(UdpRelay.IdleTimeout);
+        Assert.Equal(2, remote.RunningTasks);
+        time.Advance(UdpRelay.IdleTimeout / 4);
+        await WaitUntilAsync(() => remote.RunningTasks == 1); // the flow's tasks end once it is closed
+
+        await app.SendToAsync(Encoding.ASCII.GetBytes("two"), relay!, Timeout);
+        Assert.Equal("two", await ReceiveAsync(app));
+        Assert.Equal(2, remote.RunningTasks);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var timeout = Timeout;
+        while (!condition())
+        {
+            await Task.Delay(10, timeout); // polls the state; proves nothing by the time it takes
+        }
     }
 
     private static Socket Bound()

@@ -131,10 +131,11 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
         var first = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
 
-        // The app's socket wakes with the error while the stand-in is still unmatched (it waits for
-        // its witness, at most 50 ms): a datagram sent in that moment is refused on loopback without
-        // reaching the pod. Past that moment the stand-in relays again, which is what this checks.
-        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        // The app's socket wakes with the error while the stand-in is still unmatched (connected to
+        // itself until its witness's answer, at most 50 ms): a datagram sent in that moment is refused
+        // on loopback without reaching the pod. Once the stand-in is connected to the app's socket
+        // again (/proc/net/udp) it relays again, which is what this checks.
+        await WaitUntilUdpConnectedAsync(standIn, (IPEndPoint)app.LocalEndPoint!);
         await app.SendAsync(Encoding.ASCII.GetBytes("ping"), Timeout);
         var second = await Assert.ThrowsAsync<SocketException>(async () => await app.ReceiveAsync(new byte[16], Timeout));
 
@@ -249,6 +250,18 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         }
 
         return Encoding.ASCII.GetString(buffer);
+    }
+
+    /// <summary>Completes once the IPv4 UDP socket bound to <paramref name="local"/> is connected to <paramref name="remote"/> (/proc/net/udp).</summary>
+    private static async Task WaitUntilUdpConnectedAsync(IPEndPoint local, IPEndPoint remote)
+    {
+        static string Hex(IPEndPoint e) => $"{BitConverter.ToUInt32(e.Address.GetAddressBytes()):X8}:{e.Port:X4}";
+        var pair = $"{Hex(local)} {Hex(remote)}";
+        var timeout = Timeout;
+        while (!File.ReadLines("/proc/net/udp").Any(line => line.Contains(pair, StringComparison.Ordinal)))
+        {
+            await Task.Delay(10, timeout); // polls the state; proves nothing by the time it takes
+        }
     }
 
     private static async Task<(string Text, EndPoint From)> ReceiveAsync(Socket socket)
