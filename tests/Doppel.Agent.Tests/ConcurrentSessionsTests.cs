@@ -31,10 +31,9 @@ public sealed class ConcurrentSessionsTests(ClusterFixture cluster) : IClassFixt
             Assert.True((await b.ReceiveAsync(Timeout)).HalfClosed);
         }
 
-        // The first session leaves; the second stays well past the 1 s grace and still works.
+        // The first session leaves; the second still works. That the agent stays past its grace
+        // while a client is connected is IdleExitTests' to show, on a fake clock.
         first.Dispose();
-        await Task.Delay(TimeSpan.FromSeconds(2.5), Timeout);
-        Assert.False(agent.Process.HasExited);
         var ping = await new AgentService.AgentServiceClient(second).PingAsync(new PingRequest { Sequence = 7 }, cancellationToken: Timeout);
         Assert.Equal(7u, ping.Sequence);
 

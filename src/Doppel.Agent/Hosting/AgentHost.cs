@@ -79,7 +79,7 @@ internal static class AgentHost
 
         await using var app = builder.Build();
         var hostLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("doppel.agent");
-        using var idleExit = new IdleExit(options.IdleExit, () =>
+        using var idleExit = new IdleExit(options.IdleExit, TimeProvider.System, () =>
         {
             AgentLog.IdleExit(hostLogger, options.IdleExit.TotalSeconds);
             app.Lifetime.StopApplication();

@@ -6,9 +6,10 @@ namespace Doppel.Agent.Hosting;
 /// Counts open connections; once the first client has come, the last one leaving starts a
 /// timer of <c>--idle-exit</c> seconds that stops the agent unless a client comes back.
 /// Before the first connection the agent waits indefinitely (its launcher is still connecting).
-/// The timer is a <see cref="ITimer"/> owned here, not a detached task: dispose stops it.
+/// The timer is a <see cref="ITimer"/> owned here, not a detached task: dispose stops it. It comes
+/// from <paramref name="time"/> (<see cref="TimeProvider.System"/> in the agent; a test's fake clock).
 /// </summary>
-internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
+internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop) : IDisposable
 {
     private readonly Lock _lock = new();
     private int _open;
@@ -56,7 +57,7 @@ internal sealed class IdleExit(TimeSpan delay, Action stop) : IDisposable
             }
 
             ITimer? timer = null;
-            timer = TimeProvider.System.CreateTimer(
+            timer = time.CreateTimer(
                 _ =>
                 {
                     lock (_lock)
