@@ -28,8 +28,13 @@ public sealed class ProcessTreeTests
         var path = fs.Write("bg", "bg");
         using var timeout = new CancellationTokenSource(Run.Timeout);
         using var files = new FileSync(fs.Remote, report: _ => { });
+        using var go = new Fifo();
+
+        // The shell opens the fifo (read-write: no wait) before it forks; the descendant it leaves
+        // behind waits on it, so it is still running after the shell exits, until the test writes.
+        var script = $"exec 3<>{go.Path}; (read line <&3; cat {path} > /dev/null) > /dev/null 2>&1 < /dev/null &";
         var starting = await IsolatedNetwork.RunAsync(() => InterceptedProcess.StartAsync(
-            Run.Options("sh", "-c", $"(sleep 1; cat {path} > /dev/null) > /dev/null 2>&1 < /dev/null &") with { CaptureOutput = false, Files = files },
+            Run.Options("sh", "-c", script) with { CaptureOutput = false, Files = files },
             fs.Policy(),
             fs.Remote,
             timeout.Token));
@@ -37,6 +42,11 @@ public sealed class ProcessTreeTests
 
         Assert.Equal(0, await process.WaitForExitAsync(timeout.Token));
         Assert.False(process.ProcessTreeExited.IsCompleted);
+        await using (var writer = await go.OpenWriterAsync(Run.Timeout))
+        {
+            await writer.WriteAsync("go\n"u8.ToArray(), timeout.Token);
+        }
+
         await process.ProcessTreeExited.WaitAsync(timeout.Token);
         Assert.Contains(path, fs.Remote.Reads); // the descendant was still served
     }
@@ -150,15 +160,24 @@ public sealed class ProcessTreeTests
         using var fs = new RemoteFileSystem();
         var path = fs.Write("late", "late");
 
+        using var go = new Fifo();
+
         // The orphan makes trapped calls after the supervisor is gone: they must fail (ENOSYS),
-        // not wait forever for an answer.
+        // not wait forever for an answer. It waits on the fifo (opened read-write by the shell
+        // before it forks) until the test writes, which it does once the run is disposed.
         var result = await Run.IsolatedAsync(
-            Run.Options("sh", "-c", $"(sleep 1; cat {path}) > /dev/null 2>&1 < /dev/null & echo $!"),
+            Run.Options("sh", "-c", $"exec 3<>{go.Path}; (read line <&3; cat {path}) > /dev/null 2>&1 < /dev/null & echo $!"),
             fs.Policy(),
             fs.Remote);
 
         Assert.Equal(0, result.ExitCode);
         var orphan = int.Parse(result.Stdout.Trim());
+        Assert.True(IsRunning(orphan), $"the orphan {orphan} ended before the supervisor was gone");
+        await using (var writer = await go.OpenWriterAsync(Run.Timeout))
+        {
+            await writer.WriteAsync("go\n"u8.ToArray());
+        }
+
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (IsRunning(orphan) && DateTime.UtcNow < deadline)
         {
