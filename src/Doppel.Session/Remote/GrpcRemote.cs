@@ -53,7 +53,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             return error.Errno == Errno.ENOENT ? null : throw Failure(error, path);
         }
 
-        return Entry(response.Stat, NameOf(path));
+        return Entry(response.Stat, FileStat.NameOf(path));
     }
 
     public async ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
@@ -97,7 +97,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
                     // The first message carries fstat of the file the agent reads from.
                     if (chunk.Stat is { } stat)
                     {
-                        entry ??= Entry(stat, NameOf(path));
+                        entry ??= Entry(stat, FileStat.NameOf(path));
                     }
 
                     if (!chunk.Data.IsEmpty)
@@ -271,11 +271,5 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             stat.Atime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
             kind == RemoteEntryKind.Symlink && stat.LinkTarget.Length > 0 ? stat.LinkTarget : null,
             (long)stat.Blocks);
-    }
-
-    private static string NameOf(string path)
-    {
-        var trimmed = path.TrimEnd('/');
-        return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
     }
 }

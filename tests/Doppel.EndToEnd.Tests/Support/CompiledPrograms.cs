@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Support;
 
@@ -36,17 +37,6 @@ internal static class CompiledPrograms
         }
         """;
 
-    private const string DotnetProject = """
-        <Project Sdk="Microsoft.NET.Sdk">
-          <PropertyGroup>
-            <OutputType>Exe</OutputType>
-            <TargetFramework>net10.0</TargetFramework>
-            <ImplicitUsings>enable</ImplicitUsings>
-            <InvariantGlobalization>true</InvariantGlobalization>
-          </PropertyGroup>
-        </Project>
-        """;
-
     private const string DotnetSource = """
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         Console.Write(await http.GetStringAsync(args[0]));
@@ -72,14 +62,8 @@ internal static class CompiledPrograms
     }
 
     /// <summary>Builds the .NET app; returns its apphost's path.</summary>
-    public static async Task<string> BuildDotnetAsync(string directory, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "fetch.csproj"), DotnetProject, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "Program.cs"), DotnetSource, cancellationToken);
-        await RunAsync("dotnet", ["build", "-c", "Release", "-o", "out", "-nologo", "--disable-build-servers"], directory, new Dictionary<string, string>(), cancellationToken);
-        return Path.Combine(directory, "out", "fetch");
-    }
+    public static Task<string> BuildDotnetAsync(string directory, CancellationToken cancellationToken)
+        => DotnetProgram.BuildAsync(directory, "fetch", DotnetSource, cancellationToken);
 
     private static async Task RunAsync(string program, IReadOnlyList<string> args, string directory, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
