@@ -56,7 +56,7 @@ public sealed record InterceptionOptions
     /// <summary>The soft open-files limit of doppel's parent (the user's shell), if readable.</summary>
     public static ulong? ParentOpenFilesLimit()
     {
-        return Doppel.Linux.Processes.ProcessStatus.TryRead(Environment.ProcessId) is { } self
+        return Doppel.Linux.Processes.ProcessStatus.TryRead(System.Environment.ProcessId) is { } self
             ? Doppel.Linux.Processes.ResourceLimits.ReadOpenFilesSoftLimit(self.ParentId)
             : null;
     }

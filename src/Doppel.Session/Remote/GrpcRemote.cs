@@ -11,8 +11,9 @@ namespace Doppel.Session.Remote;
 
 /// <summary>
 /// The interception engine's <see cref="IRemote"/>, served by an agent over gRPC: files on the
-/// control connection, outgoing TCP and UDP relayed on the relay connection through loopback
-/// stand-ins (<see cref="TcpRelays"/>, <see cref="UdpRelays"/>). An agent that has gone makes
+/// control connection, outgoing TCP and UDP relayed over the relay lanes (<see cref="RelayLanes"/>:
+/// <see cref="RelayLanes.Count"/> HTTP/2 connections, each stream on the least busy) through
+/// loopback stand-ins (<see cref="TcpRelays"/>, <see cref="UdpRelays"/>). An agent that has gone makes
 /// calls fail (EIO for files, refused or reset connections), never hang; the next call reconnects.
 /// </summary>
 public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
