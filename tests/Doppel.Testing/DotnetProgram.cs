@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Doppel.Testing;
 
 /// <summary>
@@ -28,32 +26,9 @@ public static class DotnetProgram
     public static async Task<string> BuildAsync(string directory, string name, string source, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, name + ".csproj"), Project, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "Program.cs"), source, cancellationToken);
-        var info = new ProcessStartInfo("dotnet", ["build", "-c", "Release", "-o", "out", "-nologo", "--disable-build-servers"])
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var dotnet = Process.Start(info) ?? throw new InvalidOperationException("dotnet could not be started.");
-        var stdout = dotnet.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = dotnet.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await dotnet.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            dotnet.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        if (dotnet.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"dotnet build of {name} failed ({dotnet.ExitCode}): {await stdout}{await stderr}");
-        }
-
+        await File.WriteAllTextAsync(Path.Combine(directory, name + ".csproj"), Project, cancellationToken).ConfigureAwait(false);
+        await File.WriteAllTextAsync(Path.Combine(directory, "Program.cs"), source, cancellationToken).ConfigureAwait(false);
+        await BuildCommand.RunAsync("dotnet", ["build", "-c", "Release", "-o", "out", "-nologo", "--disable-build-servers"], directory, new Dictionary<string, string>(), cancellationToken).ConfigureAwait(false);
         return Path.Combine(directory, "out", name);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Support;
@@ -51,7 +50,7 @@ internal static class CompiledPrograms
     {
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "main.go"), source, cancellationToken);
-        await RunAsync("go", ["build", "-o", name, "main.go"], directory, new Dictionary<string, string>
+        await BuildCommand.RunAsync("go", ["build", "-o", name, "main.go"], directory, new Dictionary<string, string>
         {
             ["CGO_ENABLED"] = "0",
             ["GOCACHE"] = Path.Combine(directory, "cache"),
@@ -64,42 +63,4 @@ internal static class CompiledPrograms
     /// <summary>Builds the .NET app; returns its apphost's path.</summary>
     public static Task<string> BuildDotnetAsync(string directory, CancellationToken cancellationToken)
         => DotnetProgram.BuildAsync(directory, "fetch", DotnetSource, cancellationToken);
-
-    private static async Task RunAsync(string program, IReadOnlyList<string> args, string directory, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} could not be started.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {await stdout}{await stderr}");
-        }
-    }
 }
