@@ -9,6 +9,7 @@ using Doppel.Interception.Policy;
 using Doppel.Interception.Remote;
 using Doppel.Interception.Supervision;
 using Doppel.Linux.Processes;
+using Doppel.Linux.Sockets;
 using Doppel.Linux.Seccomp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -316,9 +317,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         try
         {
             await launcherGone.CancelAsync().ConfigureAwait(false);
-            var credentials = new byte[12]; // struct ucred { pid, uid, gid }
-            connection.GetRawSocketOption(1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, credentials);
-            if (BitConverter.ToInt32(credentials, 0) != process.Id)
+            if (SocketCalls.GetPeerCredentials(connection)?.ProcessId != process.Id)
             {
                 throw new InvalidOperationException("An unexpected process connected to the launcher's control socket.");
             }

@@ -56,11 +56,8 @@ public sealed record InterceptionOptions
     /// <summary>The soft open-files limit of doppel's parent (the user's shell), if readable.</summary>
     public static ulong? ParentOpenFilesLimit()
     {
-        // /proc/self/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
-        var stat = File.ReadAllText("/proc/self/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.TryParse(fields[1], System.Globalization.CultureInfo.InvariantCulture, out var parent)
-            ? Doppel.Linux.Processes.ResourceLimits.ReadOpenFilesSoftLimit(parent)
+        return Doppel.Linux.Processes.ProcessStatus.TryRead(System.Environment.ProcessId) is { } self
+            ? Doppel.Linux.Processes.ResourceLimits.ReadOpenFilesSoftLimit(self.ParentId)
             : null;
     }
 

@@ -9,7 +9,6 @@ namespace Doppel.Agent.Tests;
 /// <summary>The real doppel-agent against the mini-cluster's pods, over a unix socket.</summary>
 public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
-    private const int ENOTEMPTY = 39;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -179,7 +178,7 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
         Assert.Null((await files.RenameAsync(new RenameRequest { From = dir + "/a.txt", To = dir + "/b.txt" }, cancellationToken: Timeout)).Error);
         Assert.True(File.Exists(pod.HostPath(dir + "/b.txt")));
 
-        Assert.Equal(ENOTEMPTY, (await files.RmdirAsync(new RmdirRequest { Path = dir }, cancellationToken: Timeout)).Error.Errno);
+        Assert.Equal(Errno.ENOTEMPTY, (await files.RmdirAsync(new RmdirRequest { Path = dir }, cancellationToken: Timeout)).Error.Errno);
         Assert.Null((await files.UnlinkAsync(new UnlinkRequest { Path = dir + "/b.txt" }, cancellationToken: Timeout)).Error);
         Assert.Null((await files.RmdirAsync(new RmdirRequest { Path = dir }, cancellationToken: Timeout)).Error);
         Assert.False(Directory.Exists(pod.HostPath(dir)));

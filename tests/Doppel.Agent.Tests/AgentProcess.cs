@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using Doppel.Protocol;
+using Doppel.Testing;
 using Grpc.Net.Client;
 
 namespace Doppel.Agent.Tests;
@@ -96,20 +96,7 @@ internal sealed class AgentProcess : IAsyncDisposable
         var handler = new SocketsHttpHandler
         {
             InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowSize,
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = UnixSocketConnect.To(socketPath),
         };
         return GrpcChannel.ForAddress("http://agent", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Doppel.Agent.Network;
 using Doppel.Agent.Services;
+using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Agent.Logging;
@@ -21,48 +22,38 @@ namespace Doppel.Agent.Outgoing;
 /// Both directions end with a half-close and the call with OK; a socket error after connecting is
 /// sent as <c>error</c> and ends the call; a cancelled call closes the socket with RST (linger 0).
 /// </summary>
-internal sealed class TcpRelay : IDisposable
+internal sealed class TcpRelay : RelayCall<TcpClientMessage, TcpServerMessage>
 {
     /// <summary>The connect timeout when the session leaves it to the agent.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly IAsyncStreamReader<TcpClientMessage> _requests;
-    private readonly IServerStreamWriter<TcpServerMessage> _responses;
-    private readonly SemaphoreSlim _writeLock = new(1, 1); // ToPod reports send errors while ToSession writes data
-    private readonly ILogger _logger;
-
     public TcpRelay(IAsyncStreamReader<TcpClientMessage> requests, IServerStreamWriter<TcpServerMessage> responses, ILogger logger)
+        : base(requests, responses, logger)
     {
-        _requests = requests;
-        _responses = responses;
-        _logger = logger;
     }
 
     /// <summary>Runs the call to its end.</summary>
     public async Task RunAsync(TargetNetwork network, CancellationToken cancellationToken)
     {
-        if (!await _requests.MoveNext(cancellationToken).ConfigureAwait(false)
-            || _requests.Current.MessageCase != TcpClientMessage.MessageOneofCase.Connect)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "A ConnectTcp call starts with a connect message."));
-        }
-
-        var connect = _requests.Current.Connect;
+        var connect = (await ReadOpeningAsync(
+            m => m.MessageCase == TcpClientMessage.MessageOneofCase.Connect,
+            "A ConnectTcp call starts with a connect message.",
+            cancellationToken).ConfigureAwait(false)).Connect;
         var destination = Endpoints.Parse(connect.Destination, "destination");
         var timeout = connect.TimeoutMs == 0 ? DefaultConnectTimeout : TimeSpan.FromMilliseconds(connect.TimeoutMs);
         using var socket = await network.CreateSocketAsync(destination.AddressFamily, SocketType.Stream, ProtocolType.Tcp).ConfigureAwait(false);
-        AgentLog.TcpConnecting(_logger, destination);
+        AgentLog.TcpConnecting(Logger, destination);
         var error = await ConnectAsync(socket, destination, timeout, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
-            AgentLog.TcpConnectFailed(_logger, destination, error.Errno, error.Message);
-            await _responses.WriteAsync(new TcpServerMessage { ConnectResult = new TcpConnectResult { Error = error } }, cancellationToken).ConfigureAwait(false);
+            AgentLog.TcpConnectFailed(Logger, destination, error.Errno, error.Message);
+            await WriteAsync(new TcpServerMessage { ConnectResult = new TcpConnectResult { Error = error } }, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        AgentLog.TcpConnected(_logger, destination, socket.LocalEndPoint);
+        AgentLog.TcpConnected(Logger, destination, socket.LocalEndPoint);
         socket.NoDelay = true;
-        await _responses.WriteAsync(
+        await WriteAsync(
             new TcpServerMessage
             {
                 ConnectResult = new TcpConnectResult
@@ -94,8 +85,6 @@ internal sealed class TcpRelay : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    public void Dispose() => _writeLock.Dispose();
-
     private static async Task<PosixError?> ConnectAsync(Socket socket, IPEndPoint destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -111,7 +100,7 @@ internal sealed class TcpRelay : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return PosixErrors.Of(SocketErrnos.ETIMEDOUT);
+            return PosixErrors.Of(Errno.ETIMEDOUT);
         }
     }
 
@@ -120,9 +109,9 @@ internal sealed class TcpRelay : IDisposable
     {
         try
         {
-            while (await _requests.MoveNext(cancellationToken).ConfigureAwait(false))
+            while (await Requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                var message = _requests.Current;
+                var message = Requests.Current;
                 if (message.MessageCase == TcpClientMessage.MessageOneofCase.HalfClose)
                 {
                     break;
@@ -198,19 +187,6 @@ internal sealed class TcpRelay : IDisposable
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             return RelayEnd.Aborted;
-        }
-    }
-
-    private async Task WriteAsync(TcpServerMessage message, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await _responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
         }
     }
 

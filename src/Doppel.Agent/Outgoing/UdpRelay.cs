@@ -23,33 +23,22 @@ namespace Doppel.Agent.Outgoing;
 /// the flow goes on; the session completing its request stream, or cancelling, closes it.
 /// A flow opened without a family uses a dual-stack IPv6 socket and reports IPv4 peers as IPv4.
 /// </summary>
-internal sealed class UdpRelay : IDisposable
+internal sealed class UdpRelay : RelayCall<UdpClientMessage, UdpServerMessage>
 {
-    private const int EDESTADDRREQ = 89;
     private const int MaxDatagram = 65_535;
 
-    private readonly IAsyncStreamReader<UdpClientMessage> _requests;
-    private readonly IServerStreamWriter<UdpServerMessage> _responses;
-    private readonly SemaphoreSlim _writeLock = new(1, 1); // ToPod reports send errors while ToSession writes datagrams
-    private readonly ILogger _logger;
-
     public UdpRelay(IAsyncStreamReader<UdpClientMessage> requests, IServerStreamWriter<UdpServerMessage> responses, ILogger logger)
+        : base(requests, responses, logger)
     {
-        _requests = requests;
-        _responses = responses;
-        _logger = logger;
     }
 
     /// <summary>Runs the call to its end.</summary>
     public async Task RunAsync(TargetNetwork network, CancellationToken cancellationToken)
     {
-        if (!await _requests.MoveNext(cancellationToken).ConfigureAwait(false)
-            || _requests.Current.MessageCase != UdpClientMessage.MessageOneofCase.Open)
-        {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "An OpenUdp call starts with an open message."));
-        }
-
-        var open = _requests.Current.Open;
+        var open = (await ReadOpeningAsync(
+            m => m.MessageCase == UdpClientMessage.MessageOneofCase.Open,
+            "An OpenUdp call starts with an open message.",
+            cancellationToken).ConfigureAwait(false)).Open;
         var destination = open.Destination is null ? null : Endpoints.Parse(open.Destination, "destination");
         var family = open.Family switch
         {
@@ -58,7 +47,7 @@ internal sealed class UdpRelay : IDisposable
             _ => destination?.AddressFamily ?? AddressFamily.InterNetworkV6,
         };
         var unmap = open.Family == IpFamily.Unspecified && destination is null;
-        AgentLog.UdpOpened(_logger, destination?.ToString() ?? "any peer");
+        AgentLog.UdpOpened(Logger, destination?.ToString() ?? "any peer");
 
         using var socket = await network.CreateSocketAsync(family, SocketType.Dgram, ProtocolType.Udp).ConfigureAwait(false);
         PosixError? error = null;
@@ -82,11 +71,11 @@ internal sealed class UdpRelay : IDisposable
 
         if (error is not null)
         {
-            await _responses.WriteAsync(new UdpServerMessage { OpenResult = new UdpOpenResult { Error = error } }, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(new UdpServerMessage { OpenResult = new UdpOpenResult { Error = error } }, cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        await _responses.WriteAsync(
+        await WriteAsync(
             new UdpServerMessage { OpenResult = new UdpOpenResult { LocalAddress = Endpoints.ToWire(socket.LocalEndPoint!, unmap) } },
             cancellationToken).ConfigureAwait(false);
 
@@ -103,14 +92,12 @@ internal sealed class UdpRelay : IDisposable
         }
     }
 
-    public void Dispose() => _writeLock.Dispose();
-
     // session --app datagrams--> pod; returns when the session completes its request stream.
     private async Task ToPodAsync(Socket socket, bool connected, CancellationToken cancellationToken)
     {
-        while (await _requests.MoveNext(cancellationToken).ConfigureAwait(false))
+        while (await Requests.MoveNext(cancellationToken).ConfigureAwait(false))
         {
-            var message = _requests.Current;
+            var message = Requests.Current;
             if (message.MessageCase != UdpClientMessage.MessageOneofCase.Datagram)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, "After open, an OpenUdp call carries only datagrams."));
@@ -129,7 +116,7 @@ internal sealed class UdpRelay : IDisposable
                 }
                 else
                 {
-                    await WriteAsync(new UdpServerMessage { Error = PosixErrors.Of(EDESTADDRREQ) }, cancellationToken).ConfigureAwait(false);
+                    await WriteAsync(new UdpServerMessage { Error = PosixErrors.Of(Errno.EDESTADDRREQ) }, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (SocketException e)
@@ -173,19 +160,6 @@ internal sealed class UdpRelay : IDisposable
         {
             // Every write that wrapped the buffer has completed by now (Relay's ownership rule).
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private async Task WriteAsync(UdpServerMessage message, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await _responses.WriteAsync(message, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writeLock.Release();
         }
     }
 }

@@ -49,7 +49,7 @@ internal sealed partial class FileServiceImpl
             }
         }
 
-        errno = StatOf(fd, string.Empty, NameOf(open.Path), out var stat);
+        errno = StatOf(fd, string.Empty, FileStat.NameOf(open.Path), out var stat);
         return errno == 0
             ? new WriteFileResponse { BytesWritten = written, Stat = stat }
             : new WriteFileResponse { BytesWritten = written, Error = PosixErrors.Of(errno) };

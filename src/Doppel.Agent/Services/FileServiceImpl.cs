@@ -27,7 +27,7 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root, IL
             return Task.FromResult(new StatResponse { Error = PosixErrors.Of(errno) });
         }
 
-        var error = StatOf(fd, string.Empty, NameOf(request.Path), out var stat);
+        var error = StatOf(fd, string.Empty, FileStat.NameOf(request.Path), out var stat);
         return Task.FromResult(error == 0 ? new StatResponse { Stat = stat } : new StatResponse { Error = PosixErrors.Of(error) });
     }
 
@@ -89,7 +89,7 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root, IL
             return;
         }
 
-        errno = StatOf(fd, string.Empty, NameOf(request.Path), out var stat);
+        errno = StatOf(fd, string.Empty, FileStat.NameOf(request.Path), out var stat);
         if (errno == 0 && stat.IsDirectory)
         {
             errno = Errno.EISDIR;
@@ -139,12 +139,6 @@ internal sealed partial class FileServiceImpl(Target target, TargetRoot root, IL
         {
             await responseStream.WriteAsync(first, context.CancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private static string NameOf(string path)
-    {
-        var trimmed = path.TrimEnd('/');
-        return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
     }
 
     private static int StatOf(SafeFileHandle directory, string relative, string name, out FileStat stat)

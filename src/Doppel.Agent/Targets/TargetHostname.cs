@@ -1,4 +1,3 @@
-using System.Text;
 using Doppel.Linux.Namespaces;
 using Doppel.Linux.Processes;
 
@@ -55,19 +54,12 @@ internal static class TargetHostname
 
     private static (string, string) FromUname()
     {
-        Span<byte> uts = stackalloc byte[390];
+        Span<byte> uts = stackalloc byte[Utsname.Length];
         if (FileCalls.Uname(uts) != 0)
         {
             throw new IOException("uname failed.");
         }
 
-        // struct utsname: six 65-byte fields: sysname, nodename, release, version, machine, domainname.
-        return (Field(uts.Slice(65, 65)), Field(uts.Slice(325, 65)));
-    }
-
-    private static string Field(ReadOnlySpan<byte> field)
-    {
-        var end = field.IndexOf((byte)0);
-        return Encoding.UTF8.GetString(end < 0 ? field : field[..end]);
+        return (Utsname.ReadField(uts, Utsname.NodenameOffset), Utsname.ReadField(uts, Utsname.DomainnameOffset));
     }
 }

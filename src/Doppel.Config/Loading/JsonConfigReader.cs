@@ -20,7 +20,7 @@ internal sealed class JsonConfigReader
 
     private readonly byte[] _utf8;
     private readonly string? _file;
-    private readonly Utf8LineMap _lines;
+    private readonly LineMap _lines;
     private readonly SourceMap _positions = new();
     private readonly List<ConfigError> _errors = [];
 
@@ -28,7 +28,7 @@ internal sealed class JsonConfigReader
     {
         _utf8 = Encoding.UTF8.GetBytes(text);
         _file = file;
-        _lines = new Utf8LineMap(_utf8);
+        _lines = LineMap.ForUtf8(_utf8);
     }
 
     public static ConfigDocument Read(string text, string? file) => new JsonConfigReader(text, file).ReadDocument();

@@ -22,7 +22,7 @@ internal sealed partial class YamlConfigReader
     private const string StringTag = "tag:yaml.org,2002:str";
 
     private readonly string? _file;
-    private readonly TextLineMap _lines;
+    private readonly LineMap _lines;
     private readonly Parser _parser;
     private readonly SourceMap _positions = new();
     private readonly List<ConfigError> _errors = [];
@@ -32,7 +32,7 @@ internal sealed partial class YamlConfigReader
     private YamlConfigReader(string text, string? file)
     {
         _file = file;
-        _lines = new TextLineMap(text);
+        _lines = LineMap.ForText(text);
         _parser = new Parser(new StringReader(text));
     }
 

@@ -141,14 +141,9 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return (null, n.Continue());
         }
 
-        return decision switch
-        {
-            InterceptionDecision.Remote => (path, null),
-            InterceptionDecision.NotFound => (null, n.Fail(Errno.ENOENT)),
-            InterceptionDecision.Deny => (null, n.Fail(Errno.EACCES)),
-            InterceptionDecision.ReadOnly => (null, n.Fail(Errno.EROFS)),
-            _ => (null, n.Continue()),
-        };
+        return decision == InterceptionDecision.Remote ? (path, null)
+            : DecisionErrnos.ForFile(decision) is { } errno ? (null, n.Fail(errno))
+            : (null, n.Continue());
     }
 
     private ValueTask<HandlerResult> Openat2Async(Notification n, CancellationToken cancellationToken)

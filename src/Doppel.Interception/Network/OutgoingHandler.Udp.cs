@@ -23,10 +23,9 @@ internal sealed partial class OutgoingHandler
 {
     private const int MaxDatagram = 65535;
     private const int MaxControl = 4096;
-    private const int MsgHdrLength = 56;
-    private const int MmsgHdrLength = 64;
+    private const int MsgHdrLength = MessageHeader.Length;
+    private const int MmsgHdrLength = MessageHeader.MmsgLength;
     private const int MsgDontWait = 0x40;
-    private const int Emsgsize = 90;
     private const int MsgFastOpen = 0x20000000;
 
     private ValueTask<HandlerResult> SendToAsync(Notification n, CancellationToken cancellationToken)
@@ -49,7 +48,7 @@ internal sealed partial class OutgoingHandler
             return FastOpenAsync(n, dup, destination, cancellationToken);
         }
 
-        var early = type == SocketCalls.SockDgram ? Decide(n, destination) : n.Continue();
+        var early = type == SocketCalls.SockDgram ? Decide(n, Transport.Udp, destination) : n.Continue();
         if (early is not null)
         {
             dup.Dispose();
@@ -60,7 +59,7 @@ internal sealed partial class OutgoingHandler
         if (payload is null || !n.Read(n.Arg(1), payload))
         {
             dup.Dispose();
-            return new(payload is null ? n.Fail(Emsgsize) : n.Fail(Errno.EFAULT));
+            return new(payload is null ? n.Fail(Errno.EMSGSIZE) : n.Fail(Errno.EFAULT));
         }
 
         return SendAsync(n, dup, [(destination, payload, 0UL, 0UL)], n.ArgInt(3), single: true, cancellationToken);
@@ -72,20 +71,13 @@ internal sealed partial class OutgoingHandler
     /// </summary>
     private ValueTask<HandlerResult> FastOpenAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
     {
-        switch (policy.DecideOutgoing(Transport.Tcp, destination))
+        if (Decide(n, Transport.Tcp, destination) is { } answer)
         {
-            case InterceptionDecision.Local:
-                dup.Dispose();
-                return new(n.Continue());
-            case InterceptionDecision.NotFound:
-                dup.Dispose();
-                return new(n.Fail(Errno.ECONNREFUSED));
-            case InterceptionDecision.Deny:
-                dup.Dispose();
-                return new(n.Fail(Errno.ENETUNREACH));
-            default:
-                return FastOpenRemoteAsync(n, dup, destination, cancellationToken);
+            dup.Dispose();
+            return new(answer);
         }
+
+        return FastOpenRemoteAsync(n, dup, destination, cancellationToken);
     }
 
     private async ValueTask<HandlerResult> FastOpenRemoteAsync(Notification n, SafeFileHandle dup, IPEndPoint destination, CancellationToken cancellationToken)
@@ -130,7 +122,7 @@ internal sealed partial class OutgoingHandler
             return new(n.Continue());
         }
 
-        var early = Decide(n, destination);
+        var early = Decide(n, Transport.Udp, destination);
         if (early is not null)
         {
             dup.Dispose();
@@ -141,7 +133,7 @@ internal sealed partial class OutgoingHandler
         if (payload is null)
         {
             dup.Dispose();
-            return new(n.Fail(Emsgsize));
+            return new(n.Fail(Errno.EMSGSIZE));
         }
 
         return SendAsync(
@@ -216,7 +208,7 @@ internal sealed partial class OutgoingHandler
                     }
                     else
                     {
-                        return sent > 0 ? n.Return(sent) : n.Fail(decision == InterceptionDecision.Deny ? Errno.ENETUNREACH : Errno.ECONNREFUSED);
+                        return sent > 0 ? n.Return(sent) : n.Fail(DecisionErrnos.ForNetwork(decision) ?? Errno.ECONNREFUSED);
                     }
                 }
 
@@ -273,13 +265,14 @@ internal sealed partial class OutgoingHandler
             TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
 
-    private HandlerResult? Decide(Notification n, IPEndPoint destination) => policy.DecideOutgoing(Transport.Udp, destination) switch
+    /// <summary>Null when the policy sends the call to the pod; otherwise its answer: run it here, or fail it.</summary>
+    private HandlerResult? Decide(Notification n, Transport transport, IPEndPoint destination)
     {
-        InterceptionDecision.Remote => null,
-        InterceptionDecision.NotFound => n.Fail(Errno.ECONNREFUSED),
-        InterceptionDecision.Deny => n.Fail(Errno.ENETUNREACH),
-        _ => n.Continue(),
-    };
+        var decision = policy.DecideOutgoing(transport, destination);
+        return decision == InterceptionDecision.Remote ? null
+            : DecisionErrnos.ForNetwork(decision) is { } errno ? n.Fail(errno)
+            : n.Continue();
+    }
 
     private static IPEndPoint? ReadDestination(Notification n, ulong address, int length)
     {

@@ -75,22 +75,15 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             return new(notification.Continue());
         }
 
-        switch (policy.DecideOutgoing(transport, destination))
+        if (Decide(notification, transport, destination) is { } answer)
         {
-            case InterceptionDecision.Local:
-                dup.Dispose();
-                return new(notification.Continue());
-            case InterceptionDecision.NotFound:
-                dup.Dispose();
-                return new(notification.Fail(Errno.ECONNREFUSED));
-            case InterceptionDecision.Deny:
-                dup.Dispose();
-                return new(notification.Fail(Errno.ENETUNREACH));
-            default:
-                return transport == Transport.Tcp
-                    ? ConnectTcpAsync(notification, dup, destination, cancellationToken)
-                    : RedirectAsync(notification, dup, destination, transport, cancellationToken);
+            dup.Dispose();
+            return new(answer);
         }
+
+        return transport == Transport.Tcp
+            ? ConnectTcpAsync(notification, dup, destination, cancellationToken)
+            : RedirectAsync(notification, dup, destination, transport, cancellationToken);
     }
 
     private async ValueTask<HandlerResult> RedirectAsync(

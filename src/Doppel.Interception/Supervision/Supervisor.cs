@@ -9,7 +9,7 @@ namespace Doppel.Interception.Supervision;
 /// <summary>
 /// The notification loop.
 /// <code>
-///   kernel ──notif──► receive thread (poll + RECV) ──► handler
+///   kernel ──notif──► receive thread (blocking RECV) ──► handler
 ///                        │  completes synchronously ──► SEND on the receive thread
 ///                        └─ awaits the remote ─────────► SEND from the continuation (thread pool)
 /// </code>

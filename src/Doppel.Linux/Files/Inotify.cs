@@ -9,8 +9,6 @@ namespace Doppel.Linux.Files;
 public sealed unsafe class Inotify : IDisposable
 {
     public const uint CloseWrite = 0x8;
-    private const int InitNumber = 294;
-    private const int AddWatchNumber = 254;
     private const int InCloexec = 0x80000;
     private const int InNonblock = 0x800;
 
@@ -19,7 +17,7 @@ public sealed unsafe class Inotify : IDisposable
 
     public Inotify()
     {
-        var fd = LibC.Syscall(InitNumber, InCloexec | InNonblock);
+        var fd = LibC.Syscall(SyscallNumber.InotifyInit1, InCloexec | InNonblock);
         if (fd < 0)
         {
             throw new IOException($"inotify_init1 failed (errno {-fd}).");
@@ -34,7 +32,7 @@ public sealed unsafe class Inotify : IDisposable
         var pathZ = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = pathZ)
         {
-            return (int)LibC.Syscall(AddWatchNumber, _handle.DangerousGetHandle(), (long)p, mask);
+            return (int)LibC.Syscall(SyscallNumber.InotifyAddWatch, _handle.DangerousGetHandle(), (long)p, mask);
         }
     }
 

@@ -14,12 +14,11 @@ namespace Doppel.Linux.Files;
 /// </summary>
 public static unsafe class RootedAttributes
 {
-    private const int Fchmodat2 = 452;
     private const long UtimeOmit = (1L << 30) - 2;
 
     /// <summary>fchmodat2(fd, name, mode, flags); returns 0 or the errno.</summary>
     public static int ChangeMode(SafeHandle directory, string name, int mode, bool followSymlinks) =>
-        Call(Fchmodat2, directory, name, mode, Flags(name, followSymlinks));
+        Call(SyscallNumber.Fchmodat2, directory, name, mode, Flags(name, followSymlinks));
 
     /// <summary>fchownat(fd, name, uid, gid, flags), -1 keeping either; returns 0 or the errno.</summary>
     public static int ChangeOwner(SafeHandle directory, string name, int uid, int gid, bool followSymlinks)

@@ -16,8 +16,6 @@ public static unsafe class RootedFiles
     private const ulong ResolveNoMagicLinks = 0x02;
     private const ulong ResolveInRoot = 0x10;
     private const int StatxBasicStatsAndBtime = 0x0FFF;
-    private const int Pwrite64 = 18;
-    private const int Ftruncate = 77;
 
     /// <summary>Opens <paramref name="path"/> inside <paramref name="root"/>; the handle, or null with the errno.</summary>
     public static SafeFileHandle? OpenInRoot(SafeHandle root, string path, int flags, int mode, out int errno)
@@ -114,7 +112,7 @@ public static unsafe class RootedFiles
     /// <summary>ftruncate(fd, length); returns 0 or the errno.</summary>
     public static int Truncate(SafeHandle file, long length)
     {
-        var r = LibC.Syscall(Ftruncate, file.DangerousGetHandle(), length);
+        var r = LibC.Syscall(SyscallNumber.Ftruncate, file.DangerousGetHandle(), length);
         return r < 0 ? (int)-r : 0;
     }
 
@@ -123,7 +121,7 @@ public static unsafe class RootedFiles
     {
         fixed (byte* p = data)
         {
-            return LibC.Syscall(Pwrite64, file.DangerousGetHandle(), (long)p, data.Length, offset);
+            return LibC.Syscall(SyscallNumber.Pwrite64, file.DangerousGetHandle(), (long)p, data.Length, offset);
         }
     }
 

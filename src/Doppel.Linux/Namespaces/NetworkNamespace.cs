@@ -6,8 +6,6 @@ namespace Doppel.Linux.Namespaces;
 public static class NetworkNamespace
 {
     private const int CloneNewNet = 0x40000000;
-    private const int Unshare = 272;
-    private const int SetNs = 308;
 
     /// <summary>
     /// Moves the calling thread into a new, empty network namespace (needs CAP_SYS_ADMIN). Sockets
@@ -15,14 +13,14 @@ public static class NetworkNamespace
     /// </summary>
     public static int UnshareCurrentThread()
     {
-        var r = LibC.Syscall(Unshare, CloneNewNet);
+        var r = LibC.Syscall(SyscallNumber.Unshare, CloneNewNet);
         return r < 0 ? (int)-r : 0;
     }
 
     /// <summary>Moves the calling thread into the network namespace behind <paramref name="nsFd"/>.</summary>
     public static int Enter(System.Runtime.InteropServices.SafeHandle nsFd)
     {
-        var r = LibC.Syscall(SetNs, nsFd.DangerousGetHandle(), CloneNewNet);
+        var r = LibC.Syscall(SyscallNumber.Setns, nsFd.DangerousGetHandle(), CloneNewNet);
         return r < 0 ? (int)-r : 0;
     }
 }

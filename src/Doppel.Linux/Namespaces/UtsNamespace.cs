@@ -6,12 +6,11 @@ namespace Doppel.Linux.Namespaces;
 public static class UtsNamespace
 {
     private const int CloneNewUts = 0x04000000;
-    private const int SetNs = 308;
 
     /// <summary>Moves the calling thread into the UTS namespace behind <paramref name="nsFd"/>; returns 0 or the errno.</summary>
     public static int Enter(System.Runtime.InteropServices.SafeHandle nsFd)
     {
-        var r = LibC.Syscall(SetNs, nsFd.DangerousGetHandle(), CloneNewUts);
+        var r = LibC.Syscall(SyscallNumber.Setns, nsFd.DangerousGetHandle(), CloneNewUts);
         return r < 0 ? (int)-r : 0;
     }
 }

@@ -1,6 +1,9 @@
 namespace Doppel.Linux.Native;
 
-/// <summary>x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl).</summary>
+/// <summary>
+/// The one table of x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl), for the
+/// seccomp filter, the handlers and Doppel.Linux's own raw <c>syscall(2)</c> calls alike.
+/// </summary>
 public static class SyscallNumber
 {
     public const int Read = 0;
@@ -12,8 +15,11 @@ public static class SyscallNumber
     public const int Lstat = 6;
     public const int Poll = 7;
     public const int RtSigaction = 13;
+    public const int RtSigprocmask = 14;
     public const int Ioctl = 16;
+    public const int Pwrite64 = 18;
     public const int Access = 21;
+    public const int Getpid = 39;
     public const int Socket = 41;
     public const int Connect = 42;
     public const int SendTo = 44;
@@ -31,6 +37,7 @@ public static class SyscallNumber
     public const int Uname = 63;
     public const int Fcntl = 72;
     public const int Truncate = 76;
+    public const int Ftruncate = 77;
     public const int Chdir = 80;
     public const int Rename = 82;
     public const int Mkdir = 83;
@@ -41,15 +48,16 @@ public static class SyscallNumber
     public const int Chmod = 90;
     public const int Chown = 92;
     public const int Lchown = 94;
-    public const int Getpid = 39;
+    public const int Umask = 95;
     public const int Setsid = 112;
     public const int Prctl = 157;
-    public const int Waitid = 247;
     public const int Gettid = 186;
     public const int GetXattr = 191;
     public const int LGetXattr = 192;
     public const int ListXattr = 194;
     public const int LListXattr = 195;
+    public const int Waitid = 247;
+    public const int InotifyAddWatch = 254;
     public const int Openat = 257;
     public const int Mkdirat = 258;
     public const int Fchownat = 260;
@@ -59,9 +67,13 @@ public static class SyscallNumber
     public const int Readlinkat = 267;
     public const int Fchmodat = 268;
     public const int Faccessat = 269;
+    public const int Unshare = 272;
     public const int Utimensat = 280;
+    public const int InotifyInit1 = 294;
     public const int RecvMmsg = 299;
+    public const int Prlimit64 = 302;
     public const int SendMmsg = 307;
+    public const int Setns = 308;
     public const int ProcessVmReadv = 310;
     public const int ProcessVmWritev = 311;
     public const int Renameat2 = 316;
@@ -73,7 +85,7 @@ public static class SyscallNumber
     public const int Openat2 = 437;
     public const int PidfdGetfd = 438;
     public const int Faccessat2 = 439;
-    public const int GetXattrAt = 464;
     public const int Fchmodat2 = 452;
+    public const int GetXattrAt = 464;
     public const int ListXattrAt = 465;
 }

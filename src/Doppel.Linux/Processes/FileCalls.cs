@@ -52,10 +52,10 @@ public static unsafe class FileCalls
         }
     }
 
-    /// <summary>uname(2) into a 390-byte <c>struct utsname</c>; returns 0 or <c>-errno</c>.</summary>
+    /// <summary>uname(2) into a <see cref="Utsname.Length"/>-byte <c>struct utsname</c>; returns 0 or <c>-errno</c>.</summary>
     public static int Uname(Span<byte> utsname)
     {
-        if (utsname.Length < 390)
+        if (utsname.Length < Utsname.Length)
         {
             return -Errno.EINVAL;
         }

@@ -56,7 +56,7 @@ public static unsafe class NewSession
         // and unblock every signal (struct kernel_sigaction with SIG_DFL and an empty mask is all zeroes).
         var zeroes = stackalloc long[8];
         LibC.Syscall(SyscallNumber.RtSigaction, 13 /* SIGPIPE */, (long)zeroes, 0, 8);
-        LibC.Syscall(14 /* rt_sigprocmask */, 2 /* SIG_SETMASK */, (long)zeroes, 0, 8);
+        LibC.Syscall(SyscallNumber.RtSigprocmask, 2 /* SIG_SETMASK */, (long)zeroes, 0, 8);
         var r = LibC.Syscall(SyscallNumber.Execve, (long)pathZ, (long)argvZ, (long)envp);
         return (int)-r;
     }

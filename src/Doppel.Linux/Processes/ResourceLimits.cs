@@ -6,21 +6,20 @@ namespace Doppel.Linux.Processes;
 /// <summary>RLIMIT_NOFILE handling: .NET raises its own soft limit to the hard limit at start-up.</summary>
 public static unsafe class ResourceLimits
 {
-    private const int Prlimit64 = 302;
     private const int RlimitNofile = 7;
 
     /// <summary>Sets this process's soft open-files limit (the hard limit stays); returns 0 or the errno.</summary>
     public static int SetOpenFilesSoftLimit(ulong soft)
     {
         var limits = stackalloc ulong[2];
-        var r = LibC.Syscall(Prlimit64, 0, RlimitNofile, 0, (long)limits);
+        var r = LibC.Syscall(SyscallNumber.Prlimit64, 0, RlimitNofile, 0, (long)limits);
         if (r < 0)
         {
             return (int)-r;
         }
 
         limits[0] = Math.Min(soft, limits[1]);
-        r = LibC.Syscall(Prlimit64, 0, RlimitNofile, (long)limits, 0);
+        r = LibC.Syscall(SyscallNumber.Prlimit64, 0, RlimitNofile, (long)limits, 0);
         return r < 0 ? (int)-r : 0;
     }
 

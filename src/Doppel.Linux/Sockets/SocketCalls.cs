@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Doppel.Linux.Native;
 
@@ -20,6 +22,8 @@ public static unsafe class SocketCalls
     private const int SoDomain = 39;
     private const int SoError = 4;
     private const int SoSndTimeo = 21;
+    private const int SoPeerCred = 17;
+    private const int UcredLength = 12;
     private const int IpProtoTcp = 6;
     private const int TcpInfo = 11;
 
@@ -93,7 +97,7 @@ public static unsafe class SocketCalls
         fixed (byte* c = control)
         {
             var iov = stackalloc long[2] { (long)d, data.Length };
-            var msg = stackalloc long[7];
+            var msg = stackalloc long[MessageHeader.Length / 8];
             FillMessageHeader(msg, iov, sockaddr.IsEmpty ? null : a, sockaddr.Length, control.IsEmpty ? null : c, control.Length);
             return (int)LibC.Syscall(SyscallNumber.SendMsg, fd.DangerousGetHandle(), (long)msg, flags);
         }
@@ -111,26 +115,26 @@ public static unsafe class SocketCalls
         fixed (byte* c = control)
         {
             var iov = stackalloc long[2] { (long)d, data.Length };
-            var msg = stackalloc long[7];
+            var msg = stackalloc long[MessageHeader.Length / 8];
             FillMessageHeader(msg, iov, sockaddr.IsEmpty ? null : a, sockaddr.Length, control.IsEmpty ? null : c, control.Length);
             var r = (int)LibC.Syscall(SyscallNumber.RecvMsg, fd.DangerousGetHandle(), (long)msg, flags);
-            sockaddrLength = (int)msg[1];
-            controlLength = (int)msg[5];
-            messageFlags = (int)msg[6];
+            sockaddrLength = (int)msg[MessageHeader.NameLengthOffset / 8];
+            controlLength = (int)msg[MessageHeader.ControlLengthOffset / 8];
+            messageFlags = (int)msg[MessageHeader.FlagsOffset / 8];
             return r;
         }
     }
 
-    // struct msghdr as seven longs: name, namelen, iov, iovlen, control, controllen, flags.
+    // struct msghdr (MessageHeader) as seven longs: every field sits at a multiple of 8.
     private static void FillMessageHeader(long* msg, long* iov, byte* sockaddr, int sockaddrLength, byte* control, int controlLength)
     {
-        msg[0] = (long)sockaddr;
-        msg[1] = sockaddrLength;
-        msg[2] = (long)iov;
-        msg[3] = 1;
-        msg[4] = (long)control;
-        msg[5] = controlLength;
-        msg[6] = 0;
+        msg[MessageHeader.NameOffset / 8] = (long)sockaddr;
+        msg[MessageHeader.NameLengthOffset / 8] = sockaddrLength;
+        msg[MessageHeader.IovOffset / 8] = (long)iov;
+        msg[MessageHeader.IovLengthOffset / 8] = 1;
+        msg[MessageHeader.ControlOffset / 8] = (long)control;
+        msg[MessageHeader.ControlLengthOffset / 8] = controlLength;
+        msg[MessageHeader.FlagsOffset / 8] = 0;
     }
 
     /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> for <paramref name="events"/> (POLLIN 1, POLLOUT 4); returns revents, 0 on timeout, or <c>-errno</c>.</summary>
@@ -152,6 +156,30 @@ public static unsafe class SocketCalls
 
     /// <summary>shutdown(2) with SHUT_RDWR; returns 0 or <c>-errno</c>. On a TCP socket in SYN_SENT it aborts the connect (state CLOSE, ECONNRESET pending).</summary>
     public static int ShutdownBoth(SafeHandle fd) => (int)LibC.Syscall(SyscallNumber.Shutdown, fd.DangerousGetHandle(), 2 /* SHUT_RDWR */);
+
+    /// <summary>
+    /// SO_PEERCRED of a connected Unix socket of doppel's own: the process id, user id and group id
+    /// of the peer at connect time (<c>struct ucred { pid_t pid; uid_t uid; gid_t gid; }</c>,
+    /// 12 bytes); null when the option cannot be read.
+    /// </summary>
+    public static (int ProcessId, uint UserId, uint GroupId)? GetPeerCredentials(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        Span<byte> ucred = stackalloc byte[UcredLength];
+        try
+        {
+            if (socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred) < UcredLength)
+            {
+                return null;
+            }
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+
+        return (BinaryPrimitives.ReadInt32LittleEndian(ucred), BinaryPrimitives.ReadUInt32LittleEndian(ucred[4..]), BinaryPrimitives.ReadUInt32LittleEndian(ucred[8..]));
+    }
 
     /// <summary>getsockopt(SO_ERROR): the pending socket error (which the call clears), 0 for none, or <c>-errno</c> of the call itself.</summary>
     public static int TakeError(SafeHandle fd) => GetIntOption(fd, SoError);

@@ -23,4 +23,14 @@ public sealed partial class FileStat
     public bool IsDirectory => (Mode & TypeMask) == TypeDirectory;
 
     public bool IsSymlink => (Mode & TypeMask) == TypeSymlink;
+
+    /// <summary>
+    /// The last component of an absolute <paramref name="path"/>, what <c>name</c> carries in a stat of
+    /// that path: "/" for the root; trailing slashes are ignored ("/a/b/" → "b").
+    /// </summary>
+    public static string NameOf(string path)
+    {
+        var trimmed = path.TrimEnd('/');
+        return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
+    }
 }

@@ -11,7 +11,7 @@ namespace Doppel.Session.Files;
 /// once per file (<see cref="WriteBackFailure"/>), the file stays queued for the final flush, and
 /// it is listed in <see cref="Unsent"/> until a write-back of it succeeds.
 /// <code>
-///   program close(fd) ──IN_CLOSE_WRITE──► watcher thread ──► WriteBackAsync ──WriteFile + SetAttributes──► agent
+///   program close(fd) ──IN_CLOSE_WRITE──► watcher thread ──► WriteBackInBackgroundAsync ──WriteFile + SetAttributes──► agent
 ///   SettleAsync / FlushAsync(path) (open, stat, rename, chmod of that path) ──► the same, awaited
 ///   program exit ──► FlushAllAsync ──► every queued file
 /// </code>

@@ -11,8 +11,9 @@ namespace Doppel.Session.Remote;
 
 /// <summary>
 /// The interception engine's <see cref="IRemote"/>, served by an agent over gRPC: files on the
-/// control connection, outgoing TCP and UDP relayed on the relay connection through loopback
-/// stand-ins (<see cref="TcpRelays"/>, <see cref="UdpRelays"/>). An agent that has gone makes
+/// control connection, outgoing TCP and UDP relayed over the relay lanes (<see cref="RelayLanes"/>:
+/// <see cref="RelayLanes.Count"/> HTTP/2 connections, each stream on the least busy) through
+/// loopback stand-ins (<see cref="TcpRelays"/>, <see cref="UdpRelays"/>). An agent that has gone makes
 /// calls fail (EIO for files, refused or reset connections), never hang; the next call reconnects.
 /// </summary>
 public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
@@ -54,7 +55,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             return error.Errno == Errno.ENOENT ? null : throw Failure(error, path);
         }
 
-        return Entry(response.Stat, NameOf(path));
+        return Entry(response.Stat, FileStat.NameOf(path));
     }
 
     public async ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
@@ -98,7 +99,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
                     // The first message carries fstat of the file the agent reads from.
                     if (chunk.Stat is { } stat)
                     {
-                        entry ??= Entry(stat, NameOf(path));
+                        entry ??= Entry(stat, FileStat.NameOf(path));
                     }
 
                     if (!chunk.Data.IsEmpty)
@@ -272,11 +273,5 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             stat.Atime?.ToDateTimeOffset() ?? DateTimeOffset.UnixEpoch,
             kind == RemoteEntryKind.Symlink && stat.LinkTarget.Length > 0 ? stat.LinkTarget : null,
             (long)stat.Blocks);
-    }
-
-    private static string NameOf(string path)
-    {
-        var trimmed = path.TrimEnd('/');
-        return trimmed.Length == 0 ? "/" : trimmed[(trimmed.LastIndexOf('/') + 1)..];
     }
 }

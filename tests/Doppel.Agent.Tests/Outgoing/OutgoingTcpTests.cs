@@ -1,5 +1,6 @@
 using System.Net;
 using Grpc.Core;
+using Doppel.Linux.Native;
 
 namespace Doppel.Agent.Tests.Outgoing;
 
@@ -9,8 +10,6 @@ namespace Doppel.Agent.Tests.Outgoing;
 /// </summary>
 public sealed class OutgoingTcpTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
-    private const int ECONNREFUSED = 111;
-    private const int ETIMEDOUT = 110;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -64,7 +63,7 @@ public sealed class OutgoingTcpTests(ClusterFixture cluster) : IClassFixture<Clu
 
         using var call = await TcpCall.ConnectAsync(channel, new IPEndPoint(cluster.Backend.IP, 1), Timeout);
 
-        Assert.Equal(ECONNREFUSED, call.Result.Error.Errno);
+        Assert.Equal(Errno.ECONNREFUSED, call.Result.Error.Errno);
         Assert.Null(call.Result.LocalAddress);
         Assert.Equal(StatusCode.OK, await call.FinishAsync(Timeout));
     }
@@ -79,7 +78,7 @@ public sealed class OutgoingTcpTests(ClusterFixture cluster) : IClassFixture<Clu
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var call = await TcpCall.ConnectAsync(channel, new IPEndPoint(IPAddress.Parse("10.244.0.250"), 80), Timeout, timeoutMs: 400);
 
-        Assert.Equal(ETIMEDOUT, call.Result.Error.Errno);
+        Assert.Equal(Errno.ETIMEDOUT, call.Result.Error.Errno);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(350), TimeSpan.FromSeconds(10)); // ARP failing would have said EHOSTUNREACH after ~3 s
     }
 

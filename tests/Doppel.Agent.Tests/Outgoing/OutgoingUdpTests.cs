@@ -2,13 +2,13 @@ using System.Net;
 using Doppel.Protocol.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using Doppel.Linux.Native;
 
 namespace Doppel.Agent.Tests.Outgoing;
 
 /// <summary>OpenUdp against the real agent and the backend pod's UDP echo.</summary>
 public sealed class OutgoingUdpTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
-    private const int ECONNREFUSED = 111;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -81,12 +81,12 @@ public sealed class OutgoingUdpTests(ClusterFixture cluster) : IClassFixture<Clu
 
         await call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Data = ByteString.CopyFromUtf8("anyone?") } }, Timeout);
         Assert.True(await call.ResponseStream.MoveNext(Timeout));
-        Assert.Equal(ECONNREFUSED, call.ResponseStream.Current.Error.Errno);
+        Assert.Equal(Errno.ECONNREFUSED, call.ResponseStream.Current.Error.Errno);
 
         // Still open: a second datagram gets the same answer.
         await call.RequestStream.WriteAsync(new UdpClientMessage { Datagram = new UdpDatagram { Data = ByteString.CopyFromUtf8("anyone?") } }, Timeout);
         Assert.True(await call.ResponseStream.MoveNext(Timeout));
-        Assert.Equal(ECONNREFUSED, call.ResponseStream.Current.Error.Errno);
+        Assert.Equal(Errno.ECONNREFUSED, call.ResponseStream.Current.Error.Errno);
         await call.RequestStream.CompleteAsync();
         Assert.False(await call.ResponseStream.MoveNext(Timeout));
     }

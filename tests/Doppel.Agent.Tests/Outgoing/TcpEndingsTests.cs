@@ -4,17 +4,17 @@ using Doppel.Protocol.V1;
 using Doppel.Testing;
 using Google.Protobuf;
 using Grpc.Core;
+using Doppel.Linux.Native;
 
 namespace Doppel.Agent.Tests.Outgoing;
 
 /// <summary>
 /// How relayed TCP connections end, seen from the pod: a session's cancel is an RST, its
-/// half-close a FIN; a pod's RST reaches the session as ECONNRESET. Plus a bulk echo that needs
+/// half-close a FIN; a pod's RST reaches the session as Errno.ECONNRESET. Plus a bulk echo that needs
 /// both directions flowing at once.
 /// </summary>
 public sealed class TcpEndingsTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
-    private const int ECONNRESET = 104;
     private const int WatchPort = 7101;
     private const int ResetPort = 7102;
 
@@ -88,7 +88,7 @@ public sealed class TcpEndingsTests(ClusterFixture cluster) : IClassFixture<Clus
 
         await call.RequestStream.WriteAsync(new TcpClientMessage { Data = ByteString.CopyFromUtf8("trigger") }, Timeout);
         Assert.True(await call.ResponseStream.MoveNext(Timeout));
-        Assert.Equal(ECONNRESET, call.ResponseStream.Current.Error.Errno);
+        Assert.Equal(Errno.ECONNRESET, call.ResponseStream.Current.Error.Errno);
         Assert.False(await call.ResponseStream.MoveNext(Timeout));
         Assert.Equal(StatusCode.OK, call.GetStatus().StatusCode);
         call.Dispose();

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Support;
 
@@ -36,17 +36,6 @@ internal static class CompiledPrograms
         }
         """;
 
-    private const string DotnetProject = """
-        <Project Sdk="Microsoft.NET.Sdk">
-          <PropertyGroup>
-            <OutputType>Exe</OutputType>
-            <TargetFramework>net10.0</TargetFramework>
-            <ImplicitUsings>enable</ImplicitUsings>
-            <InvariantGlobalization>true</InvariantGlobalization>
-          </PropertyGroup>
-        </Project>
-        """;
-
     private const string DotnetSource = """
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         Console.Write(await http.GetStringAsync(args[0]));
@@ -61,7 +50,7 @@ internal static class CompiledPrograms
     {
         Directory.CreateDirectory(directory);
         await File.WriteAllTextAsync(Path.Combine(directory, "main.go"), source, cancellationToken);
-        await RunAsync("go", ["build", "-o", name, "main.go"], directory, new Dictionary<string, string>
+        await BuildCommand.RunAsync("go", ["build", "-o", name, "main.go"], directory, new Dictionary<string, string>
         {
             ["CGO_ENABLED"] = "0",
             ["GOCACHE"] = Path.Combine(directory, "cache"),
@@ -72,50 +61,6 @@ internal static class CompiledPrograms
     }
 
     /// <summary>Builds the .NET app; returns its apphost's path.</summary>
-    public static async Task<string> BuildDotnetAsync(string directory, CancellationToken cancellationToken)
-    {
-        Directory.CreateDirectory(directory);
-        await File.WriteAllTextAsync(Path.Combine(directory, "fetch.csproj"), DotnetProject, cancellationToken);
-        await File.WriteAllTextAsync(Path.Combine(directory, "Program.cs"), DotnetSource, cancellationToken);
-        await RunAsync("dotnet", ["build", "-c", "Release", "-o", "out", "-nologo", "--disable-build-servers"], directory, new Dictionary<string, string>(), cancellationToken);
-        return Path.Combine(directory, "out", "fetch");
-    }
-
-    private static async Task RunAsync(string program, IReadOnlyList<string> args, string directory, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            info.Environment[name] = value;
-        }
-
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{program} could not be started.");
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {await stdout}{await stderr}");
-        }
-    }
+    public static Task<string> BuildDotnetAsync(string directory, CancellationToken cancellationToken)
+        => DotnetProgram.BuildAsync(directory, "fetch", DotnetSource, cancellationToken);
 }

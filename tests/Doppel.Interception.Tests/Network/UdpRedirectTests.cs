@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Tests.Support;
+using Doppel.Testing;
 
 namespace Doppel.Interception.Tests.Network;
 

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using Doppel.Interception.Policy;
 using Doppel.Interception.Tests.Support;
+using Doppel.Testing;
 
 namespace Doppel.Interception.Tests.Programs;
 
@@ -39,19 +39,8 @@ public sealed class DotnetAppTests : IClassFixture<DotnetAppTests.DotnetApp>
         Assert.Equal("setting=remote\nextra.txt,settings.txt\nhello dotnet\n", result.Stdout);
     }
 
-    public sealed class DotnetApp : IDisposable
+    public sealed class DotnetApp : IAsyncLifetime
     {
-        private const string Project = """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <InvariantGlobalization>true</InvariantGlobalization>
-              </PropertyGroup>
-            </Project>
-            """;
-
         private const string Source = """
             Console.WriteLine(File.ReadAllText(args[0]));
             Console.WriteLine(string.Join(",", Directory.GetFiles(args[1]).Select(Path.GetFileName).Order()));
@@ -61,29 +50,14 @@ public sealed class DotnetAppTests : IClassFixture<DotnetAppTests.DotnetApp>
 
         private readonly string _directory = Directory.CreateTempSubdirectory("doppel-dotnet-app-").FullName;
 
-        public DotnetApp()
+        public string Path { get; private set; } = string.Empty;
+
+        public async Task InitializeAsync() => Path = await DotnetProgram.BuildAsync(_directory, "app", Source, CancellationToken.None);
+
+        public Task DisposeAsync()
         {
-            File.WriteAllText(System.IO.Path.Combine(_directory, "app.csproj"), Project);
-            File.WriteAllText(System.IO.Path.Combine(_directory, "Program.cs"), Source);
-            var build = new ProcessStartInfo("dotnet", "build -c Release -o out -nologo --disable-build-servers")
-            {
-                WorkingDirectory = _directory,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            using var dotnet = Process.Start(build)!;
-            var output = dotnet.StandardOutput.ReadToEnd();
-            dotnet.WaitForExit();
-            if (dotnet.ExitCode != 0)
-            {
-                throw new InvalidOperationException("dotnet build failed: " + output);
-            }
-
-            Path = System.IO.Path.Combine(_directory, "out", "app");
+            Directory.Delete(_directory, recursive: true);
+            return Task.CompletedTask;
         }
-
-        public string Path { get; }
-
-        public void Dispose() => Directory.Delete(_directory, recursive: true);
     }
 }

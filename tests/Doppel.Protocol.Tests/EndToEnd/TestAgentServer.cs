@@ -1,4 +1,4 @@
-using System.Net.Sockets;
+using Doppel.Testing;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -49,20 +49,7 @@ internal sealed class TestAgentServer : IAsyncDisposable
 
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = async (_, ct) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
+            ConnectCallback = UnixSocketConnect.To(socketPath),
             InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowSize,
             EnableMultipleHttp2Connections = true,
         };

@@ -1,9 +1,12 @@
 using System.Diagnostics;
 
-namespace Doppel.Interception.Tests.Support;
+namespace Doppel.Testing;
 
-/// <summary>A small C program compiled with gcc for a test (for calls no scripting language makes).</summary>
-internal sealed class CProgram : IDisposable
+/// <summary>
+/// A small C program compiled with gcc for a test: for calls no scripting language makes, and for
+/// reading the kernel ABI (sizes, offsets, constants) as the C headers define it. Dispose deletes it.
+/// </summary>
+public sealed class CProgram : IDisposable
 {
     private readonly string _directory;
 
@@ -13,8 +16,10 @@ internal sealed class CProgram : IDisposable
         Path = path;
     }
 
+    /// <summary>The executable's path.</summary>
     public string Path { get; }
 
+    /// <summary>Compiles <paramref name="source"/> (one C file) with gcc -O2; throws with gcc's errors when it does not compile.</summary>
     public static CProgram Compile(string source)
     {
         var directory = Directory.CreateTempSubdirectory("doppel-c-").FullName;
