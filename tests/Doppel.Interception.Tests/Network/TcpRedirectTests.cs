@@ -255,6 +255,54 @@ public sealed class TcpRedirectTests
             result.Stdout);
     }
 
+    /// <summary>
+    /// getsockname and getpeername of a relayed socket give the pod-side address that came with
+    /// its stand-in, and the destination: for a blocking connect (the app's socket connected to
+    /// the stand-in) and for a non-blocking one completed at the holding listener (relayed there),
+    /// with the stand-in's peer the socket the engine admitted in either case.
+    /// </summary>
+    [Fact]
+    public async Task ARelayedSocketNamesThePodAddressAndTheDestinationOnBothConnectPaths()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent")
+        {
+            TcpConnectDelay = TimeSpan.FromMilliseconds(300),
+            PodLocalAddress = new IPEndPoint(IPAddress.Parse("10.244.0.7"), 41000),
+        };
+        var script = """
+            import socket, select, errno
+            for blocking in (True, False):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if blocking:
+                    s.connect(("192.0.2.10", 80))
+                else:
+                    s.setblocking(False)
+                    assert s.connect_ex(("192.0.2.10", 80)) == errno.EINPROGRESS
+                    select.select([], [s], [], 10)
+                    assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                    s.setblocking(True)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk: break
+                    data += chunk
+                print(blocking, *s.getsockname(), *s.getpeername(), data.split(b"\r\n\r\n", 1)[1].decode())
+                s.close()
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            server.Value = new LoopbackHttpServer("ok");
+            remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("True 10.244.0.7 41000 192.0.2.10 80 ok\nFalse 10.244.0.7 41000 192.0.2.10 80 ok\n", result.Stdout);
+        Assert.Equal(remote.Connections.Select(c => c.Source).OrderBy(p => p.Port), server.Value!.Peers.OrderBy(p => p.Port));
+    }
+
     [Fact]
     public async Task LocalDestinationIsNotRedirectedAndHasNoRouteInTheTestNamespace()
     {

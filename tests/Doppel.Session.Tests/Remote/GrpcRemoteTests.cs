@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -77,13 +79,49 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
 
         var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
         Assert.NotNull(standIn);
-        Assert.True(IPAddress.IsLoopback(standIn.Address));
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn, Timeout);
+        Assert.True(IPAddress.IsLoopback(standIn.EndPoint.Address));
+        Assert.Equal(cluster.Box.IP, standIn.PodLocalAddress?.Address); // the pod side of the same connection, in the same record
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
         app.Shutdown(SocketShutdown.Send);
 
         Assert.Equal("hello pod", await ReadToEndAsync(app));
+    }
+
+    /// <summary>
+    /// Another local process that reaches a stand-in's port before the app's socket (in the
+    /// window between the agent's connect and the app's) is reset, and sees nothing of the pod
+    /// connection; the app's socket, admitted after it, is relayed as usual.
+    /// </summary>
+    [Fact]
+    public async Task AnotherLocalProcessAtTheStandInIsResetAndTheAppsConnectionStillWorks()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+        Assert.NotNull(standIn);
+        const string Intruder = """
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"intruder")
+            print("connected", flush=True)
+            try:
+                print("received", s.recv(100), flush=True)
+            except ConnectionResetError:
+                print("reset", flush=True)
+            """;
+        using var intruder = Process.Start(new ProcessStartInfo("python3", ["-c", Intruder, standIn.EndPoint.Port.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        Assert.Equal("connected", await intruder.StandardOutput.ReadLineAsync(Timeout)); // queued at the stand-in ahead of the app
+
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
+        app.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("hello pod", await ReadToEndAsync(app));
+        Assert.Equal("reset", await intruder.StandardOutput.ReadLineAsync(Timeout));
+        await intruder.WaitForExitAsync(Timeout);
     }
 
     [Fact]
@@ -148,8 +186,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     {
         await using var session = await Session.StartAsync(cluster);
         var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn!, Timeout);
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("before"), Timeout);
         Assert.Equal("before", await ReceiveExactlyAsync(app, 6));
 
@@ -170,8 +207,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         await session.Agent.RestartAsync();
         Assert.NotNull(await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
         var again = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var next = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await next.ConnectAsync(again!, Timeout);
+        using var next = await AppSocket.ConnectAsync(again, Timeout);
         await next.SendAsync(Encoding.ASCII.GetBytes("after"), Timeout);
         next.Shutdown(SocketShutdown.Send);
         Assert.Equal("after", await ReadToEndAsync(next));
@@ -194,8 +230,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
 
         Assert.NotNull(await remote.GetEntryAsync("/app/config.json", true, Timeout));
         var standIn = (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn!, Timeout);
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("via the plugged transport"), Timeout);
         app.Shutdown(SocketShutdown.Send);
 
