@@ -14,6 +14,18 @@ public sealed class TcpRedirectTests
     private static readonly IPAddress RemoteV6 = IPAddress.Parse("2001:db8::10");
     private static readonly IPAddress Unrouted = IPAddress.Parse("198.51.100.7");
 
+    /// <summary>A Python function <c>get(s)</c>: an HTTP GET on the connected socket <c>s</c>; returns the body.</summary>
+    private const string PythonGet = """
+        def get(s):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            return data.split(b"\r\n\r\n", 1)[1].decode()
+        """;
+
     private static TestPolicy Policy => new()
     {
         Families = SyscallFamilies.Outgoing,
@@ -80,8 +92,9 @@ public sealed class TcpRedirectTests
     {
         using var server = new Holder<LoopbackHttpServer>();
         var remote = new DirectoryRemote("/nonexistent") { TcpConnectDelay = TimeSpan.FromMilliseconds(300) };
-        var script = """
+        var script = $$"""
             import socket, select, errno
+            {{PythonGet}}
             def fetch(family, address):
                 s = socket.socket(family, socket.SOCK_STREAM)
                 s.setblocking(False)
@@ -102,15 +115,10 @@ public sealed class TcpRedirectTests
                 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
                 peer = s.getpeername()
                 s.setblocking(True)
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk: break
-                    data += chunk
+                body = get(s)
                 port = s.getsockname()[1]
                 s.close()
-                return peer[0], peer[1], port, data.split(b"\r\n\r\n", 1)[1].decode()
+                return peer[0], peer[1], port, body
             for family, address in [(socket.AF_INET, ("192.0.2.10", 80)), (socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0))]:
                 print(*fetch(family, address))
             """;
@@ -270,8 +278,9 @@ public sealed class TcpRedirectTests
             TcpConnectDelay = TimeSpan.FromMilliseconds(300),
             PodLocalAddress = new IPEndPoint(IPAddress.Parse("10.244.0.7"), 41000),
         };
-        var script = """
+        var script = $$"""
             import socket, select, errno
+            {{PythonGet}}
             for blocking in (True, False):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 if blocking:
@@ -282,13 +291,7 @@ public sealed class TcpRedirectTests
                     select.select([], [s], [], 10)
                     assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
                     s.setblocking(True)
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk: break
-                    data += chunk
-                print(blocking, *s.getsockname(), *s.getpeername(), data.split(b"\r\n\r\n", 1)[1].decode())
+                print(blocking, *s.getsockname(), *s.getpeername(), get(s))
                 s.close()
             """;
 

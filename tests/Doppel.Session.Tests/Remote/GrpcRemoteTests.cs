@@ -77,15 +77,11 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     {
         await using var session = await Session.StartAsync(cluster);
 
-        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+        var standIn = await ConnectEchoAsync(session.Remote);
         Assert.NotNull(standIn);
         Assert.True(IPAddress.IsLoopback(standIn.EndPoint.Address));
         Assert.Equal(cluster.Box.IP, standIn.PodLocalAddress?.Address); // the pod side of the same connection, in the same record
-        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
-        await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
-        app.Shutdown(SocketShutdown.Send);
-
-        Assert.Equal("hello pod", await ReadToEndAsync(app));
+        Assert.Equal("hello pod", await EchoAsync(standIn, "hello pod"));
     }
 
     /// <summary>
@@ -97,7 +93,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     public async Task AnotherLocalProcessAtTheStandInIsResetAndTheAppsConnectionStillWorks()
     {
         await using var session = await Session.StartAsync(cluster);
-        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+        var standIn = await ConnectEchoAsync(session.Remote);
         Assert.NotNull(standIn);
         const string Intruder = """
             import socket, sys
@@ -115,11 +111,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         })!;
         Assert.Equal("connected", await intruder.StandardOutput.ReadLineAsync(Timeout)); // queued at the stand-in ahead of the app
 
-        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
-        await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
-        app.Shutdown(SocketShutdown.Send);
-
-        Assert.Equal("hello pod", await ReadToEndAsync(app));
+        Assert.Equal("hello pod", await EchoAsync(standIn, "hello pod"));
         Assert.Equal("reset", await intruder.StandardOutput.ReadLineAsync(Timeout));
         await intruder.WaitForExitAsync(Timeout);
     }
@@ -185,7 +177,7 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     public async Task WhenTheAgentDiesCallsFailPromptlyAndANewAgentServesTheNextOnes()
     {
         await using var session = await Session.StartAsync(cluster);
-        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+        var standIn = await ConnectEchoAsync(session.Remote);
         using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("before"), Timeout);
         Assert.Equal("before", await ReceiveExactlyAsync(app, 6));
@@ -201,16 +193,13 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         // File calls fail with EIO, and new connections are refused, while no agent runs.
         var error = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
         Assert.Equal(5, error.Errno);
-        Assert.Null((await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn);
+        Assert.Null(await ConnectEchoAsync(session.Remote));
 
         // A new agent on the same socket: the same GrpcRemote works again.
         await session.Agent.RestartAsync();
         Assert.NotNull(await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var again = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var next = await AppSocket.ConnectAsync(again, Timeout);
-        await next.SendAsync(Encoding.ASCII.GetBytes("after"), Timeout);
-        next.Shutdown(SocketShutdown.Send);
-        Assert.Equal("after", await ReadToEndAsync(next));
+        var again = await ConnectEchoAsync(session.Remote);
+        Assert.Equal("after", await EchoAsync(again, "after"));
     }
 
     [Fact]
@@ -229,12 +218,8 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         Assert.Equal(1, opened); // the control connection, for hello
 
         Assert.NotNull(await remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var standIn = (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
-        await app.SendAsync(Encoding.ASCII.GetBytes("via the plugged transport"), Timeout);
-        app.Shutdown(SocketShutdown.Send);
-
-        Assert.Equal("via the plugged transport", await ReadToEndAsync(app));
+        var standIn = await ConnectEchoAsync(remote);
+        Assert.Equal("via the plugged transport", await EchoAsync(standIn, "via the plugged transport"));
         Assert.Equal(2, opened); // plus one relay lane
         Assert.Equal("test transport", connection.Address);
     }
@@ -257,6 +242,19 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         {
             return false;
         }
+    }
+
+    /// <summary>A TCP connect through <paramref name="remote"/> to the pod-side echo service.</summary>
+    private async Task<TcpStandIn?> ConnectEchoAsync(IRemote remote) =>
+        (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+
+    /// <summary>Sends <paramref name="text"/> through a stand-in of the echo service as the app would, half-closes, and reads the echo to its end.</summary>
+    private static async Task<string> EchoAsync(TcpStandIn? standIn, string text)
+    {
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes(text), Timeout);
+        app.Shutdown(SocketShutdown.Send);
+        return await ReadToEndAsync(app);
     }
 
     private static async Task<string> ReadToEndAsync(Socket socket)
