@@ -191,6 +191,7 @@ public sealed class TcpRedirectTests
         var remote = new DirectoryRemote("/nonexistent");
         var script = $$"""
             import socket, select, errno
+            {{PythonGet}}
             def fetch(family, address):
                 s = socket.socket(family, socket.SOCK_STREAM)
                 s.setblocking({{(blocking ? "True" : "False")}})
@@ -201,14 +202,9 @@ public sealed class TcpRedirectTests
                 assert rc == 0, rc
                 s.setblocking(True)
                 peer = s.getpeername()
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk: break
-                    data += chunk
+                body = get(s)
                 s.close()
-                return peer[0], peer[1], data.split(b"\r\n\r\n", 1)[1].decode()
+                return peer[0], peer[1], body
             print(fetch(socket.AF_INET, ("192.0.2.10", 80)))
             print(fetch(socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0)))
             print(fetch(socket.AF_INET6, ("2001:db8::10", 80, 0, 0)))
