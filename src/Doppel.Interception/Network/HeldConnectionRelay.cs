@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
 
 namespace Doppel.Interception.Network;
 
@@ -15,11 +16,11 @@ internal static class HeldConnectionRelay
 
     /// <summary>
     /// Connects to <paramref name="standIn"/> (loopback; its listener accepts at once) from a socket
-    /// made in the program's network namespace, where the stand-in listens, and starts the copying.
-    /// Returns the relaying socket's local address (the peer the stand-in sees), or null (and
-    /// <paramref name="held"/> reset, so the app sees ECONNRESET) when the stand-in cannot be reached.
+    /// made in the program's network namespace, where the stand-in listens, admits that socket
+    /// there (the peer the stand-in sees) and starts the copying. Should the stand-in be out of
+    /// reach, <paramref name="held"/> is reset, so the app sees ECONNRESET.
     /// </summary>
-    public static async Task<IPEndPoint?> StartAsync(Socket held, IPEndPoint standIn, HoldingListener holding)
+    public static async Task StartAsync(Socket held, TcpStandIn standIn, HoldingListener holding)
     {
         Socket relayed;
         try
@@ -29,24 +30,23 @@ internal static class HeldConnectionRelay
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Reset(held);
-            return null;
+            return;
         }
 
         try
         {
-            await relayed.ConnectAsync(standIn).ConfigureAwait(false);
+            await relayed.ConnectAsync(standIn.EndPoint).ConfigureAwait(false);
             relayed.NoDelay = true;
+            standIn.Admit((IPEndPoint)relayed.LocalEndPoint!);
         }
         catch (SocketException)
         {
             relayed.Dispose();
             Reset(held);
-            return null;
+            return;
         }
 
-        var source = (IPEndPoint?)relayed.LocalEndPoint;
         _ = RunAsync(held, relayed);
-        return source;
     }
 
     private static async Task RunAsync(Socket held, Socket relayed)

@@ -244,7 +244,7 @@ internal sealed partial class OutgoingHandler
 
         // Formatted beforehand: should the fallback disconnect be needed, it and the new connect run
         // back to back (between them the socket polls as EPOLLOUT|EPOLLHUP).
-        var address = outcome.StandIn is { } target ? SockAddr.Format(target, SocketCalls.GetSocketDomain(pending.Dup)) : null;
+        var address = outcome.StandIn is { } target ? SockAddr.Format(target.EndPoint, SocketCalls.GetSocketDomain(pending.Dup)) : null;
         var connected = -Errno.ENETUNREACH;
         if (pending.Parked)
         {
@@ -259,7 +259,7 @@ internal sealed partial class OutgoingHandler
 
             if (outcome.StandIn is { } held && await AnswerHeldAsync(pending, held).ConfigureAwait(false))
             {
-                logger.ConnectSwitched(pending.Destination, held, 0);
+                logger.ConnectSwitched(pending.Destination, held.EndPoint, 0);
                 pending.Settle(0);
                 Forget(pending);
                 return;
@@ -280,7 +280,7 @@ internal sealed partial class OutgoingHandler
         if (outcome.StandIn is { } standIn)
         {
             var result = Record(pending.Dup, pending.Inode, pending.Destination, standIn, connected);
-            logger.ConnectSwitched(pending.Destination, standIn, result);
+            logger.ConnectSwitched(pending.Destination, standIn.EndPoint, result);
             pending.Settle(result);
             Forget(pending);
             return;
@@ -299,9 +299,10 @@ internal sealed partial class OutgoingHandler
     /// Completes the connect of a socket waiting at the holding listener there, by simultaneous
     /// open, and relays the connection to <paramref name="standIn"/>; false when the app's socket
     /// did not take the simultaneous open (then nothing has changed for it). Should the stand-in be
-    /// gone, the app's connection is reset, as it would be at the stand-in.
+    /// gone, the app's connection is reset, as it would be at the stand-in. The stand-in admits
+    /// the relaying socket, the peer it sees.
     /// </summary>
-    private async Task<bool> AnswerHeldAsync(PendingConnect pending, IPEndPoint standIn)
+    private async Task<bool> AnswerHeldAsync(PendingConnect pending, TcpStandIn standIn)
     {
         if (holding is null || LocalAddress(pending.Dup) is not { } waiting)
         {
@@ -309,18 +310,14 @@ internal sealed partial class OutgoingHandler
         }
 
         // In the table before the app's socket is connected: a getpeername at once after sees the destination.
-        table.Set(pending.Inode, new RedirectedSocket(pending.Destination, standIn, waiting, holding.EndPoint));
+        table.Set(pending.Inode, new RedirectedSocket(pending.Destination, holding.EndPoint, standIn.PodLocalAddress));
         if (await holding.AnswerAsync(waiting).ConfigureAwait(false) is not { } ours)
         {
             table.Remove(pending.Inode);
             return false;
         }
 
-        if (await HeldConnectionRelay.StartAsync(ours, standIn, holding).ConfigureAwait(false) is { } relay)
-        {
-            remote.OnTcpConnected(relay, pending.Destination); // the peer the stand-in sees
-        }
-
+        await HeldConnectionRelay.StartAsync(ours, standIn, holding).ConfigureAwait(false);
         return true;
     }
 
@@ -328,15 +325,14 @@ internal sealed partial class OutgoingHandler
     /// Records a socket connected (<paramref name="result"/> 0 or -EINPROGRESS) to its stand-in;
     /// returns the app's connect result.
     /// </summary>
-    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, IPEndPoint standIn, int result)
+    private int Record(SafeFileHandle dup, ulong inode, IPEndPoint destination, TcpStandIn standIn, int result)
     {
         if (result is 0 or -Errno.EINPROGRESS)
         {
-            var source = LocalAddress(dup);
-            table.Set(inode, new RedirectedSocket(destination, standIn, source, standIn));
-            if (source is not null)
+            table.Set(inode, new RedirectedSocket(destination, standIn.EndPoint, standIn.PodLocalAddress));
+            if (LocalAddress(dup) is { } source)
             {
-                remote.OnTcpConnected(source, destination);
+                standIn.Admit(source); // the one peer the stand-in accepts
             }
         }
 

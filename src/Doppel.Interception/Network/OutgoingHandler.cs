@@ -106,6 +106,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     {
         var inode = FileCalls.GetInode(dup);
         IPEndPoint? standIn;
+        TcpStandIn? tcp = null;
         if (transport == Transport.Tcp)
         {
             var outcome = await remote.ConnectTcpAsync(destination, cancellationToken).ConfigureAwait(false);
@@ -114,7 +115,8 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
                 return -(outcome.Errno > 0 ? outcome.Errno : Errno.ECONNREFUSED);
             }
 
-            standIn = outcome.StandIn;
+            tcp = outcome.StandIn;
+            standIn = tcp.EndPoint;
         }
         else
         {
@@ -142,17 +144,14 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
 
         if (result is 0 or -Errno.EINPROGRESS)
         {
-            Span<byte> local = stackalloc byte[SockAddr.MaxLength];
-            var localLength = SocketCalls.GetSockName(dup, local);
-            var source = localLength > 0 ? SockAddr.Parse(local[..localLength]) : null;
-            table.Set(inode, new RedirectedSocket(destination, standIn, source, standIn));
-            if (transport == Transport.Udp)
+            table.Set(inode, new RedirectedSocket(destination, standIn, tcp?.PodLocalAddress));
+            if (tcp is null)
             {
                 table.MarkUdp(inode, standIn, destination);
             }
-            else if (source is not null)
+            else if (LocalAddress(dup) is { } source)
             {
-                remote.OnTcpConnected(source, destination);
+                tcp.Admit(source); // the one peer the stand-in accepts
             }
         }
 
@@ -175,7 +174,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
     /// <summary>
     /// getpeername/getsockname of a redirected socket. The peer is the remote destination. The
     /// local name is the remote side's own source address (the pod IP and port the destination
-    /// sees) when <see cref="IRemote.GetTcpLocalAddress"/> knows it; otherwise the unspecified
+    /// sees) when its <see cref="TcpStandIn"/> knows it; otherwise the unspecified
     /// address of the destination's family with the socket's own port: an honest "not known
     /// here" that no app mistakes for a reachable address, where the loopback source would
     /// contradict the peer (a remote peer seen from 127.0.0.1).
@@ -223,7 +222,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             }
 
             var unspecified = redirected.Destination.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
-            name = remote.GetTcpLocalAddress(redirected.StandIn) ?? new IPEndPoint(unspecified, source.Port);
+            name = redirected.PodLocal ?? new IPEndPoint(unspecified, source.Port);
         }
 
         var answer = SockAddr.Format(name, SocketCalls.GetSocketDomain(dup));

@@ -49,28 +49,14 @@ public interface IRemote
     /// <summary>
     /// Connects to <paramref name="destination"/> on the remote side; completes when that connect
     /// has ended (this may take as long as the pod kernel's own connect timeout). On success the
-    /// outcome carries a loopback endpoint that stands for the destination: the app's socket is
-    /// connected there, and whatever accepts it relays to the real destination. On failure it
-    /// carries the pod's errno, which the app sees. Cancelling abandons the remote attempt (the
-    /// app closed its socket before the connect ended).
+    /// outcome carries the connection's <see cref="TcpStandIn"/>: a loopback endpoint that stands
+    /// for the destination and the pod-side address. The app's socket is connected there and
+    /// admitted (<see cref="TcpStandIn.Admit"/>); the stand-in relays that one connection to the
+    /// real destination and closes any other. On failure the outcome carries the pod's errno,
+    /// which the app sees. Cancelling abandons the remote attempt (the app closed its socket
+    /// before the connect ended).
     /// </summary>
     ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// Told once the app's socket has been connected to the endpoint from
-    /// <see cref="ConnectTcpAsync"/>; <paramref name="source"/> is the peer the loopback listener
-    /// sees: the app socket's local address, or, for a non-blocking connect completed at the
-    /// holding listener, that of the supervisor's socket that relays the app's connection there.
-    /// The listener may accept before this call.
-    /// </summary>
-    void OnTcpConnected(IPEndPoint source, IPEndPoint destination);
-
-    /// <summary>
-    /// The remote side's own local address (pod IP and port) of the TCP connection that the
-    /// stand-in <paramref name="standIn"/> (from <see cref="ConnectTcpAsync"/>) relays to, for the
-    /// app's getsockname; null when not known (the default).
-    /// </summary>
-    IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => null;
 
     /// <summary>
     /// A loopback UDP endpoint that relays datagrams to <paramref name="destination"/> and sends

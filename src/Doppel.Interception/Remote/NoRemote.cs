@@ -29,8 +29,6 @@ public sealed class NoRemote : IRemote
 
     public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected($"connect to {destination}");
 
-    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => throw Unexpected($"connected to {destination}");
-
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) => throw Unexpected($"UDP to {destination}");
 
     private static InvalidOperationException Unexpected(string operation) =>

@@ -208,11 +208,6 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _tcp.ConnectAsync(destination, cancellationToken);
 
-    public IPEndPoint? GetTcpLocalAddress(IPEndPoint standIn) => _tcp.PodLocalAddress(standIn);
-
-    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) =>
-        RemoteLog.AppConnected(_logger, source, destination);
-
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         _udp.GetRelayAsync(destination, cancellationToken);
 

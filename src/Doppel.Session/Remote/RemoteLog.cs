@@ -15,6 +15,9 @@ internal static partial class RemoteLog
     [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "app connected from {Source} to {Destination} (relayed)")]
     public static partial void AppConnected(ILogger logger, IPEndPoint source, IPEndPoint destination);
 
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "the stand-in for {Destination} closed a connection from {Peer}: not the app's socket")]
+    public static partial void StandInRefused(ILogger logger, IPEndPoint? peer, IPEndPoint destination);
+
     [LoggerMessage(EventId = 210, Level = LogLevel.Debug, Message = "agent could not connect to {Destination}: {Errno} {Message}")]
     public static partial void AgentConnectFailed(ILogger logger, IPEndPoint destination, int errno, string message);
 

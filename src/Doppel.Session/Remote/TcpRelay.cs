@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Doppel.Interception.Remote;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Grpc.Core;
@@ -8,12 +9,15 @@ using Microsoft.Extensions.Logging;
 namespace Doppel.Session.Remote;
 
 /// <summary>
-/// One relayed connection: accepts the app's socket on the stand-in listener, then copies both
-/// ways. End of stream on either side is passed on as a half-close; an error on the agent's side
-/// (or the agent going away) resets the app's socket, so the app sees ECONNRESET rather than a hang.
+/// One relayed connection: accepts the app's socket on the stand-in listener (only the peer the
+/// interception engine admitted: <see cref="TcpStandIn.Admit"/>; any other connection, another
+/// local process that found the port, is reset), then copies both ways. End of stream on either
+/// side is passed on as a half-close; an error on the agent's side (or the agent going away)
+/// resets the app's socket, so the app sees ECONNRESET rather than a hang.
 /// </summary>
 internal sealed class TcpRelay(
     IPEndPoint destination,
+    TcpStandIn standIn,
     Socket listener,
     AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage> call,
     CancellationTokenSource cancel,
@@ -28,7 +32,7 @@ internal sealed class TcpRelay(
             using (var acceptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token))
             {
                 acceptTimeout.CancelAfter(TcpRelays.ConnectTimeout);
-                app = await listener.AcceptAsync(acceptTimeout.Token).ConfigureAwait(false);
+                app = await AcceptAdmittedAsync(acceptTimeout.Token).ConfigureAwait(false);
             }
 
             listener.Dispose();
@@ -61,6 +65,37 @@ internal sealed class TcpRelay(
             call.Dispose();
             cancel.Dispose();
             lane.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Accepts connections until the admitted one comes; every other one is reset. A connection
+    /// accepted before the interception engine has admitted its peer waits for that word.
+    /// </summary>
+    private async Task<Socket> AcceptAdmittedAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var accepted = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            var peer = accepted.RemoteEndPoint as IPEndPoint;
+            try
+            {
+                await standIn.AdmittedPeer.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                accepted.Dispose();
+                throw;
+            }
+
+            if (standIn.IsAdmitted(peer))
+            {
+                RemoteLog.AppConnected(logger, peer!, destination);
+                return accepted;
+            }
+
+            RemoteLog.StandInRefused(logger, peer, destination);
+            Reset(accepted);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Doppel.Interception.Remote;
@@ -14,8 +13,9 @@ namespace Doppel.Session.Remote;
 /// <summary>
 /// Outgoing TCP through the agent. For each app connection: the agent connects from the pod's
 /// namespace first (so a refused or unreachable destination fails for the app too, with the pod's
-/// errno), then a one-shot loopback listener stands in for the destination; the app's socket is
-/// connected to it and the bytes are pumped between that socket and the call, half-closes included.
+/// errno), then a one-shot loopback listener stands in for the destination (a <see cref="TcpStandIn"/>,
+/// with the agent socket's pod-side address); the app's socket is connected to it, admitted as its
+/// only peer, and the bytes are pumped between that socket and the call, half-closes included.
 /// </summary>
 internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDisposable
 {
@@ -31,15 +31,17 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
     /// </summary>
     public static readonly TimeSpan AgentConnectLimit = TimeSpan.FromMinutes(10);
 
-    private readonly ConcurrentDictionary<IPEndPoint, IPEndPoint> _podLocal = new();
+    /// <summary>
+    /// The stand-in's listen backlog: room for the app's connection beside a few others that the
+    /// relay resets (connections that are not the app's must not keep it out).
+    /// </summary>
+    private const int StandInBacklog = 8;
+
     private readonly CancellationTokenSource _closing = new();
     private readonly BackgroundTasks _relays = new(logger);
 
     /// <summary>Relays running (each one app connection's pumps).</summary>
     public int Running => _relays.Count;
-
-    /// <summary>The agent socket's own address (pod IP and port) behind a stand-in, while its relay runs.</summary>
-    public IPEndPoint? PodLocalAddress(IPEndPoint standIn) => _podLocal.TryGetValue(standIn, out var local) ? local : null;
 
     public async ValueTask<TcpConnectOutcome> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
@@ -76,29 +78,10 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
 
             var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            var standIn = (IPEndPoint)listener.LocalEndPoint!;
-            var podLocal = call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint();
-            if (podLocal is not null)
-            {
-                _podLocal[standIn] = podLocal;
-            }
-
-            var relay = new TcpRelay(destination, listener, call, cancel, lane, logger);
-            _relays.Run($"TCP relay to {destination}", async () =>
-            {
-                try
-                {
-                    await relay.RunAsync().ConfigureAwait(false);
-                }
-                finally
-                {
-                    if (podLocal is not null)
-                    {
-                        _podLocal.TryRemove(new KeyValuePair<IPEndPoint, IPEndPoint>(standIn, podLocal)); // not a later relay's, should the port come round again
-                    }
-                }
-            });
+            listener.Listen(StandInBacklog);
+            var standIn = new TcpStandIn((IPEndPoint)listener.LocalEndPoint!, call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint());
+            var relay = new TcpRelay(destination, standIn, listener, call, cancel, lane, logger);
+            _relays.Run($"TCP relay to {destination}", relay.RunAsync);
             return TcpConnectOutcome.Connected(standIn);
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)

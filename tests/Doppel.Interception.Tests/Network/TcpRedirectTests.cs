@@ -14,6 +14,18 @@ public sealed class TcpRedirectTests
     private static readonly IPAddress RemoteV6 = IPAddress.Parse("2001:db8::10");
     private static readonly IPAddress Unrouted = IPAddress.Parse("198.51.100.7");
 
+    /// <summary>A Python function <c>get(s)</c>: an HTTP GET on the connected socket <c>s</c>; returns the body.</summary>
+    private const string PythonGet = """
+        def get(s):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk: break
+                data += chunk
+            return data.split(b"\r\n\r\n", 1)[1].decode()
+        """;
+
     private static TestPolicy Policy => new()
     {
         Families = SyscallFamilies.Outgoing,
@@ -80,8 +92,9 @@ public sealed class TcpRedirectTests
     {
         using var server = new Holder<LoopbackHttpServer>();
         var remote = new DirectoryRemote("/nonexistent") { TcpConnectDelay = TimeSpan.FromMilliseconds(300) };
-        var script = """
+        var script = $$"""
             import socket, select, errno
+            {{PythonGet}}
             def fetch(family, address):
                 s = socket.socket(family, socket.SOCK_STREAM)
                 s.setblocking(False)
@@ -102,15 +115,10 @@ public sealed class TcpRedirectTests
                 assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
                 peer = s.getpeername()
                 s.setblocking(True)
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk: break
-                    data += chunk
+                body = get(s)
                 port = s.getsockname()[1]
                 s.close()
-                return peer[0], peer[1], port, data.split(b"\r\n\r\n", 1)[1].decode()
+                return peer[0], peer[1], port, body
             for family, address in [(socket.AF_INET, ("192.0.2.10", 80)), (socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0))]:
                 print(*fetch(family, address))
             """;
@@ -183,6 +191,7 @@ public sealed class TcpRedirectTests
         var remote = new DirectoryRemote("/nonexistent");
         var script = $$"""
             import socket, select, errno
+            {{PythonGet}}
             def fetch(family, address):
                 s = socket.socket(family, socket.SOCK_STREAM)
                 s.setblocking({{(blocking ? "True" : "False")}})
@@ -193,14 +202,9 @@ public sealed class TcpRedirectTests
                 assert rc == 0, rc
                 s.setblocking(True)
                 peer = s.getpeername()
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                data = b""
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk: break
-                    data += chunk
+                body = get(s)
                 s.close()
-                return peer[0], peer[1], data.split(b"\r\n\r\n", 1)[1].decode()
+                return peer[0], peer[1], body
             print(fetch(socket.AF_INET, ("192.0.2.10", 80)))
             print(fetch(socket.AF_INET6, ("::ffff:192.0.2.10", 80, 0, 0)))
             print(fetch(socket.AF_INET6, ("2001:db8::10", 80, 0, 0)))
@@ -253,6 +257,49 @@ public sealed class TcpRedirectTests
         Assert.Equal(
             $"AF_INET 0.0.0.0 {ports[0]}\nAF_INET6 ::ffff:0.0.0.0 {ports[1]}\nAF_INET6 :: {ports[2]}\n",
             result.Stdout);
+    }
+
+    /// <summary>
+    /// getsockname and getpeername of a relayed socket give the pod-side address that came with
+    /// its stand-in, and the destination: for a blocking connect (the app's socket connected to
+    /// the stand-in) and for a non-blocking one completed at the holding listener (relayed there),
+    /// with the stand-in's peer the socket the engine admitted in either case.
+    /// </summary>
+    [Fact]
+    public async Task ARelayedSocketNamesThePodAddressAndTheDestinationOnBothConnectPaths()
+    {
+        using var server = new Holder<LoopbackHttpServer>();
+        var remote = new DirectoryRemote("/nonexistent")
+        {
+            TcpConnectDelay = TimeSpan.FromMilliseconds(300),
+            PodLocalAddress = new IPEndPoint(IPAddress.Parse("10.244.0.7"), 41000),
+        };
+        var script = $$"""
+            import socket, select, errno
+            {{PythonGet}}
+            for blocking in (True, False):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if blocking:
+                    s.connect(("192.0.2.10", 80))
+                else:
+                    s.setblocking(False)
+                    assert s.connect_ex(("192.0.2.10", 80)) == errno.EINPROGRESS
+                    select.select([], [s], [], 10)
+                    assert s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+                    s.setblocking(True)
+                print(blocking, *s.getsockname(), *s.getpeername(), get(s))
+                s.close()
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), Policy, remote, setup: () =>
+        {
+            server.Value = new LoopbackHttpServer("ok");
+            remote.AddService(new IPEndPoint(RemoteV4, 80), server.Value.EndPoint);
+        });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("True 10.244.0.7 41000 192.0.2.10 80 ok\nFalse 10.244.0.7 41000 192.0.2.10 80 ok\n", result.Stdout);
+        Assert.Equal(remote.Connections.Select(c => c.Source).OrderBy(p => p.Port), server.Value!.Peers.OrderBy(p => p.Port));
     }
 
     [Fact]

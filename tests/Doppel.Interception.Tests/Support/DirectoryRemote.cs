@@ -18,7 +18,14 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public string? Hostname { get; init; }
 
-    public ConcurrentQueue<(IPEndPoint Source, IPEndPoint Destination)> Connections { get; } = new();
+    private readonly ConcurrentQueue<(TcpStandIn StandIn, IPEndPoint Destination)> _standIns = new();
+
+    /// <summary>The connections the engine admitted at a stand-in: the peer the service sees, and the destination.</summary>
+    public IEnumerable<(IPEndPoint Source, IPEndPoint Destination)> Connections =>
+        _standIns.Where(s => s.StandIn.AdmittedPeer.IsCompletedSuccessfully).Select(s => (s.StandIn.AdmittedPeer.Result, s.Destination));
+
+    /// <summary>The pod-side address every stand-in reports (the app's getsockname); none by default.</summary>
+    public IPEndPoint? PodLocalAddress { get; init; }
 
     public ConcurrentQueue<string> Reads { get; } = new();
 
@@ -277,10 +284,15 @@ internal sealed class DirectoryRemote(string root) : IRemote
             await Task.Delay(TcpConnectDelay, cancellationToken);
         }
 
-        return _services.TryGetValue(destination, out var standIn) ? TcpConnectOutcome.Connected(standIn) : TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
-    }
+        if (!_services.TryGetValue(destination, out var service))
+        {
+            return TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
+        }
 
-    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => Connections.Enqueue((source, destination));
+        var standIn = new TcpStandIn(service, PodLocalAddress);
+        _standIns.Enqueue((standIn, destination));
+        return TcpConnectOutcome.Connected(standIn);
+    }
 
     private static RemoteEntry Entry(FileSystemInfo info)
     {

@@ -55,8 +55,7 @@ public sealed class FlowOwnershipTests(SessionClusterFixture cluster) : IClassFi
         await flowing.SendToAsync(Encoding.ASCII.GetBytes("flowing"), udp!, Timeout);
         Assert.Equal("flowing", await ReceiveAsync(flowing));
         var standIn = (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn!, Timeout);
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("open"), Timeout);
         Assert.True(remote.RunningTasks >= 4, $"expected the stand-in loop, two flows and a TCP relay running, found {remote.RunningTasks}");
 

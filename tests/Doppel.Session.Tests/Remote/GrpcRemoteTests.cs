@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -75,15 +77,43 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     {
         await using var session = await Session.StartAsync(cluster);
 
-        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+        var standIn = await ConnectEchoAsync(session.Remote);
         Assert.NotNull(standIn);
-        Assert.True(IPAddress.IsLoopback(standIn.Address));
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn, Timeout);
-        await app.SendAsync(Encoding.ASCII.GetBytes("hello pod"), Timeout);
-        app.Shutdown(SocketShutdown.Send);
+        Assert.True(IPAddress.IsLoopback(standIn.EndPoint.Address));
+        Assert.Equal(cluster.Box.IP, standIn.PodLocalAddress?.Address); // the pod side of the same connection, in the same record
+        Assert.Equal("hello pod", await EchoAsync(standIn, "hello pod"));
+    }
 
-        Assert.Equal("hello pod", await ReadToEndAsync(app));
+    /// <summary>
+    /// Another local process that reaches a stand-in's port before the app's socket (in the
+    /// window between the agent's connect and the app's) is reset, and sees nothing of the pod
+    /// connection; the app's socket, admitted after it, is relayed as usual.
+    /// </summary>
+    [Fact]
+    public async Task AnotherLocalProcessAtTheStandInIsResetAndTheAppsConnectionStillWorks()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var standIn = await ConnectEchoAsync(session.Remote);
+        Assert.NotNull(standIn);
+        const string Intruder = """
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"intruder")
+            print("connected", flush=True)
+            try:
+                print("received", s.recv(100), flush=True)
+            except ConnectionResetError:
+                print("reset", flush=True)
+            """;
+        using var intruder = Process.Start(new ProcessStartInfo("python3", ["-c", Intruder, standIn.EndPoint.Port.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        Assert.Equal("connected", await intruder.StandardOutput.ReadLineAsync(Timeout)); // queued at the stand-in ahead of the app
+
+        Assert.Equal("hello pod", await EchoAsync(standIn, "hello pod"));
+        Assert.Equal("reset", await intruder.StandardOutput.ReadLineAsync(Timeout));
+        await intruder.WaitForExitAsync(Timeout);
     }
 
     [Fact]
@@ -148,9 +178,8 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     public async Task WhenTheAgentDiesCallsFailPromptlyAndANewAgentServesTheNextOnes()
     {
         await using var session = await Session.StartAsync(cluster);
-        var standIn = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn!, Timeout);
+        var standIn = await ConnectEchoAsync(session.Remote);
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
         await app.SendAsync(Encoding.ASCII.GetBytes("before"), Timeout);
         Assert.Equal("before", await ReceiveExactlyAsync(app, 6));
 
@@ -165,17 +194,13 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         // File calls fail with EIO, and new connections are refused, while no agent runs.
         var error = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
         Assert.Equal(5, error.Errno);
-        Assert.Null((await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn);
+        Assert.Null(await ConnectEchoAsync(session.Remote));
 
         // A new agent on the same socket: the same GrpcRemote works again.
         await session.Agent.RestartAsync();
         Assert.NotNull(await session.Remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var again = (await session.Remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var next = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await next.ConnectAsync(again!, Timeout);
-        await next.SendAsync(Encoding.ASCII.GetBytes("after"), Timeout);
-        next.Shutdown(SocketShutdown.Send);
-        Assert.Equal("after", await ReadToEndAsync(next));
+        var again = await ConnectEchoAsync(session.Remote);
+        Assert.Equal("after", await EchoAsync(again, "after"));
     }
 
     [Fact]
@@ -194,13 +219,8 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         Assert.Equal(1, opened); // the control connection, for hello
 
         Assert.NotNull(await remote.GetEntryAsync("/app/config.json", true, Timeout));
-        var standIn = (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
-        using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await app.ConnectAsync(standIn!, Timeout);
-        await app.SendAsync(Encoding.ASCII.GetBytes("via the plugged transport"), Timeout);
-        app.Shutdown(SocketShutdown.Send);
-
-        Assert.Equal("via the plugged transport", await ReadToEndAsync(app));
+        var standIn = await ConnectEchoAsync(remote);
+        Assert.Equal("via the plugged transport", await EchoAsync(standIn, "via the plugged transport"));
         Assert.Equal(2, opened); // plus one relay lane
         Assert.Equal("test transport", connection.Address);
     }
@@ -223,6 +243,19 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
         {
             return false;
         }
+    }
+
+    /// <summary>A TCP connect through <paramref name="remote"/> to the pod-side echo service.</summary>
+    private async Task<TcpStandIn?> ConnectEchoAsync(IRemote remote) =>
+        (await remote.ConnectTcpAsync(new IPEndPoint(cluster.Backend.IP, SessionClusterFixture.TcpEchoPort), Timeout)).StandIn;
+
+    /// <summary>Sends <paramref name="text"/> through a stand-in of the echo service as the app would, half-closes, and reads the echo to its end.</summary>
+    private static async Task<string> EchoAsync(TcpStandIn? standIn, string text)
+    {
+        using var app = await AppSocket.ConnectAsync(standIn, Timeout);
+        await app.SendAsync(Encoding.ASCII.GetBytes(text), Timeout);
+        app.Shutdown(SocketShutdown.Send);
+        return await ReadToEndAsync(app);
     }
 
     private static async Task<string> ReadToEndAsync(Socket socket)

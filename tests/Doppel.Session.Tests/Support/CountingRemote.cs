@@ -66,8 +66,6 @@ internal sealed class CountingRemote(IRemote inner) : IRemote
     public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         inner.ConnectTcpAsync(destination, cancellationToken);
 
-    public void OnTcpConnected(IPEndPoint source, IPEndPoint destination) => inner.OnTcpConnected(source, destination);
-
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         inner.GetUdpRelayAsync(destination, cancellationToken);
 }
