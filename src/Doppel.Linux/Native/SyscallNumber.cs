@@ -14,6 +14,7 @@ public static class SyscallNumber
     public const int RtSigaction = 13;
     public const int Ioctl = 16;
     public const int Access = 21;
+    public const int Dup2 = 33;
     public const int Socket = 41;
     public const int Connect = 42;
     public const int SendTo = 44;
