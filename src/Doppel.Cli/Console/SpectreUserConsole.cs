@@ -2,20 +2,28 @@ using Spectre.Console;
 
 namespace Doppel.Cli;
 
-/// <summary>The terminal: results on stdout as plain text, messages on stderr, coloured when stderr is a terminal.</summary>
+/// <summary>
+/// The terminal: results on stdout as plain text, messages on stderr, coloured when stderr is a
+/// terminal. No write throws: after a hang-up (EIO) or a closed pipe, messages are dropped
+/// (<see cref="HungUpTolerantWriter"/>), so doppel still stops its program and cleans up.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The writers wrap the process's stdout and stderr, which live as long as the process.")]
 internal sealed class SpectreUserConsole : IUserConsole
 {
     private readonly IAnsiConsole _stderr = CreateStderr();
+    private readonly HungUpTolerantWriter _out = new(System.Console.Out);
+    private readonly HungUpTolerantWriter _error = new(System.Console.Error);
 
-    public TextWriter Out => System.Console.Out;
+    public TextWriter Out => _out;
 
-    public TextWriter Error => System.Console.Error;
+    public TextWriter Error => _error;
 
-    public void WriteError(string message) => _stderr.MarkupLine($"[red bold]error:[/] {Markup.Escape(message)}");
+    // Spectre writes to System.Console.Error itself (it recognises it as a terminal); _error's guard covers those writes.
+    public void WriteError(string message) => _error.Guard(() => _stderr.MarkupLine($"[red bold]error:[/] {Markup.Escape(message)}"));
 
-    public void WriteWarning(string message) => _stderr.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}");
+    public void WriteWarning(string message) => _error.Guard(() => _stderr.MarkupLine($"[yellow]warning:[/] {Markup.Escape(message)}"));
 
-    public void WriteInfo(string message) => _stderr.MarkupLine(Markup.Escape(message));
+    public void WriteInfo(string message) => _error.Guard(() => _stderr.MarkupLine(Markup.Escape(message)));
 
     public async Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
     {
@@ -26,10 +34,27 @@ internal sealed class SpectreUserConsole : IUserConsole
             return await IUserConsole.PlainProgressAsync(this, activity, work, done).ConfigureAwait(false);
         }
 
-        var result = await _stderr.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(activity), _ => work()).ConfigureAwait(false);
-        _stderr.MarkupLine($"[green]✓[/] {Markup.Escape(done(result))}");
-        return result;
+        if (_error.IsGone)
+        {
+            return await work().ConfigureAwait(false);
+        }
+
+        Task<T>? started = null;
+        try
+        {
+            var result = await _stderr.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(activity), _ => started = work()).ConfigureAwait(false);
+            WriteInfoMarkup($"[green]✓[/] {Markup.Escape(done(result))}");
+            return result;
+        }
+        catch (IOException) when (started is not { IsFaulted: true })
+        {
+            // The spinner's write failed (the terminal hung up), not the work: it goes on unseen.
+            _error.MarkGone();
+            return await (started ?? work()).ConfigureAwait(false);
+        }
     }
+
+    private void WriteInfoMarkup(string markup) => _error.Guard(() => _stderr.MarkupLine(markup));
 
     private static IAnsiConsole CreateStderr()
     {

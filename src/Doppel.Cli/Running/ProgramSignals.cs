@@ -17,11 +17,17 @@ namespace Doppel.Cli.Running;
 /// came from <c>kill</c> is forwarded. .NET's handlers get no siginfo, so the rule is: SIGINT and
 /// SIGQUIT are forwarded unless doppel is in its terminal's foreground group and the program in
 /// doppel's group; SIGHUP unless doppel had a controlling terminal when it started (a hang-up
-/// detaches the terminal before the signal arrives) and the program is in doppel's group.</item>
+/// detaches the terminal before the signal arrives) and the program is in doppel's group. When
+/// doppel leads its session (<c>script -c</c>, <c>ssh -t</c>, <c>tmux new</c>) the kernel sends the
+/// hang-up's SIGHUP to doppel alone, so doppel always sends it on (and, after a hang-up, to the
+/// processes the program started in doppel's group).</item>
 /// <item>SIGTERM (never sent by a terminal) is always forwarded; a program still running
 /// <see cref="TermGrace"/> later is killed with its process tree, like <c>docker stop</c>.</item>
 /// <item>A second SIGINT within <see cref="AgainWindow"/> of the first kills the program's process
-/// tree now and doppel exits 130, like a second Ctrl+C to <c>docker compose up</c>.</item>
+/// tree now and doppel exits 130, like a second Ctrl+C to <c>docker compose up</c>; a line after the
+/// first says so. Not when the Ctrl+C was typed on the terminal (the program got it itself) and the
+/// program catches SIGINT (SigCgt in /proc/PID/status: a REPL, a server shutting down): then Ctrl+C
+/// is the program's business, as under <c>kubectl exec -it</c> or <c>docker run -it</c>.</item>
 /// <item>When the program exits while processes it started still run under its filter (left
 /// behind: <c>server &amp;</c>, a daemon), doppel says so in one line and keeps serving them until
 /// they exit, then exits with the program's code. SIGINT, SIGTERM, SIGHUP or SIGQUIT meanwhile (or
@@ -204,6 +210,14 @@ internal sealed class ProgramSignals : IDisposable
         switch (signal)
         {
             case SigInt:
+                if (ProgramGotTerminalKey(program) && ProcessDetails.Catches(program.ProcessId, SigInt))
+                {
+                    // Typed on the terminal and caught by the program (a REPL, a server shutting
+                    // down): its business, like under kubectl exec -it. No notice, no kill at the next one.
+                    ProgramSignalsLog.ProgramHandlesCtrlC(_logger, program.ProcessId);
+                    break;
+                }
+
                 var now = Stopwatch.GetTimestamp();
                 if (_lastInterrupt != 0 && Stopwatch.GetElapsedTime(_lastInterrupt, now) <= AgainWindow)
                 {
@@ -226,7 +240,15 @@ internal sealed class ProgramSignals : IDisposable
                 break;
 
             case SigHup:
-                DeliverUnlessTheTerminalDid(program, signal, _startedOnTerminal && InDoppelsGroup(program));
+                if (LeadsItsSession())
+                {
+                    HangUpAsSessionLeader(program);
+                }
+                else
+                {
+                    DeliverUnlessTheTerminalDid(program, signal, _startedOnTerminal && InDoppelsGroup(program));
+                }
+
                 break;
 
             case SigTerm:
@@ -331,6 +353,33 @@ internal sealed class ProgramSignals : IDisposable
         ProgramSignalsLog.Forwarding(_logger, signal, program.ProcessId);
         program.Signal(signal);
     }
+
+    /// <summary>
+    /// doppel leads its session (<c>script -c</c>, <c>ssh -t</c>, <c>tmux new</c>): a hang-up sends
+    /// SIGHUP to the session leader only, so doppel sends it on to the program and to the processes it
+    /// started in doppel's (the terminal's foreground) group, as the kernel does when a session leader
+    /// without a shell goes away. Under _lock.
+    /// </summary>
+    private void HangUpAsSessionLeader(InterceptedProcess program)
+    {
+        Deliver(program, SigHup);
+        if (!_startedOnTerminal)
+        {
+            return; // a SIGHUP from kill, not a hang-up
+        }
+
+        var group = ProcessStatus.TryRead(Environment.ProcessId)?.ProcessGroup;
+        foreach (var pid in ProcessTree.Descendants(program.ProcessId).Concat(program.LeftBehind()).Distinct())
+        {
+            if (ProcessStatus.TryRead(pid)?.ProcessGroup == group)
+            {
+                ProgramSignalsLog.Forwarding(_logger, SigHup, pid);
+                ProcessTree.Signal(pid, SigHup);
+            }
+        }
+    }
+
+    private static bool LeadsItsSession() => ProcessStatus.TryRead(Environment.ProcessId) is { } self && self.Session == self.ProcessId;
 
     /// <summary>A Ctrl+C or Ctrl+\ on doppel's terminal went to its foreground group: was the program in it?</summary>
     private static bool ProgramGotTerminalKey(InterceptedProcess program) =>

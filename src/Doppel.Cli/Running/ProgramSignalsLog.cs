@@ -19,4 +19,7 @@ internal static partial class ProgramSignalsLog
 
     [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "forwarding signal {Signal} to the program (pid {Pid})")]
     public static partial void Forwarding(ILogger logger, int signal, int pid);
+
+    [LoggerMessage(EventId = 306, Level = LogLevel.Debug, Message = "the program (pid {Pid}) got the terminal's Ctrl+C and catches SIGINT: it decides what Ctrl+C does")]
+    public static partial void ProgramHandlesCtrlC(ILogger logger, int pid);
 }

@@ -19,6 +19,7 @@ public static class SyscallNumber
     public const int Ioctl = 16;
     public const int Pwrite64 = 18;
     public const int Access = 21;
+    public const int Dup2 = 33;
     public const int Getpid = 39;
     public const int Socket = 41;
     public const int Connect = 42;

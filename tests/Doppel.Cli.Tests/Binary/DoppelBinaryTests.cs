@@ -81,6 +81,34 @@ public sealed class DoppelBinaryTests
     }
 
     [Theory]
+    [MemberData(nameof(BinariesAndStandardDescriptors))]
+    public async Task AClosedStandardDescriptorDoesNotAbortDoppel(string binary, int fd)
+    {
+        // The shell closes fd (0 or 2) and becomes doppel: doppel starts with it closed.
+        var none = new Dictionary<string, string>();
+
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync("sh", RepoPaths.Root, none, "-c", $"exec \"$0\" --version {fd}>&-", binary);
+
+        Assert.True(code == 0, $"exit code {code} with fd {fd} closed\n{stderr}");
+        Assert.Matches(@"^\d+\.\d+\.\d+", stdout);
+    }
+
+    public static TheoryData<string, int> BinariesAndStandardDescriptors()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var binary in DoppelBinaries.All)
+        {
+            // Not fd 1: the JIT host's runtime opens a pipe of its own onto the lowest free fd before Main runs.
+            foreach (var fd in new[] { 0, 2 })
+            {
+                data.Add(binary, fd);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
     [MemberData(nameof(Binaries))]
     public async Task ExecWithoutAnAgentBinaryRunsNothingAndSaysWhy(string binary)
     {

@@ -74,6 +74,14 @@ internal sealed class DoppelRun : IAsyncDisposable
         await _process.StandardInput.FlushAsync();
     }
 
+    /// <summary>Hangs the terminal up (closes its master side); nothing doppel writes after that is seen.</summary>
+    public async Task HangUpAsync()
+    {
+        Assert.True(_onTerminal, "A hang-up needs a terminal: start with OnTerminal.");
+        await _process.StandardInput.WriteLineAsync("hangup");
+        await _process.StandardInput.FlushAsync();
+    }
+
     /// <summary>Waits until the output contains <paramref name="text"/>; returns the output from there on.</summary>
     public Task<string> WaitForAsync(string text, TimeSpan timeout) => WaitForAsync(new Regex(Regex.Escape(text)), timeout);
 

@@ -121,8 +121,8 @@ public sealed partial class SignalTests
     [MemberData(nameof(Binaries))]
     public async Task ASecondCtrlCStopsTheProgramAndItsChildrenAndExits130(string binary)
     {
-        // The shell survives Ctrl+C (its trap only prints); its child ignores SIGINT altogether.
-        const string Script = "trap 'echo got INT' INT; sh -c 'trap \"\" INT; exec sleep 1000' & echo \"child $!\"; echo program-ready; while :; do sleep 0.2; done";
+        // The shell ignores Ctrl+C (trap '' INT), as does its child: doppel says how to stop them.
+        const string Script = "trap '' INT; sh -c 'exec sleep 1000' & echo \"child $!\"; echo program-ready; while :; do sleep 0.2; done";
         await using var run = DoppelRun.OnTerminal(binary, NoVariables, "exec", "--", "sh", "-c", Script);
         await run.WaitForAsync("program-ready", Timeout);
         var child = int.Parse(ChildPid().Match(run.Output).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -135,9 +135,38 @@ public sealed partial class SignalTests
         var code = await run.WaitForExitAsync(Timeout);
 
         Assert.True(code == ExitCodes.Interrupted, $"exit code {code}\n{run.Output}");
-        Assert.Contains("got INT", run.Output, StringComparison.Ordinal);
         Assert.Contains("doppel: stopped 'sh' (pid", run.Output, StringComparison.Ordinal);
         Assert.True(await DoppelRun.HasExitedAsync(child), $"the program's child {child} still runs\n{run.Output}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task AReplLikeProgramThatCatchesCtrlCIsLeftAloneAndExitsWithItsCode(string binary)
+    {
+        // Like python3 -q: each Ctrl+C interrupts the current line only; it exits on its own after the second.
+        const string Repl = """
+            import sys, time
+            n = 0
+            print("program-ready", flush=True)
+            while n < 2:
+                try:
+                    time.sleep(100)
+                except KeyboardInterrupt:
+                    n += 1
+                    print(f"KeyboardInterrupt {n}", flush=True)
+            sys.exit(6)
+            """;
+        await using var run = DoppelRun.OnTerminal(binary, NoVariables, "exec", "--", "python3", "-c", Repl);
+        await run.WaitForAsync("program-ready", Timeout);
+
+        await run.PressCtrlCAsync();
+        await run.WaitForAsync("KeyboardInterrupt 1", Timeout);
+        await run.PressCtrlCAsync();
+        var code = await run.WaitForExitAsync(Timeout);
+
+        Assert.True(code == 6, $"exit code {code}\n{run.Output}");
+        Assert.Contains("KeyboardInterrupt 2", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("doppel: waiting for", run.Output, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # Runs a command on a new pseudo-terminal, as a terminal emulator runs a shell: the command leads
 # its own session, the pty is its controlling terminal and its process group the foreground group.
-#   stdin:  one command per line: "intr" types Ctrl+C (the terminal's VINTR, 0x03).
+#   stdin:  one command per line: "intr" types Ctrl+C (the terminal's VINTR, 0x03); "hangup" closes
+#           the master side, as a terminal emulator or sshd does when its window or connection goes:
+#           the kernel hangs the terminal up and sends SIGHUP to its session leader, the command.
 #   stdout: everything the command writes on the terminal, as it comes.
 #   stderr: "pid N" once the command runs, "exit N" when it ended (128+S for signal S).
 import fcntl, os, pty, select, struct, sys, termios
@@ -36,6 +38,10 @@ while master_open or status is None:
             stdin_open = False
         elif line.strip() == "intr":
             os.write(master, b"\x03")
+        elif line.strip() == "hangup" and master_open:
+            os.close(master)
+            master_open = False
+            readable = []
     if status is None:
         done, raw = os.waitpid(pid, os.WNOHANG)
         if done:
