@@ -5,6 +5,7 @@ using Doppel.Config;
 using Doppel.Interception;
 using Doppel.Interception.Remote;
 using Doppel.Session.Agent;
+using Doppel.Session.Env;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -234,6 +235,13 @@ internal sealed class ExecCommand : Command
             return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, cancellationToken).ConfigureAwait(false);
         }
 
+        // No pod, so nothing to import, but what feature.env sets locally still applies, as in mirrord:
+        // env_file (checked before anything starts), override, unset.
+        if (TargetRun.ReadEnvFile(loaded.Config, commandLine, _environment) is not { } envFile)
+        {
+            return ExitCodes.ConfigError;
+        }
+
         _environment.Console.WriteWarning(
             $"no target given: '{commandLine[0]}' runs locally, with nothing redirected (give -t pid/PID, container/ID or targetless to run it in a target's context).");
 
@@ -242,6 +250,7 @@ internal sealed class ExecCommand : Command
             Program = commandLine[0],
             Arguments = commandLine[1..],
             WorkingDirectory = _environment.WorkingDirectory,
+            Environment = SessionEnvironment.Build(loaded.Config.Feature.Env, new Dictionary<string, string>(), TargetRun.LocalEnvironment(), envFile),
 
             // .NET raised this process's soft open-files limit at start-up; the program gets the user's.
             OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
