@@ -71,15 +71,18 @@ public static class ConfigLoader
     /// </remarks>
     private static (ConfigDocument Document, string? GeneratedKey) Parse(string file, string fullPath, string? givenKey, ConfigLoadOptions options)
     {
-        string text;
+        byte[] bytes;
         try
         {
-            text = File.ReadAllText(fullPath);
+            bytes = File.ReadAllBytes(fullPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException(new ConfigError($"the configuration file cannot be read: {e.Message}", file));
         }
+
+        // UTF-8 only, as for mirrord: one sentence, not a garbage character in a syntax error.
+        var text = Utf8Text.TryDecode(bytes, out var problem) ?? throw new ConfigException(new ConfigError($"the configuration file {problem}", file));
 
         var format = ConfigFormats.FromPath(file);
         var template = new TemplateContext(options.Environment, givenKey ?? KeyPlaceholder, options.GitBranch ?? (() => GitBranch.Detect(options.Environment, options.WorkingDirectory)));
