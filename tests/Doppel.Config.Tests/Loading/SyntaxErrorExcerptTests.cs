@@ -61,6 +61,14 @@ public sealed class SyntaxErrorExcerptTests
     }
 
     [Fact]
+    public void AnUnclosedTomlStringIsOneErrorWithOneExcerpt()
+    {
+        var error = Assert.Single(Load.Errors("fs = \"read\n", "doppel.toml"));
+
+        Assert.EndsWith($"doppel.toml:1:11: The file is not valid TOML: invalid newline in a string.{Environment.NewLine}   1 | fs = \"read{Environment.NewLine}     |           ^", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TemplateErrorsShowTheLineOfTheFileAsWritten()
     {
         var error = Assert.Single(Load.Errors("{\n  \"key\": \"{{ nope( }}\"\n}"));
