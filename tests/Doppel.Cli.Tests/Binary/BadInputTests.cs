@@ -111,6 +111,24 @@ public sealed class BadInputTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task AConfigFileThatIsANamedPipeIsRefusedWithoutReadingIt(string binary)
+    {
+        using var dir = new TempDir();
+        var fifo = Path.Combine(dir.Path, "fifo.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "fifo.json");
+
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Equal("error: fifo.json: the configuration file is not a regular file (a named pipe, socket or device); give the path of a .json, .toml or .yaml file.\n", stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task ExecWithoutAProgramSaysWhatIsMissing(string binary)
     {
         using var dir = new TempDir();
