@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Doppel.Cli.Commands;
 using Doppel.Cli.Logging;
 using Doppel.Config;
@@ -40,14 +41,32 @@ public static class DoppelCli
             return ExitCodes.ConfigError;
         }
 
+        if (parseResult.CommandResult.Command is { Name: not "exec" } other && other != root
+            && ExecArguments.UnknownOptions(args, root, other) is { Count: > 0 } unknownOfOther)
+        {
+            // Otherwise the parser takes '--bogus' for the path and complains about the token after it.
+            foreach (var option in unknownOfOther)
+            {
+                environment.Console.WriteError($"'{TargetParser.Shown(option)}' is not an option of doppel {other.Name}.");
+            }
+
+            environment.Console.WriteInfo($"Run 'doppel {other.Name} --help' to see the usage.");
+            return ExitCodes.ConfigError;
+        }
+
         if (parseResult.Errors.Count > 0 && parseResult.Action is not System.CommandLine.Help.HelpAction)
         {
             var command = parseResult.CommandResult.Command;
-            foreach (var error in parseResult.Errors)
+            var messages = parseResult.Errors.Select(e => Message(e, command)).Distinct(StringComparer.Ordinal).ToList();
+            if (messages.Count > 1)
             {
-                environment.Console.WriteError(command.Name == "exec" && error.Message.Contains("argument missing", StringComparison.OrdinalIgnoreCase)
-                    ? "doppel exec needs the program to run: doppel exec [OPTIONS] [--] PROGRAM [ARGS...]."
-                    : Sentence(error.Message));
+                // 'exec -t' with nothing after it: the option's missing value is the mistake, not the program.
+                messages.Remove(NeedsProgram);
+            }
+
+            foreach (var message in messages)
+            {
+                environment.Console.WriteError(message);
             }
 
             var name = command == root ? "doppel" : $"doppel {command.Name}";
@@ -106,6 +125,28 @@ public static class DoppelCli
         };
         root.Options.Add(GlobalOptions.Verbose);
         return root;
+    }
+
+    private const string NeedsProgram = "doppel exec needs the program to run: doppel exec [OPTIONS] [--] PROGRAM [ARGS...].";
+
+    /// <summary>A parse error as one sentence: the option named as typed, no .NET type names.</summary>
+    private static string Message(ParseError error, Command command)
+    {
+        var option = error.SymbolResult switch
+        {
+            OptionResult o => o,
+            ArgumentResult { Parent: OptionResult o } => o,
+            _ => null,
+        };
+        var name = option?.IdentifierToken?.Value ?? option?.Option.Name;
+        if (option is not null && option.Tokens.Count == 0 && option.Option.Arity.MinimumNumberOfValues > 0)
+        {
+            return $"{name} needs a value ({option.Option.Description?.TrimEnd('.')}).";
+        }
+
+        return command.Name == "exec" && error.Message.Contains("argument missing", StringComparison.OrdinalIgnoreCase)
+            ? NeedsProgram
+            : Sentence(error.Message);
     }
 
     private static string Sentence(string message) =>

@@ -71,15 +71,18 @@ public static class ConfigLoader
     /// </remarks>
     private static (ConfigDocument Document, string? GeneratedKey) Parse(string file, string fullPath, string? givenKey, ConfigLoadOptions options)
     {
-        string text;
+        byte[] bytes;
         try
         {
-            text = File.ReadAllText(fullPath);
+            bytes = File.ReadAllBytes(fullPath);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException(new ConfigError($"the configuration file cannot be read: {e.Message}", file));
         }
+
+        // UTF-8 only, as for mirrord: one sentence, not a garbage character in a syntax error.
+        var text = Utf8Text.TryDecode(bytes, out var problem) ?? throw new ConfigException(new ConfigError($"the configuration file {problem}", file));
 
         var format = ConfigFormats.FromPath(file);
         var template = new TemplateContext(options.Environment, givenKey ?? KeyPlaceholder, options.GitBranch ?? (() => GitBranch.Detect(options.Environment, options.WorkingDirectory)));
@@ -143,9 +146,34 @@ public static class ConfigLoader
             throw new ConfigException(new ConfigError($"the configuration file{origin} does not exist; check the path.", given));
         }
 
+        // Reading a named pipe or a device would block or never end: only regular files are configuration.
+        if (!IsRegularFile(path))
+        {
+            throw new ConfigException(new ConfigError($"the configuration file{origin} is not a regular file (a named pipe, socket or device); give the path of a .json, .toml or .yaml file.", given));
+        }
+
         // Messages show the name as the user wrote it.
         return (given, path);
     }
+
+    /// <summary>Whether <paramref name="path"/> (symbolic links followed) is a regular file, by statx(2)'s stx_mode; true when statx fails, so the read reports why.</summary>
+    private static bool IsRegularFile(string path)
+    {
+        const int AtFdCwd = -100;
+        const uint StatxType = 1;
+        const int ModeOffset = 28; // struct statx: stx_mask, stx_blksize (u32), stx_attributes (u64), stx_nlink, stx_uid, stx_gid (u32), stx_mode (u16)
+        var buffer = new byte[256];
+        if (Statx(AtFdCwd, path, 0, StatxType, buffer) != 0)
+        {
+            return true;
+        }
+
+        var mode = BitConverter.ToUInt16(buffer, ModeOffset);
+        return (mode & 0xF000) == 0x8000; // S_IFMT, S_IFREG
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static extern int Statx(int dirfd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
 
     private static string? KeyFrom(ConfigLoadOptions options)
     {

@@ -43,6 +43,26 @@ internal static class ExecArguments
         return unknown;
     }
 
+    /// <summary>
+    /// Options given to <paramref name="command"/> (any subcommand but exec, which has <see cref="UnknownOptions(string[], RootCommand)"/>)
+    /// that it does not know: the parser would take them for its argument.
+    /// </summary>
+    public static IReadOnlyList<string> UnknownOptions(string[] args, RootCommand root, Command command)
+    {
+        var at = FindSubcommand(args, root, command.Name);
+        var unknown = new List<string>();
+        for (var i = at + 1; at >= 0 && i < args.Length && args[i] != "--"; i++)
+        {
+            var name = args[i].Split('=', 2)[0];
+            if (name.StartsWith('-') && name.Length > 1 && Find(command, root, name) is null)
+            {
+                unknown.Add(name);
+            }
+        }
+
+        return unknown;
+    }
+
     public static string[] Prepare(string[] args, RootCommand root)
     {
         var exec = root.Subcommands.First(c => c.Name == "exec");

@@ -2,9 +2,12 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Doppel.Cli.Running;
 using Doppel.Config;
+using Doppel.Config.Binding;
+using Doppel.Config.Targets;
 using Doppel.Interception;
 using Doppel.Interception.Remote;
 using Doppel.Session.Agent;
+using Doppel.Session.Env;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -86,9 +89,12 @@ internal sealed class ExecCommand : Command
 
     public static readonly Option<string> AgentImage = new("--agent-image", "-i") { Description = "Agent image (NAME[:TAG])." };
 
-    public static readonly Option<int?> AgentTtl = new("--agent-ttl") { Description = "Seconds the agent stays after its last session." };
+    public static readonly Option<int?> AgentTtl = Seconds("--agent-ttl", "Seconds the agent stays after its last session.");
 
-    public static readonly Option<int?> AgentStartupTimeout = new("--agent-startup-timeout") { Description = "Seconds to wait for the agent to start." };
+    public static readonly Option<int?> AgentStartupTimeout = Seconds("--agent-startup-timeout", "Seconds to wait for the agent to start.");
+
+    /// <summary>mirrord's CLI spells it local-with-overrides (clap's ValueEnum); its config file, localwithoverrides.</summary>
+    private static readonly string[] s_fsModes = ["read", "write", "local", "local-with-overrides", "localwithoverrides"];
 
     public static readonly Option<bool> EphemeralContainer = new("--ephemeral-container", "-e") { Description = "Run the agent as an ephemeral container in the target pod." };
 
@@ -105,10 +111,35 @@ internal sealed class ExecCommand : Command
     private readonly CliEnvironment _environment;
     private readonly ILoggerFactory _loggers;
 
+    /// <summary>An option of whole seconds (0 or more): anything else is one sentence naming the option, without .NET's type names.</summary>
+    private static Option<int?> Seconds(string name, string description) => new(name)
+    {
+        Description = description,
+        CustomParser = result =>
+        {
+            var value = result.Tokens is [{ Value: var v }] ? v : string.Empty;
+            if (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                return seconds;
+            }
+
+            result.AddError($"{name} takes a whole number of seconds, not '{TargetParser.Shown(value)}'.");
+            return null;
+        },
+    };
+
     static ExecCommand()
     {
-        // mirrord's CLI spells it local-with-overrides (clap's ValueEnum); its config file, localwithoverrides.
-        FsMode.AcceptOnlyFromAmong("read", "write", "local", "local-with-overrides", "localwithoverrides");
+        // One sentence naming the valid values, not System.CommandLine's indented list.
+        FsMode.CompletionSources.Add(s_fsModes);
+        FsMode.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: var value }] && !s_fsModes.Contains(value, StringComparer.Ordinal))
+            {
+                var hint = KeySuggestions.Nearest(value, s_fsModes) is { } nearest ? $" (did you mean '{nearest}'?)" : string.Empty;
+                result.AddError($"--fs-mode takes read, write, local or local-with-overrides, not '{TargetParser.Shown(value)}'{hint}.");
+            }
+        });
     }
 
     public ExecCommand(CliEnvironment environment, ILoggerFactory loggers)
@@ -234,6 +265,13 @@ internal sealed class ExecCommand : Command
             return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, cancellationToken).ConfigureAwait(false);
         }
 
+        // No pod, so nothing to import, but what feature.env sets locally still applies, as in mirrord:
+        // env_file (checked before anything starts), override, unset.
+        if (TargetRun.ReadEnvFile(loaded.Config, commandLine, _environment) is not { } envFile)
+        {
+            return ExitCodes.ConfigError;
+        }
+
         _environment.Console.WriteWarning(
             $"no target given: '{commandLine[0]}' runs locally, with nothing redirected (give -t pid/PID, container/ID or targetless to run it in a target's context).");
 
@@ -242,6 +280,7 @@ internal sealed class ExecCommand : Command
             Program = commandLine[0],
             Arguments = commandLine[1..],
             WorkingDirectory = _environment.WorkingDirectory,
+            Environment = SessionEnvironment.Build(loaded.Config.Feature.Env, new Dictionary<string, string>(), TargetRun.LocalEnvironment(), envFile),
 
             // .NET raised this process's soft open-files limit at start-up; the program gets the user's.
             OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),

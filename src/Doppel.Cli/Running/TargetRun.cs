@@ -23,14 +23,8 @@ internal static class TargetRun
         var console = environment.Console;
 
         // The env file is part of the configuration: a broken one stops doppel before any agent starts.
-        IReadOnlyList<KeyValuePair<string, string>> envFile;
-        try
+        if (ReadEnvFile(config, commandLine, environment) is not { } envFile)
         {
-            envFile = SessionEnvironment.ReadEnvFile(config.Feature.Env, LocalEnvironment(), environment.WorkingDirectory);
-        }
-        catch (EnvFileException e)
-        {
-            console.WriteError($"{e.Message} '{commandLine[0]}' was not started.");
             return ExitCodes.ConfigError;
         }
 
@@ -181,7 +175,25 @@ internal static class TargetRun
         };
     }
 
-    private static Dictionary<string, string> LocalEnvironment()
+    /// <summary>
+    /// Reads <c>feature.env.env_file</c> (<see cref="SessionEnvironment.ReadEnvFile"/>); null, after one
+    /// error line naming the file and line, when it cannot be read or is broken (exit 2, nothing started).
+    /// </summary>
+    internal static IReadOnlyList<KeyValuePair<string, string>>? ReadEnvFile(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment)
+    {
+        try
+        {
+            return SessionEnvironment.ReadEnvFile(config.Feature.Env, LocalEnvironment(), environment.WorkingDirectory);
+        }
+        catch (EnvFileException e)
+        {
+            environment.Console.WriteError($"{e.Message} '{commandLine[0]}' was not started.");
+            return null;
+        }
+    }
+
+    /// <summary>The environment doppel runs with, name → value.</summary>
+    internal static Dictionary<string, string> LocalEnvironment()
     {
         var local = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (System.Collections.DictionaryEntry entry in System.Environment.GetEnvironmentVariables())

@@ -1,7 +1,7 @@
 namespace Doppel.Config.Binding;
 
 /// <summary>"Did you mean" for unknown keys: the nearest known key by edit distance, if near enough.</summary>
-internal static class KeySuggestions
+public static class KeySuggestions
 {
     /// <summary>
     /// The error for an unknown key <paramref name="name"/> in the object at <paramref name="path"/>
@@ -17,6 +17,10 @@ internal static class KeySuggestions
             : $"unknown key '{name}' {where}; the keys there are {string.Join(", ", keys)}.";
     }
 
+    /// <summary>
+    /// The entry of <paramref name="known"/> nearest to <paramref name="unknown"/> (edit distance, '-' read
+    /// as '_'), or null when none is within a third of its length (at least 2 edits).
+    /// </summary>
     public static string? Nearest(string unknown, IEnumerable<string> known)
     {
         string? best = null;

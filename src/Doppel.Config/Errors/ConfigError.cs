@@ -42,26 +42,47 @@ public sealed record ConfigError(string Message, string? File = null, string? Ke
         return SourceLine is { } line && Position is { } at ? text + Excerpt(line, at) : text;
     }
 
+    /// <summary>Characters of the line shown either side of the column: a minified file may be one line of megabytes.</summary>
+    private const int ExcerptAround = 60;
+
     private static string Excerpt(string line, SourcePosition at)
     {
         var number = at.Line.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var gutter = new string(' ', Math.Max(4, number.Length + 1));
-        var caret = new StringBuilder();
 
-        // Columns count Unicode characters; a tab stays a tab so the caret lines up in a terminal.
-        var column = 1;
-        for (var i = 0; i < line.Length && column < at.Column; i++)
+        // Columns count Unicode characters (a surrogate pair is one): find the column's index in the line.
+        var index = 0;
+        for (var column = 1; index < line.Length && column < at.Column; column++)
         {
-            if (char.IsLowSurrogate(line[i]))
-            {
-                continue;
-            }
+            index += char.IsHighSurrogate(line[index]) && index + 1 < line.Length ? 2 : 1;
+        }
 
-            caret.Append(line[i] == '\t' ? '\t' : ' ');
-            column++;
+        // A long line is cut to the columns around the error, with … where it was cut; pairs stay whole.
+        var start = Math.Max(0, index - ExcerptAround);
+        if (start > 0 && char.IsLowSurrogate(line[start]))
+        {
+            start--;
+        }
+
+        var end = Math.Min(line.Length, index + ExcerptAround);
+        if (end < line.Length && char.IsLowSurrogate(line[end]))
+        {
+            end++;
+        }
+
+        var shown = (start > 0 ? "…" : string.Empty) + line[start..end] + (end < line.Length ? "…" : string.Empty);
+        var caret = new StringBuilder(start > 0 ? " " : string.Empty);
+
+        // A tab stays a tab so the caret lines up in a terminal.
+        foreach (var c in line.AsSpan(start, index - start))
+        {
+            if (!char.IsLowSurrogate(c))
+            {
+                caret.Append(c == '\t' ? '\t' : ' ');
+            }
         }
 
         caret.Append('^');
-        return $"{Environment.NewLine}{number.PadLeft(gutter.Length)} | {line}{Environment.NewLine}{gutter} | {caret}";
+        return $"{Environment.NewLine}{number.PadLeft(gutter.Length)} | {shown}{Environment.NewLine}{gutter} | {caret}";
     }
 }

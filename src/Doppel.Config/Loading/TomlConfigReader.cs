@@ -35,9 +35,12 @@ internal sealed class TomlConfigReader
             var errors = new List<ConfigError>();
             foreach (var diagnostic in document.Diagnostics)
             {
-                if (diagnostic.Kind == DiagnosticMessageKind.Error)
+                // Tomlyn may report one mistake twice at the same spot (an unclosed string: the newline, then the end
+                // of the file); the first says it best, and two caret blocks for one spot read as two mistakes.
+                if (diagnostic.Kind == DiagnosticMessageKind.Error
+                    && PositionOf(diagnostic.Span.Start) is var at && !errors.Exists(e => e.Position == at))
                 {
-                    errors.Add(new ConfigError($"The file is not valid TOML: {Sentence(diagnostic.Message)}", _file, null, PositionOf(diagnostic.Span.Start)));
+                    errors.Add(new ConfigError($"The file is not valid TOML: {Sentence(diagnostic.Message)}", _file, null, at));
                 }
             }
 

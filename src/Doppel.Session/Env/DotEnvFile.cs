@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Doppel.Config.Loading;
 
 namespace Doppel.Session.Env;
 
@@ -48,26 +49,9 @@ public static class DotEnvFile
         return Parse(Decode(bytes, path), path, environment);
     }
 
-    /// <summary>
-    /// The file's text, which must be UTF-8 as for dotenvy (a UTF-8 byte-order mark is allowed);
-    /// .NET would quietly read a UTF-16 file that mirrord rejects.
-    /// </summary>
-    private static string Decode(byte[] bytes, string path)
-    {
-        if (bytes is [0xFF, 0xFE, ..] or [0xFE, 0xFF, ..])
-        {
-            throw new EnvFileException($"the env file {path} is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8.");
-        }
-
-        try
-        {
-            return new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new EnvFileException($"the env file {path} is not UTF-8 text; save it as UTF-8.", e);
-        }
-    }
+    /// <summary>The file's text, which must be UTF-8 as for dotenvy (<see cref="Utf8Text"/>; a UTF-8 byte-order mark is allowed).</summary>
+    private static string Decode(byte[] bytes, string path) =>
+        Utf8Text.TryDecode(bytes, out var problem) ?? throw new EnvFileException($"the env file {path} {problem}");
 
     /// <summary>Parses a .env file's text; <paramref name="source"/> names it in errors (<c>SOURCE:LINE: ...</c>).</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Parse(string text, string source, Func<string, string?> environment)

@@ -94,6 +94,41 @@ public sealed class BadInputTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task AConfigFileThatIsNotUtf8IsAskedToBeSavedAsUtf8(string binary)
+    {
+        using var dir = new TempDir();
+        File.WriteAllBytes(Path.Combine(dir.Path, "utf16.json"), [0xFF, 0xFE, .. System.Text.Encoding.Unicode.GetBytes("{}")]);
+        File.WriteAllBytes(Path.Combine(dir.Path, "latin1.json"), [.. "{\"key\": \"caf"u8, 0xE9, .. "\"}"u8]);
+
+        var utf16 = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "utf16.json");
+        var latin1 = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-f", "latin1.json", "--", "true");
+
+        Assert.Equal(ExitCodes.ConfigError, utf16.ExitCode);
+        Assert.Equal("error: utf16.json: the configuration file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8.\n", utf16.StdErr);
+        Assert.Equal(ExitCodes.ConfigError, latin1.ExitCode);
+        Assert.Equal("error: latin1.json: the configuration file is not UTF-8 text; save it as UTF-8.\n", latin1.StdErr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task AConfigFileThatIsANamedPipeIsRefusedWithoutReadingIt(string binary)
+    {
+        using var dir = new TempDir();
+        var fifo = Path.Combine(dir.Path, "fifo.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mkfifo.WaitForExitAsync();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "fifo.json");
+
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Equal("error: fifo.json: the configuration file is not a regular file (a named pipe, socket or device); give the path of a .json, .toml or .yaml file.\n", stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task ExecWithoutAProgramSaysWhatIsMissing(string binary)
     {
         using var dir = new TempDir();
