@@ -37,5 +37,14 @@ if [ "$assemblies" -eq 0 ] || [ "$passed" -eq 0 ]; then
   echo "doppel tests: no test ran." >&2
   status=1
 fi
+if [ "$failed" -gt 0 ]; then
+  # Repeat each failed test with the start of its error message, so the end of the log names them.
+  echo "failed tests:"
+  awk '
+    /^  Failed / { name = $0; sub(/^  Failed /, "", name); print "  " name; want = 1; n = 0; next }
+    want && /^  Error Message:/ { next }
+    want && /^  Stack Trace:/ { want = 0; next }
+    want && n < 6 { print "      " $0; n++ }' "$log"
+fi
 echo "$passed passed, $failed failed"
 exit "$status"
