@@ -22,4 +22,12 @@ public sealed record ConfigLoadOptions
     /// <c>ConfigContext::empty_target_final</c> is the opposite of this.
     /// </summary>
     public bool TargetChosenLater { get; init; }
+
+    /// <summary>
+    /// Checks the JSONPath <c>query</c> of a body filter: returns what is wrong (a sentence fragment
+    /// without a final period) or null when the query is fine. The configuration project depends on
+    /// nothing, so the CLI passes the protocol's parser (<c>Doppel.Protocol.Incoming.JsonPathQuery</c>),
+    /// the one the agent evaluates with; null checks only that the query starts with <c>$</c>.
+    /// </summary>
+    public Func<string, string?>? JsonPathCheck { get; init; }
 }

@@ -33,7 +33,7 @@ public static class ConfigLoader
             ? (new ConfigDocument(new JsonObject(), SourceMap.Empty, null), null)
             : Parse(file, fullPath, givenKey, options);
 
-        var context = new BindContext(document.Positions, file) { TargetChosenLater = options.TargetChosenLater };
+        var context = new BindContext(document.Positions, file) { TargetChosenLater = options.TargetChosenLater, JsonPathCheck = options.JsonPathCheck };
         Shorthands.Expand(document.Root, context);
         foreach (var change in EnvironmentOverride.FromEnvironment(options.Environment).Concat(options.FlagOverrides))
         {

@@ -1,5 +1,6 @@
 using Doppel.Cli.Logging;
 using Doppel.Config;
+using Doppel.Protocol.Incoming;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Commands;
@@ -17,6 +18,9 @@ internal static class ConfigCommandSupport
             Environment = environment.Variables,
             WorkingDirectory = environment.WorkingDirectory,
             TargetChosenLater = targetChosenLater,
+
+            // The agent evaluates body filters with this parser: check the query with the same one.
+            JsonPathCheck = query => JsonPathQuery.TryParse(query, out _, out var problem) ? null : problem,
         });
 
         if (loaded.File is { } file)

@@ -20,6 +20,9 @@ internal sealed class BindContext(SourceMap positions, string? file)
     /// <summary>A missing target may still be chosen (verify-config --ide); see <see cref="ConfigLoadOptions.TargetChosenLater"/>.</summary>
     public bool TargetChosenLater { get; init; }
 
+    /// <summary>See <see cref="ConfigLoadOptions.JsonPathCheck"/>.</summary>
+    public Func<string, string?>? JsonPathCheck { get; init; }
+
     public IReadOnlyList<ConfigError> Errors => _errors;
 
     public IReadOnlyList<ConfigError> Warnings => _warnings;

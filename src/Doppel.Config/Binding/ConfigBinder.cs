@@ -25,8 +25,9 @@ internal static class ConfigBinder
 
     private static readonly string[] s_logLevels = ["trace", "debug", "info", "warn", "error", "off"];
     private static readonly string[] s_pullPolicies = ["Always", "IfNotPresent", "Never"];
-    private static readonly string[] s_httpFilterKinds = ["header_filter", "path_filter", "method_filter", "all_of", "any_of"];
+    private static readonly string[] s_httpFilterKinds = ["header_filter", "path_filter", "method_filter", "body_filter", "all_of", "any_of"];
     private static readonly string[] s_ruleKinds = ["header", "path", "method"];
+    private static readonly string[] s_bodyFilterParts = ["query", "matches"];
 
     public static DoppelConfig Bind(JsonObject root, BindContext context)
     {
@@ -330,6 +331,7 @@ internal static class ConfigBinder
             HeaderFilter = FilterRegex(r, "header_filter"),
             PathFilter = FilterRegex(r, "path_filter"),
             MethodFilter = FilterRegex(r, "method_filter"),
+            BodyFilter = r.Object("body_filter", null, BodyFilter, "an object such as {\"body\": \"json\", \"query\": \"$.user\", \"matches\": \"^alice$\"}"),
             AllOf = FilterRules(r, "all_of"),
             AnyOf = FilterRules(r, "any_of"),
             Ports = r.PortList("ports"),
@@ -358,6 +360,52 @@ internal static class ConfigBinder
         }
 
         return value;
+    }
+
+    /// <summary>
+    /// mirrord's body filter, <c>{"body": "json", "query": JSONPATH, "matches": REGEX}</c>, as
+    /// <c>body_filter</c> or as a rule of <c>all_of</c>/<c>any_of</c>; null (with errors) when a part
+    /// is missing, empty or invalid.
+    /// </summary>
+    private static HttpBodyFilterConfig? BodyFilter(ObjectReader r)
+    {
+        var body = r.String("body");
+        var query = r.String("query");
+        var matches = FilterRegex(r, "matches");
+        var ok = true;
+        if (body is null)
+        {
+            r.Context.Error(r.Path, "the body filter does not say its format; add \"body\": \"json\" (the only format mirrord and doppel know).");
+            ok = false;
+        }
+        else if (!body.Equals("json", StringComparison.Ordinal))
+        {
+            r.Error("body", $"'{body}' is not a body format doppel knows; the only one is \"json\" (as in mirrord).");
+            ok = false;
+        }
+
+        if (query is null || matches is null)
+        {
+            // A key that is there but wrong has its own error already; name only the missing ones.
+            var missing = string.Join(" and ", s_bodyFilterParts.Where(key => !r.Has(key)));
+            if (missing.Length > 0)
+            {
+                r.Context.Error(r.Path, $"the body filter has no {missing}; write {{\"body\": \"json\", \"query\": \"$.user.name\", \"matches\": \"^alice$\"}}.");
+            }
+
+            return null;
+        }
+
+        var problem = query.Length == 0 ? "the query is empty"
+            : r.Context.JsonPathCheck is { } check ? check(query)
+            : query[0] == '$' ? null : "a JSONPath query starts with '$' (the document root)";
+        if (problem is not null)
+        {
+            r.Error("query", $"'{query}' is not a JSONPath query doppel can evaluate: {problem}.");
+            return null;
+        }
+
+        return ok ? new HttpBodyFilterConfig { Body = body!, Query = query, Matches = matches } : null;
     }
 
     private static IReadOnlyList<HttpFilterRule>? FilterRules(ObjectReader r, string key)
@@ -393,10 +441,12 @@ internal static class ConfigBinder
             var rule = new ObjectReader(r.Context, obj, path);
             if (rule.Has("body"))
             {
-                // mirrord's body rule ({"body": "json", "query": ..., "matches": ...}); see MirrordOnlyKeys.
-                rule.Has("query");
-                rule.Has("matches");
-                r.Context.Error(SourceMap.Child(path, "body"), $"a body rule is a mirrord filter that doppel does not implement yet; {MirrordOnlyKeys.Find("feature.network.incoming.http_filter.body_filter")!.Instead}");
+                // mirrord writes a body rule flat: {"body": "json", "query": ..., "matches": ...}.
+                if (BodyFilter(rule) is { } body)
+                {
+                    rules.Add(new HttpFilterRule { Body = body.Body, Query = body.Query, Matches = body.Matches });
+                }
+
                 rule.Finish();
                 continue;
             }
@@ -407,7 +457,7 @@ internal static class ConfigBinder
             if (set != 1)
             {
                 r.Context.Error(path, set == 0
-                    ? "the rule is empty; give one of header, path or method."
+                    ? "the rule is empty; give one of header, path or method, or a body rule {\"body\": \"json\", \"query\": ..., \"matches\": ...}."
                     : "a rule holds exactly one of header, path or method; split it into several rules.");
                 continue;
             }

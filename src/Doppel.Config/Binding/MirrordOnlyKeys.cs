@@ -18,7 +18,7 @@ internal static class MirrordOnlyKeys
     private static readonly string[] s_string = ["string"];
     private static readonly string[] s_integer = ["integer"];
 
-    private const string NoBodyFilters = "a session taking requests by a filter doppel cannot apply would take the wrong ones; filter on headers, path or method (header_filter, path_filter, method_filter, all_of, any_of) instead.";
+    private const string NoJqFilters = "a session taking requests by a filter doppel cannot apply would take the wrong ones; filter on headers, path, method or a JSON body (header_filter, path_filter, method_filter, body_filter, all_of, any_of) instead.";
 
     public static IReadOnlyList<MirrordOnlyKey> All { get; } =
     [
@@ -90,8 +90,7 @@ internal static class MirrordOnlyKeys
             s_object,
             "the agent does not terminate TLS: stolen TLS connections reach the local app as they arrive, and HTTP filters cannot look inside them.",
             ["protocol", "server_cert", "server_name", "trust_roots"]),
-        new("feature.network.incoming.http_filter.body_filter", s_object, NoBodyFilters, Handling: MirrordOnlyHandling.Error),
-        new("feature.network.incoming.http_filter.header_filter_jq", s_string, NoBodyFilters, Handling: MirrordOnlyHandling.Error),
+        new("feature.network.incoming.http_filter.header_filter_jq", s_string, NoJqFilters, Handling: MirrordOnlyHandling.Error),
 
         new("agent.metrics", s_string, "the agent exports no Prometheus metrics; ignored."),
         new("agent.exclude_from_mesh", s_boolean, "the agent's port is not excluded from a service mesh sidecar; ignored."),

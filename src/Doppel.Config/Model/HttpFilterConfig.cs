@@ -4,7 +4,8 @@ namespace Doppel.Config;
 
 /// <summary>
 /// <c>feature.network.incoming.http_filter</c>: which HTTP requests this session takes. At most
-/// one of the filter kinds may be set; all regexes are case-insensitive.
+/// one of the filter kinds may be set; all regexes are case-insensitive except a body filter's
+/// <c>matches</c> (case-sensitive, as in mirrord).
 /// </summary>
 public sealed record HttpFilterConfig
 {
@@ -14,8 +15,11 @@ public sealed record HttpFilterConfig
     [Description("Regex matched against the request path, and the path with its query.")]
     public string? PathFilter { get; init; }
 
-    [Description("Regex matched against the request method.")]
+    [Description("Regex that must match the whole request method (\"post\" matches POST).")]
     public string? MethodFilter { get; init; }
+
+    [Description("A JSON body value matches: {\"body\": \"json\", \"query\": JSONPATH, \"matches\": REGEX}.")]
+    public HttpBodyFilterConfig? BodyFilter { get; init; }
 
     [Description("Every one of these must match (non-empty).")]
     public IReadOnlyList<HttpFilterRule>? AllOf { get; init; }
@@ -27,5 +31,5 @@ public sealed record HttpFilterConfig
     public IReadOnlyList<int>? Ports { get; init; }
 
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsSet => HeaderFilter is not null || PathFilter is not null || MethodFilter is not null || AllOf is not null || AnyOf is not null;
+    public bool IsSet => HeaderFilter is not null || PathFilter is not null || MethodFilter is not null || BodyFilter is not null || AllOf is not null || AnyOf is not null;
 }

@@ -23,6 +23,7 @@ internal static class Samples
         DnsReflection.Descriptor,
         FilesReflection.Descriptor,
         OutgoingReflection.Descriptor,
+        IncomingReflection.Descriptor,
     ];
 
     private static SockAddr Address(string ip, int port) => SockAddr.FromIPEndPoint(new IPEndPoint(IPAddress.Parse(ip), port));
@@ -162,6 +163,18 @@ internal static class Samples
         Add(new UdpServerMessage { Datagram = new UdpDatagram { Peer = Address("10.96.0.10", 53), Data = Bytes("answer") } }, "datagram");
         Add(new UdpServerMessage { Error = Error(111, "Connection refused") }, "error");
         Add(new UdpOpenResult { LocalAddress = Address("10.244.1.7", 53_001), Error = Error(97, "Address family not supported by protocol") });
+
+        // incoming.proto
+        var json = new HttpJsonBodyFilter { Query = "$.data[*].userId", Matches = "^alice$" };
+        var list = new HttpFilterList { Filters = { new HttpFilter { Header = "^x-dev-user: alice$" }, new HttpFilter { Path = "^/api/" } } };
+        Add(new HttpFilter { Header = "^x-dev-user: alice$" }, "header");
+        Add(new HttpFilter { Path = "^/api/v1/" }, "path");
+        Add(new HttpFilter { Method = "POST" }, "method");
+        Add(new HttpFilter { AllOf = list }, "all_of");
+        Add(new HttpFilter { AnyOf = new HttpFilterList { Filters = { new HttpFilter { Method = "GET" }, new HttpFilter { JsonBody = json } } } }, "any_of");
+        Add(new HttpFilter { JsonBody = json }, "json_body");
+        Add(list);
+        Add(json);
 
         return samples;
     }
