@@ -54,6 +54,26 @@ internal static class HttpFilterProto
         return null;
     }
 
+    /// <summary>
+    /// The filter in one line for the progress line (<c>steal :80 → localhost:3000 (filter ^X-Dev-User: alice$)</c>):
+    /// a header regex as written, <c>path REGEX</c>, <c>method REGEX</c>, <c>body QUERY REGEX</c>,
+    /// <c>all_of(a, b)</c>, <c>any_of(a, b)</c>.
+    /// </summary>
+    public static string Describe(HttpFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return filter.KindCase switch
+        {
+            HttpFilter.KindOneofCase.Header => filter.Header,
+            HttpFilter.KindOneofCase.Path => "path " + filter.Path,
+            HttpFilter.KindOneofCase.Method => "method " + filter.Method,
+            HttpFilter.KindOneofCase.JsonBody => $"body {filter.JsonBody.Query} {filter.JsonBody.Matches}",
+            HttpFilter.KindOneofCase.AllOf => $"all_of({string.Join(", ", filter.AllOf.Filters.Select(Describe))})",
+            HttpFilter.KindOneofCase.AnyOf => $"any_of({string.Join(", ", filter.AnyOf.Filters.Select(Describe))})",
+            _ => "no filter",
+        };
+    }
+
     private static HttpJsonBodyFilter JsonBody(HttpBodyFilterConfig body) => new() { Query = body.Query, Matches = body.Matches };
 
     private static HttpFilterList List(IReadOnlyList<HttpFilterRule> rules)

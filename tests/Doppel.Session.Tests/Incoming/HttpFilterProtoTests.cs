@@ -99,6 +99,26 @@ public sealed class HttpFilterProtoTests
     }
 
     [Fact]
+    public void AFilterDescribesItselfInOneLineForTheProgressLine()
+    {
+        var filter = new HttpFilter
+        {
+            AllOf = new HttpFilterList
+            {
+                Filters =
+                {
+                    new HttpFilter { Header = "^X-Dev-User: alice$" },
+                    new HttpFilter { AnyOf = new HttpFilterList { Filters = { new HttpFilter { Path = "^/api" }, new HttpFilter { Method = "POST" } } } },
+                    new HttpFilter { JsonBody = new HttpJsonBodyFilter { Query = "$.user", Matches = "^alice$" } },
+                },
+            },
+        };
+
+        Assert.Equal("^X-Dev-User: alice$", HttpFilterProto.Describe(new HttpFilter { Header = "^X-Dev-User: alice$" }));
+        Assert.Equal("all_of(^X-Dev-User: alice$, any_of(path ^/api, method POST), body $.user ^alice$)", HttpFilterProto.Describe(filter));
+    }
+
+    [Fact]
     public void TheMultiDeveloperSeedTakesOnlyItsDevelopersRequests()
     {
         var json = File.ReadAllText(RepoFile("tests", "Doppel.Config.Tests", "Examples", "seed-multi-developer.json"));
