@@ -126,7 +126,7 @@ public sealed class FileTests(ClusterFixture fixture)
             var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
             Assert.True(errors.Count == 1, result.ToString());
             Assert.Equal(
-                $"error: {path} was not written back to the pod (Operation not permitted), so the pod keeps its previous content: "
+                $"error: {path} was not written back to the pod: the pod refuses it (Operation not permitted), so the pod keeps its previous content: "
                 + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.",
                 errors[0]);
             Assert.Equal("before\n", await File.ReadAllTextAsync(hostPath));
