@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Doppel.EndToEnd.Tests.Support;
+using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Files;
 
@@ -123,12 +124,11 @@ public sealed class FileTests(ClusterFixture fixture)
 
             // The program's own view keeps its write, and it succeeded: doppel's 74 says the pod did not get it.
             result.AssertSucceededWith($"append {path}: ok\nread {path}: 'before\\nappended\\n'\n", expectedExitCode: 74);
-            var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
-            Assert.True(errors.Count == 1, result.ToString());
-            Assert.Equal(
+            AssertOneErrorLine(
+                result,
+                path,
                 $"error: {path} was not written back to the pod: the pod refuses it (Operation not permitted), so the pod keeps its previous content: "
-                + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.",
-                errors[0]);
+                + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.");
             Assert.Equal("before\n", await File.ReadAllTextAsync(hostPath));
         }
         finally
@@ -187,12 +187,11 @@ public sealed class FileTests(ClusterFixture fixture)
             var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, $"append:{path}:{text}"]);
 
             result.AssertSucceededWith($"append {path}: ok\n", expectedExitCode: 74);
-            var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
-            Assert.True(errors.Count == 1, result.ToString());
-            Assert.Equal(
+            AssertOneErrorLine(
+                result,
+                path,
                 $"error: {path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod keeps its previous content: "
-                + "free space in the pod, or keep the path local with feature.fs, and run the program again.",
-                errors[0]);
+                + "free space in the pod, or keep the path local with feature.fs, and run the program again.");
             Assert.Equal("before\n", await File.ReadAllTextAsync(inPod + path));
             Assert.Equal(["filler", "out.txt"], Directory.EnumerateFileSystemEntries(inPod + directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         }
@@ -201,6 +200,14 @@ public sealed class FileTests(ClusterFixture fixture)
             await RunLocallyAsync(["nsenter", "-t", $"{fixture.Bff.Pid}", "-m", "-r", "umount", directory], new Dictionary<string, string?>());
             Directory.Delete(fixture.Bff.HostPath(directory), recursive: true);
         }
+    }
+
+    // The one line of doppel's stderr that names the path.
+    private static void AssertOneErrorLine(DoppelExecResult result, string path, string expected)
+    {
+        var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 1, result.ToString());
+        Assert.Equal(expected, errors[0]);
     }
 
     private static async Task<string> RunLocallyAsync(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?> environment)
