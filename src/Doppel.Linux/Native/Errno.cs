@@ -17,7 +17,6 @@ public static class Errno
     public const int ENOMEM = 12;
     public const int EACCES = 13;
     public const int EFAULT = 14;
-    public const int EBUSY = 16;
     public const int EEXIST = 17;
     public const int EXDEV = 18;
     public const int ENOTDIR = 20;
