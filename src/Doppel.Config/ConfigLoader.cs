@@ -4,6 +4,7 @@ using Doppel.Config.Binding;
 using Doppel.Config.Loading;
 using Doppel.Config.Overrides;
 using Doppel.Config.Templating;
+using Doppel.Linux.Files;
 
 namespace Doppel.Config;
 
@@ -156,24 +157,9 @@ public static class ConfigLoader
         return (given, path);
     }
 
-    /// <summary>Whether <paramref name="path"/> (symbolic links followed) is a regular file, by statx(2)'s stx_mode; true when statx fails, so the read reports why.</summary>
-    private static bool IsRegularFile(string path)
-    {
-        const int AtFdCwd = -100;
-        const uint StatxType = 1;
-        const int ModeOffset = 28; // struct statx: stx_mask, stx_blksize (u32), stx_attributes (u64), stx_nlink, stx_uid, stx_gid (u32), stx_mode (u16)
-        var buffer = new byte[256];
-        if (Statx(AtFdCwd, path, 0, StatxType, buffer) != 0)
-        {
-            return true;
-        }
-
-        var mode = BitConverter.ToUInt16(buffer, ModeOffset);
-        return (mode & 0xF000) == 0x8000; // S_IFMT, S_IFREG
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static extern int Statx(int dirfd, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, byte[] buffer);
+    /// <summary>Whether <paramref name="path"/> (symbolic links followed) is a regular file, by statx(2) without opening it; true when statx fails, so the read reports why.</summary>
+    private static bool IsRegularFile(string path) =>
+        RootedFiles.Stat(path, followSymlinks: true, out var info) != 0 || info.IsRegularFile;
 
     private static string? KeyFrom(ConfigLoadOptions options)
     {

@@ -101,6 +101,18 @@ internal sealed class AgentProcess : IAsyncDisposable
         return GrpcChannel.ForAddress("http://agent", new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
     }
 
+    /// <summary>Ends the agent (by its PID) and returns all it wrote to stderr: every line written before the kill has been read.</summary>
+    public async Task<string> StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync(); // also waits for the end of the redirected stderr
+        return ErrorOutput;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -33,6 +33,16 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 22, Level = LogLevel.Trace, Message = "file: stat {Path}")]
     public static partial void FileStat(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 23, Level = LogLevel.Debug, Message = "file: wrote {Bytes} bytes to {Path} ({How}): errno {Errno}")]
+    public static partial void FileWritten(ILogger logger, string path, ulong bytes, string how, int errno);
+
+    /// <summary>mkdir, unlink, rmdir, truncate, setattr: the call, its path and its errno (0: done).</summary>
+    [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "file: {Call} {Path}: errno {Errno}")]
+    public static partial void FileChanged(ILogger logger, string call, string path, int errno);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Debug, Message = "file: rename {From} to {To}: errno {Errno}")]
+    public static partial void FileRenamed(ILogger logger, string from, string to, int errno);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Debug, Message = "dns: lookup {Name}")]
     public static partial void DnsLookup(ILogger logger, string name);
 }

@@ -1,4 +1,5 @@
 using Doppel.Agent.Files;
+using Doppel.Agent.Logging;
 using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol.V1;
@@ -16,13 +17,11 @@ internal sealed partial class FileServiceImpl
 {
     public override Task<SetAttributesResponse> SetAttributes(SetAttributesRequest request, ServerCallContext context)
     {
-        if (target.IsTargetless)
-        {
-            // The two files a targetless agent serves are read-only (TargetlessFiles).
-            return Task.FromResult(new SetAttributesResponse { Error = PosixErrors.Of(TargetlessFiles.EntryError(request.Path)) });
-        }
-
-        var errno = request.FollowSymlinks ? OnResolved(request) : OnEntryName(request);
+        // The two files a targetless agent serves are read-only (TargetlessFiles).
+        var errno = target.IsTargetless ? TargetlessFiles.EntryError(request.Path)
+            : request.FollowSymlinks ? OnResolved(request)
+            : OnEntryName(request);
+        AgentLog.FileChanged(logger, "setattr", request.Path, errno);
         return Task.FromResult(new SetAttributesResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
     }
 

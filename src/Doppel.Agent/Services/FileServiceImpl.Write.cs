@@ -1,3 +1,5 @@
+using Doppel.Agent.Files;
+using Doppel.Agent.Logging;
 using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol.V1;
@@ -6,8 +8,10 @@ using Grpc.Core;
 namespace Doppel.Agent.Services;
 
 /// <summary>
-/// Write calls. Calls on a directory entry (mkdir, unlink, rmdir, rename) open the parent inside
-/// the root and act on the last name only, so neither the parent path nor the name can leave it.
+/// Write calls. A whole-file write goes to a new file renamed over the old one (<see cref="FileWrite"/>).
+/// Calls on a directory entry (mkdir, unlink, rmdir, rename) open the parent inside the root and
+/// act on the last name only, so neither the parent path nor the name can leave it. Each call is
+/// logged at debug level with its errno (0: done).
 /// </summary>
 internal sealed partial class FileServiceImpl
 {
@@ -20,59 +24,38 @@ internal sealed partial class FileServiceImpl
         }
 
         var open = requestStream.Current.Open;
-        var flags = OpenFlags.WriteOnly
-            | (open.Create ? OpenFlags.Create : 0)
-            | (open.Exclusive ? OpenFlags.Exclusive : 0)
-            | (open.Truncate ? OpenFlags.Truncate : 0);
-        using var fd = root.Open(open.Path, flags, out var errno, (int)(open.Mode & 0xFFF));
-        if (fd is null)
-        {
-            return new WriteFileResponse { Error = PosixErrors.Of(errno) };
-        }
-
-        var offset = (long)open.Offset;
-        ulong written = 0;
-        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
-        {
-            var data = requestStream.Current.Data.Memory;
-            while (!data.IsEmpty)
-            {
-                var r = RootedFiles.WriteAt(fd, data.Span, offset);
-                if (r < 0)
-                {
-                    return new WriteFileResponse { BytesWritten = written, Error = PosixErrors.Of((int)-r) };
-                }
-
-                data = data[(int)r..];
-                offset += r;
-                written += (ulong)r;
-            }
-        }
-
-        errno = StatOf(fd, string.Empty, FileStat.NameOf(open.Path), out var stat);
-        return errno == 0
-            ? new WriteFileResponse { BytesWritten = written, Stat = stat }
-            : new WriteFileResponse { BytesWritten = written, Error = PosixErrors.Of(errno) };
+        using var write = FileWrite.Open(root, target.IsTargetless, open, out var errno);
+        var response = write is null
+            ? new WriteFileResponse { Error = PosixErrors.Of(errno) }
+            : await WriteAllAsync(write, open, requestStream, context.CancellationToken).ConfigureAwait(false);
+        AgentLog.FileWritten(logger, open.Path, response.BytesWritten, response.InPlace ? "in place" : "replaced", response.Error?.Errno ?? 0);
+        return response;
     }
 
     public override Task<MkdirResponse> Mkdir(MkdirRequest request, ServerCallContext context) =>
-        Task.FromResult(new MkdirResponse { Error = OnEntry(request.Path, (parent, name) => RootedFiles.MakeDirectory(parent, name, (int)(request.Mode & 0xFFF))) });
+        Task.FromResult(new MkdirResponse { Error = OnEntry("mkdir", request.Path, (parent, name) => RootedFiles.MakeDirectory(parent, name, (int)(request.Mode & 0xFFF))) });
 
     public override Task<UnlinkResponse> Unlink(UnlinkRequest request, ServerCallContext context) =>
-        Task.FromResult(new UnlinkResponse { Error = OnEntry(request.Path, (parent, name) => RootedFiles.Remove(parent, name, directoryEntry: false)) });
+        Task.FromResult(new UnlinkResponse { Error = OnEntry("unlink", request.Path, (parent, name) => RootedFiles.Remove(parent, name, directoryEntry: false)) });
 
     public override Task<RmdirResponse> Rmdir(RmdirRequest request, ServerCallContext context) =>
-        Task.FromResult(new RmdirResponse { Error = OnEntry(request.Path, (parent, name) => RootedFiles.Remove(parent, name, directoryEntry: true)) });
+        Task.FromResult(new RmdirResponse { Error = OnEntry("rmdir", request.Path, (parent, name) => RootedFiles.Remove(parent, name, directoryEntry: true)) });
 
-    public override Task<RenameResponse> Rename(RenameRequest request, ServerCallContext context) =>
-        Task.FromResult(new RenameResponse
+    public override Task<RenameResponse> Rename(RenameRequest request, ServerCallContext context)
+    {
+        using var fromParent = root.OpenParent(request.From, out var fromName, out var errno);
+        if (fromParent is not null)
         {
-            Error = OnEntry(request.From, (fromParent, fromName) =>
+            using var toParent = root.OpenParent(request.To, out var toName, out errno);
+            if (toParent is not null)
             {
-                using var toParent = root.OpenParent(request.To, out var toName, out var errno);
-                return toParent is null ? errno : RootedFiles.Rename(fromParent, fromName, toParent, toName, request.NoReplace);
-            }),
-        });
+                errno = RootedFiles.Rename(fromParent, fromName, toParent, toName, request.NoReplace);
+            }
+        }
+
+        AgentLog.FileRenamed(logger, request.From, request.To, errno);
+        return Task.FromResult(new RenameResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
+    }
 
     public override Task<TruncateResponse> Truncate(TruncateRequest request, ServerCallContext context)
     {
@@ -82,17 +65,53 @@ internal sealed partial class FileServiceImpl
             errno = RootedFiles.Truncate(fd, (long)Math.Min(request.Length, long.MaxValue));
         }
 
+        AgentLog.FileChanged(logger, "truncate", request.Path, errno);
         return Task.FromResult(new TruncateResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
     }
 
-    private PosixError? OnEntry(string path, Func<Microsoft.Win32.SafeHandles.SafeFileHandle, string, int> call)
+    // The data messages into the file, then its commit (fsync and rename for a replacement).
+    private static async Task<WriteFileResponse> WriteAllAsync(FileWrite write, WriteFileOpen open, IAsyncStreamReader<WriteFileRequest> requestStream, CancellationToken cancellationToken)
+    {
+        var response = new WriteFileResponse { InPlace = write.InPlace };
+        var offset = open.Truncate ? 0 : (long)open.Offset;
+        while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var data = requestStream.Current.Data.Memory;
+            while (!data.IsEmpty)
+            {
+                var r = RootedFiles.WriteAt(write.File, data.Span, offset);
+                if (r < 0)
+                {
+                    response.Error = PosixErrors.Of((int)-r);
+                    return response;
+                }
+
+                data = data[(int)r..];
+                offset += r;
+                response.BytesWritten += (ulong)r;
+            }
+        }
+
+        var errno = write.Commit();
+        if (errno == 0)
+        {
+            errno = StatOf(write.File, string.Empty, FileStat.NameOf(open.Path), out var stat);
+            response.Stat = errno == 0 ? stat : null;
+        }
+
+        response.Error = errno == 0 ? null : PosixErrors.Of(errno);
+        return response;
+    }
+
+    private PosixError? OnEntry(string call, string path, Func<Microsoft.Win32.SafeHandles.SafeFileHandle, string, int> change)
     {
         using var parent = root.OpenParent(path, out var name, out var errno);
         if (parent is not null)
         {
-            errno = call(parent, name);
+            errno = change(parent, name);
         }
 
+        AgentLog.FileChanged(logger, call, path, errno);
         return errno == 0 ? null : PosixErrors.Of(errno);
     }
 }

@@ -22,4 +22,12 @@ public sealed class RemoteFileException : IOException
 
     /// <summary>The errno answered to the app (EIO when unknown).</summary>
     public int Errno { get; } = 5;
+
+    /// <summary>
+    /// For a whole-file write the agent answered with an error: true when it was writing the file
+    /// itself (a mounted single file, one with other hard links, ...), which may now hold part of
+    /// the new bytes; false when it was writing a new file to rename over it, so the file keeps its
+    /// previous content. Null when unknown (the agent did not answer) or for other calls.
+    /// </summary>
+    public bool? WrittenInPlace { get; init; }
 }

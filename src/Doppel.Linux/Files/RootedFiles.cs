@@ -16,6 +16,7 @@ public static unsafe class RootedFiles
     private const ulong ResolveNoMagicLinks = 0x02;
     private const ulong ResolveInRoot = 0x10;
     private const int StatxBasicStatsAndBtime = 0x0FFF;
+    private const int StatxMountId = 0x1000;
 
     /// <summary>Opens <paramref name="path"/> inside <paramref name="root"/>; the handle, or null with the errno.</summary>
     public static SafeFileHandle? OpenInRoot(SafeHandle root, string path, int flags, int mode, out int errno)
@@ -34,43 +35,15 @@ public static unsafe class RootedFiles
     }
 
     /// <summary>statx(fd, name, flags); an empty name means the fd itself. Returns 0 or the errno.</summary>
-    public static int Stat(SafeHandle directory, string name, bool followSymlinks, out StatxInfo info)
-    {
-        var buffer = stackalloc byte[256];
-        var flags = (followSymlinks ? 0 : OpenFlags.AtSymlinkNoFollow) | (name.Length == 0 ? OpenFlags.AtEmptyPath : 0);
-        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
-        long r;
-        fixed (byte* p = nameZ)
-        {
-            r = LibC.Syscall(SyscallNumber.Statx, directory.DangerousGetHandle(), (long)p, flags, StatxBasicStatsAndBtime, (long)buffer);
-        }
+    public static int Stat(SafeHandle directory, string name, bool followSymlinks, out StatxInfo info) =>
+        StatAt(directory.DangerousGetHandle(), name, (followSymlinks ? 0 : OpenFlags.AtSymlinkNoFollow) | (name.Length == 0 ? OpenFlags.AtEmptyPath : 0), out info);
 
-        if (r < 0)
-        {
-            info = default;
-            return (int)-r;
-        }
-
-        static (long, uint) Time(byte* t) => (*(long*)t, *(uint*)(t + 8));
-        info = new StatxInfo(
-            Mode: *(ushort*)(buffer + 28),
-            Uid: *(uint*)(buffer + 20),
-            Gid: *(uint*)(buffer + 24),
-            Size: *(ulong*)(buffer + 40),
-            Nlink: *(uint*)(buffer + 16),
-            Inode: *(ulong*)(buffer + 32),
-            DevMajor: *(uint*)(buffer + 136),
-            DevMinor: *(uint*)(buffer + 140),
-            RdevMajor: *(uint*)(buffer + 128),
-            RdevMinor: *(uint*)(buffer + 132),
-            BlockSize: *(uint*)(buffer + 4),
-            Blocks: *(ulong*)(buffer + 48),
-            Atime: Time(buffer + 64),
-            Mtime: Time(buffer + 112),
-            Ctime: Time(buffer + 96),
-            Btime: Time(buffer + 80));
-        return 0;
-    }
+    /// <summary>
+    /// statx(AT_FDCWD, path, flags) of a path of this process (not inside a root): tells a named
+    /// pipe or a device from a regular file without opening it. Returns 0 or the errno.
+    /// </summary>
+    public static int Stat(string path, bool followSymlinks, out StatxInfo info) =>
+        StatAt(OpenFlags.AtFdCwd, path, followSymlinks ? 0 : OpenFlags.AtSymlinkNoFollow, out info);
 
     /// <summary>readlinkat(fd, name); an empty name reads the O_PATH|O_NOFOLLOW fd's own link. Returns 0 or the errno.</summary>
     public static int ReadLink(SafeHandle directory, string name, out string target)
@@ -116,6 +89,13 @@ public static unsafe class RootedFiles
         return r < 0 ? (int)-r : 0;
     }
 
+    /// <summary>fsync(fd): the file's data and metadata on stable storage; returns 0 or the errno (EIO, ENOSPC, EDQUOT on file systems that allocate late).</summary>
+    public static int Sync(SafeHandle file)
+    {
+        var r = LibC.Syscall(SyscallNumber.Fsync, file.DangerousGetHandle());
+        return r < 0 ? (int)-r : 0;
+    }
+
     /// <summary>pwrite(fd, data, offset); returns the count written or <c>-errno</c>.</summary>
     public static long WriteAt(SafeHandle file, ReadOnlySpan<byte> data, long offset)
     {
@@ -123,6 +103,44 @@ public static unsafe class RootedFiles
         {
             return LibC.Syscall(SyscallNumber.Pwrite64, file.DangerousGetHandle(), (long)p, data.Length, offset);
         }
+    }
+
+    private static int StatAt(nint directory, string name, int flags, out StatxInfo info)
+    {
+        var buffer = stackalloc byte[256];
+        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
+        long r;
+        fixed (byte* p = nameZ)
+        {
+            r = LibC.Syscall(SyscallNumber.Statx, directory, (long)p, flags, StatxBasicStatsAndBtime | StatxMountId, (long)buffer);
+        }
+
+        if (r < 0)
+        {
+            info = default;
+            return (int)-r;
+        }
+
+        static (long, uint) Time(byte* t) => (*(long*)t, *(uint*)(t + 8));
+        info = new StatxInfo(
+            Mode: *(ushort*)(buffer + 28),
+            Uid: *(uint*)(buffer + 20),
+            Gid: *(uint*)(buffer + 24),
+            Size: *(ulong*)(buffer + 40),
+            Nlink: *(uint*)(buffer + 16),
+            Inode: *(ulong*)(buffer + 32),
+            DevMajor: *(uint*)(buffer + 136),
+            DevMinor: *(uint*)(buffer + 140),
+            RdevMajor: *(uint*)(buffer + 128),
+            RdevMinor: *(uint*)(buffer + 132),
+            BlockSize: *(uint*)(buffer + 4),
+            Blocks: *(ulong*)(buffer + 48),
+            Atime: Time(buffer + 64),
+            Mtime: Time(buffer + 112),
+            Ctime: Time(buffer + 96),
+            Btime: Time(buffer + 80),
+            MountId: (*(uint*)buffer & StatxMountId) != 0 ? *(ulong*)(buffer + 144) : 0);
+        return 0;
     }
 
     private static int NameCall(int number, SafeHandle directory, string name, int argument)

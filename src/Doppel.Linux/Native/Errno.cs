@@ -22,6 +22,7 @@ public static class Errno
     public const int ENOTDIR = 20;
     public const int EISDIR = 21;
     public const int EINVAL = 22;
+    public const int ENOSPC = 28;
     public const int EROFS = 30;
     public const int EPIPE = 32;
     public const int ERANGE = 34;
@@ -51,5 +52,6 @@ public static class Errno
     public const int EHOSTUNREACH = 113;
     public const int EALREADY = 114;
     public const int EINPROGRESS = 115;
+    public const int EDQUOT = 122;
     public const int ECANCELED = 125;
 }

@@ -1,24 +1,40 @@
 using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 
 namespace Doppel.Session.Files;
 
-/// <summary>The one sentence a user sees when a written file could not be sent back to the pod.</summary>
+/// <summary>
+/// The one sentence a user sees when a written file could not be sent back to the pod: the file,
+/// the cause, what the pod's file holds now and what to do. What it holds comes from the agent's
+/// answer (<see cref="RemoteFileException.WrittenInPlace"/>): a whole-file write goes to a new file
+/// renamed over the old one, so a failure leaves the previous content, except where the agent had
+/// to write the file itself (docs/cli.md "Write mode").
+/// </summary>
 internal static class WriteBackFailure
 {
     /// <summary>
-    /// Names the file, the reason (the pod's errno text, or why the agent did not answer) and what to do, e.g.
-    /// <c>/app/out.txt was not written back to the pod (Permission denied), so the pod keeps its previous content: make it writable in the pod, or keep the path local with feature.fs, and run the program again.</c>
+    /// The sentence, e.g.
+    /// <c>/app/out.txt was not written back to the pod: the pod's file system is full (No space left on device), so the pod keeps its previous content: free space in the pod, or keep the path local with feature.fs, and run the program again.</c>
     /// </summary>
     public static string Describe(string remotePath, Exception failure)
     {
-        var reason = failure switch
+        // EIO is also what a call the agent did not answer becomes: its message says why.
+        var errno = (failure as RemoteFileException)?.Errno ?? 0;
+        var text = errno is not (0 or Errno.EIO) ? System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno) : Detail(remotePath, failure.Message);
+        var (cause, advice) = errno switch
         {
-            RemoteFileException e when e.Errno != Linux.Native.Errno.EIO =>
-                System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(e.Errno),
-            _ => Detail(remotePath, failure.Message),
+            Errno.ENOSPC or Errno.EDQUOT => ($"the pod's file system is full ({text})", "free space in the pod, or keep the path local with feature.fs"),
+            Errno.EROFS => ($"the pod's file system is read-only ({text})", "keep the path local with feature.fs"),
+            Errno.EACCES or Errno.EPERM => ($"the pod refuses it ({text})", "make it writable in the pod, or keep the path local with feature.fs"),
+            _ => (text, "keep the path local with feature.fs"),
         };
-        return $"{remotePath} was not written back to the pod ({reason}), so the pod keeps its previous content: "
-            + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.";
+        var remains = (failure as RemoteFileException)?.WrittenInPlace switch
+        {
+            false => "the pod keeps its previous content",
+            true => "the pod's file may hold only part of the new content (a mounted single file or a hard-linked one is written in place)",
+            null => "the pod keeps its previous content unless the file is written in place (a mounted single file or a hard-linked one), which may then hold only part of the new content",
+        };
+        return $"{remotePath} was not written back to the pod: {cause}, so {remains}: {advice}, and run the program again.";
     }
 
     // "PATH: the agent did not answer (Unavailable)" → "the agent did not answer (Unavailable)".

@@ -146,7 +146,10 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             },
             path,
             cancellationToken).ConfigureAwait(false);
-        ThrowIf(response.Error, path);
+        if (response.Error is { } error)
+        {
+            throw Failure(error, path, response.InPlace);
+        }
     }
 
     public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
@@ -248,8 +251,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         }
     }
 
-    private static RemoteFileException Failure(PosixError error, string path) =>
-        new(error.Errno == 0 ? Errno.EIO : error.Errno, $"{path}: {error.Message}");
+    private static RemoteFileException Failure(PosixError error, string path, bool? writtenInPlace = null) =>
+        new(error.Errno == 0 ? Errno.EIO : error.Errno, $"{path}: {error.Message}") { WrittenInPlace = writtenInPlace };
 
     private static RemoteEntry Entry(FileStat stat, string name)
     {

@@ -76,16 +76,16 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
                 return TcpConnectOutcome.Failed(error.Errno > 0 ? error.Errno : Errno.ECONNREFUSED);
             }
 
-            var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(StandInBacklog);
+            var listener = LoopbackSocket.Bind(SocketType.Stream, ProtocolType.Tcp, StandInBacklog);
             var standIn = new TcpStandIn((IPEndPoint)listener.LocalEndPoint!, call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint());
             var relay = new TcpRelay(destination, standIn, listener, call, cancel, lane, logger);
             _relays.Run($"TCP relay to {destination}", relay.RunAsync);
             return TcpConnectOutcome.Connected(standIn);
         }
-        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException or SocketException)
         {
+            // A stand-in that cannot listen (SocketException) has closed its socket: the call and
+            // the lane are let go here like any other failure.
             // Cancelled here (the app closed its socket or gave up) or as the session ends (the
             // program exited with connects under way): neither is a failure to warn about.
             var cancelled = cancellationToken.IsCancellationRequested

@@ -78,8 +78,7 @@ internal sealed class UdpRelay : IAsyncDisposable
         _dns = dns;
         _logger = logger;
         _app = app;
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _socket = LoopbackSocket.Bind(SocketType.Dgram, ProtocolType.Udp);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(closing);
         _tasks = new BackgroundTasks(logger);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Doppel.EndToEnd.Tests.Support;
+using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Files;
 
@@ -123,12 +124,11 @@ public sealed class FileTests(ClusterFixture fixture)
 
             // The program's own view keeps its write, and it succeeded: doppel's 74 says the pod did not get it.
             result.AssertSucceededWith($"append {path}: ok\nread {path}: 'before\\nappended\\n'\n", expectedExitCode: 74);
-            var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
-            Assert.True(errors.Count == 1, result.ToString());
-            Assert.Equal(
-                $"error: {path} was not written back to the pod (Operation not permitted), so the pod keeps its previous content: "
-                + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.",
-                errors[0]);
+            AssertOneErrorLine(
+                result,
+                path,
+                $"error: {path} was not written back to the pod: the pod refuses it (Operation not permitted), so the pod keeps its previous content: "
+                + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.");
             Assert.Equal("before\n", await File.ReadAllTextAsync(hostPath));
         }
         finally
@@ -166,6 +166,49 @@ public sealed class FileTests(ClusterFixture fixture)
 
     // Enough of python's repr for text without quotes or backslashes: newlines escaped, in single quotes.
     private static string PythonRepr(string text) => "'" + text.Replace("\n", "\\n") + "'";
+
+    [Fact]
+    public async Task AWriteBackToAFullPodFileSystemIsOneSentenceAndThePodKeepsTheOldContent()
+    {
+        var script = FileScript.Write(fixture);
+        var directory = $"/app/full-{Guid.NewGuid():N}"[..18];
+        var path = directory + "/out.txt";
+        var inPod = $"/proc/{fixture.Bff.Pid}/root"; // the container's own view, its tmpfs included
+        Directory.CreateDirectory(fixture.Bff.HostPath(directory));
+
+        // A 256 KiB tmpfs in the container's mount namespace: the old content and a filler leave 12 KiB free.
+        await RunLocallyAsync(["nsenter", "-t", $"{fixture.Bff.Pid}", "-m", "-r", "mount", "-t", "tmpfs", "-o", "size=262144", "doppel-e2e", directory], new Dictionary<string, string?>());
+        try
+        {
+            await File.WriteAllTextAsync(inPod + path, "before\n");
+            await File.WriteAllBytesAsync(inPod + directory + "/filler", new byte[240 * 1024]);
+            var text = new string('x', 20 * 1024);
+
+            var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, $"append:{path}:{text}"]);
+
+            result.AssertSucceededWith($"append {path}: ok\n", expectedExitCode: 74);
+            AssertOneErrorLine(
+                result,
+                path,
+                $"error: {path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod keeps its previous content: "
+                + "free space in the pod, or keep the path local with feature.fs, and run the program again.");
+            Assert.Equal("before\n", await File.ReadAllTextAsync(inPod + path));
+            Assert.Equal(["filler", "out.txt"], Directory.EnumerateFileSystemEntries(inPod + directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            await RunLocallyAsync(["nsenter", "-t", $"{fixture.Bff.Pid}", "-m", "-r", "umount", directory], new Dictionary<string, string?>());
+            Directory.Delete(fixture.Bff.HostPath(directory), recursive: true);
+        }
+    }
+
+    // The one line of doppel's stderr that names the path.
+    private static void AssertOneErrorLine(DoppelExecResult result, string path, string expected)
+    {
+        var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
+        Assert.True(errors.Count == 1, result.ToString());
+        Assert.Equal(expected, errors[0]);
+    }
 
     private static async Task<string> RunLocallyAsync(IReadOnlyList<string> command, IReadOnlyDictionary<string, string?> environment)
     {

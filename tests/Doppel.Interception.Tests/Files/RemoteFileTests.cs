@@ -76,7 +76,7 @@ public sealed class RemoteFileTests
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("new\n", result.Stdout); // the program's own view keeps its write
         var report = Assert.Single(result.Reports);
-        Assert.StartsWith($"{path} was not written back to the pod (Permission denied)", report);
+        Assert.StartsWith($"{path} was not written back to the pod: the pod refuses it (Permission denied), so ", report);
         Assert.Equal("old", await File.ReadAllTextAsync(fs.LocalOf(path)));
         Assert.True(fs.Remote.FileCalls[path] >= 2, "the final flush tried again"); // after the close and at the exit
     }

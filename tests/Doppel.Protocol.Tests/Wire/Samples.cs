@@ -125,7 +125,7 @@ internal static class Samples
         Add(new WriteFileRequest { Open = new WriteFileOpen { Path = "/app/out.log", Mode = 0x1A4, Create = true, Exclusive = true, Truncate = true, Offset = 10 } }, "open");
         Add(new WriteFileRequest { Data = Bytes("line 1\n") }, "data");
         Add(new WriteFileOpen { Path = "/tmp/x", Mode = 0x180, Create = true, Exclusive = true, Truncate = true, Offset = 4096 });
-        Add(new WriteFileResponse { BytesWritten = 7, Stat = Stat("out.log"), Error = Error(30, "Read-only file system") });
+        Add(new WriteFileResponse { BytesWritten = 7, Stat = Stat("out.log"), Error = Error(30, "Read-only file system"), InPlace = true });
         Add(new MkdirRequest { Path = "/app/cache", Mode = 0x1ED });
         Add(new MkdirResponse { Error = Error(17, "File exists") });
         Add(new UnlinkRequest { Path = "/app/cache/old" });

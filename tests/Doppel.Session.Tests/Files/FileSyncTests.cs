@@ -81,7 +81,7 @@ public sealed class FileSyncTests(SessionClusterFixture cluster) : IClassFixture
 
         Assert.Equal(Errno.ENOTDIR, failure.Errno);
         Assert.Equal(
-            [$"{path} was not written back to the pod (Not a directory), so the pod keeps its previous content: make it writable in the pod, or keep the path local with feature.fs, and run the program again."],
+            [$"{path} was not written back to the pod: Not a directory, so the pod keeps its previous content: keep the path local with feature.fs, and run the program again."],
             reports.ToArray());
         Assert.Equal([path], files.UnsentFiles);
     }
