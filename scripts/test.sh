@@ -17,7 +17,9 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 say "running tests"
 set +e
-dotnet test doppel.slnx -c Release --no-build --nologo \
+# Signals ignored by whoever started us (nohup, a background job) would be inherited by every
+# program the tests start; the signal tests need them at their defaults.
+env --default-signal=HUP,INT,QUIT dotnet test doppel.slnx -c Release --no-build --nologo \
   --blame-hang-timeout 10m --logger "console;verbosity=normal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
