@@ -90,7 +90,8 @@ internal sealed class IncomingRedirect : IDisposable
     /// Creates the (empty) redirect table in the target's namespace, removing stale doppel tables
     /// of dead agents first. Throws <see cref="TargetException"/> when the namespace cannot be
     /// joined, <see cref="NftablesException"/> when nftables refuses (no CAP_NET_ADMIN, no
-    /// libnftables1, no nat support).
+    /// libnftables1, no nat support); <see cref="ArgumentOutOfRangeException"/> for a port outside
+    /// 1–65535 or a lease under 1 s.
     /// </summary>
     public static async Task<IncomingRedirect> CreateAsync(Target target, int listenerPort, RedirectOptions options, ILogger logger, CancellationToken cancellationToken)
     {
@@ -98,6 +99,7 @@ internal sealed class IncomingRedirect : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(listenerPort, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(listenerPort, 65535);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Lease, TimeSpan.FromSeconds(1));
         cancellationToken.ThrowIfCancellationRequested();
         NetworkNamespaceThread thread;
         try
