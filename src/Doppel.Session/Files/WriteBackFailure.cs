@@ -1,3 +1,4 @@
+using Doppel.Config.Output;
 using Doppel.Interception.Remote;
 
 namespace Doppel.Session.Files;
@@ -17,7 +18,7 @@ internal static class WriteBackFailure
                 System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(e.Errno),
             _ => Detail(remotePath, failure.Message),
         };
-        return $"{remotePath} was not written back to the pod ({reason}), so the pod keeps its previous content: "
+        return $"{Printable.Escape(remotePath)} was not written back to the pod ({Printable.Escape(reason)}), so the pod keeps its previous content: "
             + "make it writable in the pod, or keep the path local with feature.fs, and run the program again.";
     }
 
