@@ -1,4 +1,4 @@
-using Doppel.Config.Output;
+using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 
 namespace Doppel.Session.Files;

@@ -32,8 +32,7 @@ public sealed partial class FileSyncTests
             await files.FlushAsync(Timeout);
 
             Assert.Equal("changed in the pod\n", seen);
-            Assert.Equal("changed in the pod\nappended\n", File.ReadAllText(cluster.Box.HostPath(path)));
-            Assert.Empty(files.UnsentFiles);
+            AssertSentToThePod(files, path, "changed in the pod\nappended\n");
         }
         finally
         {
@@ -62,9 +61,8 @@ public sealed partial class FileSyncTests
 
             await files.FlushAsync(Timeout);
 
-            Assert.Equal("written before the rename\nwritten after it\n", File.ReadAllText(cluster.Box.HostPath(to)));
+            AssertSentToThePod(files, to, "written before the rename\nwritten after it\n");
             Assert.False(File.Exists(cluster.Box.HostPath(from)), "a file is left under the old name");
-            Assert.Empty(files.UnsentFiles);
         }
         finally
         {
@@ -104,8 +102,7 @@ public sealed partial class FileSyncTests
             await Assert.ThrowsAnyAsync<Exception>(() => files.FlushAsync(path, caller.Token));
             await files.FlushAsync(Timeout);
 
-            Assert.Equal("kept for the final flush\n", File.ReadAllText(cluster.Box.HostPath(path)));
-            Assert.Empty(files.UnsentFiles);
+            AssertSentToThePod(files, path, "kept for the final flush\n");
         }
         finally
         {
@@ -282,6 +279,13 @@ public sealed partial class FileSyncTests
         {
             await fd.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text));
         }
+    }
+
+    /// <summary>The pod's file has <paramref name="content"/> and nothing is left unsent.</summary>
+    private void AssertSentToThePod(FileSync files, string path, string content)
+    {
+        Assert.Equal(content, File.ReadAllText(cluster.Box.HostPath(path)));
+        Assert.Empty(files.UnsentFiles);
     }
 
     /// <summary>The directory is in the tree before a file in it is opened (the handler listed it), then the file is marked.</summary>
