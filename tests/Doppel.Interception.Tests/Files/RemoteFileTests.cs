@@ -87,7 +87,7 @@ public sealed class RemoteFileTests
         using var fs = new RemoteFileSystem();
         var from = fs.Write("out/before.txt", string.Empty);
         var to = fs.Prefix + "/out/after.txt";
-        var policy = fs.Policy() with { AllowWrites = true };
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite) with { AllowWrites = true };
 
         var result = await Run.IsolatedAsync(
             Run.Options("sh", "-c", $"exec 3>{from}; echo first >&3; mv {from} {to}; echo second >&3; exec 3>&-; cat {to}"), policy, fs.Remote);
