@@ -35,7 +35,7 @@ internal static class Runs
         Launcher launcher, string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         // LocalPolicy keeps every path local: the file sync is never asked, but the file traps need one.
-        using var files = new FileSync(new NoRemote(), report: _ => { });
+        await using var files = new FileSync(new NoRemote(), report: _ => { });
         var options = new InterceptionOptions
         {
             Program = program,

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using Doppel.Cli.Commands;
 using Doppel.Cli.Logging;
 using Doppel.Config;
+using Doppel.Config.Logging;
 using Doppel.Config.Targets;
 using Microsoft.Extensions.Logging;
 

@@ -33,6 +33,9 @@ namespace Doppel.Cli.Running;
 /// they exit, then exits with the program's code. SIGINT, SIGTERM, SIGHUP or SIGQUIT meanwhile (or
 /// already while the program ran) stops them: SIGTERM to each (not to one that got the terminal's
 /// Ctrl+C and handles it), SIGKILL <see cref="TermGrace"/> later or at the next Ctrl+C.</item>
+/// <item>When the program (and what it left behind) has exited and written files are still to be
+/// sent to the pod (the final flush), doppel says so in one line (<see cref="FinalFlushStarting"/>);
+/// SIGINT or SIGTERM then stops the flush at once, and the files not sent are named as unsent.</item>
 /// </list>
 /// </summary>
 internal sealed class ProgramSignals : IDisposable
@@ -63,6 +66,7 @@ internal sealed class ProgramSignals : IDisposable
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _interrupted = new();
     private readonly CancellationTokenSource _exited = new();
+    private readonly CancellationTokenSource _skipFlush = new();
     private readonly List<PosixSignalRegistration> _registrations = [];
     private readonly List<int> _pending = [];
     private InterceptedProcess? _program;
@@ -74,6 +78,7 @@ internal sealed class ProgramSignals : IDisposable
     private int _typedStop; // the signal of a stop typed on doppel's terminal (Ctrl+C, Ctrl+\), else 0
     private bool _waitingForLeftBehind;
     private bool _stoppingLeftBehind;
+    private bool _flushing; // the final flush of written files runs: SIGINT or SIGTERM skips it
 
     private ProgramSignals(IUserConsole console, ILogger logger)
     {
@@ -124,7 +129,13 @@ internal sealed class ProgramSignals : IDisposable
             _pending.Clear();
         }
 
-        var code = await program.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        // The token only skips the final flush: it is cancelled only while that runs, after the exit.
+        var code = await program.WaitForExitAsync(_skipFlush.Token).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _flushing = false;
+        }
+
         IReadOnlyList<int> leftBehind;
         lock (_lock)
         {
@@ -143,7 +154,8 @@ internal sealed class ProgramSignals : IDisposable
         if (leftBehind.Count > 0)
         {
             // The session (agent, relays, write-back) serves them until the last one has exited.
-            await program.WaitForProcessTreeAsync(CancellationToken.None).ConfigureAwait(false);
+            await program.ProcessTreeExited.ConfigureAwait(false);
+            await program.WaitForProcessTreeAsync(_skipFlush.Token).ConfigureAwait(false);
         }
         else if (!program.ProcessTreeExited.IsCompleted)
         {
@@ -154,6 +166,20 @@ internal sealed class ProgramSignals : IDisposable
         {
             _exited.Cancel();
             return _forced ? ExitCodes.Interrupted : code;
+        }
+    }
+
+    /// <summary>
+    /// The final flush has <paramref name="files"/> written files to send: one line says so and that
+    /// Ctrl+C skips it, and from now on SIGINT or SIGTERM does (the token <see cref="SuperviseAsync"/>
+    /// hands the flush is cancelled).
+    /// </summary>
+    public void FinalFlushStarting(int files)
+    {
+        lock (_lock)
+        {
+            _flushing = true;
+            Say($"sending {(files == 1 ? "1 written file" : $"{files} written files")} to the pod… press Ctrl+C again to skip.");
         }
     }
 
@@ -171,6 +197,7 @@ internal sealed class ProgramSignals : IDisposable
 
         _interrupted.Dispose();
         _exited.Dispose();
+        _skipFlush.Dispose();
     }
 
     private void Received(int signal)
@@ -179,6 +206,13 @@ internal sealed class ProgramSignals : IDisposable
         {
             if (_exited.IsCancellationRequested)
             {
+                return;
+            }
+
+            if (_flushing && signal is SigInt or SigTerm)
+            {
+                ProgramSignalsLog.SkippingFinalFlush(_logger, signal);
+                _skipFlush.Cancel();
                 return;
             }
 

@@ -22,4 +22,7 @@ internal static partial class ProgramSignalsLog
 
     [LoggerMessage(EventId = 306, Level = LogLevel.Debug, Message = "the program (pid {Pid}) got the terminal's Ctrl+C and catches SIGINT: it decides what Ctrl+C does")]
     public static partial void ProgramHandlesCtrlC(ILogger logger, int pid);
+
+    [LoggerMessage(EventId = 307, Level = LogLevel.Debug, Message = "signal {Signal} during the final flush: the files not sent yet are skipped")]
+    public static partial void SkippingFinalFlush(ILogger logger, int signal);
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using Doppel.Cli.Logging;
+using Doppel.Config.Logging;
 using Doppel.Config;
 using Doppel.Interception;
 using Doppel.Session.Agent;
@@ -100,6 +100,9 @@ internal static class TargetRun
 
                 // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
                 ReportError = console.WriteError,
+
+                // The final flush at exit says so, and a further Ctrl+C skips it (docs/cli.md, "Write mode").
+                FinalFlushStarting = signals.FinalFlushStarting,
             };
             DoppelSession session;
             try

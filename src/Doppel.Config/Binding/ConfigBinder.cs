@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Doppel.Config.Filters;
 using Doppel.Config.Loading;
+using Doppel.Config.Logging;
 using Doppel.Config.Targets;
 
 namespace Doppel.Config.Binding;
@@ -23,7 +24,6 @@ internal static class ConfigBinder
     private static readonly (string, ConcurrentStealMode)[] s_concurrentSteal =
         [("abort", ConcurrentStealMode.Abort), ("continue", ConcurrentStealMode.Continue), ("override", ConcurrentStealMode.Override)];
 
-    private static readonly string[] s_logLevels = ["trace", "debug", "info", "warn", "error", "off"];
     private static readonly string[] s_pullPolicies = ["Always", "IfNotPresent", "Never"];
     private static readonly string[] s_httpFilterKinds = ["header_filter", "path_filter", "method_filter", "body_filter", "all_of", "any_of"];
     private static readonly string[] s_ruleKinds = ["header", "path", "method"];
@@ -610,15 +610,11 @@ internal static class ConfigBinder
             return null;
         }
 
-        // RUST_LOG-style values ("warn,doppel=debug") are accepted: every word must be a level or target=level.
-        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // RUST_LOG-style values ("warn,doppel=debug") are accepted, with the words DOPPEL_LOG takes (one parser: LogLevels).
+        if (LogLevels.UnknownLevels(value) is [var unknown, ..])
         {
-            var level = part.Contains('=', StringComparison.Ordinal) ? part[(part.IndexOf('=', StringComparison.Ordinal) + 1)..] : part;
-            if (!s_logLevels.Contains(level, StringComparer.OrdinalIgnoreCase))
-            {
-                r.Error(key, $"'{level}' is not a log level; use one of {string.Join(", ", s_logLevels)} (optionally as target=level, comma-separated).");
-                return null;
-            }
+            r.Error(key, $"'{unknown}' is not a log level; use {LogLevels.ValidLevels} (optionally as target=level, comma-separated).");
+            return null;
         }
 
         return value;

@@ -58,10 +58,8 @@ internal sealed partial class FileHandler
 
         return Remotely(n, async () =>
         {
-            await files.FlushAsync(from, cancellationToken).ConfigureAwait(false); // written content first
-            await remote.RenameAsync(from, to, (flags & RenameNoReplace) != 0, cancellationToken).ConfigureAwait(false);
-            files.Forget(from);
-            files.Forget(to);
+            // Written content first; a file open for writing keeps going back, under the new name.
+            await files.RenameAsync(from, to, c => remote.RenameAsync(from, to, (flags & RenameNoReplace) != 0, c).AsTask(), cancellationToken).ConfigureAwait(false);
         });
     }
 
@@ -83,12 +81,13 @@ internal sealed partial class FileHandler
             return n.Fail(e.Errno);
         }
 
+        // Marked before the open: its close is one of the closes the write-back counts.
+        files.MarkWritten(path);
         using (var file = new FileStream(local, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(length);
         }
 
-        files.MarkWritten(path);
         return n.Return(0);
     }
 }

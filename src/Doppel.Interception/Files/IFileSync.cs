@@ -68,9 +68,20 @@ public interface IFileSync
 
     /// <summary>
     /// The final flush, after the program exited: sends every written file back. Failures are
-    /// reported to the user (one sentence per file) and do not throw.
+    /// reported to the user (one sentence per file) and do not throw. Cancelling
+    /// <paramref name="cancellationToken"/> (Ctrl+C at exit) stops it at once: each file not sent
+    /// is reported and counted as unsent.
     /// </summary>
     Task FlushAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A rename of a remote path: a written file's latest content is sent first (a failure throws
+    /// <see cref="RemoteFileException"/> and nothing is renamed), then <paramref name="renameRemotely"/>
+    /// renames it remotely, then the local copy and its pending write-back move to
+    /// <paramref name="to"/>, so the program's writes through an fd opened before the rename reach
+    /// the remote under the new name.
+    /// </summary>
+    Task RenameAsync(string from, string to, Func<CancellationToken, Task> renameRemotely, CancellationToken cancellationToken);
 
     /// <summary>
     /// Mirrors a chmod/utimensat applied remotely onto the local copy, so a later write-back
@@ -79,7 +90,7 @@ public interface IFileSync
     void ApplyAttributes(string remotePath, RemoteAttributes attributes);
 
     /// <summary>
-    /// Drops what the tree knows about a path removed, created or renamed remotely; its directory
+    /// Drops what the tree knows about a path removed remotely; its directory
     /// is listed again on its next open.
     /// </summary>
     void Forget(string remotePath);

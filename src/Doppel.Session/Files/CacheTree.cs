@@ -1,5 +1,6 @@
 using Doppel.Interception.Files;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Native;
 using Doppel.Linux.Processes;
 
 namespace Doppel.Session.Files;
@@ -85,10 +86,16 @@ internal sealed class CacheTree : IDisposable
             return;
         }
 
-        // Files, symlinks (followed remotely) and others are empty files until fetched.
+        // Files, symlinks (followed remotely) and others are empty files until fetched. Created
+        // read-only: the write-back counts a written file's opens by its IN_CLOSE_WRITE events, and
+        // a placeholder's close must not be taken for the program's.
         if (!isDirectory && !File.Exists(local))
         {
-            File.Create(local).Dispose();
+            using var created = FileCalls.Open(local, OpenFlags.ReadOnly | OpenFlags.Create | OpenFlags.CloseOnExec, 0x1b6, out var errno);
+            if (created is null && errno != Errno.EEXIST)
+            {
+                throw new IOException($"{local}: cannot create a placeholder (errno {errno})");
+            }
         }
     }
 

@@ -13,8 +13,11 @@ namespace Doppel.Session.Files;
 ///   a copy     ──Stat──► same size and mtime? ──yes──► reuse                              1 round trip
 ///                                              └─no──► ReadFile as above                  2 round trips
 /// </code>
+/// A download is shared by concurrent fetches of one path; it runs under the session's lifetime
+/// (<c>lifetime</c>), not under the token of the fetch that started it, and each fetch waits with its
+/// own token: a fetch cancelled (its program thread killed) fails alone.
 /// </summary>
-internal sealed class FileContents(IRemote remote, CacheTree tree)
+internal sealed class FileContents(IRemote remote, CacheTree tree, CancellationToken lifetime)
 {
     // The stat each local copy came with.
     private readonly ConcurrentDictionary<string, RemoteEntry> _copies = new(StringComparer.Ordinal);
@@ -41,21 +44,27 @@ internal sealed class FileContents(IRemote remote, CacheTree tree)
             }
         }
 
-        var download = _downloads.GetOrAdd(remotePath, p => new Lazy<Task>(() => DownloadAsync(p, cancellationToken)));
-        try
-        {
-            await download.Value.ConfigureAwait(false);
-        }
-        finally
-        {
-            _downloads.TryRemove(KeyValuePair.Create(remotePath, download));
-        }
-
+        Lazy<Task>? mine = null;
+        mine = new Lazy<Task>(() => DownloadSharedAsync(remotePath, mine!));
+        await _downloads.GetOrAdd(remotePath, mine).Value.WaitAsync(cancellationToken).ConfigureAwait(false);
         return local;
     }
 
     /// <summary>Forgets a path's copy: its next fetch downloads again.</summary>
     public void Forget(string remotePath) => _copies.TryRemove(remotePath, out _);
+
+    /// <summary>The download <paramref name="self"/> stands for; it leaves <see cref="_downloads"/> when it ends, whoever waits for it.</summary>
+    private async Task DownloadSharedAsync(string remotePath, Lazy<Task> self)
+    {
+        try
+        {
+            await DownloadAsync(remotePath, lifetime).ConfigureAwait(false);
+        }
+        finally
+        {
+            _downloads.TryRemove(KeyValuePair.Create(remotePath, self));
+        }
+    }
 
     private async Task DownloadAsync(string remotePath, CancellationToken cancellationToken)
     {

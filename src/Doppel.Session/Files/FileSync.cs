@@ -1,5 +1,7 @@
 using Doppel.Interception.Files;
 using Doppel.Interception.Remote;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Doppel.Session.Files;
 
@@ -9,8 +11,9 @@ namespace Doppel.Session.Files;
 /// listings (<see cref="DirectoryListings"/>) and the write-back of written files
 /// (<see cref="WriteBacks"/>), all through an <see cref="IRemote"/>.
 /// </summary>
-public sealed class FileSync : IFileSync, IDisposable
+public sealed class FileSync : IFileSync, IAsyncDisposable
 {
+    private readonly CancellationTokenSource _lifetime = new();
     private readonly CacheTree _tree;
     private readonly FileContents _contents;
     private readonly DirectoryListings _listings;
@@ -23,13 +26,18 @@ public sealed class FileSync : IFileSync, IDisposable
     /// </param>
     /// <param name="root">The cache tree's directory; null makes a private one under the temp directory, deleted on dispose.</param>
     /// <param name="time">The clock that ages directory listings; null is the system's.</param>
-    public FileSync(IRemote remote, Action<string> report, string? root = null, TimeProvider? time = null)
+    /// <param name="logger">Where a write-back task's unexpected failure is logged; null logs nothing.</param>
+    /// <param name="finalFlushStarting">
+    /// Called when the final flush (<see cref="FlushAsync(CancellationToken)"/>) has files to send, with
+    /// their count, before it sends them (the CLI says so and how to skip it); null says nothing.
+    /// </param>
+    public FileSync(IRemote remote, Action<string> report, string? root = null, TimeProvider? time = null, ILogger? logger = null, Action<int>? finalFlushStarting = null)
     {
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(report);
         _tree = new CacheTree(root);
-        _contents = new FileContents(remote, _tree);
-        _writeBacks = new WriteBacks(remote, _tree, report);
+        _contents = new FileContents(remote, _tree, _lifetime.Token);
+        _writeBacks = new WriteBacks(remote, _tree, report, finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -38,7 +46,7 @@ public sealed class FileSync : IFileSync, IDisposable
 
     /// <summary>
     /// Remote paths (sorted) whose latest content did not reach the remote: their last write-back
-    /// failed and the user was told. Read after the final flush to decide the exit code.
+    /// failed, or the final flush was skipped, and the user was told. Read after the final flush to decide the exit code.
     /// </summary>
     public IReadOnlyCollection<string> UnsentFiles => _writeBacks.Unsent;
 
@@ -75,6 +83,13 @@ public sealed class FileSync : IFileSync, IDisposable
 
     /// <inheritdoc/>
     public Task FlushAsync(CancellationToken cancellationToken) => _writeBacks.FlushAllAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public Task RenameAsync(string from, string to, Func<CancellationToken, Task> renameRemotely, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(renameRemotely);
+        return _writeBacks.RenameAsync(from, to, () => renameRemotely(cancellationToken), () => MoveLocally(from, to), cancellationToken);
+    }
 
     /// <inheritdoc/>
     public void ApplyAttributes(string remotePath, RemoteAttributes attributes)
@@ -114,10 +129,50 @@ public sealed class FileSync : IFileSync, IDisposable
         _tree.Remove(remotePath);
     }
 
-    /// <summary>Stops the write-back watcher and deletes a private cache tree (call after the final flush).</summary>
-    public void Dispose()
+    /// <summary>
+    /// Stops the write-back watcher, ends the write-backs and downloads under way (awaiting them) and
+    /// deletes a private cache tree (call after the final flush).
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
-        _writeBacks.Dispose();
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _writeBacks.DisposeAsync().ConfigureAwait(false);
         _tree.Dispose();
+        _lifetime.Dispose();
+    }
+
+    /// <summary>
+    /// After a rename in the pod: the local node moves too (what was at <paramref name="to"/> is
+    /// replaced), so a program's open fd on it keeps writing into the copy that goes back under the
+    /// new name; both names are fetched and listed again on their next use.
+    /// </summary>
+    private void MoveLocally(string from, string to)
+    {
+        var fromLocal = _tree.LocalPath(from);
+        var toLocal = _tree.LocalPath(to);
+        _tree.Remove(to);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(toLocal)!);
+            if (Directory.Exists(fromLocal))
+            {
+                Directory.Move(fromLocal, toLocal);
+            }
+            else if (File.Exists(fromLocal))
+            {
+                File.Move(fromLocal, toLocal);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _tree.Remove(from); // fetched again under its new name
+        }
+
+        foreach (var path in new[] { from, to })
+        {
+            _contents.Forget(path);
+            _listings.Forget(path);
+            _listings.Forget(RemotePath.Parent(path)); // listed again on the next open
+        }
     }
 }

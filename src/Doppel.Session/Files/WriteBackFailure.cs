@@ -1,3 +1,4 @@
+using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Native;
 
@@ -34,7 +35,7 @@ internal static class WriteBackFailure
             true => "the pod's file may hold only part of the new content (a mounted single file or a hard-linked one is written in place)",
             null => "the pod keeps its previous content unless the file is written in place (a mounted single file or a hard-linked one), which may then hold only part of the new content",
         };
-        return $"{remotePath} was not written back to the pod: {cause}, so {remains}: {advice}, and run the program again.";
+        return $"{Printable.Escape(remotePath)} was not written back to the pod: {Printable.Escape(cause)}, so {remains}: {advice}, and run the program again.";
     }
 
     // "PATH: the agent did not answer (Unavailable)" → "the agent did not answer (Unavailable)".

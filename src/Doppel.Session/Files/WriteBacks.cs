@@ -1,47 +1,61 @@
-using System.Collections.Concurrent;
+using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Files;
+using Doppel.Session.Remote;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Doppel.Session.Files;
 
 /// <summary>
 /// Write-back of files the program opened for writing: their local copy is the truth until sent.
-/// A writer's close (inotify IN_CLOSE_WRITE on the copy's directory) queues a write-back, and the
-/// final flush sends whatever is left. A write-back that fails is never silent: the user is told
-/// once per file (<see cref="WriteBackFailure"/>), the file stays queued for the final flush, and
-/// it is listed in <see cref="Unsent"/> until a write-back of it succeeds.
+/// A writer's close (inotify IN_CLOSE_WRITE on the copy's directory) queues a write-back, run as an
+/// owned background task shortly after the close; the final flush sends whatever is left. Once a
+/// file's latest content has been sent and no writer has it open, it goes back to the cache's
+/// rules (<see cref="FileContents"/>: fetched again, so a change made in the pod afterwards is
+/// seen). A write-back that fails is never silent: the user is told once per file
+/// (<see cref="WriteBackFailure"/>), the file stays queued for the final flush, and it is listed in
+/// <see cref="Unsent"/> until a write-back of it succeeds.
 /// <code>
-///   program close(fd) ──IN_CLOSE_WRITE──► watcher thread ──► WriteBackInBackgroundAsync ──WriteFile + SetAttributes──► agent
-///   SettleAsync / FlushAsync(path) (open, stat, rename, chmod of that path) ──► the same, awaited
-///   program exit ──► FlushAllAsync ──► every queued file
+///   program open for writing ──► MarkWritten: opens+1, changes+1
+///   program close(fd) ──IN_CLOSE_WRITE──► watcher thread: opens−1, changes+1 ──► background write-back
+///   write-back: changes = c ──WriteFile + SetAttributes──► agent ──► sent = c; sent = changes and opens = 0? ──► back to the cache
+///   SettleAsync / FlushAsync(path) (open, stat, chmod of that path) ──► the same, awaited
+///   RenameAsync: flush, rename in the pod, local copy and state move to the new name (an open fd follows)
+///   program exit ──► FlushAllAsync ──► every file with changes ≠ sent (Ctrl+C skips: listed as unsent)
 /// </code>
 /// </summary>
-internal sealed class WriteBacks : IDisposable
+internal sealed class WriteBacks : IAsyncDisposable
 {
     private readonly IRemote _remote;
     private readonly CacheTree _tree;
     private readonly Action<string> _report;
+    private readonly Action<int> _finalFlushStarting;
+    private readonly Action<string> _backToCache;
 
-    // Remote paths opened for writing: the local copy is the truth until sent back.
-    private readonly ConcurrentDictionary<string, byte> _written = new(StringComparer.Ordinal);
+    // Remote paths written here whose local copy is the truth, under _state.
+    private readonly Dictionary<string, Written> _written = new(StringComparer.Ordinal);
 
-    // Written paths whose content changed since it was last sent back.
-    private readonly ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
-
-    // Paths whose last write-back failed (the user has been told).
-    private readonly ConcurrentDictionary<string, byte> _failed = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<int, string> _watchedDirectories = new();
+    // Paths whose last write-back failed or was skipped (the user has been told), under _state.
+    private readonly SortedSet<string> _failed = new(StringComparer.Ordinal);
+    private readonly Lock _state = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _watchedDirectories = new();
     private readonly SemaphoreSlim _flushing = new(1, 1);
     private readonly Lock _events = new();
     private readonly Lazy<Inotify> _inotify;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly BackgroundTasks _background;
     private Thread? _watcher;
 
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report)
+    /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger)
     {
         _remote = remote;
         _tree = tree;
         _report = report;
+        _finalFlushStarting = finalFlushStarting;
+        _backToCache = backToCache;
+        _background = new BackgroundTasks(logger);
 
         // Most sessions never write: the watcher starts with the first file opened for writing.
         _inotify = new Lazy<Inotify>(() =>
@@ -53,67 +67,163 @@ internal sealed class WriteBacks : IDisposable
         });
     }
 
-    /// <summary>Remote paths whose content has not reached the remote because its last write-back failed.</summary>
-    public IReadOnlyCollection<string> Unsent => [.. _failed.Keys.Order(StringComparer.Ordinal)];
-
-    public bool IsWritten(string remotePath) => _written.ContainsKey(remotePath);
-
-    public void MarkWritten(string remotePath)
+    /// <summary>Remote paths whose content has not reached the remote because its last write-back failed or was skipped.</summary>
+    public IReadOnlyCollection<string> Unsent
     {
-        _written[remotePath] = 0;
-        _dirty[remotePath] = 0;
-        var directory = Path.GetDirectoryName(_tree.LocalPath(remotePath))!;
-        var watch = _inotify.Value.AddWatch(directory, Inotify.CloseWrite);
-        if (watch >= 0)
+        get
         {
-            _watchedDirectories[watch] = directory;
+            lock (_state)
+            {
+                return [.. _failed];
+            }
         }
     }
 
-    public void Unmark(string remotePath)
+    public bool IsWritten(string remotePath)
     {
-        _written.TryRemove(remotePath, out _);
-        _dirty.TryRemove(remotePath, out _);
+        lock (_state)
+        {
+            return _written.ContainsKey(remotePath);
+        }
     }
 
-    /// <summary>Forgets a path removed or renamed remotely: nothing of it is sent back any more.</summary>
+    public void MarkWritten(string remotePath)
+    {
+        lock (_state)
+        {
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written();
+            written.Opens++;
+            written.Changes++;
+        }
+
+        Watch(Path.GetDirectoryName(_tree.LocalPath(remotePath))!);
+    }
+
+    /// <summary>Undoes <see cref="MarkWritten"/> after the open failed: a path nothing else wrote is forgotten.</summary>
+    public void Unmark(string remotePath)
+    {
+        lock (_state)
+        {
+            if (_written.TryGetValue(remotePath, out var written) && --written.Opens <= 0 && written is { Changes: 1, Sent: 0 })
+            {
+                _written.Remove(remotePath);
+            }
+        }
+    }
+
+    /// <summary>Forgets a path removed remotely: nothing of it is sent back any more.</summary>
     public void Forget(string remotePath)
     {
-        Unmark(remotePath);
-        _failed.TryRemove(remotePath, out _);
+        lock (_state)
+        {
+            _written.Remove(remotePath);
+            _failed.Remove(remotePath);
+        }
+    }
+
+    /// <summary>
+    /// Renames <paramref name="from"/> to <paramref name="to"/>: with no write-back running, its latest
+    /// content is sent first (a failure throws and nothing is renamed), then <paramref name="renameRemotely"/>
+    /// runs, then <paramref name="moveLocally"/> moves the local copy (a writer's open fd follows it, as
+    /// its close does: IN_CLOSE_WRITE names the new name), and the write-back state of the path (and of
+    /// every path under it) moves along, so later writes reach the remote under the new name.
+    /// </summary>
+    public async Task RenameAsync(string from, string to, Func<Task> renameRemotely, Action moveLocally, CancellationToken cancellationToken)
+    {
+        if (from == to)
+        {
+            await renameRemotely().ConfigureAwait(false); // rename(2) to itself: nothing moves
+            return;
+        }
+
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DrainEvents(); // a close under the old name is counted there
+            await FlushHoldingLockAsync(from, cancellationToken).ConfigureAwait(false);
+            await renameRemotely().ConfigureAwait(false);
+            moveLocally();
+            lock (_state)
+            {
+                Move(_written, from, to);
+                foreach (var failed in _failed.Where(p => p == to || p.StartsWith(to + "/", StringComparison.Ordinal)).ToList())
+                {
+                    _failed.Remove(failed); // replaced in the pod by the renamed file
+                }
+
+                foreach (var failed in _failed.Where(p => Renamed(p, from, to) is not null).ToList())
+                {
+                    _failed.Remove(failed);
+                    _failed.Add(Renamed(failed, from, to)!);
+                }
+            }
+
+            Watch(Path.GetDirectoryName(_tree.LocalPath(to))!);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
     }
 
     public async ValueTask SettleAsync(string remotePath, CancellationToken cancellationToken)
     {
-        if (!_written.ContainsKey(remotePath))
+        if (!IsWritten(remotePath))
         {
             return;
         }
 
         DrainEvents();
-        if (_dirty.ContainsKey(remotePath))
+        if (IsDirty(remotePath))
         {
             await WriteBackReportingAsync(remotePath, cancellationToken).ConfigureAwait(false);
             return;
         }
 
+        // A write-back under way ends first.
         await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
         _flushing.Release();
     }
 
-    /// <summary>The final flush: every written file goes back; failures are reported, not thrown.</summary>
+    /// <summary>
+    /// The final flush: every written file goes back; failures are reported, not thrown. When
+    /// <paramref name="cancellationToken"/> is cancelled (Ctrl+C at exit) it stops at once, and the
+    /// files not sent are each told to the user and listed in <see cref="Unsent"/>.
+    /// </summary>
     public async Task FlushAllAsync(CancellationToken cancellationToken)
     {
         // Closes that happened just before the exit: marked under the same lock the watcher
         // marks under, so none is read by the watcher and left unmarked.
         DrainEvents();
-
-        // Wait for a write-back the watcher has under way (it holds the flush lock while sending).
-        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
-        _flushing.Release();
-        foreach (var path in _dirty.Keys)
+        var pending = DirtyPaths();
+        if (pending.Count == 0)
         {
-            await WriteBackReportingAsync(path, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        _finalFlushStarting(pending.Count);
+        try
+        {
+            foreach (var path in pending)
+            {
+                await WriteBackReportingAsync(path, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+        {
+            foreach (var path in DirtyPaths())
+            {
+                bool told;
+                lock (_state)
+                {
+                    told = !_failed.Add(path);
+                }
+
+                if (!told)
+                {
+                    _report($"{Printable.Escape(path)} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.");
+                }
+            }
         }
     }
 
@@ -123,26 +233,7 @@ internal sealed class WriteBacks : IDisposable
         await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!_dirty.TryRemove(remotePath, out _))
-            {
-                return;
-            }
-
-            try
-            {
-                await SendAsync(remotePath, cancellationToken).ConfigureAwait(false);
-                _failed.TryRemove(remotePath, out _);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                _dirty[remotePath] = 0; // still to send: tried again at the final flush
-                if (_failed.TryAdd(remotePath, 0))
-                {
-                    _report(WriteBackFailure.Describe(remotePath, e));
-                }
-
-                throw;
-            }
+            await FlushHoldingLockAsync(remotePath, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -150,10 +241,12 @@ internal sealed class WriteBacks : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Stops the watcher and waits for the write-backs under way (cancelled: their files stay unsent).</summary>
+    public async ValueTask DisposeAsync()
     {
-        _stopping.Cancel();
+        await _stopping.CancelAsync().ConfigureAwait(false);
         _watcher?.Join();
+        await _background.WhenAllAsync().ConfigureAwait(false);
         if (_inotify.IsValueCreated)
         {
             _inotify.Value.Dispose();
@@ -161,6 +254,110 @@ internal sealed class WriteBacks : IDisposable
 
         _flushing.Dispose();
         _stopping.Dispose();
+    }
+
+    private static string? Renamed(string path, string from, string to) =>
+        path == from ? to : path.StartsWith(from + "/", StringComparison.Ordinal) ? to + path[from.Length..] : null;
+
+    // Moves the entries of `from` (and under it) to `to`; those of `to` (and under it) are replaced.
+    private static void Move(Dictionary<string, Written> states, string from, string to)
+    {
+        foreach (var replaced in states.Keys.Where(p => Renamed(p, to, to) is not null).ToList())
+        {
+            states.Remove(replaced);
+        }
+
+        foreach (var (path, state) in states.Where(e => Renamed(e.Key, from, to) is not null).ToList())
+        {
+            states.Remove(path);
+            states[Renamed(path, from, to)!] = state;
+        }
+    }
+
+    private void Watch(string directory)
+    {
+        var watch = _inotify.Value.AddWatch(directory, Inotify.CloseWrite);
+        if (watch >= 0)
+        {
+            _watchedDirectories[watch] = directory;
+        }
+    }
+
+    private bool IsDirty(string remotePath)
+    {
+        lock (_state)
+        {
+            return _written.TryGetValue(remotePath, out var written) && written.IsDirty;
+        }
+    }
+
+    private List<string> DirtyPaths()
+    {
+        lock (_state)
+        {
+            return [.. _written.Where(e => e.Value.IsDirty).Select(e => e.Key).Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>
+    /// The send, under <see cref="_flushing"/>. Only a completed send counts: a failed or cancelled
+    /// one leaves the path dirty for the next write-back or the final flush. Changes made while it
+    /// ran (a close, a new open for writing) keep the path written.
+    /// </summary>
+    private async Task FlushHoldingLockAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        long changes;
+        lock (_state)
+        {
+            if (!_written.TryGetValue(remotePath, out var written) || !written.IsDirty)
+            {
+                return;
+            }
+
+            changes = written.Changes;
+        }
+
+        try
+        {
+            await SendAsync(remotePath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            bool first;
+            lock (_state)
+            {
+                first = _written.ContainsKey(remotePath) && _failed.Add(remotePath);
+            }
+
+            if (first)
+            {
+                _report(WriteBackFailure.Describe(remotePath, e));
+            }
+
+            throw;
+        }
+
+        bool backToCache;
+        lock (_state)
+        {
+            _failed.Remove(remotePath);
+            if (!_written.TryGetValue(remotePath, out var written))
+            {
+                return;
+            }
+
+            written.Sent = Math.Max(written.Sent, changes);
+            backToCache = !written.IsDirty && written.Opens <= 0;
+            if (backToCache)
+            {
+                _written.Remove(remotePath);
+            }
+        }
+
+        if (backToCache)
+        {
+            _backToCache(remotePath);
+        }
     }
 
     private async Task SendAsync(string remotePath, CancellationToken cancellationToken)
@@ -195,7 +392,7 @@ internal sealed class WriteBacks : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // Reported by FlushAsync.
+            // Reported by FlushHoldingLockAsync.
         }
     }
 
@@ -207,7 +404,7 @@ internal sealed class WriteBacks : IDisposable
             {
                 foreach (var path in DrainEvents())
                 {
-                    _ = WriteBackInBackgroundAsync(path);
+                    _background.Run($"write-back of {path}", () => WriteBackInBackgroundAsync(path));
                 }
             }
         }
@@ -219,17 +416,13 @@ internal sealed class WriteBacks : IDisposable
         {
             await WriteBackReportingAsync(remotePath, _stopping.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (_stopping.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
         {
-            _dirty[remotePath] = 0; // the session is ending: the final flush sends it
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed while it waited: the final flush has run.
+            // The session is ending: the path stays dirty (only a completed send counts).
         }
     }
 
-    /// <summary>Reads queued close-after-write events and marks their files dirty; returns them.</summary>
+    /// <summary>Reads queued close-after-write events, counts the closes and marks their files changed; returns them.</summary>
     private List<string> DrainEvents()
     {
         var closed = new List<string>();
@@ -242,15 +435,40 @@ internal sealed class WriteBacks : IDisposable
         {
             foreach (var (watch, mask, name) in _inotify.Value.ReadAvailable())
             {
-                if ((mask & Inotify.CloseWrite) != 0 && _watchedDirectories.TryGetValue(watch, out var directory)
-                    && _tree.RemotePathOf(Path.Combine(directory, name)) is { } path && _written.ContainsKey(path))
+                if ((mask & Inotify.CloseWrite) == 0 || !_watchedDirectories.TryGetValue(watch, out var directory)
+                    || _tree.RemotePathOf(Path.Combine(directory, name)) is not { } path)
                 {
-                    _dirty[path] = 0;
-                    closed.Add(path);
+                    continue;
+                }
+
+                lock (_state)
+                {
+                    if (_written.TryGetValue(path, out var written))
+                    {
+                        written.Opens--;
+                        written.Changes++;
+                        closed.Add(path);
+                    }
                 }
             }
         }
 
         return closed;
+    }
+
+    /// <summary>
+    /// A written path's state: how many opens for writing are not closed yet (each open file
+    /// description's last close is one IN_CLOSE_WRITE), and the change counter against the one
+    /// last sent (dirty when they differ).
+    /// </summary>
+    private sealed class Written
+    {
+        public int Opens { get; set; }
+
+        public long Changes { get; set; }
+
+        public long Sent { get; set; }
+
+        public bool IsDirty => Changes != Sent;
     }
 }

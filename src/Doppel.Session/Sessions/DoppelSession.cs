@@ -125,7 +125,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError), environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting), environment, policy, Describe(connection.Hello.Target, target));
         }
         catch
         {
@@ -134,10 +134,10 @@ public sealed class DoppelSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes the file cache tree, ends the relays (awaiting their tasks), then closes the agent connection.</summary>
+    /// <summary>Ends the write-backs under way and removes the file cache tree, ends the relays (awaiting their tasks), then closes the agent connection.</summary>
     public async ValueTask DisposeAsync()
     {
-        _files.Dispose();
+        await _files.DisposeAsync().ConfigureAwait(false);
         await _remote.DisposeAsync().ConfigureAwait(false);
         _connection.Dispose();
     }

@@ -31,4 +31,10 @@ public sealed record SessionOptions
     /// (one sentence each): today a write-back the pod refused (<see cref="Files.FileSync"/>).
     /// </summary>
     public Action<string> ReportError { get; init; } = _ => { };
+
+    /// <summary>
+    /// Called when the final flush at the program's exit has written files to send, with their
+    /// count, before it sends them: the CLI tells the person and lets a Ctrl+C skip it.
+    /// </summary>
+    public Action<int> FinalFlushStarting { get; init; } = _ => { };
 }

@@ -262,6 +262,26 @@ public sealed class ConfigurationCompatibilityTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task TheAgentLogLevelFlagTakesTheWordsDoppelLogTakes(string binary)
+    {
+        using var dir = new TempDir();
+        foreach (var word in new[] { "warn", "warning", "none", "info,doppel_agent=warning" })
+        {
+            var flag = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-l", word, "--", "true");
+            var variable = await DoppelBinaries.RunAsync(binary, dir.Path, new Dictionary<string, string> { ["DOPPEL_LOG"] = word }, "exec", "--", "true");
+
+            Assert.True(flag.ExitCode == 0, $"-l {word}: {flag.StdErr}");
+            Assert.True(variable.ExitCode == 0, $"DOPPEL_LOG={word}: {variable.StdErr}");
+            Assert.DoesNotContain("is not a log level", variable.StdErr, StringComparison.Ordinal);
+        }
+
+        var typo = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-l", "warnign", "--", "true");
+        Assert.Equal(ExitCodes.ConfigError, typo.ExitCode);
+        Assert.Contains("agent.log_level: 'warnign' is not a log level; use trace, debug, info, warn, error or off", typo.StdErr, StringComparison.Ordinal);
+    }
+
     private static string HeaderFilter(string stdout) =>
         JsonNode.Parse(stdout)!["resolved_config"]!["feature"]!["network"]!["incoming"]!["http_filter"]!["header_filter"]!.GetValue<string>();
 }

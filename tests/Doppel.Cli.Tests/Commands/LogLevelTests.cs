@@ -1,4 +1,4 @@
-using Doppel.Cli.Logging;
+using Doppel.Config.Logging;
 using Doppel.Cli.Running;
 using Microsoft.Extensions.Logging;
 

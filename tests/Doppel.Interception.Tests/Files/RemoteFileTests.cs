@@ -82,6 +82,24 @@ public sealed class RemoteFileTests
     }
 
     [Fact]
+    public async Task WritesThroughAnFdOpenedBeforeARenameReachTheRemoteUnderTheNewName()
+    {
+        using var fs = new RemoteFileSystem();
+        var from = fs.Write("out/before.txt", string.Empty);
+        var to = fs.Prefix + "/out/after.txt";
+        var policy = fs.Policy(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite) with { AllowWrites = true };
+
+        var result = await Run.IsolatedAsync(
+            Run.Options("sh", "-c", $"exec 3>{from}; echo first >&3; mv {from} {to}; echo second >&3; exec 3>&-; cat {to}"), policy, fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("first\nsecond\n", result.Stdout);
+        Assert.Equal("first\nsecond\n", await File.ReadAllTextAsync(fs.LocalOf(to)));
+        Assert.False(File.Exists(fs.LocalOf(from)), "a file is left under the old name");
+        Assert.Empty(result.Reports);
+    }
+
+    [Fact]
     public async Task MissingRemoteFileIsNotFound()
     {
         using var fs = new RemoteFileSystem();

@@ -27,7 +27,7 @@ public sealed class ProcessTreeTests
         using var fs = new RemoteFileSystem();
         var path = fs.Write("bg", "bg");
         using var timeout = new CancellationTokenSource(Run.Timeout);
-        using var files = new FileSync(fs.Remote, report: _ => { });
+        await using var files = new FileSync(fs.Remote, report: _ => { });
         using var go = new Fifo();
 
         // The shell opens the fifo (read-write: no wait) before it forks; the descendant it leaves

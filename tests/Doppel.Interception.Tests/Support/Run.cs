@@ -32,7 +32,7 @@ internal static class Run
     {
         using var timeout = new CancellationTokenSource(Timeout);
         var reports = new ConcurrentQueue<string>();
-        using var files = new FileSync(remote, reports.Enqueue, time: time);
+        await using var files = new FileSync(remote, reports.Enqueue, time: time);
         options = options with { Files = files };
         var starting = await IsolatedNetwork.RunAsync(() =>
         {

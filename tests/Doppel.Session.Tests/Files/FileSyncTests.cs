@@ -14,7 +14,7 @@ namespace Doppel.Session.Tests.Files;
 /// The session's file sync against the real agent serving a runc container pod: how many agent
 /// calls an open costs, and what a write-back the pod refuses does.
 /// </summary>
-public sealed class FileSyncTests(SessionClusterFixture cluster) : IClassFixture<SessionClusterFixture>
+public sealed partial class FileSyncTests(SessionClusterFixture cluster) : IClassFixture<SessionClusterFixture>
 {
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -31,7 +31,7 @@ public sealed class FileSyncTests(SessionClusterFixture cluster) : IClassFixture
             using var connection = await AgentConnection.ConnectAsync(agent.Endpoint, "file-sync-test", "0.1.0", Timeout);
             await using var grpc = new GrpcRemote(connection, hostname: null, NullLogger.Instance);
             var remote = new CountingRemote(grpc);
-            using var files = new FileSync(remote, report: _ => { });
+            await using var files = new FileSync(remote, report: _ => { });
 
             var local = await files.FetchAsync(path, Timeout);
             var cold = remote.Calls.ToArray();
@@ -54,7 +54,7 @@ public sealed class FileSyncTests(SessionClusterFixture cluster) : IClassFixture
         await using var agent = await AgentUnderTest.StartAsync($"container/{cluster.Box.ContainerId}");
         using var connection = await AgentConnection.ConnectAsync(agent.Endpoint, "file-sync-test", "0.1.0", Timeout);
         await using var grpc = new GrpcRemote(connection, hostname: null, NullLogger.Instance);
-        using var files = new FileSync(grpc, report: _ => { });
+        await using var files = new FileSync(grpc, report: _ => { });
 
         var directory = await Assert.ThrowsAsync<RemoteFileException>(async () => await files.FetchAsync("/app/data", Timeout));
         var missing = await Assert.ThrowsAsync<RemoteFileException>(async () => await files.FetchAsync("/app/nothing-here", Timeout));
@@ -70,7 +70,7 @@ public sealed class FileSyncTests(SessionClusterFixture cluster) : IClassFixture
         using var connection = await AgentConnection.ConnectAsync(agent.Endpoint, "file-sync-test", "0.1.0", Timeout);
         await using var grpc = new GrpcRemote(connection, hostname: null, NullLogger.Instance);
         var reports = new ConcurrentQueue<string>();
-        using var files = new FileSync(grpc, reports.Enqueue);
+        await using var files = new FileSync(grpc, reports.Enqueue);
         var path = "/app/data/a.txt/inside"; // a's a file: the pod cannot create anything under it (ENOTDIR)
         Directory.CreateDirectory(Path.GetDirectoryName(files.LocalPath(path))!);
         files.MarkWritten(path);

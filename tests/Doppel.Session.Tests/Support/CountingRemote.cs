@@ -6,19 +6,24 @@ namespace Doppel.Session.Tests.Support;
 
 /// <summary>
 /// A real remote (the agent behind a GrpcRemote) whose file calls are counted per path: each file
-/// call of GrpcRemote is one gRPC call, i.e. one agent round trip.
+/// call of GrpcRemote is one gRPC call, i.e. one agent round trip. <see cref="Before"/> runs before a
+/// call reaches the agent: a test holds a call there (to act while it is under way), cancels its
+/// caller, or fails it.
 /// </summary>
 internal sealed class CountingRemote(IRemote inner) : IRemote
 {
     /// <summary>"Call path" for every file call, in order (e.g. "ReadFile /app/x").</summary>
     public ConcurrentQueue<string> Calls { get; } = new();
 
+    /// <summary>Runs with "Call path" and the call's token before each file call goes on to the agent.</summary>
+    public Func<string, CancellationToken, Task>? Before { get; init; }
+
     public string? Hostname => inner.Hostname;
 
-    public ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("Stat " + path);
-        return inner.GetEntryAsync(path, followSymlinks, cancellationToken);
+        await EnterAsync("Stat " + path, cancellationToken);
+        return await inner.GetEntryAsync(path, followSymlinks, cancellationToken);
     }
 
     public ValueTask<IReadOnlyList<RemoteEntry>> ListDirectoryAsync(string path, CancellationToken cancellationToken)
@@ -27,40 +32,40 @@ internal sealed class CountingRemote(IRemote inner) : IRemote
         return inner.ListDirectoryAsync(path, cancellationToken);
     }
 
-    public ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
+    public async ValueTask<RemoteEntry> ReadFileAsync(string path, Stream destination, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("ReadFile " + path);
-        return inner.ReadFileAsync(path, destination, cancellationToken);
+        await EnterAsync("ReadFile " + path, cancellationToken);
+        return await inner.ReadFileAsync(path, destination, cancellationToken);
     }
 
-    public ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
+    public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("WriteFile " + path);
-        return inner.WriteFileAsync(path, content, cancellationToken);
+        await EnterAsync("WriteFile " + path, cancellationToken);
+        await inner.WriteFileAsync(path, content, cancellationToken);
     }
 
-    public ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
+    public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("Mkdir " + path);
-        return inner.CreateDirectoryAsync(path, mode, cancellationToken);
+        await EnterAsync("Mkdir " + path, cancellationToken);
+        await inner.CreateDirectoryAsync(path, mode, cancellationToken);
     }
 
-    public ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken)
+    public async ValueTask DeleteAsync(string path, bool directory, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("Delete " + path);
-        return inner.DeleteAsync(path, directory, cancellationToken);
+        await EnterAsync("Delete " + path, cancellationToken);
+        await inner.DeleteAsync(path, directory, cancellationToken);
     }
 
-    public ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken)
+    public async ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("Rename " + from);
-        return inner.RenameAsync(from, to, noReplace, cancellationToken);
+        await EnterAsync("Rename " + from, cancellationToken);
+        await inner.RenameAsync(from, to, noReplace, cancellationToken);
     }
 
-    public ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
+    public async ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
     {
-        Calls.Enqueue("SetAttributes " + path);
-        return inner.SetAttributesAsync(path, attributes, followSymlinks, cancellationToken);
+        await EnterAsync("SetAttributes " + path, cancellationToken);
+        await inner.SetAttributesAsync(path, attributes, followSymlinks, cancellationToken);
     }
 
     public ValueTask<TcpConnectOutcome> ConnectTcpAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
@@ -68,4 +73,13 @@ internal sealed class CountingRemote(IRemote inner) : IRemote
 
     public ValueTask<IPEndPoint?> GetUdpRelayAsync(IPEndPoint destination, CancellationToken cancellationToken) =>
         inner.GetUdpRelayAsync(destination, cancellationToken);
+
+    private async Task EnterAsync(string call, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue(call);
+        if (Before is not null)
+        {
+            await Before(call, cancellationToken);
+        }
+    }
 }

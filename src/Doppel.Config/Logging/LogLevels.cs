@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
 
-namespace Doppel.Cli.Logging;
+namespace Doppel.Config.Logging;
 
 /// <summary>
-/// The log level: <c>-v</c> (debug), else <c>DOPPEL_LOG</c>, else <c>RUST_LOG</c> (what mirrord users
+/// The one parser of log levels, for doppel's own and the agent's (<c>-l</c>, <c>agent.log_level</c>): <c>-v</c> (debug), else <c>DOPPEL_LOG</c>, else <c>RUST_LOG</c> (what mirrord users
 /// type). Both take a level word or RUST_LOG directives such as <c>warn,doppel=debug</c>; the most
 /// detailed level named wins. Default: warnings.
 /// </summary>
