@@ -61,6 +61,11 @@ internal static class AgentHost
             kestrel.Limits.Http2.InitialConnectionWindowSize = Http2Tuning.ConnectionWindowSize;
             kestrel.Limits.Http2.InitialStreamWindowSize = Http2Tuning.StreamWindowSize;
             kestrel.Limits.Http2.MaxStreamsPerConnection = Http2Tuning.MaxStreamsPerConnection;
+            // A session whose connection goes silent (its machine died, the tunnel broke) is found
+            // within 5 s: its calls are cancelled, so its incoming subscriptions go and its
+            // requests in flight get 502 (issue 10 item 5).
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(2);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(3);
             void Configure(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http2;

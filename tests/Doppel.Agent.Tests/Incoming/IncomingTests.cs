@@ -107,6 +107,69 @@ public sealed class IncomingTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task TheSessionsChunkedResponseReachesTheClientAsChunkedHttp11()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        var output = await CurlAsync(agent, ["-si", "--raw", "-H", "X-Dev-User: test", Url()]);
+
+        // No Content-Length from the session: Kestrel streams the three data messages as chunks.
+        Assert.StartsWith("HTTP/1.1 200", output, StringComparison.Ordinal);
+        Assert.Contains("Transfer-Encoding: chunked", output, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("X-Answered-By: test-session", output, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith("9\r\nanswered \r\nc\r\nby the test \r\n8\r\nsession\n\r\n0\r\n\r\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithNoIdleServeCallTheRequestGets502WithAReason()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout, serveCalls: 0);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        var output = await CurlAsync(agent, ["-s", "-w", "|%{http_code}", "-H", "X-Dev-User: test", Url()]);
+
+        Assert.Equal("doppel: no idle Serve call of test-session within 5 s\n|502", output);
+    }
+
+    [Fact]
+    public async Task NonHttpBytesOnAFilteredPortPassThroughToTheAppUntouched()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.TcpEchoPort, DevUserIsTest, Timeout)).Error);
+
+        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.TcpEchoPort, Timeout);
+        await socket.SendAsync("\u0001binary, not http\r\n"u8.ToArray(), Timeout);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var echoed = new List<byte>();
+        var buffer = new byte[4096];
+        int n;
+        try
+        {
+            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+            {
+                echoed.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await Task.Delay(200, Timeout);
+            Assert.Fail($"{e.Message} after '{System.Text.Encoding.UTF8.GetString([.. echoed])}'; agent: {agent.ErrorOutput}");
+        }
+
+        Assert.Equal("\u0001binary, not http\r\n", System.Text.Encoding.UTF8.GetString([.. echoed]));
+        Assert.Empty(session.Requests);
+    }
+
+    [Fact]
     public async Task WhenTheSessionsCallIsCancelledItsSubscriptionsAreGoneAndRequestsReachTheApp()
     {
         await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);

@@ -188,7 +188,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         if (route.WholeSteal is { } owner)
         {
             var work = new TcpWork(connection, original.Port, client, original);
-            if (!await owner.DispatchAsync(work, IncomingHub.ServeWait, connection.ConnectionClosed).ConfigureAwait(false))
+            if (!await owner.DispatchAsync(work, IncomingHub.ServeWait, CancellationToken.None).ConfigureAwait(false))
             {
                 await work.FailAsync($"no idle Serve call of {owner.Name} within {IncomingHub.ServeWait.TotalSeconds} s").ConfigureAwait(false);
             }
@@ -199,7 +199,7 @@ internal sealed class IncomingFront : IAsyncDisposable
 
         if (route.Filtered is not null)
         {
-            switch (await DetectAsync(connection.Transport.Input, connection.ConnectionClosed).ConfigureAwait(false))
+            switch (await DetectAsync(connection.Transport.Input, CancellationToken.None).ConfigureAwait(false))
             {
                 case Detected.Http2:
                     connection.Features.Set(new OriginalDestinationFeature(original, client));
@@ -249,7 +249,8 @@ internal sealed class IncomingFront : IAsyncDisposable
         Socket app;
         try
         {
-            app = await hub.ConnectToAppAsync(original, connection.ConnectionClosed).ConfigureAwait(false);
+            using var connectTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            app = await hub.ConnectToAppAsync(original, connectTimeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
@@ -260,8 +261,11 @@ internal sealed class IncomingFront : IAsyncDisposable
         using (app)
         {
             using var stream = new NetworkStream(app, ownsSocket: false);
-            var toApp = CopyToAppAsync(connection.Transport.Input, app, connection.ConnectionClosed);
-            var toClient = CopyToClientAsync(stream, connection.Transport.Output, connection.ConnectionClosed);
+            // Never ConnectionClosed here (nor for the connect, the detection or the dispatch):
+            // Kestrel fires it when the client half-closes, and the answer must still reach the
+            // client then. Each copy ends with its stream.
+            var toApp = CopyToAppAsync(connection.Transport.Input, app, CancellationToken.None);
+            var toClient = CopyToClientAsync(stream, connection.Transport.Output, CancellationToken.None);
             await Task.WhenAll(toApp, toClient).ConfigureAwait(false);
         }
     }

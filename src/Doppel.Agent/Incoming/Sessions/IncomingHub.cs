@@ -41,7 +41,7 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     /// <summary>How long a new piece of work waits for an idle Serve call of its session.</summary>
     public static TimeSpan ServeWait { get; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Registers a session (its Subscribe call); throws InvalidOperationException for a targetless agent.</summary>
+    /// <summary>Registers a session (its Subscribe call).</summary>
     public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control)
     {
         var id = "s" + Interlocked.Increment(ref _sessionNumbers).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -55,7 +55,8 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
 
     /// <summary>
     /// Subscribes a port for a session (again: replaces its earlier subscription of the port).
-    /// Throws <see cref="InvalidHttpFilterException"/> for a filter that does not compile.
+    /// Throws <see cref="InvalidHttpFilterException"/> for a filter that does not compile,
+    /// <see cref="InvalidOperationException"/> for a targetless agent.
     /// </summary>
     public async Task<PortSubscribed> SubscribeAsync(IncomingSession session, PortSubscription subscription, CancellationToken cancellationToken)
     {
@@ -67,9 +68,14 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
             return answer;
         }
 
+        if (target.IsTargetless)
+        {
+            throw new InvalidOperationException("A targetless agent has no pod to take incoming traffic from.");
+        }
+
         if (subscription.Mode == SubscriptionMode.Mirror)
         {
-            answer.Error = new PosixError { Errno = 95, Message = "This agent cannot mirror yet; use steal." };
+            answer.Error = new PosixError { Errno = 95 /* EOPNOTSUPP */, Message = "This agent cannot mirror yet; use steal." };
             return answer;
         }
 
@@ -85,34 +91,34 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
             var state = _ports.GetOrAdd(port, _ => new PortState());
             lock (state)
             {
-            if (filter is null)
-            {
-                var owner = state.WholeSteals.FirstOrDefault(s => s != session);
-                switch (owner is null ? ConcurrentSteal.Continue : subscription.OnConcurrentSteal)
+                if (filter is null)
                 {
-                    case ConcurrentSteal.Unspecified or ConcurrentSteal.Abort:
-                        answer.Error = new PosixError
-                        {
-                            Errno = Errno.EADDRINUSE,
-                            Message = $"Port {port} is already stolen whole by {owner!.Name}; set on_concurrent_steal to continue or override to subscribe anyway.",
-                        };
-                        return answer;
-                    case ConcurrentSteal.Override:
-                        state.Remove(session);
-                        state.WholeSteals.Insert(0, session);
-                        owner!.Notify($"{session.Name} took over port {port} (on_concurrent_steal = override); new connections go to them.");
-                        break;
-                    default:
-                        state.Remove(session);
-                        state.WholeSteals.Add(session);
-                        break;
+                    var owner = state.WholeSteals.FirstOrDefault(s => s != session);
+                    switch (owner is null ? ConcurrentSteal.Continue : subscription.OnConcurrentSteal)
+                    {
+                        case ConcurrentSteal.Unspecified or ConcurrentSteal.Abort:
+                            answer.Error = new PosixError
+                            {
+                                Errno = Errno.EADDRINUSE,
+                                Message = $"Port {port} is already stolen whole by {owner!.Name}; set on_concurrent_steal to continue or override to subscribe anyway.",
+                            };
+                            return answer;
+                        case ConcurrentSteal.Override:
+                            state.Remove(session);
+                            state.WholeSteals.Insert(0, session);
+                            owner!.Notify($"{session.Name} took over port {port} (on_concurrent_steal = override); new connections go to them.");
+                            break;
+                        default:
+                            state.Remove(session);
+                            state.WholeSteals.Add(session);
+                            break;
+                    }
                 }
-            }
-            else
-            {
-                state.Remove(session);
-                state.Filtered[session.Id] = state.Subscriptions.Add(session.Id, filter);
-            }
+                else
+                {
+                    state.Remove(session);
+                    state.Filtered[session.Id] = state.Subscriptions.Add(session.Id, filter);
+                }
             }
 
             await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
