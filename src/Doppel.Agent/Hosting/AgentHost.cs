@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Doppel.Agent.Resolution;
 using Doppel.Agent.Files;
+using Doppel.Agent.Incoming;
 using Doppel.Agent.Logging;
 using Doppel.Agent.Network;
 using Doppel.Agent.Services;
@@ -50,6 +51,7 @@ internal static class AgentHost
         builder.Services.AddSingleton<ResolverFiles>();
         builder.Services.AddSingleton<DnsTransport>();
         builder.Services.AddSingleton<DnsResolver>();
+        builder.Services.AddSingleton<IncomingHub>();
 
         IdleExit? idle = null;
         string? socketPath = null;
@@ -59,6 +61,11 @@ internal static class AgentHost
             kestrel.Limits.Http2.InitialConnectionWindowSize = Http2Tuning.ConnectionWindowSize;
             kestrel.Limits.Http2.InitialStreamWindowSize = Http2Tuning.StreamWindowSize;
             kestrel.Limits.Http2.MaxStreamsPerConnection = Http2Tuning.MaxStreamsPerConnection;
+            // A session whose connection goes silent (its machine died, the tunnel broke) is found
+            // within 5 s: its calls are cancelled, so its incoming subscriptions go and its
+            // requests in flight get 502 (issue 10 item 5).
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(2);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(3);
             void Configure(ListenOptions listen)
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -91,6 +98,7 @@ internal static class AgentHost
         app.MapGrpcService<FileServiceImpl>();
         app.MapGrpcService<OutgoingServiceImpl>();
         app.MapGrpcService<DnsServiceImpl>();
+        app.MapGrpcService<IncomingServiceImpl>();
 
         // Only the agent's own user may connect to the unix socket: it is created 0600.
         var previousMask = FileCreationMask.Set(0x7F); // umask 0177

@@ -176,6 +176,56 @@ internal static class Samples
         Add(list);
         Add(json);
 
+        var header = new HttpHeader { Name = "X-Dev-User", Value = "alice" };
+        var subscription = new PortSubscription { Port = 80, Mode = SubscriptionMode.Steal, Filter = new HttpFilter { Header = "^x-dev-user: alice$" }, OnConcurrentSteal = ConcurrentSteal.Override };
+        var subscribed = new PortSubscribed { Port = 80, Error = Error(98, "Port 80 is already stolen whole by bob@laptop (pid 4242).") };
+        var requestHead = new HttpRequestHead
+        {
+            Id = 7,
+            Port = 80,
+            Method = "GET",
+            Target = "/api/x?y=1",
+            Version = "HTTP/1.1",
+            Headers = { header },
+            Authority = "app.default:80",
+            Scheme = "http",
+            Client = Address("10.244.2.9", 51_000),
+            Mirror = true,
+        };
+        var responseHead = new HttpResponseHead { Status = 200, Headers = { new HttpHeader { Name = "Content-Type", Value = "text/plain" } } };
+        var end = new HttpMessageEnd { Trailers = { new HttpHeader { Name = "grpc-status", Value = "0" } } };
+        var tcpOpen = new IncomingTcpOpen { Id = 8, Port = 5432, Client = Address("10.244.2.9", 51_001), OriginalDestination = Address("10.244.1.7", 5432), Mirror = true };
+        Add(new IncomingHello { SessionName = "alice@laptop (pid 4242)" });
+        Add(subscription);
+        Add(new PortUnsubscription { Port = 80 });
+        Add(new IncomingClientMessage { Hello = new IncomingHello { SessionName = "alice@laptop (pid 4242)" } }, "hello");
+        Add(new IncomingClientMessage { Subscribe = subscription }, "subscribe");
+        Add(new IncomingClientMessage { Unsubscribe = new PortUnsubscription { Port = 80 } }, "unsubscribe");
+        Add(new IncomingWelcome { SessionId = "s1-0a1b2c3d" });
+        Add(subscribed);
+        Add(new IncomingNotice { Text = "bob@laptop's earlier subscription took a request your filter also matched." });
+        Add(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = "s1-0a1b2c3d" } }, "welcome");
+        Add(new IncomingServerMessage { Subscribed = subscribed }, "subscribed");
+        Add(new IncomingServerMessage { Notice = new IncomingNotice { Text = "3 mirror copies dropped." } }, "notice");
+        Add(new ServeReady { SessionId = "s1-0a1b2c3d" });
+        Add(header);
+        Add(requestHead);
+        Add(responseHead);
+        Add(end);
+        Add(tcpOpen);
+        Add(new ServeClientMessage { Ready = new ServeReady { SessionId = "s1-0a1b2c3d" } }, "ready");
+        Add(new ServeClientMessage { ResponseHead = responseHead }, "response_head");
+        Add(new ServeClientMessage { Data = Bytes("hello") }, "data");
+        Add(new ServeClientMessage { ResponseEnd = end }, "response_end");
+        Add(new ServeClientMessage { HalfClose = new TcpHalfClose() }, "half_close");
+        Add(new ServeClientMessage { Error = Error(111, "Connection refused") }, "error");
+        Add(new ServeServerMessage { RequestHead = requestHead }, "request_head");
+        Add(new ServeServerMessage { Data = Bytes("body") }, "data");
+        Add(new ServeServerMessage { RequestEnd = end }, "request_end");
+        Add(new ServeServerMessage { HalfClose = new TcpHalfClose() }, "half_close");
+        Add(new ServeServerMessage { TcpOpen = tcpOpen }, "tcp_open");
+        Add(new ServeServerMessage { Error = Error(104, "Connection reset by peer") }, "error");
+
         return samples;
     }
 }

@@ -1,0 +1,263 @@
+using System.Diagnostics;
+using Doppel.Protocol.V1;
+using Doppel.Testing;
+using Grpc.Core;
+
+namespace Doppel.Agent.Tests.Incoming;
+
+/// <summary>
+/// Steal through the real agent: the "backend" pod's HTTP server is the app, the test is the
+/// session (Subscribe + Serve through the generated client), curl in the "web" pod is the client.
+/// </summary>
+public sealed class IncomingTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private const string App = "hello from backend";
+
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+
+    private string Url(string path = "/") => $"http://{cluster.Backend.IP}:{ClusterFixture.HttpPort}{path}";
+
+    private static HttpFilter DevUserIsTest => new() { Header = "^X-Dev-User: test$" };
+
+    [Fact]
+    public async Task AWholePortStealGivesTheSessionsAnswerAndUnsubscribeGivesThePortBackToTheApp()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout)).Error);
+        Assert.Equal("stolen whole\n", await CurlAsync([Url()]));
+
+        await session.UnsubscribeAsync(ClusterFixture.HttpPort, Timeout);
+        await WaitForAppAsync();
+    }
+
+    [Fact]
+    public async Task ASecondWholeStealOfThePortIsRefusedNamingTheFirstSession()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var first = await TestSession.StartAsync(channel, Timeout);
+        await using var second = await TestSession.StartAsync(channel, Timeout);
+
+        Assert.Null((await first.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout)).Error);
+        var refused = await second.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout);
+
+        Assert.Equal(Doppel.Linux.Native.Errno.EADDRINUSE, refused.Error.Errno);
+        Assert.Contains("test-session", refused.Error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnInvalidFilterFailsTheSubscribeCallWithInvalidArgument()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => session.SubscribeAsync(ClusterFixture.HttpPort, new HttpFilter { Header = "(" }, Timeout));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("header", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFilteredStealTakesTheMatchingRequestAndTheAppKeepsTheOtherOnOneConnection()
+    {
+        const string version = "--http1.1";
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout, ["--log-level", "debug"]);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, new HttpFilter { Path = "^/mine$" }, Timeout)).Error);
+
+        // Two URLs in one curl: the second reuses the connection (num_connects 0).
+        var output = await CurlAsync(agent, [version, "-w", "|%{http_version} %{num_connects}|\n", Url("/mine"), Url("/theirs")]);
+
+        Assert.Equal($"{TestSession.Answer}|1.1 1|\n{App}\n|1.1 0|\n", output);
+        var head = Assert.Single(session.Requests);
+        Assert.Equal("/mine", head.Target);
+        Assert.Equal("HTTP/1.1", head.Version);
+        Assert.Equal(cluster.ProcessPod.IP, head.Client.ToIPEndPoint().Address);
+    }
+
+    [Fact]
+    public async Task OverH2cTheMatchingRequestGoesToTheSessionAndTheOtherToTheAppOnOneConnection()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        // .NET's HttpClient with h2c prior knowledge from a socket in the web pod (curl 7.88 drops a
+        // reused h2c connection with "Error in the HTTP2 framing layer", see the report).
+        using var client = WebPodHttpClient(out var connects);
+        using var mine = new HttpRequestMessage(HttpMethod.Get, Url("/mine")) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        mine.Headers.Add("X-Dev-User", "test");
+        using var mineResponse = await client.SendAsync(mine, Timeout);
+        using var theirs = new HttpRequestMessage(HttpMethod.Get, Url("/theirs")) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var theirsResponse = await client.SendAsync(theirs, Timeout);
+
+        Assert.Equal(System.Net.HttpVersion.Version20, mineResponse.Version);
+        Assert.Equal(TestSession.Answer, await mineResponse.Content.ReadAsStringAsync(Timeout));
+        Assert.Equal("test-session", Assert.Single(mineResponse.Headers.GetValues("X-Answered-By")));
+        Assert.Equal(System.Net.HttpVersion.Version20, theirsResponse.Version);
+        Assert.Equal($"{App}\n", await theirsResponse.Content.ReadAsStringAsync(Timeout));
+        Assert.Equal(1, connects.Count);
+        Assert.Equal("HTTP/2", Assert.Single(session.Requests).Version);
+    }
+
+    [Fact]
+    public async Task TheSessionsChunkedResponseReachesTheClientAsChunkedHttp11()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        var output = await CurlAsync(agent, ["-si", "--raw", "-H", "X-Dev-User: test", Url()]);
+
+        // No Content-Length from the session: Kestrel streams the three data messages as chunks.
+        Assert.StartsWith("HTTP/1.1 200", output, StringComparison.Ordinal);
+        Assert.Contains("Transfer-Encoding: chunked", output, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("X-Answered-By: test-session", output, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith("9\r\nanswered \r\nc\r\nby the test \r\n8\r\nsession\n\r\n0\r\n\r\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithNoIdleServeCallTheRequestGets502WithAReason()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout, serveCalls: 0);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        var output = await CurlAsync(agent, ["-s", "-w", "|%{http_code}", "-H", "X-Dev-User: test", Url()]);
+
+        Assert.Equal("doppel: no idle Serve call of test-session within 5 s\n|502", output);
+    }
+
+    [Fact]
+    public async Task NonHttpBytesOnAFilteredPortPassThroughToTheAppUntouched()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.TcpEchoPort, DevUserIsTest, Timeout)).Error);
+
+        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.TcpEchoPort, Timeout);
+        await socket.SendAsync("\u0001binary, not http\r\n"u8.ToArray(), Timeout);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var echoed = new List<byte>();
+        var buffer = new byte[4096];
+        int n;
+        try
+        {
+            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+            {
+                echoed.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await Task.Delay(200, Timeout);
+            Assert.Fail($"{e.Message} after '{System.Text.Encoding.UTF8.GetString([.. echoed])}'; agent: {agent.ErrorOutput}");
+        }
+
+        Assert.Equal("\u0001binary, not http\r\n", System.Text.Encoding.UTF8.GetString([.. echoed]));
+        Assert.Empty(session.Requests);
+    }
+
+    [Fact]
+    public async Task WhenTheSessionsCallIsCancelledItsSubscriptionsAreGoneAndRequestsReachTheApp()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+        Assert.Equal(TestSession.Answer, await CurlAsync(["-H", "X-Dev-User: test", Url()]));
+
+        session.CancelSubscribeCall();
+
+        await WaitForAppAsync(["-H", "X-Dev-User: test"]);
+    }
+
+    [Fact]
+    public async Task AfterTheAgentIsKilledNewConnectionsReachTheApp()
+    {
+        var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        await using (agent)
+        {
+            using var channel = AgentProcess.Connect(agent.SocketPath);
+            await using var session = await TestSession.StartAsync(channel, Timeout);
+            Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout)).Error);
+            Assert.Equal("stolen whole\n", await CurlAsync([Url()]));
+
+            agent.Process.Kill(); // SIGKILL, only the agent this test started
+            await agent.Process.WaitForExitAsync(Timeout);
+
+            Assert.Equal($"{App}\n", await CurlAsync([Url()]));
+            var tables = await cluster.Backend.ExecInNetworkAsync(["nft", "list", "tables"], Timeout);
+            Assert.DoesNotContain("doppel_", tables.EnsureSuccess("nft list tables").StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>An HttpClient whose connections are sockets made in the web pod's namespace; <paramref name="connects"/> counts them.</summary>
+    private HttpClient WebPodHttpClient(out ConnectCounter connects)
+    {
+        var counter = connects = new ConnectCounter();
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                Interlocked.Increment(ref counter.Value);
+                using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+                var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+                await socket.ConnectAsync(System.Net.IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        return new HttpClient(handler);
+    }
+
+    /// <summary>A count shared with a connect callback.</summary>
+    private sealed class ConnectCounter
+    {
+        public int Value;
+
+        public int Count => Volatile.Read(ref Value);
+    }
+
+    private Task<string> CurlAsync(IReadOnlyList<string> arguments) => CurlAsync(null, arguments);
+
+    /// <summary>Runs curl in the web pod; on failure the message carries the agent's log.</summary>
+    private async Task<string> CurlAsync(AgentProcess? agent, IReadOnlyList<string> arguments)
+    {
+        var result = await cluster.ProcessPod.ExecInNetworkAsync(["curl", "-sS", "-m", "10", .. arguments], Timeout);
+        if (result.ExitCode != 0 && agent is not null)
+        {
+            await Task.Delay(200, Timeout);
+            Assert.Fail($"curl {string.Join(' ', arguments)} failed ({result.ExitCode}): {result.StandardError}\nagent: {agent.ErrorOutput}");
+        }
+
+        return result.EnsureSuccess($"curl {string.Join(' ', arguments)}").StandardOutput;
+    }
+
+    /// <summary>Polls with curl until the app answers (the redirect change is applied asynchronously after the message is sent).</summary>
+    private async Task WaitForAppAsync(IReadOnlyList<string>? extra = null)
+    {
+        var limit = Stopwatch.StartNew();
+        while (true)
+        {
+            var result = await cluster.ProcessPod.ExecInNetworkAsync(["curl", "-sS", "-m", "5", .. extra ?? [], Url()], Timeout);
+            if (result.StandardOutput == $"{App}\n")
+            {
+                return;
+            }
+
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the app never answered again; last answer: {result.StandardOutput}{result.StandardError}");
+            await Task.Delay(100, Timeout);
+        }
+    }
+}
