@@ -28,4 +28,6 @@ BUILD_PACKAGES=(gcc libc6-dev zlib1g-dev)
 # What the tests need besides the build: real programs and the network tools.
 # The mini-cluster (tests/Doppel.Testing) adds dnsmasq-base (cluster DNS; -base: no system
 # service), runc and busybox-static (the container pod), hostname (pod UTS names) and libc-bin (getent).
-TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin)
+# libnftables1 is what doppel-agent's incoming redirect loads (libnftables.so.1); nftables gives
+# the tests `nft list tables` to check that a redirect table is gone.
+TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin libnftables1 nftables)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Doppel.Agent.Resolution;
 using Doppel.Agent.Files;
+using Doppel.Agent.Incoming;
 using Doppel.Agent.Logging;
 using Doppel.Agent.Network;
 using Doppel.Agent.Services;
@@ -50,6 +51,7 @@ internal static class AgentHost
         builder.Services.AddSingleton<ResolverFiles>();
         builder.Services.AddSingleton<DnsTransport>();
         builder.Services.AddSingleton<DnsResolver>();
+        builder.Services.AddSingleton<IncomingHub>();
 
         IdleExit? idle = null;
         string? socketPath = null;
@@ -91,6 +93,7 @@ internal static class AgentHost
         app.MapGrpcService<FileServiceImpl>();
         app.MapGrpcService<OutgoingServiceImpl>();
         app.MapGrpcService<DnsServiceImpl>();
+        app.MapGrpcService<IncomingServiceImpl>();
 
         // Only the agent's own user may connect to the unix socket: it is created 0600.
         var previousMask = FileCreationMask.Set(0x7F); // umask 0177

@@ -35,4 +35,22 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Debug, Message = "dns: lookup {Name}")]
     public static partial void DnsLookup(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "incoming: redirect table {Table} to listener port {ListenerPort} ({Mode})")]
+    public static partial void RedirectCreated(ILogger logger, string table, int listenerPort, Incoming.RedirectMode mode);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "incoming: the kernel refused an owner table, using a lease instead: {Reason}")]
+    public static partial void OwnerTableRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "incoming: removed the stale table {Table} of a dead agent")]
+    public static partial void StaleTableRemoved(ILogger logger, string table);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "incoming: the stale table {Table} could not be removed: {Reason}")]
+    public static partial void StaleTableKept(ILogger logger, string table, string reason);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "incoming: renewing the lease of {Table} failed: {Reason}")]
+    public static partial void LeaseRenewalFailed(ILogger logger, string table, string reason);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "incoming: deleting the redirect table {Table} failed: {Reason}")]
+    public static partial void TableDeleteFailed(ILogger logger, string table, string reason);
 }

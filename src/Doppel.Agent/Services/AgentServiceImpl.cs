@@ -49,6 +49,7 @@ internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> 
         if (!target.IsTargetless)
         {
             response.Features.Add(ProtocolFeatures.FilesWrite);
+            response.Features.Add(ProtocolFeatures.Incoming);
         }
 
         return Task.FromResult(response);

@@ -28,7 +28,10 @@ public static class ProtocolFeatures
     /// <summary><c>OutgoingService.OpenUdp</c>.</summary>
     public const string OutgoingUdp = "outgoing.udp";
 
+    /// <summary><c>IncomingService</c>: Subscribe (steal whole ports or filtered HTTP requests) and Serve; not for targetless agents.</summary>
+    public const string Incoming = "incoming";
+
     /// <summary>Every feature this build implements.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp];
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming];
 }

@@ -1,7 +1,7 @@
 using System.Net;
-using Doppel.Interception.Network;
+using Doppel.Linux.Sockets;
 
-namespace Doppel.Interception.Tests.Network;
+namespace Doppel.Linux.Tests;
 
 public sealed class SockAddrTests
 {

@@ -1,13 +1,17 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using Doppel.Linux.Sockets;
 
-namespace Doppel.Interception.Network;
+namespace Doppel.Linux.Sockets;
 
-/// <summary>Raw <c>sockaddr_in</c>/<c>sockaddr_in6</c> to and from <see cref="IPEndPoint"/>.</summary>
-internal static class SockAddr
+/// <summary>
+/// Raw <c>sockaddr_in</c> (16 bytes: family, port big-endian, address) and <c>sockaddr_in6</c>
+/// (28 bytes: family, port, flow info, address, scope id) to and from <see cref="IPEndPoint"/>
+/// (include/uapi/linux/in.h, in6.h).
+/// </summary>
+public static class SockAddr
 {
+    /// <summary>sizeof(struct sockaddr_storage): room for any address.</summary>
     public const int MaxLength = 128;
     private const int In4Length = 16;
     private const int In6Length = 28;

@@ -1,0 +1,202 @@
+using System.Buffers;
+using System.Net;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Doppel.Agent.Incoming;
+
+/// <summary>
+/// One stolen HTTP request (Kestrel's <see cref="HttpContext"/>) exchanged on a Serve call:
+/// <code>
+///   request_head, data…, request_end{trailers} ──► session
+///   response_head{status, headers}, data…, response_end{trailers} ◄── session
+/// </code>
+/// The request body is streamed while the response is read (either may come first); response
+/// chunks are flushed to the client as they arrive. A session <c>error</c> or the call/session
+/// ending answers 502 with a one-line reason when no response has started, else aborts the
+/// request. Mirrored copies are not implemented yet.
+/// </summary>
+internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client) : IncomingWork
+{
+    /// <summary>Hop-by-hop headers (RFC 9110 §7.6.1) that never cross the agent.</summary>
+    private static readonly HashSet<string> s_hopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Trailer",
+    };
+
+    /// <summary>True for hop-by-hop headers and HTTP/2 pseudo-headers.</summary>
+    public static bool IsHopByHop(string name) => name.StartsWith(':') || s_hopByHop.Contains(name);
+
+    protected override async Task<bool> RunCoreAsync(ServeStreams call, CancellationToken cancellationToken)
+    {
+        var request = context.Request;
+        var head = new HttpRequestHead
+        {
+            Id = Id,
+            Port = (uint)port,
+            Method = request.Method,
+            Target = request.Path.ToUriComponent() + request.QueryString.ToUriComponent(),
+            Version = request.Protocol == "HTTP/2" ? "HTTP/2" : request.Protocol,
+            Authority = request.Host.Value ?? string.Empty,
+            Scheme = request.Scheme,
+        };
+        if (client is not null)
+        {
+            head.Client = SockAddr.FromIPEndPoint(client);
+        }
+
+        foreach (var (name, values) in request.Headers)
+        {
+            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers"))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                head.Headers.Add(new HttpHeader { Name = name, Value = value ?? string.Empty });
+            }
+        }
+
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
+        Task<bool> send;
+        try
+        {
+            await call.WriteAsync(new ServeServerMessage { RequestHead = head }, sending.Token).ConfigureAwait(false);
+            send = SendBodyAsync(call, sending.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            await FailCoreAsync("the session's Serve call ended before the request was sent").ConfigureAwait(false);
+            return false;
+        }
+
+        var answered = await ReceiveResponseAsync(call, cancellationToken).ConfigureAwait(false);
+        if (!answered || !send.IsCompleted)
+        {
+            // The response ended before the request body (or failed): this call cannot carry more work.
+            await sending.CancelAsync().ConfigureAwait(false);
+            await send.ConfigureAwait(false);
+            return false;
+        }
+
+        return await send.ConfigureAwait(false);
+    }
+
+    protected override Task FailCoreAsync(string reason)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return Task.CompletedTask;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status502BadGateway;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync("doppel: " + reason + "\n");
+    }
+
+    // client --body--> session; true when the whole body and request_end were sent.
+    private async Task<bool> SendBodyAsync(ServeStreams call, CancellationToken cancellationToken)
+    {
+        var reader = context.Request.BodyReader;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (!buffer.IsEmpty)
+                {
+                    var chunk = buffer.Slice(0, Math.Min(buffer.Length, Relay.ChunkSize));
+                    await call.WriteAsync(new ServeServerMessage { Data = ByteString.CopyFrom(chunk.ToArray()) }, cancellationToken).ConfigureAwait(false);
+                    buffer = buffer.Slice(chunk.End);
+                }
+
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    break;
+                }
+            }
+
+            var end = new HttpMessageEnd();
+            if (context.Request.SupportsTrailers() && context.Request.CheckTrailersAvailable())
+            {
+                foreach (var (name, values) in context.Features.Get<IHttpRequestTrailersFeature>()!.Trailers)
+                {
+                    foreach (var value in values)
+                    {
+                        end.Trailers.Add(new HttpHeader { Name = name, Value = value ?? string.Empty });
+                    }
+                }
+            }
+
+            await call.WriteAsync(new ServeServerMessage { RequestEnd = end }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or BadHttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    // session --response--> client; true when response_end arrived.
+    private async Task<bool> ReceiveResponseAsync(ServeStreams call, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        try
+        {
+            while (await call.Requests.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                var message = call.Requests.Current;
+                switch (message.MessageCase)
+                {
+                    case ServeClientMessage.MessageOneofCase.ResponseHead when !response.HasStarted:
+                        response.StatusCode = (int)message.ResponseHead.Status;
+                        foreach (var header in message.ResponseHead.Headers)
+                        {
+                            if (!IsHopByHop(header.Name))
+                            {
+                                response.Headers.Append(header.Name, header.Value);
+                            }
+                        }
+
+                        await response.StartAsync(cancellationToken).ConfigureAwait(false);
+                        break;
+                    case ServeClientMessage.MessageOneofCase.Data:
+                        await response.BodyWriter.WriteAsync(message.Data.Memory, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case ServeClientMessage.MessageOneofCase.ResponseEnd:
+                        foreach (var trailer in message.ResponseEnd.Trailers)
+                        {
+                            if (response.SupportsTrailers())
+                            {
+                                response.AppendTrailer(trailer.Name, trailer.Value);
+                            }
+                        }
+
+                        await response.CompleteAsync().ConfigureAwait(false);
+                        return true;
+                    case ServeClientMessage.MessageOneofCase.Error:
+                        await FailCoreAsync("the session could not deliver the request: " + message.Error.Message).ConfigureAwait(false);
+                        return false;
+                    default:
+                        await FailCoreAsync($"the session sent {message.MessageCase} where a response was expected").ConfigureAwait(false);
+                        return false;
+                }
+            }
+
+            await FailCoreAsync("the session's Serve call ended before the response did").ConfigureAwait(false);
+            return false;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
+        {
+            await FailCoreAsync("the session ended before the response did").ConfigureAwait(false);
+            return false;
+        }
+    }
+}

@@ -1,0 +1,289 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Doppel.Agent.Network;
+using Doppel.Agent.Services;
+using Doppel.Agent.Targets;
+using Doppel.Linux.Native;
+using Doppel.Protocol.V1;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Agent.Incoming;
+
+/// <summary>
+/// The agent's incoming state, one per agent (one target): the sessions, who subscribed which
+/// port, and — created on the first subscription — the listener in the target's namespace, the
+/// redirect to it and the Kestrel front that serves redirected connections.
+/// <code>
+///   Subscribe ──► IncomingHub ──AddPort/RemovePort──► IncomingRedirect (nft table, dies with the agent)
+///   client ──redirect──► listener ──► IncomingFront ──RouteConnection / filtered Choose──► session | app
+/// </code>
+/// A port's routing: an unfiltered steal (<see cref="PortRoute.WholeSteal"/>) takes every new
+/// connection; otherwise the filtered subscriptions (earliest match wins) pick requests and
+/// everything else goes to the app. Unfiltered conflicts follow on_concurrent_steal: abort
+/// (refused, naming the other session), continue (queued behind the current owner, takes over
+/// when it leaves), override (takes the port from the current owner, who is told).
+/// </summary>
+internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerFactory loggers) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ConcurrentDictionary<string, IncomingSession> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, PortState> _ports = new();
+    private readonly ILogger _logger = loggers.CreateLogger("doppel.agent.incoming");
+    private IncomingRedirect? _redirect;
+    private IncomingFront? _front;
+    private long _sessionNumbers;
+
+    /// <summary>The network of the target (pass-through connections to the app are made there).</summary>
+    public TargetNetwork Network => network;
+
+    /// <summary>How long a new piece of work waits for an idle Serve call of its session.</summary>
+    public static TimeSpan ServeWait { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Registers a session (its Subscribe call); throws InvalidOperationException for a targetless agent.</summary>
+    public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control)
+    {
+        var id = "s" + Interlocked.Increment(ref _sessionNumbers).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+        var session = new IncomingSession(id, string.IsNullOrEmpty(name) ? id : name, control);
+        _sessions[id] = session;
+        return session;
+    }
+
+    /// <summary>The session with this id, or null.</summary>
+    public IncomingSession? Find(string id) => _sessions.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Subscribes a port for a session (again: replaces its earlier subscription of the port).
+    /// Throws <see cref="InvalidHttpFilterException"/> for a filter that does not compile.
+    /// </summary>
+    public async Task<PortSubscribed> SubscribeAsync(IncomingSession session, PortSubscription subscription, CancellationToken cancellationToken)
+    {
+        var port = (int)subscription.Port;
+        var answer = new PortSubscribed { Port = subscription.Port };
+        if (port is < 1 or > 65535)
+        {
+            answer.Error = new PosixError { Errno = Errno.EINVAL, Message = $"Port {subscription.Port} is outside 1–65535." };
+            return answer;
+        }
+
+        if (subscription.Mode == SubscriptionMode.Mirror)
+        {
+            answer.Error = new PosixError { Errno = 95, Message = "This agent cannot mirror yet; use steal." };
+            return answer;
+        }
+
+        HttpFilterMatcher? filter = subscription.Filter is null ? null : HttpFilterMatcher.Compile(subscription.Filter, new FilterCounters());
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (session.Ended.IsCancellationRequested)
+            {
+                return answer;
+            }
+
+            var state = _ports.GetOrAdd(port, _ => new PortState());
+            lock (state)
+            {
+            if (filter is null)
+            {
+                var owner = state.WholeSteals.FirstOrDefault(s => s != session);
+                switch (owner is null ? ConcurrentSteal.Continue : subscription.OnConcurrentSteal)
+                {
+                    case ConcurrentSteal.Unspecified or ConcurrentSteal.Abort:
+                        answer.Error = new PosixError
+                        {
+                            Errno = Errno.EADDRINUSE,
+                            Message = $"Port {port} is already stolen whole by {owner!.Name}; set on_concurrent_steal to continue or override to subscribe anyway.",
+                        };
+                        return answer;
+                    case ConcurrentSteal.Override:
+                        state.Remove(session);
+                        state.WholeSteals.Insert(0, session);
+                        owner!.Notify($"{session.Name} took over port {port} (on_concurrent_steal = override); new connections go to them.");
+                        break;
+                    default:
+                        state.Remove(session);
+                        state.WholeSteals.Add(session);
+                        break;
+                }
+            }
+            else
+            {
+                state.Remove(session);
+                state.Filtered[session.Id] = state.Subscriptions.Add(session.Id, filter);
+            }
+            }
+
+            await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
+            await _redirect!.AddPortAsync(port, cancellationToken).ConfigureAwait(false);
+            return answer;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Removes a session's subscription of a port; the last one on a port takes it out of the redirect.</summary>
+    public async Task UnsubscribeAsync(IncomingSession session, int port, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ports.TryGetValue(port, out var state))
+            {
+                state.Remove(session);
+                await ReleaseIfUnusedAsync(port, state).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Ends a session: removes all its subscriptions and fails its work in flight.</summary>
+    public async Task EndSessionAsync(IncomingSession session)
+    {
+        _sessions.TryRemove(session.Id, out _);
+        session.End();
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var (port, state) in _ports)
+            {
+                if (state.Remove(session))
+                {
+                    await ReleaseIfUnusedAsync(port, state).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Where a new connection to <paramref name="port"/> goes.</summary>
+    public PortRoute Route(int port)
+    {
+        if (!_ports.TryGetValue(port, out var state))
+        {
+            return new PortRoute(null, null);
+        }
+
+        lock (state)
+        {
+            return state.WholeSteals.Count > 0
+                ? new PortRoute(state.WholeSteals[0], null)
+                : new PortRoute(null, state.Subscriptions.Subscriptions.Count > 0 ? state.Subscriptions : null);
+        }
+    }
+
+    /// <summary>Connects a marked socket (exempt from the redirect) in the target's namespace to the app at <paramref name="destination"/>.</summary>
+    public async Task<Socket> ConnectToAppAsync(IPEndPoint destination, CancellationToken cancellationToken)
+    {
+        var socket = await network.CreateSocketAsync(destination.AddressFamily, SocketType.Stream, ProtocolType.Tcp).ConfigureAwait(false);
+        try
+        {
+            IncomingRedirect.MarkAsAgentConnection(socket);
+            socket.NoDelay = true;
+            await socket.ConnectAsync(destination, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var session in _sessions.Values)
+        {
+            session.End();
+        }
+
+        if (_front is not null)
+        {
+            await _front.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _redirect?.Dispose();
+    }
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (_redirect is not null)
+        {
+            return;
+        }
+
+        if (target.IsTargetless)
+        {
+            throw new InvalidOperationException("A targetless agent has no pod to take incoming traffic from.");
+        }
+
+        var listener = await RedirectListener.OpenAsync(network, cancellationToken).ConfigureAwait(false);
+        var front = await IncomingFront.StartAsync(this, listener, loggers, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var port = ((IPEndPoint)front.ListenerEndPoint).Port;
+            _redirect = await IncomingRedirect.CreateAsync(target, port, RedirectOptions.FromEnvironment(Environment.GetEnvironmentVariable), _logger, cancellationToken).ConfigureAwait(false);
+            _front = front;
+        }
+        catch
+        {
+            await front.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task ReleaseIfUnusedAsync(int port, PortState state)
+    {
+        bool unused;
+        lock (state)
+        {
+            unused = state.WholeSteals.Count == 0 && state.Subscriptions.Subscriptions.Count == 0;
+        }
+
+        if (unused && _redirect is not null)
+        {
+            _ports.TryRemove(port, out _);
+            await _redirect.RemovePortAsync(port, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The subscriptions of one port.</summary>
+    private sealed class PortState
+    {
+        /// <summary>Unfiltered steals; the first one owns the port.</summary>
+        public List<IncomingSession> WholeSteals { get; } = [];
+
+        public PortSubscriptions Subscriptions { get; } = new();
+
+        /// <summary>Each session's filtered subscription of the port.</summary>
+        public Dictionary<string, FilterSubscription> Filtered { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Removes the session's subscription; false when it had none.</summary>
+        public bool Remove(IncomingSession session)
+        {
+            lock (this)
+            {
+                var removed = WholeSteals.Remove(session);
+                if (Filtered.Remove(session.Id, out var filtered))
+                {
+                    Subscriptions.Remove(filtered);
+                    removed = true;
+                }
+
+                return removed;
+            }
+        }
+    }
+}
+
+/// <summary>Where a new connection to a redirected port goes: <paramref name="WholeSteal"/> takes it whole; else <paramref name="Filtered"/> routes each HTTP request; neither: the app.</summary>
+internal sealed record PortRoute(IncomingSession? WholeSteal, PortSubscriptions? Filtered);

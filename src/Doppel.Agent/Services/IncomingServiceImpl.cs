@@ -1,0 +1,102 @@
+using Doppel.Agent.Incoming;
+using Doppel.Protocol.V1;
+using Grpc.Core;
+
+namespace Doppel.Agent.Services;
+
+/// <summary>
+/// Incoming traffic (incoming.proto): Subscribe is a session's control stream, Serve its work
+/// calls. The state lives in the agent's one <see cref="IncomingHub"/>.
+/// </summary>
+internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.IncomingServiceBase
+{
+    public override async Task Subscribe(IAsyncStreamReader<IncomingClientMessage> requestStream, IServerStreamWriter<IncomingServerMessage> responseStream, ServerCallContext context)
+    {
+        var cancellationToken = context.CancellationToken;
+        if (!await requestStream.MoveNext(cancellationToken).ConfigureAwait(false) || requestStream.Current.MessageCase != IncomingClientMessage.MessageOneofCase.Hello)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "A Subscribe call starts with a hello message."));
+        }
+
+        var session = hub.AddSession(requestStream.Current.Hello.SessionName, responseStream);
+        try
+        {
+            await session.SendAsync(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = session.Id } }).ConfigureAwait(false);
+            while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                var message = requestStream.Current;
+                switch (message.MessageCase)
+                {
+                    case IncomingClientMessage.MessageOneofCase.Subscribe:
+                        PortSubscribed answer;
+                        try
+                        {
+                            answer = await hub.SubscribeAsync(session, message.Subscribe, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (InvalidHttpFilterException e)
+                        {
+                            throw new RpcException(new Status(StatusCode.InvalidArgument, $"The filter of port {message.Subscribe.Port} is invalid: {e.Message}"));
+                        }
+                        catch (InvalidOperationException e)
+                        {
+                            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+                        }
+
+                        await session.SendAsync(new IncomingServerMessage { Subscribed = answer }).ConfigureAwait(false);
+                        break;
+                    case IncomingClientMessage.MessageOneofCase.Unsubscribe:
+                        await hub.UnsubscribeAsync(session, (int)message.Unsubscribe.Port, cancellationToken).ConfigureAwait(false);
+                        break;
+                    default:
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, "hello is only the first message of a Subscribe call."));
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // the session's connection broke: the same as the call ending
+        }
+        finally
+        {
+            await hub.EndSessionAsync(session).ConfigureAwait(false);
+            session.Dispose();
+        }
+    }
+
+    public override async Task Serve(IAsyncStreamReader<ServeClientMessage> requestStream, IServerStreamWriter<ServeServerMessage> responseStream, ServerCallContext context)
+    {
+        var callToken = context.CancellationToken;
+        if (!await requestStream.MoveNext(callToken).ConfigureAwait(false) || requestStream.Current.MessageCase != ServeClientMessage.MessageOneofCase.Ready)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "A Serve call starts with a ready message."));
+        }
+
+        var session = hub.Find(requestStream.Current.Ready.SessionId)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"No session {requestStream.Current.Ready.SessionId} is subscribed (its Subscribe call ended, or the id is wrong)."));
+        using var streams = new ServeStreams(requestStream, responseStream);
+        while (true)
+        {
+            var idle = new IdleServe();
+            session.AddIdle(idle);
+            IncomingWork work;
+            using (callToken.Register(idle.Cancel))
+            using (session.Ended.Register(idle.Cancel))
+            {
+                try
+                {
+                    work = await idle.Work.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, session.Ended);
+            if (!await work.RunAsync(streams, linked.Token).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Text;
+using Doppel.Protocol.V1;
+using Google.Protobuf;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Doppel.Agent.Tests.Incoming;
+
+/// <summary>
+/// The test playing a session against the real agent: a Subscribe call and a few idle Serve calls
+/// that answer every stolen HTTP request with <see cref="Answer"/> (a chunked body in three
+/// parts) and every stolen TCP connection with "stolen whole\n" after the client's half-close.
+/// </summary>
+internal sealed class TestSession : IAsyncDisposable
+{
+    public const string Answer = "answered by the test session\n";
+
+    private readonly GrpcChannel _channel;
+    private readonly AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> _control;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _servers = [];
+
+    private TestSession(GrpcChannel channel, AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> control, string id)
+    {
+        _channel = channel;
+        _control = control;
+        Id = id;
+    }
+
+    public string Id { get; }
+
+    /// <summary>The request heads this session received.</summary>
+    public List<HttpRequestHead> Requests { get; } = [];
+
+    public static async Task<TestSession> StartAsync(GrpcChannel channel, CancellationToken cancellationToken, int serveCalls = 3)
+    {
+        var client = new IncomingService.IncomingServiceClient(channel);
+        var control = client.Subscribe(cancellationToken: CancellationToken.None);
+        await control.RequestStream.WriteAsync(new IncomingClientMessage { Hello = new IncomingHello { SessionName = "test-session" } }, cancellationToken);
+        Assert.True(await control.ResponseStream.MoveNext(cancellationToken));
+        var session = new TestSession(channel, control, control.ResponseStream.Current.Welcome.SessionId);
+        for (var i = 0; i < serveCalls; i++)
+        {
+            session._servers.Add(Task.Run(() => session.ServeLoopAsync(client)));
+        }
+
+        return session;
+    }
+
+    public async Task<PortSubscribed> SubscribeAsync(int port, HttpFilter? filter, CancellationToken cancellationToken)
+    {
+        await _control.RequestStream.WriteAsync(new IncomingClientMessage { Subscribe = new PortSubscription { Port = (uint)port, Mode = SubscriptionMode.Steal, Filter = filter } }, cancellationToken);
+        while (await _control.ResponseStream.MoveNext(cancellationToken))
+        {
+            if (_control.ResponseStream.Current.MessageCase == IncomingServerMessage.MessageOneofCase.Subscribed)
+            {
+                return _control.ResponseStream.Current.Subscribed;
+            }
+        }
+
+        throw new InvalidOperationException("The Subscribe call ended before the subscription was answered.");
+    }
+
+    public Task UnsubscribeAsync(int port, CancellationToken cancellationToken) =>
+        _control.RequestStream.WriteAsync(new IncomingClientMessage { Unsubscribe = new PortUnsubscription { Port = (uint)port } }, cancellationToken);
+
+    /// <summary>Cancels the Subscribe call, as a session that goes away does.</summary>
+    public void CancelSubscribeCall() => _control.Dispose();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _control.Dispose();
+        await Task.WhenAll(_servers);
+        _stop.Dispose();
+    }
+
+    private async Task ServeLoopAsync(IncomingService.IncomingServiceClient client)
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var call = client.Serve(cancellationToken: _stop.Token);
+                await call.RequestStream.WriteAsync(new ServeClientMessage { Ready = new ServeReady { SessionId = Id } });
+                await ServeOneCallAsync(call);
+            }
+            catch (RpcException)
+            {
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task ServeOneCallAsync(AsyncDuplexStreamingCall<ServeClientMessage, ServeServerMessage> call)
+    {
+        var received = new StringBuilder();
+        while (await call.ResponseStream.MoveNext(_stop.Token))
+        {
+            var message = call.ResponseStream.Current;
+            switch (message.MessageCase)
+            {
+                case ServeServerMessage.MessageOneofCase.RequestHead:
+                    lock (Requests)
+                    {
+                        Requests.Add(message.RequestHead);
+                    }
+
+                    break;
+                case ServeServerMessage.MessageOneofCase.RequestEnd:
+                    var head = new HttpResponseHead { Status = 200 };
+                    head.Headers.Add(new HttpHeader { Name = "X-Answered-By", Value = "test-session" });
+                    await call.RequestStream.WriteAsync(new ServeClientMessage { ResponseHead = head });
+                    foreach (var part in new[] { "answered ", "by the test ", "session\n" })
+                    {
+                        await call.RequestStream.WriteAsync(new ServeClientMessage { Data = ByteString.CopyFromUtf8(part) });
+                    }
+
+                    await call.RequestStream.WriteAsync(new ServeClientMessage { ResponseEnd = new HttpMessageEnd() });
+                    break;
+                case ServeServerMessage.MessageOneofCase.Data:
+                    received.Append(message.Data.ToStringUtf8());
+                    break;
+                case ServeServerMessage.MessageOneofCase.HalfClose:
+                case ServeServerMessage.MessageOneofCase.TcpOpen:
+                    break;
+                default:
+                    return;
+            }
+
+            // A whole connection: answer as soon as the request's header block is complete.
+            if (received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                received.Clear();
+                var reply = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\nstolen whole\n";
+                await call.RequestStream.WriteAsync(new ServeClientMessage { Data = ByteString.CopyFromUtf8(reply) });
+                await call.RequestStream.WriteAsync(new ServeClientMessage { HalfClose = new TcpHalfClose() });
+            }
+        }
+    }
+}
