@@ -7,12 +7,13 @@ namespace Doppel.Session.Incoming;
 /// <summary>
 /// The session's Serve calls (incoming.proto): <see cref="IdleCalls"/> are kept open and idle so
 /// the agent can hand over new work at once; a call that receives work is replaced by a new idle
-/// one, and a call whose work is done stays only while fewer than <see cref="IdleCalls"/> are idle.
-/// At most <see cref="MaxCalls"/> calls exist (busy ones included); beyond that, work waits at
-/// the agent for a call to become idle.
+/// one when fewer than <see cref="IdleCalls"/> are idle, and an HTTP call whose work is done is
+/// idle again (so the pool grows to the peak of concurrent work and stays; a whole connection, an
+/// upgrade or a failed delivery ends its call). At most <see cref="MaxCalls"/> calls exist (busy
+/// ones included); beyond that, work waits at the agent for a call to become idle.
 /// <code>
 ///   Fill ─► open Serve on a relay lane ─► ready {session_id} ─► idle
-///   work arrives ─► busy (Fill opens a replacement) ─► ServeWork ─► idle again or end the call
+///   work arrives ─► busy (Fill opens a replacement) ─► ServeWork ─► idle again, or the call ends
 /// </code>
 /// </summary>
 internal sealed class ServePool(
@@ -81,13 +82,10 @@ internal sealed class ServePool(
                 },
                 again: () =>
                 {
+                    // The call stays: the agent may already have handed it the next work, and a call
+                    // closed while idle would lose that (the agent does not read an idle call).
                     lock (_gate)
                     {
-                        if (_idle >= IdleCalls)
-                        {
-                            return false;
-                        }
-
                         _idle++;
                         idle = true;
                         return true;

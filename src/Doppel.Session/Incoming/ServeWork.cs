@@ -37,7 +37,7 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     /// <summary>
     /// Serves work items on one call, in sequence, until the call ends, an item ends it (an
     /// upgrade, a TCP connection, a failure), or <paramref name="again"/> says the call is not
-    /// wanted idle any longer. <paramref name="busy"/> is called when an item arrives.
+    /// wanted idle any longer (it is called when an item has left the call idle). <paramref name="busy"/> is called when an item arrives.
     /// </summary>
     public async Task ServeCallAsync(
         IAsyncStreamReader<ServeServerMessage> reader,
