@@ -50,14 +50,6 @@ internal static class TargetRun
         }
 
         var targetless = target.Kind == TargetKind.Targetless;
-        if (config.Feature.Network.Incoming.Mode == IncomingMode.Steal)
-        {
-            // Asked for explicitly, so not left silent (mirror, the default, is not warned about).
-            console.WriteWarning(
-                "incoming traffic is not served by this build yet, so steal takes nothing from the target: " +
-                $"'{commandLine[0]}' gets only the connections made to it on this machine.");
-        }
-
         string[] targetArguments = targetless && target.Namespace is { Length: > 0 } netns
             ? ["--target", "targetless", "--netns", netns]
             : ["--target", target.Path];

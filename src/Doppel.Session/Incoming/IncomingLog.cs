@@ -29,4 +29,7 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "incoming: the agent sent {Message} where new work must start")]
     public static partial void UnexpectedWork(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "incoming: the agent does not mirror port {Port}: {Reason}")]
+    public static partial void MirrorUnsupported(ILogger logger, int port, string reason);
 }

@@ -26,6 +26,8 @@ namespace Doppel.Session.Incoming;
 /// </summary>
 internal sealed class IncomingTraffic : IAsyncDisposable
 {
+    private const int EOPNOTSUPP = 95;
+
     private readonly IncomingConfig _config;
     private readonly AgentConnection _connection;
     private readonly string _sessionName;
@@ -208,9 +210,9 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         }
         catch (Exception e) when (ByteRelay.IsRelayEnd(e))
         {
-            if (!_closed.IsCancellationRequested)
+            IncomingLog.SubscribeEnded(_logger, e.Message);
+            if (!_closed.IsCancellationRequested && !_ports.IsEmpty)
             {
-                IncomingLog.SubscribeEnded(_logger, e.Message);
                 _error($"the agent ended this session's incoming subscriptions ({e.Message}); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app again.");
             }
         }
@@ -222,6 +224,14 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         if (subscribed.Error is { } error)
         {
             _ports.TryRemove(key, out var refused);
+            if (refused?.Mode == SubscriptionMode.Mirror && error.Errno == EOPNOTSUPP)
+            {
+                // An agent that cannot mirror yet: mirror is the default and takes nothing from the
+                // target's clients, so this is logged, not said (as for an agent without IncomingService).
+                IncomingLog.MirrorUnsupported(_logger, key, error.Message);
+                return;
+            }
+
             _error($"port {subscribed.Port} is not {(refused?.Mode == SubscriptionMode.Mirror ? "mirrored" : "stolen")}: {error.Message}");
             return;
         }
