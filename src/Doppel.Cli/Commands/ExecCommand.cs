@@ -262,7 +262,7 @@ internal sealed class ExecCommand : Command
 
         if (loaded.Config.Target is not null)
         {
-            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, cancellationToken).ConfigureAwait(false);
+            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, parseResult.GetValue(GlobalOptions.Verbose), cancellationToken).ConfigureAwait(false);
         }
 
         // No pod, so nothing to import, but what feature.env sets locally still applies, as in mirrord:

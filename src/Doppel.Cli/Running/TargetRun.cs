@@ -17,7 +17,8 @@ namespace Doppel.Cli.Running;
 /// </summary>
 internal static class TargetRun
 {
-    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, CancellationToken cancellationToken)
+    /// <param name="verbose"><c>-v</c>: at exit, the incoming requests and connections the session was handed, per port.</param>
+    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose, CancellationToken cancellationToken)
     {
         var target = config.Target!;
         var console = environment.Console;
@@ -49,14 +50,6 @@ internal static class TargetRun
         }
 
         var targetless = target.Kind == TargetKind.Targetless;
-        if (config.Feature.Network.Incoming.Mode == IncomingMode.Steal)
-        {
-            // Asked for explicitly, so not left silent (mirror, the default, is not warned about).
-            console.WriteWarning(
-                "incoming traffic is not served by this build yet, so steal takes nothing from the target: " +
-                $"'{commandLine[0]}' gets only the connections made to it on this machine.");
-        }
-
         string[] targetArguments = targetless && target.Namespace is { Length: > 0 } netns
             ? ["--target", "targetless", "--netns", netns]
             : ["--target", target.Path];
@@ -97,6 +90,9 @@ internal static class TargetRun
                 EnvFile = envFile,
                 ClientVersion = Version,
                 Warn = console.WriteWarning,
+
+                // One progress line per port subscribed at the agent (docs/cli.md, "Incoming traffic").
+                Info = console.WriteInfo,
 
                 // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
                 ReportError = console.WriteError,
@@ -139,6 +135,13 @@ internal static class TargetRun
                 };
                 await using var process = await InterceptedProcess.StartAsync(options, session.Policy, session.Remote, cancellationToken).ConfigureAwait(false);
                 var code = await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+                if (verbose)
+                {
+                    foreach (var line in session.IncomingSummary)
+                    {
+                        console.WriteInfo("incoming: " + line);
+                    }
+                }
 
                 // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
                 return code == ExitCodes.Success && session.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;

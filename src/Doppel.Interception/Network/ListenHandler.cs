@@ -60,6 +60,10 @@ internal sealed class ListenHandler(IInterceptionPolicy policy) : ISyscallHandle
         {
             _requestedPorts[FileCalls.GetInode(dup)] = requested.Port;
         }
+        else
+        {
+            policy.OnBindMoveFailed(type == SocketCalls.SockStream ? Transport.Tcp : Transport.Udp, requested, port, -result);
+        }
 
         return result == 0 ? n.Return(0) : n.Fail(-result);
     }

@@ -45,4 +45,13 @@ public interface IInterceptionPolicy
     /// the port the app asked for (what the pod's clients would connect to).
     /// </summary>
     void OnListening(IPEndPoint local, int requestedPort);
+
+    /// <summary>
+    /// Told when a bind that <see cref="MapBindPort"/> moved to <paramref name="port"/> failed with
+    /// <paramref name="errno"/> (the app gets that errno, e.g. 98 EADDRINUSE: never a silent other
+    /// port). The default does nothing.
+    /// </summary>
+    void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno)
+    {
+    }
 }

@@ -30,6 +30,7 @@ public sealed class AgentConnection : IDisposable
         Hostname = new HostnameService.HostnameServiceClient(control);
         Dns = new DnsService.DnsServiceClient(control);
         Agent = new AgentService.AgentServiceClient(control);
+        Incoming = new IncomingService.IncomingServiceClient(control);
     }
 
     /// <summary>Where the agent is, for messages (<c>unix:/…/agent.sock</c>, a port-forward, …).</summary>
@@ -47,6 +48,9 @@ public sealed class AgentConnection : IDisposable
     public HostnameService.HostnameServiceClient Hostname { get; }
 
     public DnsService.DnsServiceClient Dns { get; }
+
+    /// <summary>IncomingService on the control connection, for the Subscribe call (Serve calls take relay lanes).</summary>
+    public IncomingService.IncomingServiceClient Incoming { get; }
 
     /// <summary>The relay connections (OutgoingService).</summary>
     public RelayLanes Relay { get; }

@@ -19,6 +19,7 @@ public sealed class RelayLanes : IDisposable
 
     private readonly GrpcChannel[] _channels;
     private readonly OutgoingService.OutgoingServiceClient[] _clients;
+    private readonly IncomingService.IncomingServiceClient[] _incoming;
     private readonly int[] _open;
 
     public RelayLanes(Func<GrpcChannel> channel)
@@ -26,6 +27,7 @@ public sealed class RelayLanes : IDisposable
         ArgumentNullException.ThrowIfNull(channel);
         _channels = Enumerable.Range(0, Count).Select(_ => channel()).ToArray();
         _clients = _channels.Select(c => new OutgoingService.OutgoingServiceClient(c)).ToArray();
+        _incoming = _channels.Select(c => new IncomingService.IncomingServiceClient(c)).ToArray();
         _open = new int[Count];
     }
 
@@ -67,6 +69,9 @@ public sealed class RelayLanes : IDisposable
         }
 
         public OutgoingService.OutgoingServiceClient Client => _lanes._clients[_lane];
+
+        /// <summary>The lane's IncomingService client, for Serve calls (incoming work is relayed bytes too).</summary>
+        public IncomingService.IncomingServiceClient Incoming => _lanes._incoming[_lane];
 
         public void Dispose()
         {

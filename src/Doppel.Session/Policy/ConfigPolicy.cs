@@ -40,6 +40,8 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly bool _targetless;
     private readonly (Regex Pattern, string Replacement)[] _pathMapping;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> _names;
+    private readonly Action<IPEndPoint, int>? _listening;
+    private readonly Action<string>? _reportError;
 
     /// <param name="config">The resolved configuration.</param>
     /// <param name="workingDirectory">The program's working directory: always local.</param>
@@ -50,7 +52,17 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// (/etc/resolv.conf, /etc/hosts, served by the agent) while remote DNS is on.
     /// </param>
     /// <param name="names">The addresses of the host names in the outgoing filter (<see cref="FilterNames"/>).</param>
-    public ConfigPolicy(DoppelConfig config, string workingDirectory, string? executable, string? home, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null)
+    /// <param name="listening">Told of each TCP listener (<see cref="OnListening"/>): the session's incoming subscriptions. Must not block.</param>
+    /// <param name="reportError">Gets the one-sentence error for a <c>listen_ports</c> move whose local port is taken.</param>
+    public ConfigPolicy(
+        DoppelConfig config,
+        string workingDirectory,
+        string? executable,
+        string? home,
+        bool targetless = false,
+        IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null,
+        Action<IPEndPoint, int>? listening = null,
+        Action<string>? reportError = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _fs = config.Feature.Fs;
@@ -62,6 +74,8 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _targetless = targetless;
         _pathMapping = targetless ? [] : _fs.Mapping.Select(m => (new Regex(m.Key, Options), m.Value)).ToArray();
         _names = names ?? new Dictionary<string, IReadOnlySet<IPAddress>>();
+        _listening = listening;
+        _reportError = reportError;
         Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
     }
@@ -206,10 +220,26 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         return requested.Port;
     }
 
+    /// <summary>Passed to the session's incoming subscriptions (<c>Incoming.IncomingPort.Decide</c> picks what to subscribe).</summary>
     public void OnListening(IPEndPoint local, int requestedPort)
     {
-        // Incoming traffic (mirror/steal subscriptions at the agent) arrives with the incoming issue.
+        ArgumentNullException.ThrowIfNull(local);
+        _listening?.Invoke(local, requestedPort);
     }
+
+    /// <summary>A <c>listen_ports</c> move to a local port that is taken: one error line; the app gets the errno.</summary>
+    public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        _reportError?.Invoke(BindMoveFailure(transport, requested.Port, port, errno));
+    }
+
+    /// <summary>The sentence for <see cref="OnBindMoveFailed"/>.</summary>
+    public static string BindMoveFailure(Transport transport, int requestedPort, int port, int errno) =>
+        $"feature.network.incoming.listen_ports moves the app's {(transport == Transport.Tcp ? "TCP" : "UDP")} port {requestedPort} to local port {port}, " +
+        (errno == 98
+            ? $"which another program on this machine already uses, so the app's bind failed (EADDRINUSE): free port {port} or map {requestedPort} to a free port."
+            : $"and that bind failed (errno {errno}), so the app's bind failed too.");
 
     private static SyscallFamilies FamiliesOf(DoppelConfig config, bool targetless)
     {

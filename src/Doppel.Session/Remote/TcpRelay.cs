@@ -100,67 +100,41 @@ internal sealed class TcpRelay(
     }
 
     /// <summary>App → agent. True when it ended cleanly (half-close sent).</summary>
-    private async Task<bool> UploadAsync(Socket app)
-    {
-        var buffer = GC.AllocateUninitializedArray<byte>(Relay.ChunkSize);
-        try
-        {
-            int n;
-            while ((n = await app.ReceiveAsync(buffer, SocketFlags.None, cancel.Token).ConfigureAwait(false)) > 0)
-            {
-                // WriteAsync has serialised the message when it completes: the buffer can be reused.
-                await call.RequestStream.WriteAsync(new TcpClientMessage { Data = Relay.Wrap(buffer, n) }, cancel.Token).ConfigureAwait(false);
-            }
-
-            await call.RequestStream.WriteAsync(new TcpClientMessage { HalfClose = new TcpHalfClose() }, cancel.Token).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or RpcException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
-        {
-            RemoteLog.RelayAppSideEnded(logger, destination, e.Message);
-            return false;
-        }
-    }
+    private Task<bool> UploadAsync(Socket app) => ByteRelay.ToAgentAsync(
+        (buffer, ct) => app.ReceiveAsync(buffer, SocketFlags.None, ct),
+        (data, ct) => call.RequestStream.WriteAsync(new TcpClientMessage { Data = data }, ct),
+        ct => call.RequestStream.WriteAsync(new TcpClientMessage { HalfClose = new TcpHalfClose() }, ct),
+        reason => RemoteLog.RelayAppSideEnded(logger, destination, reason),
+        cancel.Token);
 
     /// <summary>Agent → app. True when it ended cleanly (half-close passed on).</summary>
-    private async Task<bool> DownloadAsync(Socket app)
+    private Task<bool> DownloadAsync(Socket app) => ByteRelay.FromAgentAsync(
+        call.ResponseStream,
+        message => message.MessageCase switch
+        {
+            TcpServerMessage.MessageOneofCase.Data => (ByteRelay.Kind.Data, message.Data.Memory),
+            TcpServerMessage.MessageOneofCase.HalfClose => (ByteRelay.Kind.HalfClose, default),
+            TcpServerMessage.MessageOneofCase.Error => (ByteRelay.Kind.Error, default),
+            _ => (ByteRelay.Kind.Other, default(ReadOnlyMemory<byte>)),
+        },
+        (data, ct) => SendAllAsync(app, data, ct),
+        () => app.Shutdown(SocketShutdown.Send),
+        message => RemoteLog.RelayPodSideFailed(logger, destination, message.Error.Errno, message.Error.Message),
+        reason => RemoteLog.RelayAgentSideEnded(logger, destination, reason),
+        cancel.Token);
+
+    /// <summary>Sends all of <paramref name="data"/> (a send may take part of it).</summary>
+    internal static async ValueTask SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        try
+        while (!data.IsEmpty)
         {
-            while (await call.ResponseStream.MoveNext(cancel.Token).ConfigureAwait(false))
-            {
-                var message = call.ResponseStream.Current;
-                switch (message.MessageCase)
-                {
-                    case TcpServerMessage.MessageOneofCase.Data:
-                        var data = message.Data.Memory;
-                        while (!data.IsEmpty)
-                        {
-                            var sent = await app.SendAsync(data, SocketFlags.None, cancel.Token).ConfigureAwait(false);
-                            data = data[sent..];
-                        }
-
-                        break;
-                    case TcpServerMessage.MessageOneofCase.HalfClose:
-                        app.Shutdown(SocketShutdown.Send);
-                        break;
-                    case TcpServerMessage.MessageOneofCase.Error:
-                        RemoteLog.RelayPodSideFailed(logger, destination, message.Error.Errno, message.Error.Message);
-                        return false;
-                }
-            }
-
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or RpcException or OperationCanceledException or ObjectDisposedException)
-        {
-            RemoteLog.RelayAgentSideEnded(logger, destination, e.Message);
-            return false;
+            var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            data = data[sent..];
         }
     }
 
     /// <summary>Closes with RST (SO_LINGER 0): the app sees ECONNRESET.</summary>
-    private static void Reset(Socket app)
+    internal static void Reset(Socket app)
     {
         try
         {

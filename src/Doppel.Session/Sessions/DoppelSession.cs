@@ -8,6 +8,7 @@ using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
 using Doppel.Session.Files;
+using Doppel.Session.Incoming;
 using Doppel.Session.Policy;
 using Doppel.Session.Remote;
 using Grpc.Core;
@@ -33,10 +34,12 @@ public sealed class DoppelSession : IAsyncDisposable
     private readonly AgentConnection _connection;
     private readonly GrpcRemote _remote;
     private readonly FileSync _files;
+    private readonly IncomingTraffic? _incoming;
 
-    private DoppelSession(AgentConnection connection, GrpcRemote remote, FileSync files, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
+    private DoppelSession(AgentConnection connection, GrpcRemote remote, FileSync files, IncomingTraffic? incoming, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
     {
         _connection = connection;
+        _incoming = incoming;
         _remote = remote;
         _files = files;
         Environment = environment;
@@ -71,6 +74,12 @@ public sealed class DoppelSession : IAsyncDisposable
 
     /// <summary>What the agent serves, as the agent said in its hello.</summary>
     public TargetInfo Target => _connection.Hello.Target;
+
+    /// <summary>
+    /// What the agent handed this session, one line per target port (<c>steal :80: 12 requests, 0
+    /// connections</c>), for the <c>-v</c> summary at exit; empty when nothing came.
+    /// </summary>
+    public IReadOnlyList<string> IncomingSummary => _incoming?.Counts.Lines() ?? [];
 
     /// <summary>One line for the person: <c>session: pod/x (pid 12, container 0123456789ab, hostname web-1)</c>.</summary>
     public string Description { get; }
@@ -110,6 +119,10 @@ public sealed class DoppelSession : IAsyncDisposable
                 throw new SessionStartException($"the agent failed while the session started ({e.StatusCode}: {e.Status.Detail})", e);
             }
 
+            // Incoming traffic needs a target to take it from; an app's listeners in a targetless session stay local.
+            var incoming = targetless || config.Feature.Network.Incoming.Mode == IncomingMode.Off
+                ? null
+                : new IncomingTraffic(config.Feature.Network.Incoming, connection, IncomingTraffic.SessionName(options.LocalEnvironment), options.Info, options.Warn, options.ReportError, loggers.CreateLogger("doppel.incoming"));
             var hostname = config.Feature.Hostname && connection.Hello.Target.Hostname is { Length: > 0 } h ? h : null;
             var policy = new ConfigPolicy(
                 config,
@@ -117,7 +130,9 @@ public sealed class DoppelSession : IAsyncDisposable
                 ExecutablePath(options.Program, environment, options.WorkingDirectory),
                 environment.GetValueOrDefault("HOME"),
                 targetless,
-                names);
+                names,
+                incoming is null ? null : incoming.OnListening,
+                options.ReportError);
             var steering = DnsSteering.From(config);
             foreach (var warning in steering.Warnings)
             {
@@ -125,7 +140,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting), environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting), incoming, environment, policy, Describe(connection.Hello.Target, target));
         }
         catch
         {
@@ -134,9 +149,17 @@ public sealed class DoppelSession : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the write-backs under way and removes the file cache tree, ends the relays (awaiting their tasks), then closes the agent connection.</summary>
+    /// <summary>
+    /// Unsubscribes the incoming ports and ends their Serve calls, ends the write-backs under way and removes the file cache tree,
+    /// ends the relays (awaiting their tasks), then closes the agent connection.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (_incoming is not null)
+        {
+            await _incoming.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _files.DisposeAsync().ConfigureAwait(false);
         await _remote.DisposeAsync().ConfigureAwait(false);
         _connection.Dispose();

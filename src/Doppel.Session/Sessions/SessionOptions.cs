@@ -23,12 +23,16 @@ public sealed record SessionOptions
     /// <summary>doppel's version, sent in the hello (<c>0.1.0</c>).</summary>
     public required string ClientVersion { get; init; }
 
+    /// <summary>Called with each progress line for the person: a port subscribed at the agent (<c>steal :80 → localhost:3000 (filter ^X-Dev-User: alice$)</c>).</summary>
+    public Action<string> Info { get; init; } = _ => { };
+
     /// <summary>Called with each warning for the person (one sentence each): a filter name that resolves to nothing, a DNS filter entry that cannot apply.</summary>
     public Action<string> Warn { get; init; } = _ => { };
 
     /// <summary>
     /// Called with each error the session meets while the program runs and the person must act on
-    /// (one sentence each): today a write-back the pod refused (<see cref="Files.FileSync"/>).
+    /// (one sentence each): a write-back the pod refused (<see cref="Files.FileSync"/>), a port the
+    /// agent would not let this session steal, a <c>listen_ports</c> local port that is taken.
     /// </summary>
     public Action<string> ReportError { get; init; } = _ => { };
 

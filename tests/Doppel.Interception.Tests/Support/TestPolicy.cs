@@ -50,6 +50,10 @@ internal sealed record TestPolicy : IInterceptionPolicy
 
     public void OnListening(IPEndPoint local, int requestedPort) => Listening.Enqueue((local, requestedPort));
 
+    public System.Collections.Concurrent.ConcurrentQueue<(int Requested, int Port, int Errno)> BindMovesFailed { get; } = new();
+
+    public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno) => BindMovesFailed.Enqueue((requested.Port, port, errno));
+
     private static bool Under(string path, IReadOnlyList<string> prefixes)
         => prefixes.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal));
 }

@@ -26,6 +26,9 @@ internal sealed class AgentUnderTest : IAsyncDisposable
 
     public AgentEndpoint Endpoint { get; }
 
+    /// <summary>What the agent serves (<c>pid/N</c>, <c>container/ID</c>), as a configuration's <c>target</c> names it.</summary>
+    public string Target => _target;
+
     public static async Task<AgentUnderTest> StartAsync(string target)
     {
         var agent = new AgentUnderTest(target, Directory.CreateTempSubdirectory("doppel-session-test-").FullName);

@@ -1,0 +1,35 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Session.Incoming;
+
+/// <summary>Incoming traffic's log messages: subscriptions, Serve calls, deliveries (event ids 400–429).</summary>
+internal static partial class IncomingLog
+{
+    [LoggerMessage(EventId = 400, Level = LogLevel.Debug, Message = "incoming: subscribing {Port}")]
+    public static partial void Subscribing(ILogger logger, string port);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "incoming: listener {Local} (asked for port {Requested}) is left alone by the configuration")]
+    public static partial void ListenerIgnored(ILogger logger, IPEndPoint local, int requested);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "incoming: the Subscribe call ended: {Reason}")]
+    public static partial void SubscribeEnded(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 403, Level = LogLevel.Debug, Message = "incoming: a Serve call ended: {Reason}")]
+    public static partial void ServeEnded(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 404, Level = LogLevel.Information, Message = "incoming: request {Id} ({Method} {Target}) could not be delivered to {App}: {Reason}")]
+    public static partial void DeliveryFailed(ILogger logger, ulong id, string method, string target, IPEndPoint app, string reason);
+
+    [LoggerMessage(EventId = 405, Level = LogLevel.Information, Message = "incoming: connection {Id} could not be delivered to {App}: {Reason}")]
+    public static partial void TcpDeliveryFailed(ILogger logger, ulong id, IPEndPoint app, string reason);
+
+    [LoggerMessage(EventId = 406, Level = LogLevel.Debug, Message = "incoming: {What}: {Side} side ended: {Reason}")]
+    public static partial void RelaySideEnded(ILogger logger, string what, string side, string reason);
+
+    [LoggerMessage(EventId = 407, Level = LogLevel.Warning, Message = "incoming: the agent sent {Message} where new work must start")]
+    public static partial void UnexpectedWork(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "incoming: the agent does not mirror port {Port}: {Reason}")]
+    public static partial void MirrorUnsupported(ILogger logger, int port, string reason);
+}

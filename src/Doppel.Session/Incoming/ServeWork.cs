@@ -1,0 +1,400 @@
+using System.Net;
+using System.Net.Sockets;
+using Doppel.Protocol;
+using Doppel.Protocol.V1;
+using Doppel.Session.Remote;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Session.Incoming;
+
+/// <summary>
+/// Delivers the agent's work on one Serve call to the local app (issue 10 item 6):
+/// <code>
+///   request_head, data…, request_end ─► HttpClient (pooled; h2c for HTTP/2) ─► app
+///   response_head, data…, response_end {trailers} ◄───────────────────────────┘
+///   101 / 2xx CONNECT ─► byte relay of the upgraded stream, then the call ends
+///   tcp_open, data/half_close ─► socket to the app ─► data/half_close back, then the call ends
+/// </code>
+/// Host/:authority is kept; X-Forwarded-For and Forwarded name the original client. A
+/// failed delivery (nothing listening, a reset before the response head) answers
+/// <c>error</c>, for which the agent gives the client 502 (HTTP) or a reset (TCP).
+/// Mirrored work is delivered the same way; only the response head and end go back.
+/// </summary>
+internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger)
+{
+    // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the replay sets itself.
+    private static readonly HashSet<string> s_requestSkipped = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Expect", "Content-Length",
+    };
+
+    private static readonly HashSet<string> s_responseSkipped = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
+    };
+
+    /// <summary>
+    /// Serves work items on one call, in sequence, until the call ends, an item ends it (an
+    /// upgrade, a TCP connection, a failure), or <paramref name="again"/> says the call is not
+    /// wanted idle any longer (it is called when an item has left the call idle). <paramref name="busy"/> is called when an item arrives.
+    /// </summary>
+    public async Task ServeCallAsync(
+        IAsyncStreamReader<ServeServerMessage> reader,
+        IAsyncStreamWriter<ServeClientMessage> writer,
+        Action busy,
+        Func<bool> again,
+        CancellationToken cancellationToken)
+    {
+        while (await reader.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            busy();
+            var first = reader.Current;
+            var more = first.MessageCase switch
+            {
+                ServeServerMessage.MessageOneofCase.RequestHead => await ServeHttpAsync(first.RequestHead, reader, writer, cancellationToken).ConfigureAwait(false),
+                ServeServerMessage.MessageOneofCase.TcpOpen => await ServeTcpAsync(first.TcpOpen, reader, writer, cancellationToken).ConfigureAwait(false),
+                _ => Unexpected(first),
+            };
+            if (!more || !again())
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One HTTP request; true when the call can carry the next one.</summary>
+    public async Task<bool> ServeHttpAsync(HttpRequestHead head, IAsyncStreamReader<ServeServerMessage> reader, IAsyncStreamWriter<ServeClientMessage> writer, CancellationToken cancellationToken)
+    {
+        counts.Add((int)head.Port, head.Mirror, http: true);
+        var body = new ServeRequestContent(reader);
+        if (appFor((int)head.Port) is not { } app)
+        {
+            await FailAsync(writer, 111, $"nothing listens for port {head.Port} in this session any more", cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        using var request = Request(head, app, body);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            IncomingLog.DeliveryFailed(logger, head.Id, head.Method, head.Target, app, e.Message);
+            counts.Failed();
+            await FailAsync(writer, Errno(e), $"the local app at {app} did not answer: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        using (response)
+        {
+            var upgraded = response.StatusCode == HttpStatusCode.SwitchingProtocols
+                || (head.Method == "CONNECT" && response.IsSuccessStatusCode);
+            await writer.WriteAsync(new ServeClientMessage { ResponseHead = ResponseHead(response) }, cancellationToken).ConfigureAwait(false);
+            if (upgraded)
+            {
+                if (!await body.FinishAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                {
+                    await RelayUpgradedAsync(head, stream, reader, writer, cancellationToken).ConfigureAwait(false);
+                }
+
+                return false;
+            }
+
+            try
+            {
+                await CopyResponseBodyAsync(response, writer, discard: head.Mirror, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or HttpRequestException)
+            {
+                // The head is gone already: the agent ends the client's response on the error.
+                IncomingLog.DeliveryFailed(logger, head.Id, head.Method, head.Target, app, e.Message);
+                counts.Failed();
+                await FailAsync(writer, 104, $"the local app at {app} failed in the middle of its response: {e.Message}", cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
+            var end = new HttpMessageEnd();
+            foreach (var (name, values) in response.TrailingHeaders.NonValidated)
+            {
+                foreach (var value in values)
+                {
+                    end.Trailers.Add(new HttpHeader { Name = name, Value = value });
+                }
+            }
+
+            await writer.WriteAsync(new ServeClientMessage { ResponseEnd = end }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await body.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One whole TCP connection; the call ends with it (false).</summary>
+    public async Task<bool> ServeTcpAsync(IncomingTcpOpen open, IAsyncStreamReader<ServeServerMessage> reader, IAsyncStreamWriter<ServeClientMessage> writer, CancellationToken cancellationToken)
+    {
+        counts.Add((int)open.Port, open.Mirror, http: false);
+        if (appFor((int)open.Port) is not { } app)
+        {
+            await FailAsync(writer, 111, $"nothing listens for port {open.Port} in this session any more", cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        using var socket = new Socket(app.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(app, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            IncomingLog.TcpDeliveryFailed(logger, open.Id, app, e.Message);
+            counts.Failed();
+            await FailAsync(writer, Errno(e.SocketErrorCode), $"the local app at {app} did not accept: {e.Message}", cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        await RelayAsync(
+            $"incoming connection {open.Id} to {app}",
+            open.Mirror,
+            (buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct),
+            (data, ct) => TcpRelay.SendAllAsync(socket, data, ct),
+            () => socket.Shutdown(SocketShutdown.Send),
+            () => TcpRelay.Reset(socket),
+            reader,
+            writer,
+            cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// Copies an upgraded HTTP/1.1 connection both ways. Such a stream cannot be half-closed: the
+    /// client's half-close is noted, and the connection to the app closes once the app has
+    /// finished too.
+    /// </summary>
+    private Task RelayUpgradedAsync(HttpRequestHead head, Stream stream, IAsyncStreamReader<ServeServerMessage> reader, IAsyncStreamWriter<ServeClientMessage> writer, CancellationToken cancellationToken) => RelayAsync(
+        $"upgraded request {head.Id} ({head.Method} {head.Target})",
+        head.Mirror,
+        (buffer, ct) => stream.ReadAsync(buffer, ct),
+        async (data, ct) =>
+        {
+            await stream.WriteAsync(data, ct).ConfigureAwait(false);
+            await stream.FlushAsync(ct).ConfigureAwait(false);
+        },
+        () => { },
+        stream.Dispose,
+        reader,
+        writer,
+        cancellationToken);
+
+    /// <summary>
+    /// The byte relay of a whole connection or an upgrade (<see cref="ByteRelay"/>'s loops) until
+    /// both sides have finished; when one side fails, the other is torn down
+    /// (<paramref name="abort"/>) rather than left waiting.
+    /// </summary>
+    private async Task RelayAsync(
+        string what,
+        bool mirror,
+        Func<Memory<byte>, CancellationToken, ValueTask<int>> receive,
+        Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> write,
+        Action halfClose,
+        Action abort,
+        IAsyncStreamReader<ServeServerMessage> reader,
+        IAsyncStreamWriter<ServeClientMessage> writer,
+        CancellationToken cancellationToken)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var up = ByteRelay.ToAgentAsync(
+            receive,
+            (data, ct) => Write(writer, new ServeClientMessage { Data = data }, mirror, ct),
+            ct => Write(writer, new ServeClientMessage { HalfClose = new TcpHalfClose() }, mirror, ct),
+            reason => IncomingLog.RelaySideEnded(logger, what, "app", reason),
+            cancel.Token);
+        var down = ByteRelay.FromAgentAsync(
+            reader,
+            Classify,
+            write,
+            halfClose,
+            message => IncomingLog.RelaySideEnded(logger, what, "client", message.Error.Message),
+            reason => IncomingLog.RelaySideEnded(logger, what, "agent", reason),
+            cancel.Token,
+            endAtHalfClose: true);
+        var first = await Task.WhenAny(up, down).ConfigureAwait(false);
+        if (!await first.ConfigureAwait(false))
+        {
+            abort();
+            await cancel.CancelAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(up, down).ConfigureAwait(false);
+    }
+
+    private static (ByteRelay.Kind Kind, ReadOnlyMemory<byte> Data) Classify(ServeServerMessage message) => message.MessageCase switch
+    {
+        ServeServerMessage.MessageOneofCase.Data => (ByteRelay.Kind.Data, message.Data.Memory),
+        ServeServerMessage.MessageOneofCase.HalfClose => (ByteRelay.Kind.HalfClose, default),
+        ServeServerMessage.MessageOneofCase.Error => (ByteRelay.Kind.Error, default),
+        _ => (ByteRelay.Kind.Other, default(ReadOnlyMemory<byte>)),
+    };
+
+    /// <summary>Mirrored work's bytes are not sent back: the agent would discard them.</summary>
+    private static Task Write(IAsyncStreamWriter<ServeClientMessage> writer, ServeClientMessage message, bool mirror, CancellationToken cancellationToken) =>
+        mirror && message.MessageCase == ServeClientMessage.MessageOneofCase.Data ? Task.CompletedTask : writer.WriteAsync(message, cancellationToken);
+
+    /// <summary>The replayed request: same method, target, version and headers, to the app's address.</summary>
+    internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body)
+    {
+        var version = head.Version switch
+        {
+            "HTTP/2" or "HTTP/2.0" => HttpVersion.Version20,
+            "HTTP/1.0" => HttpVersion.Version10,
+            _ => HttpVersion.Version11,
+        };
+        var request = new HttpRequestMessage(new HttpMethod(head.Method), new Uri($"http://{app}{PathAndQuery(head.Target)}"))
+        {
+            Version = version,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        var headers = head.Headers;
+        var upgrade = version == HttpVersion.Version11 && headers.FirstOrDefault(h => h.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) is not null;
+        var contentLength = headers.FirstOrDefault(h => h.Name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))?.Value;
+        var chunked = headers.Any(h => h.Name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase));
+
+        // HTTP/1.x says whether a body follows; an HTTP/2 request may stream one without a length.
+        var hasBody = contentLength is { } length ? length.Trim() != "0" : chunked || version == HttpVersion.Version20;
+        if (hasBody)
+        {
+            request.Content = body;
+            if (contentLength is not null && long.TryParse(contentLength, out var bytes))
+            {
+                body.Headers.ContentLength = bytes;
+            }
+        }
+
+        var host = head.Authority;
+        foreach (var header in headers)
+        {
+            if (header.Name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                host = host.Length > 0 ? host : header.Value;
+                continue;
+            }
+
+            if (header.Name.Equals("TE", StringComparison.OrdinalIgnoreCase) && header.Value.Trim().Equals("trailers", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.TryAddWithoutValidation("TE", "trailers");
+                continue;
+            }
+
+            if (upgrade && (header.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase) || header.Name.Equals("Connection", StringComparison.OrdinalIgnoreCase)))
+            {
+                request.Headers.TryAddWithoutValidation(header.Name, header.Value);
+                continue;
+            }
+
+            if (s_requestSkipped.Contains(header.Name))
+            {
+                continue;
+            }
+
+            if (!request.Headers.TryAddWithoutValidation(header.Name, header.Value) && request.Content is not null)
+            {
+                request.Content.Headers.TryAddWithoutValidation(header.Name, header.Value);
+            }
+        }
+
+        if (host.Length > 0)
+        {
+            request.Headers.Host = host;
+        }
+
+        if (head.Client is { } client && client.Ip.Length is 4 or 16)
+        {
+            var address = client.ToIPEndPoint().Address;
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", address.ToString());
+            var forwardedFor = address.AddressFamily == AddressFamily.InterNetworkV6 ? $"\"[{address}]\"" : address.ToString();
+            request.Headers.TryAddWithoutValidation("Forwarded", $"for={forwardedFor};proto={(head.Scheme.Length > 0 ? head.Scheme : "http")}");
+        }
+
+        return request;
+    }
+
+    private static string PathAndQuery(string target)
+    {
+        if (target.StartsWith('/'))
+        {
+            return target;
+        }
+
+        return Uri.TryCreate(target, UriKind.Absolute, out var absolute) ? absolute.PathAndQuery : "/";
+    }
+
+    private static HttpResponseHead ResponseHead(HttpResponseMessage response)
+    {
+        var head = new HttpResponseHead { Status = (uint)response.StatusCode };
+        Add(head, response.Headers.NonValidated, keepUpgrade: response.StatusCode == HttpStatusCode.SwitchingProtocols);
+        Add(head, response.Content.Headers.NonValidated, keepUpgrade: false);
+        return head;
+
+        static void Add(HttpResponseHead head, System.Net.Http.Headers.HttpHeadersNonValidated headers, bool keepUpgrade)
+        {
+            foreach (var (name, values) in headers)
+            {
+                if (s_responseSkipped.Contains(name) && !(keepUpgrade && name.Equals("Connection", StringComparison.OrdinalIgnoreCase)))
+                {
+                    continue;
+                }
+
+                foreach (var value in values)
+                {
+                    head.Headers.Add(new HttpHeader { Name = name, Value = value });
+                }
+            }
+        }
+    }
+
+    /// <summary>The app's response body in chunks of at most <see cref="Relay.ChunkSize"/>, as they come.</summary>
+    private static async Task CopyResponseBodyAsync(HttpResponseMessage response, IAsyncStreamWriter<ServeClientMessage> writer, bool discard, CancellationToken cancellationToken)
+    {
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var buffer = GC.AllocateUninitializedArray<byte>(Relay.ChunkSize);
+            int n;
+            while ((n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                if (!discard)
+                {
+                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, n) }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static Task FailAsync(IAsyncStreamWriter<ServeClientMessage> writer, int errno, string message, CancellationToken cancellationToken) =>
+        writer.WriteAsync(new ServeClientMessage { Error = new PosixError { Errno = errno, Message = message } }, cancellationToken);
+
+    private bool Unexpected(ServeServerMessage message)
+    {
+        IncomingLog.UnexpectedWork(logger, message.MessageCase.ToString());
+        return false;
+    }
+
+    private static int Errno(HttpRequestException e) => e.InnerException is SocketException s ? Errno(s.SocketErrorCode) : 5;
+
+    private static int Errno(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => 111,
+        SocketError.ConnectionReset => 104,
+        SocketError.TimedOut => 110,
+        SocketError.HostUnreachable => 113,
+        SocketError.NetworkUnreachable => 101,
+        _ => 5,
+    };
+}
