@@ -97,6 +97,9 @@ internal static class TargetRun
                 // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
                 ReportError = console.WriteError,
 
+                // ...and a later success of it takes that line back in one more (docs/cli.md, "Write mode").
+                ReportRecovered = message => console.WriteInfo("doppel: " + message),
+
                 // The final flush at exit says so, and a further Ctrl+C skips it (docs/cli.md, "Write mode").
                 FinalFlushStarting = signals.FinalFlushStarting,
             };

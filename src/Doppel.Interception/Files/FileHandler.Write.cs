@@ -25,8 +25,8 @@ internal sealed partial class FileHandler
         var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Write);
         return path is null ? new(early!.Value) : Remotely(n, async () =>
         {
-            await remote.DeleteAsync(path, directory, cancellationToken).ConfigureAwait(false);
-            files.Forget(path);
+            // A write-back of the file must not land after the delete and bring it back.
+            await files.DeleteAsync(path, directory, c => remote.DeleteAsync(path, directory, c).AsTask(), cancellationToken).ConfigureAwait(false);
         });
     }
 

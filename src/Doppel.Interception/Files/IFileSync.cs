@@ -84,6 +84,16 @@ public interface IFileSync
     Task RenameAsync(string from, string to, Func<CancellationToken, Task> renameRemotely, CancellationToken cancellationToken);
 
     /// <summary>
+    /// An unlink or rmdir of a remote path: a write-back of it (or, for a directory, of a file under
+    /// it) under way ends first, then <paramref name="deleteRemotely"/> deletes it remotely, and what
+    /// the tree knows of it is dropped (<see cref="Forget"/>) with its pending write-back, so a
+    /// deleted file never comes back. A file not deleted remotely keeps going back. A file written
+    /// here that has not reached the remote yet is deleted here alone: ENOENT from the remote is
+    /// success. Throws <see cref="RemoteFileException"/> with the remote's errno otherwise.
+    /// </summary>
+    Task DeleteAsync(string remotePath, bool directory, Func<CancellationToken, Task> deleteRemotely, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Mirrors a chmod/utimensat applied remotely onto the local copy, so a later write-back
     /// (which carries the copy's mode and time) does not undo it.
     /// </summary>

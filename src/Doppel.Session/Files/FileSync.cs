@@ -27,17 +27,21 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     /// <param name="root">The cache tree's directory; null makes a private one under the temp directory, deleted on dispose.</param>
     /// <param name="time">The clock that ages directory listings; null is the system's.</param>
     /// <param name="logger">Where a write-back task's unexpected failure is logged; null logs nothing.</param>
+    /// <param name="recovered">
+    /// Where a file told as failed (<paramref name="report"/>) that later reached the remote is told
+    /// to the user: "FILE reached the pod after all." (name escaped); null says nothing.
+    /// </param>
     /// <param name="finalFlushStarting">
     /// Called when the final flush (<see cref="FlushAsync(CancellationToken)"/>) has files to send, with
     /// their count, before it sends them (the CLI says so and how to skip it); null says nothing.
     /// </param>
-    public FileSync(IRemote remote, Action<string> report, string? root = null, TimeProvider? time = null, ILogger? logger = null, Action<int>? finalFlushStarting = null)
+    public FileSync(IRemote remote, Action<string> report, string? root = null, TimeProvider? time = null, ILogger? logger = null, Action<int>? finalFlushStarting = null, Action<string>? recovered = null)
     {
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(report);
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -89,6 +93,13 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(renameRemotely);
         return _writeBacks.RenameAsync(from, to, () => renameRemotely(cancellationToken), () => MoveLocally(from, to), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task DeleteAsync(string remotePath, bool directory, Func<CancellationToken, Task> deleteRemotely, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(deleteRemotely);
+        return _writeBacks.DeleteAsync(remotePath, directory, () => deleteRemotely(cancellationToken), () => Forget(remotePath), cancellationToken);
     }
 
     /// <inheritdoc/>

@@ -1,6 +1,7 @@
 using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Files;
+using Doppel.Linux.Native;
 using Doppel.Session.Remote;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,7 @@ namespace Doppel.Session.Files;
 ///   write-back: changes = c ──WriteFile + SetAttributes──► agent ──► sent = c; sent = changes and opens = 0? ──► back to the cache
 ///   SettleAsync / FlushAsync(path) (open, stat, chmod of that path) ──► the same, awaited
 ///   RenameAsync: flush, rename in the pod, local copy and state move to the new name (an open fd follows)
+///   DeleteAsync: a send under way ends, the pod deletes (ENOENT for a file never sent is success), state dropped: never sent after
 ///   program exit ──► FlushAllAsync ──► every file with changes ≠ sent (Ctrl+C skips: listed as unsent)
 /// </code>
 /// </summary>
@@ -30,6 +32,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly IRemote _remote;
     private readonly CacheTree _tree;
     private readonly Action<string> _report;
+    private readonly Action<string> _recovered;
     private readonly Action<int> _finalFlushStarting;
     private readonly Action<string> _backToCache;
 
@@ -48,11 +51,13 @@ internal sealed class WriteBacks : IAsyncDisposable
     private Thread? _watcher;
 
     /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger)
+    /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger)
     {
         _remote = remote;
         _tree = tree;
         _report = report;
+        _recovered = recovered;
         _finalFlushStarting = finalFlushStarting;
         _backToCache = backToCache;
         _background = new BackgroundTasks(logger);
@@ -159,6 +164,53 @@ internal sealed class WriteBacks : IAsyncDisposable
             }
 
             Watch(Path.GetDirectoryName(_tree.LocalPath(to))!);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="remotePath"/>: a write-back under way ends first (it cannot be taken
+    /// back), then <paramref name="deleteRemotely"/> runs and <paramref name="forget"/> drops the path
+    /// with its pending write-back (the file is going away: its content need not reach the remote),
+    /// both under the flush lock, so no write-back of it starts in between and none runs after. A
+    /// file written here that the remote does not have (never sent) is deleted here alone: ENOENT
+    /// counts as success. A directory's written files are sent first, so the remote rmdir sees
+    /// what the program sees (ENOTEMPTY).
+    /// </summary>
+    public async Task DeleteAsync(string remotePath, bool directory, Func<Task> deleteRemotely, Action forget, CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DrainEvents(); // a close just before the delete is counted (and dropped with it)
+            if (directory)
+            {
+                foreach (var inside in DirtyPaths().Where(p => p.StartsWith(remotePath + "/", StringComparison.Ordinal)))
+                {
+                    try
+                    {
+                        await FlushHoldingLockAsync(inside, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        // Reported by FlushHoldingLockAsync; the rmdir goes on.
+                    }
+                }
+            }
+
+            try
+            {
+                await deleteRemotely().ConfigureAwait(false);
+            }
+            catch (RemoteFileException e) when (e.Errno == Errno.ENOENT && !directory && IsWritten(remotePath) && File.Exists(_tree.LocalPath(remotePath)))
+            {
+                // Created here and not sent yet: only the local copy exists.
+            }
+
+            forget();
         }
         finally
         {
@@ -338,20 +390,25 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
 
         bool backToCache;
+        bool recovered;
         lock (_state)
         {
-            _failed.Remove(remotePath);
-            if (!_written.TryGetValue(remotePath, out var written))
+            recovered = _failed.Remove(remotePath);
+            backToCache = false;
+            if (_written.TryGetValue(remotePath, out var written))
             {
-                return;
+                written.Sent = Math.Max(written.Sent, changes);
+                backToCache = !written.IsDirty && written.Opens <= 0;
+                if (backToCache)
+                {
+                    _written.Remove(remotePath);
+                }
             }
+        }
 
-            written.Sent = Math.Max(written.Sent, changes);
-            backToCache = !written.IsDirty && written.Opens <= 0;
-            if (backToCache)
-            {
-                _written.Remove(remotePath);
-            }
+        if (recovered)
+        {
+            _recovered($"{Printable.Escape(remotePath)} reached the pod after all.");
         }
 
         if (backToCache)

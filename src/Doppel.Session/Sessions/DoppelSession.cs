@@ -140,7 +140,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting), incoming, environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting, recovered: options.ReportRecovered), incoming, environment, policy, Describe(connection.Hello.Target, target));
         }
         catch
         {

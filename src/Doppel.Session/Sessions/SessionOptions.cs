@@ -37,6 +37,12 @@ public sealed record SessionOptions
     public Action<string> ReportError { get; init; } = _ => { };
 
     /// <summary>
+    /// Called with each sentence that takes back an error told through <see cref="ReportError"/>:
+    /// today "FILE reached the pod after all." for a write-back that failed and later succeeded.
+    /// </summary>
+    public Action<string> ReportRecovered { get; init; } = _ => { };
+
+    /// <summary>
     /// Called when the final flush at the program's exit has written files to send, with their
     /// count, before it sends them: the CLI tells the person and lets a Ctrl+C skip it.
     /// </summary>
