@@ -1,3 +1,4 @@
+using Doppel.Linux.Native;
 using System.Runtime.InteropServices;
 
 namespace Doppel.Linux.Nftables;
@@ -21,9 +22,15 @@ public sealed partial class NftContext : IDisposable
     private const string Library = "libnftables.so.1";
     private const uint NftCtxDefault = 0;
     private static readonly Lock s_library = new();
+    private readonly Dictionary<int, string?> _inheritedBefore;
     private nint _handle;
 
-    private NftContext(nint handle) => _handle = handle;
+    private NftContext(nint handle, Dictionary<int, string?> before)
+    {
+        _handle = handle;
+        _inheritedBefore = before;
+        CloseNewSocketsOnExec();
+    }
 
     /// <summary>
     /// Creates a context (and its netlink socket) in the calling thread's network namespace.
@@ -32,6 +39,7 @@ public sealed partial class NftContext : IDisposable
     public static NftContext Create()
     {
         nint handle;
+        var before = OpenDescriptors();
         try
         {
             lock (s_library)
@@ -50,7 +58,7 @@ public sealed partial class NftContext : IDisposable
             throw new NftablesException($"{Library} was not found: install the libnftables1 package.", e);
         }
 
-        return handle == 0 ? throw new NftablesException("libnftables could not create a context.") : new NftContext(handle);
+        return handle == 0 ? throw new NftablesException("libnftables could not create a context.") : new NftContext(handle, before);
     }
 
     /// <summary>
@@ -67,6 +75,7 @@ public sealed partial class NftContext : IDisposable
             var result = NftRunCmdFromBuffer(_handle, commands);
             var output = Marshal.PtrToStringUTF8(NftCtxGetOutputBuffer(_handle)) ?? string.Empty;
             var error = Marshal.PtrToStringUTF8(NftCtxGetErrorBuffer(_handle)) ?? string.Empty;
+            CloseNewSocketsOnExec();
             return result == 0
                 ? output
                 : throw new NftablesException($"nft failed: {(error.Length > 0 ? error.Trim() : "no error text")} (commands: {commands.Trim()})");
@@ -84,6 +93,54 @@ public sealed partial class NftContext : IDisposable
                 _handle = 0;
             }
         }
+    }
+
+    /// <summary>
+    /// libnftables opens its netlink socket without <c>SOCK_CLOEXEC</c> (libmnl's
+    /// <c>mnl_socket_open</c>), so every child the process forks would inherit it and keep the
+    /// owner tables alive after this process dies, until the child exits. Sockets that appeared
+    /// since the context was made get <c>FD_CLOEXEC</c> (harmless for the others: .NET opens every
+    /// descriptor close-on-exec). A fork in the instant between the socket's creation and this
+    /// call still inherits it.
+    /// </summary>
+    private void CloseNewSocketsOnExec()
+    {
+        foreach (var (fd, target) in OpenDescriptors())
+        {
+            // Compared by what the descriptor is, not its number: listing /proc/self/fd uses a
+            // descriptor whose number a later socket may get.
+            if (target?.StartsWith("socket:", StringComparison.Ordinal) == true
+                && !(_inheritedBefore.TryGetValue(fd, out var earlier) && earlier == target))
+            {
+                var flags = LibC.Syscall(SyscallNumber.Fcntl, fd, 1 /* F_GETFD */);
+                if (flags >= 0 && (flags & 1 /* FD_CLOEXEC */) == 0)
+                {
+                    _ = LibC.Syscall(SyscallNumber.Fcntl, fd, 2 /* F_SETFD */, flags | 1);
+                }
+            }
+        }
+    }
+
+    // Every open descriptor with its link target ("socket:[INODE]", a path, ...); null when it closed meanwhile.
+    private static Dictionary<int, string?> OpenDescriptors()
+    {
+        var fds = new Dictionary<int, string?>();
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(Path.GetFileName(entry), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd))
+            {
+                try
+                {
+                    fds[fd] = new FileInfo(entry).LinkTarget;
+                }
+                catch (IOException)
+                {
+                    fds[fd] = null;
+                }
+            }
+        }
+
+        return fds;
     }
 
     [LibraryImport(Library, EntryPoint = "nft_ctx_new")]
