@@ -1,6 +1,6 @@
-using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Files;
+using Doppel.Linux.Text;
 using Doppel.Session.Remote;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
