@@ -14,6 +14,9 @@ public sealed class ConsoleLogEscapingTests
     private const string Name = "/srv/n\u001b[2Jx\nagent: debug: forged";
     private const string Shown = @"/srv/n\x1b[2Jx\nagent: debug: forged";
 
+    private static readonly Action<ILogger, string, string, Exception?> s_served =
+        LoggerMessage.Define<string, string>(LogLevel.Debug, new EventId(5), "{Path} served from the remote as {CachePath}");
+
     [Fact]
     public void DoppelsOwnLogMessagesHaveTheirControlCharactersEscaped()
     {
@@ -21,7 +24,7 @@ public sealed class ConsoleLogEscapingTests
         var recorded = new Recorder();
         factory.AddProvider(recorded);
 
-        factory.CreateLogger("doppel.interception").LogDebug("{Path} served from the remote as {CachePath}", Name, "/cache/1");
+        s_served(factory.CreateLogger("doppel.interception"), Name, "/cache/1", null);
 
         Assert.Equal([Shown + " served from the remote as /cache/1"], recorded.Messages);
     }
