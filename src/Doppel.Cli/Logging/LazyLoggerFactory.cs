@@ -1,3 +1,4 @@
+using Doppel.Linux.Text;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Logging;
@@ -6,7 +7,9 @@ namespace Doppel.Cli.Logging;
 /// Builds the real logger factory only when something is first logged at an enabled level.
 /// Building it (a DI container resolving open generics) costs a NativeAOT start-up about 10 ms,
 /// which every <c>doppel exec</c> would otherwise pay even though, at the default level, most
-/// runs log nothing.
+/// runs log nothing. Every message it passes on has its control characters escaped
+/// (<see cref="Printable.Escape"/>): a file name with a newline or an escape sequence in it, logged
+/// at debug level, stays on its line and cannot drive the terminal.
 /// </summary>
 internal sealed class LazyLoggerFactory : ILoggerFactory
 {
@@ -45,7 +48,7 @@ internal sealed class LazyLoggerFactory : ILoggerFactory
         {
             if (IsEnabled(logLevel))
             {
-                Real.Log(logLevel, eventId, state, exception, formatter);
+                Real.Log(logLevel, eventId, state, exception, (s, e) => Printable.Escape(formatter(s, e)));
             }
         }
 

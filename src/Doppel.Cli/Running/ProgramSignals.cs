@@ -179,7 +179,7 @@ internal sealed class ProgramSignals : IDisposable
         lock (_lock)
         {
             _flushing = true;
-            Say($"sending {(files == 1 ? "1 written file" : $"{files} written files")} to the pod… press Ctrl+C again to skip.");
+            Say($"sending {(files == 1 ? "1 written file" : $"{files} written files")} to the pod… press Ctrl+C to skip.");
         }
     }
 

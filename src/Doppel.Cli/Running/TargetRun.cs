@@ -3,6 +3,7 @@ using System.Reflection;
 using Doppel.Config.Logging;
 using Doppel.Config;
 using Doppel.Interception;
+using Doppel.Linux.Text;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
 using Doppel.Session.Sessions;
@@ -171,15 +172,20 @@ internal static class TargetRun
         _ => "info",
     };
 
-    /// <summary>The agent's log lines, on doppel's standard error as <c>agent: LEVEL: message</c>.</summary>
-    private static Action<string> AgentLine(IUserConsole console)
+    /// <summary>
+    /// The agent's log lines, on doppel's standard error as <c>agent: LEVEL: message</c>. The agent
+    /// escapes control characters itself; a line that still has one (an agent of another version) is
+    /// escaped here (<see cref="Printable.Escape"/>), so it cannot drive the terminal.
+    /// </summary>
+    internal static Action<string> AgentLine(IUserConsole console)
     {
         var gate = new Lock();
         return line =>
         {
+            var shown = line.Any(char.IsControl) ? Printable.Escape(line) : line;
             lock (gate)
             {
-                console.Error.WriteLine("agent: " + line);
+                console.Error.WriteLine("agent: " + shown);
             }
         };
     }

@@ -30,4 +30,10 @@ public sealed class RemoteFileException : IOException
     /// previous content. Null when unknown (the agent did not answer) or for other calls.
     /// </summary>
     public bool? WrittenInPlace { get; init; }
+
+    /// <summary>
+    /// True when the agent did not answer the call at all (it is gone, stopped or hung, or the call's
+    /// deadline passed): the errno is then EIO, and the advice is about the agent, not the path.
+    /// </summary>
+    public bool Unanswered { get; init; }
 }

@@ -53,9 +53,12 @@ public static class ProcessDetails
     }
 
     /// <summary>
-    /// True when <paramref name="pid"/> has a handler of its own for <paramref name="signal"/> that is
-    /// not blocked (SigCgt and SigBlk of its main thread): it acts on the signal rather than dying of it
-    /// or ignoring it.
+    /// True when <paramref name="pid"/> has a handler of its own for <paramref name="signal"/> (SigCgt
+    /// of its main thread): it acts on the signal rather than dying of it or ignoring it. Whether the
+    /// signal is blocked (SigBlk) does not count: blocking is momentary (a shell blocks every signal
+    /// around its wait for a child and while it forks; a running handler blocks its own signal), and the
+    /// handler runs once it is unblocked. Reading SigBlk made the answer depend on the instant it was
+    /// read: dash's <c>trap … INT</c> read as not catching in most runs.
     /// </summary>
     public static bool Catches(int pid, int signal)
     {
@@ -66,7 +69,7 @@ public static class ProcessDetails
         }
 
         var bit = 1UL << (signal - 1);
-        return (Field(status, "SigCgt:", hex: true) & bit) != 0 && (Field(status, "SigBlk:", hex: true) & bit) == 0;
+        return (Field(status, "SigCgt:", hex: true) & bit) != 0;
     }
 
     private static string? Status(int pid)

@@ -1,6 +1,6 @@
-using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Native;
+using Doppel.Linux.Text;
 
 namespace Doppel.Session.Files;
 
@@ -16,6 +16,9 @@ internal static class WriteBackFailure
     /// <summary>
     /// The sentence, e.g.
     /// <c>/app/out.txt was not written back to the pod: the pod's file system is full (No space left on device), so the pod keeps its previous content: free space in the pod, or keep the path local with feature.fs, and run the program again.</c>
+    /// When the agent did not answer (<see cref="RemoteFileException.Unanswered"/>: gone, stopped,
+    /// hung) nothing about the path is to blame, and the sentence ends <c>: the agent stopped
+    /// answering; run the program again.</c>
     /// </summary>
     public static string Describe(string remotePath, Exception failure)
     {
@@ -35,7 +38,10 @@ internal static class WriteBackFailure
             true => "the pod's file may hold only part of the new content (a mounted single file or a hard-linked one is written in place)",
             null => "the pod keeps its previous content unless the file is written in place (a mounted single file or a hard-linked one), which may then hold only part of the new content",
         };
-        return $"{Printable.Escape(remotePath)} was not written back to the pod: {Printable.Escape(cause)}, so {remains}: {advice}, and run the program again.";
+        var head = $"{Printable.Escape(remotePath)} was not written back to the pod: {Printable.Escape(cause)}, so {remains}";
+        return failure is RemoteFileException { Unanswered: true }
+            ? head + ": the agent stopped answering; run the program again."
+            : head + $": {advice}, and run the program again.";
     }
 
     // "PATH: the agent did not answer (Unavailable)" → "the agent did not answer (Unavailable)".

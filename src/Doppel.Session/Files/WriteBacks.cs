@@ -1,7 +1,7 @@
-using Doppel.Config.Errors;
 using Doppel.Interception.Remote;
 using Doppel.Linux.Files;
 using Doppel.Linux.Native;
+using Doppel.Linux.Text;
 using Doppel.Session.Remote;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;

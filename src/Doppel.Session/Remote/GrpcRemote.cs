@@ -239,7 +239,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
         {
             RemoteLog.FileCallFailed(_logger, path, e.StatusCode, e.Status.Detail);
-            throw new RemoteFileException(Errno.EIO, $"{path}: the agent did not answer ({e.StatusCode})");
+            throw new RemoteFileException(Errno.EIO, $"{path}: the agent did not answer ({e.StatusCode})") { Unanswered = true };
         }
     }
 

@@ -9,7 +9,8 @@ internal static partial class RemoteLog
     [LoggerMessage(EventId = 200, Level = LogLevel.Warning, Message = "{What} failed unexpectedly")]
     public static partial void BackgroundTaskFailed(ILogger logger, string what, Exception exception);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "remote file call on {Path} failed: {Status}: {Detail}")]
+    // Debug: the program gets EIO, and a failed write-back is the one error line of WriteBackFailure.
+    [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "remote file call on {Path} failed: {Status}: {Detail}")]
     public static partial void FileCallFailed(ILogger logger, string path, Grpc.Core.StatusCode status, string detail);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "app connected from {Source} to {Destination} (relayed)")]

@@ -31,7 +31,7 @@ public sealed partial class SignalTests
             try
             {
                 File.WriteAllText(go, string.Empty);
-                await run.WaitForAsync("press Ctrl+C again to skip.", Timeout);
+                await run.WaitForAsync("press Ctrl+C to skip.", Timeout);
                 Kill(doppel, "INT");
                 await run.WaitForAsync("sending it was skipped at exit", Timeout);
             }
@@ -43,7 +43,7 @@ public sealed partial class SignalTests
             var code = await run.WaitForExitAsync(Timeout);
 
             Assert.True(code == 74, $"exit code {code}\n{run.Output}");
-            Assert.Contains("doppel: sending 1 written file to the pod… press Ctrl+C again to skip.\n", run.Output, StringComparison.Ordinal);
+            Assert.Contains("doppel: sending 1 written file to the pod… press Ctrl+C to skip.\n", run.Output, StringComparison.Ordinal);
             Assert.Contains(
                 $"error: {file} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.\n",
                 run.Output,

@@ -171,6 +171,29 @@ public sealed partial class SignalTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task AShellWhoseTrapCatchesCtrlCIsLeftAloneEveryTime(string binary)
+    {
+        // dash blocks every signal for a moment around its wait for `sleep 0.1` and while its handler
+        // runs: whether it catches SIGINT must not depend on that instant. Repeated to catch the race.
+        const string Script = "trap 'echo got INT; sleep 1.5; exit 7' INT; echo program-ready; while :; do sleep 0.1; done";
+        for (var attempt = 1; attempt <= 6; attempt++)
+        {
+            await using var run = DoppelRun.OnTerminal(binary, NoVariables, "exec", "--", "sh", "-c", Script);
+            await run.WaitForAsync("program-ready", Timeout);
+
+            await run.PressCtrlCAsync();
+            await run.WaitForAsync("got INT", Timeout);
+            await run.PressCtrlCAsync(); // within the trap's 1.5 s: the program's business, not a kill
+            var code = await run.WaitForExitAsync(Timeout);
+
+            Assert.True(code == 7, $"attempt {attempt}: exit code {code}\n{run.Output}");
+            Assert.DoesNotContain("doppel: waiting for", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("doppel: stopped", run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task AProgramThatIgnoresSigtermIsKilledTenSecondsLater(string binary)
     {
         await using var run = DoppelRun.WithoutTerminal(binary, NoVariables, "exec", "--", "sh", "-c", "trap '' TERM; echo program-ready; while :; do sleep 0.2; done");

@@ -37,13 +37,23 @@ public sealed class WriteBackFailureTests
     }
 
     [Fact]
-    public void AnUnansweredWriteSaysWhyAndWhatThePodMayHold()
+    public void AnUnansweredWriteSaysWhyAndWhatThePodMayHoldAndBlamesTheAgentNotThePath()
     {
-        var failure = new RemoteFileException(Errno.EIO, $"{Path}: the agent did not answer (Unavailable)");
+        var failure = new RemoteFileException(Errno.EIO, $"{Path}: the agent did not answer (Unavailable)") { Unanswered = true };
 
         Assert.Equal(
             $"{Path} was not written back to the pod: the agent did not answer (Unavailable), so the pod keeps its previous content unless the file is written in place "
-            + "(a mounted single file or a hard-linked one), which may then hold only part of the new content: keep the path local with feature.fs, and run the program again.",
+            + "(a mounted single file or a hard-linked one), which may then hold only part of the new content: the agent stopped answering; run the program again.",
+            WriteBackFailure.Describe(Path, failure));
+    }
+
+    [Fact]
+    public void AnEioThePodAnsweredKeepsThePathAdvice()
+    {
+        var failure = new RemoteFileException(Errno.EIO, $"{Path}: Input/output error") { WrittenInPlace = false };
+
+        Assert.Equal(
+            $"{Path} was not written back to the pod: Input/output error, so the pod keeps its previous content: keep the path local with feature.fs, and run the program again.",
             WriteBackFailure.Describe(Path, failure));
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Doppel.Config.Errors;
+namespace Doppel.Linux.Text;
 
 /// <summary>
 /// Text from outside (a file name the program chose, a pod path) as a user-facing line may show it:

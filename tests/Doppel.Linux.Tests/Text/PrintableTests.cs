@@ -1,6 +1,6 @@
-using Doppel.Config.Errors;
+using Doppel.Linux.Text;
 
-namespace Doppel.Config.Tests.Errors;
+namespace Doppel.Linux.Tests.Text;
 
 public sealed class PrintableTests
 {
