@@ -190,17 +190,5 @@ internal sealed class TcpRelay : RelayCall<TcpClientMessage, TcpServerMessage>
         }
     }
 
-    private static void Reset(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0); // close() now sends RST, not FIN
-        }
-        catch (SocketException)
-        {
-            // already reset by the peer
-        }
-
-        socket.Close();
-    }
+    private static void Reset(Socket socket) => Doppel.Linux.Sockets.SocketReset.Close(socket);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Sockets;
 
 namespace Doppel.Interception.Network;
 
@@ -95,16 +96,5 @@ internal static class HeldConnectionRelay
     }
 
     /// <summary>Closes with SO_LINGER 0: an RST, not a FIN.</summary>
-    private static void Reset(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-        }
-
-        socket.Dispose();
-    }
+    private static void Reset(Socket socket) => SocketReset.Close(socket);
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Sockets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Grpc.Core;
@@ -134,15 +135,5 @@ internal sealed class TcpRelay(
     }
 
     /// <summary>Closes with RST (SO_LINGER 0): the app sees ECONNRESET.</summary>
-    internal static void Reset(Socket app)
-    {
-        try
-        {
-            app.LingerState = new LingerOption(true, 0);
-            app.Close();
-        }
-        catch (ObjectDisposedException)
-        {
-        }
-    }
+    internal static void Reset(Socket app) => SocketReset.Close(app);
 }

@@ -297,7 +297,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ConnectionResetException or InvalidOperationException)
         {
-            ResetQuietly(app);
+            SocketReset.Close(app);
         }
     }
 
@@ -314,17 +314,6 @@ internal sealed class IncomingFront : IAsyncDisposable
         }
     }
 
-    private static void ResetQuietly(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(true, 0);
-            socket.Close();
-        }
-        catch (SocketException)
-        {
-        }
-    }
 
     private static async Task ServeRequestAsync(IncomingHub hub, HttpPassThrough passThrough, HttpContext context)
     {
