@@ -29,5 +29,7 @@ BUILD_PACKAGES=(gcc libc6-dev zlib1g-dev)
 # The mini-cluster (tests/Doppel.Testing) adds dnsmasq-base (cluster DNS; -base: no system
 # service), runc and busybox-static (the container pod), hostname (pod UTS names) and libc-bin (getent).
 # libnftables1 is what doppel-agent's incoming redirect loads (libnftables.so.1); nftables gives
-# the tests `nft list tables` to check that a redirect table is gone.
-TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin libnftables1 nftables)
+# the tests `nft list tables` to check that a redirect table is gone. wrk (HTTP/1.1) and
+# nghttp2-client (h2load, nghttp) load the incoming paths; node-ws is the WebSocket client and
+# server (in /usr/share/nodejs: tests set NODE_PATH).
+TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs node-ws coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin libnftables1 nftables wrk nghttp2-client)
