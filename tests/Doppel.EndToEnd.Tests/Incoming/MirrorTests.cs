@@ -11,28 +11,10 @@ namespace Doppel.EndToEnd.Tests.Incoming;
 [Collection(EndToEndCollection.Name)]
 public sealed class MirrorTests(ClusterFixture fixture)
 {
-    // Serves one HTTP request on port 80 (the backend pod's HTTP port), says which, and exits.
-    private const string OneRequestServer = """
-        import http.server
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                print("saw GET " + self.path, flush=True)
-                body = b"the developer's app\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            def log_message(self, *args):
-                pass
-        server = http.server.HTTPServer(("", 80), Handler)
-        print("listening", flush=True)
-        server.handle_request()
-        """;
-
     [Fact]
     public async Task AMirroredRequestGetsThePodsAnswerAndAlsoReachesTheProgram()
     {
-        await using var doppel = fixture.Start(["-v", "-t", $"pid/{fixture.Backend.Pid}", "--", ClusterFixture.Python, "-c", OneRequestServer]);
+        await using var doppel = fixture.Start(["-v", "-t", $"pid/{fixture.Backend.Pid}", "--", ClusterFixture.Python, "-c", IncomingPrograms.OneRequestServer]);
         Assert.Equal("listening", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
 
         // The subscription follows the listen asynchronously: requests before it reach only the pod's app.
@@ -52,7 +34,8 @@ public sealed class MirrorTests(ClusterFixture fixture)
         var exited = await doppel.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, exited.ExitCode);
         Assert.Contains("mirror :80 → localhost:80\n", exited.Stderr, StringComparison.Ordinal);
-        Assert.Contains("incoming: mirror :80: 0 requests, 1 connection\n", exited.Stderr, StringComparison.Ordinal);
+        // A request sent while the first copy was on its way may have been copied too (and found the program gone).
+        Assert.Matches(@"incoming: mirror :80: 0 requests, \d+ connections?\n", exited.Stderr);
         Assert.DoesNotContain("error:", exited.Stderr, StringComparison.Ordinal);
     }
 }
