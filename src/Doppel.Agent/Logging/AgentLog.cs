@@ -63,4 +63,7 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "incoming: deleting the redirect table {Table} failed: {Reason}")]
     public static partial void TableDeleteFailed(ILogger logger, string table, string reason);
+
+    [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "incoming: mirror copies for '{Session}' on port {Port} are being dropped: its queue of {Capacity} bytes is full (the session or its app does not keep up)")]
+    public static partial void MirrorDropping(ILogger logger, string session, int port, long capacity);
 }

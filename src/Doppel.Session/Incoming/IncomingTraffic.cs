@@ -19,6 +19,7 @@ namespace Doppel.Session.Incoming;
 ///         subscribe {port, mode, filter?, on_concurrent_steal} ─► subscribed {port, error?}
 ///            ok ─► info line "steal :80 → localhost:3000 (filter …)"; error ─► one error line, port forgotten
 ///         notice {text} ─► one warning line
+///         mirror_dropped {port, copies, bytes} ─► Counts (shown with -v at exit); the first of a port ─► one warning line
 ///   dispose: unsubscribe every port, end the call, end the Serve calls
 /// </code>
 /// The interception layer does not report a listener's close yet, so a port stays subscribed
@@ -205,6 +206,9 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                     case IncomingServerMessage.MessageOneofCase.Notice:
                         _warn(message.Notice.Text);
                         break;
+                    case IncomingServerMessage.MessageOneofCase.MirrorDropped:
+                        MirrorDropped(message.MirrorDropped);
+                        break;
                 }
             }
         }
@@ -239,6 +243,14 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         if (_ports.TryGetValue(key, out var port))
         {
             _info(port.Describe());
+        }
+    }
+
+    private void MirrorDropped(MirrorDropped dropped)
+    {
+        if (Counts.MirrorDropped((int)dropped.Port, (long)dropped.Copies, (long)dropped.Bytes))
+        {
+            _warn($"mirror copies of port {dropped.Port} are being dropped: this session or its local app does not keep up with the pod's traffic (the pod's clients are not slowed); -v shows the count at exit.");
         }
     }
 

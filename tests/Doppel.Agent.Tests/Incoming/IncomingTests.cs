@@ -9,7 +9,7 @@ namespace Doppel.Agent.Tests.Incoming;
 /// Steal through the real agent: the "backend" pod's HTTP server is the app, the test is the
 /// session (Subscribe + Serve through the generated client), curl in the "web" pod is the client.
 /// </summary>
-public sealed class IncomingTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
     private const string App = "hello from backend";
 

@@ -19,6 +19,7 @@ internal sealed class TestSession : IAsyncDisposable
     private readonly AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> _control;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _servers = [];
+    private int _mirroredHalfCloses;
 
     private TestSession(GrpcChannel channel, AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> control, string id)
     {
@@ -31,6 +32,12 @@ internal sealed class TestSession : IAsyncDisposable
 
     /// <summary>The request heads this session received.</summary>
     public List<HttpRequestHead> Requests { get; } = [];
+
+    /// <summary>The bytes of mirror copies of whole connections (tcp_open with mirror set), as text, in arrival order.</summary>
+    public System.Text.StringBuilder MirroredBytes { get; } = new();
+
+    /// <summary>How many mirror copies of whole connections ended with half_close.</summary>
+    public int MirroredHalfCloses => Volatile.Read(ref _mirroredHalfCloses);
 
     public static async Task<TestSession> StartAsync(GrpcChannel channel, CancellationToken cancellationToken, int serveCalls = 3)
     {
@@ -47,9 +54,9 @@ internal sealed class TestSession : IAsyncDisposable
         return session;
     }
 
-    public async Task<PortSubscribed> SubscribeAsync(int port, HttpFilter? filter, CancellationToken cancellationToken)
+    public async Task<PortSubscribed> SubscribeAsync(int port, HttpFilter? filter, CancellationToken cancellationToken, SubscriptionMode mode = SubscriptionMode.Steal)
     {
-        await _control.RequestStream.WriteAsync(new IncomingClientMessage { Subscribe = new PortSubscription { Port = (uint)port, Mode = SubscriptionMode.Steal, Filter = filter } }, cancellationToken);
+        await _control.RequestStream.WriteAsync(new IncomingClientMessage { Subscribe = new PortSubscription { Port = (uint)port, Mode = mode, Filter = filter } }, cancellationToken);
         while (await _control.ResponseStream.MoveNext(cancellationToken))
         {
             if (_control.ResponseStream.Current.MessageCase == IncomingServerMessage.MessageOneofCase.Subscribed)
@@ -59,6 +66,35 @@ internal sealed class TestSession : IAsyncDisposable
         }
 
         throw new InvalidOperationException("The Subscribe call ended before the subscription was answered.");
+    }
+
+    /// <summary>Reads the control stream until a mirror_dropped report for <paramref name="port"/> arrives; returns it.</summary>
+    public async Task<MirrorDropped> NextMirrorDroppedAsync(int port, CancellationToken cancellationToken)
+    {
+        while (await _control.ResponseStream.MoveNext(cancellationToken))
+        {
+            if (_control.ResponseStream.Current.MirrorDropped is { } dropped && dropped.Port == port)
+            {
+                return dropped;
+            }
+        }
+
+        throw new InvalidOperationException("The Subscribe call ended before a mirror_dropped report arrived.");
+    }
+
+    /// <summary>Opens Serve calls that say ready and then never read: a session that is stuck.</summary>
+    public async Task<List<AsyncDuplexStreamingCall<ServeClientMessage, ServeServerMessage>>> OpenSilentServeCallsAsync(int count, CancellationToken cancellationToken)
+    {
+        var client = new IncomingService.IncomingServiceClient(_channel);
+        var calls = new List<AsyncDuplexStreamingCall<ServeClientMessage, ServeServerMessage>>();
+        for (var i = 0; i < count; i++)
+        {
+            var call = client.Serve(cancellationToken: _stop.Token);
+            calls.Add(call);
+            await call.RequestStream.WriteAsync(new ServeClientMessage { Ready = new ServeReady { SessionId = Id } }, cancellationToken);
+        }
+
+        return calls;
     }
 
     public Task UnsubscribeAsync(int port, CancellationToken cancellationToken) =>
@@ -99,9 +135,22 @@ internal sealed class TestSession : IAsyncDisposable
     private async Task ServeOneCallAsync(AsyncDuplexStreamingCall<ServeClientMessage, ServeServerMessage> call)
     {
         var received = new StringBuilder();
+        var mirror = false;
         while (await call.ResponseStream.MoveNext(_stop.Token))
         {
             var message = call.ResponseStream.Current;
+            if (mirror && message.MessageCase == ServeServerMessage.MessageOneofCase.Data)
+            {
+                lock (MirroredBytes)
+                {
+                    MirroredBytes.Append(message.Data.ToStringUtf8());
+                }
+            }
+            else if (mirror && message.MessageCase == ServeServerMessage.MessageOneofCase.HalfClose)
+            {
+                Interlocked.Increment(ref _mirroredHalfCloses);
+            }
+
             switch (message.MessageCase)
             {
                 case ServeServerMessage.MessageOneofCase.RequestHead:
@@ -125,8 +174,10 @@ internal sealed class TestSession : IAsyncDisposable
                 case ServeServerMessage.MessageOneofCase.Data:
                     received.Append(message.Data.ToStringUtf8());
                     break;
-                case ServeServerMessage.MessageOneofCase.HalfClose:
                 case ServeServerMessage.MessageOneofCase.TcpOpen:
+                    mirror = message.TcpOpen.Mirror;
+                    break;
+                case ServeServerMessage.MessageOneofCase.HalfClose:
                     break;
                 default:
                     return;

@@ -11,27 +11,10 @@ namespace Doppel.EndToEnd.Tests.Incoming;
 [Collection(EndToEndCollection.Name)]
 public sealed class StealTests(ClusterFixture fixture)
 {
-    // Serves one HTTP request on port 80 (the backend pod's HTTP port) and exits.
-    private const string OneRequestServer = """
-        import http.server
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b"the developer's app\n"
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            def log_message(self, *args):
-                pass
-        server = http.server.HTTPServer(("", 80), Handler)
-        print("listening", flush=True)
-        server.handle_request()
-        """;
-
     [Fact]
     public async Task AStolenPortsRequestReachesTheProgramAndItsProgressLineAndCountAreShown()
     {
-        await using var doppel = fixture.Start(["-v", "-t", $"pid/{fixture.Backend.Pid}", "--steal", "--", ClusterFixture.Python, "-c", OneRequestServer]);
+        await using var doppel = fixture.Start(["-v", "-t", $"pid/{fixture.Backend.Pid}", "--steal", "--", ClusterFixture.Python, "-c", IncomingPrograms.OneRequestServer]);
         Assert.Equal("listening", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
 
         // The subscription follows the listen asynchronously: until it is in place the pod's app answers.

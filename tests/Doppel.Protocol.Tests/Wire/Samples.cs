@@ -207,6 +207,8 @@ internal static class Samples
         Add(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = "s1-0a1b2c3d" } }, "welcome");
         Add(new IncomingServerMessage { Subscribed = subscribed }, "subscribed");
         Add(new IncomingServerMessage { Notice = new IncomingNotice { Text = "3 mirror copies dropped." } }, "notice");
+        Add(new MirrorDropped { Port = 80, Copies = 3, Bytes = 65_536 });
+        Add(new IncomingServerMessage { MirrorDropped = new MirrorDropped { Port = 80, Copies = 3, Bytes = 65_536 } }, "mirror_dropped");
         Add(new ServeReady { SessionId = "s1-0a1b2c3d" });
         Add(header);
         Add(requestHead);

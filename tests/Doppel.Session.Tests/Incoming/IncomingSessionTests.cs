@@ -91,6 +91,49 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
         Assert.Contains($"alice@{Environment.MachineName} (pid {Environment.ProcessId})", refused, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AFilteredMirrorGivesTheClientThePodsAnswerAndAlicesAppACopyOfHerRequest()
+    {
+        await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}");
+        await using var app = await LocalApp.StartAsync(HttpProtocols.Http1);
+        var lines = new Lines();
+        await using var session = await StartAsync(agent, """{"mode": "mirror", "http_filter": {"header_filter": "^X-Dev-User: alice$"}}""", "alice", lines);
+
+        session.Policy.OnListening(app.EndPoint, IncomingClusterFixture.HttpPort);
+        var subscribed = await lines.Info.Reader.ReadAsync(Timeout);
+        var alices = await CurlAsync(["-H", "X-Dev-User: alice", "-d", "alice's body", Url("/mine")]);
+        var others = await CurlAsync(["-H", "X-Dev-User: bob", Url("/theirs")]);
+        var copy = await app.Seen.Reader.ReadAsync(Timeout);
+
+        Assert.Equal($"mirror :{IncomingClusterFixture.HttpPort} → localhost:{app.EndPoint.Port} (filter ^X-Dev-User: alice$)", subscribed);
+        Assert.Equal("alice's body", alices); // the pod's app echoes a POST's body
+        Assert.Equal(IncomingClusterFixture.PodAnswer, others.TrimEnd('\n'));
+        Assert.Equal($"local app: POST /mine HTTP/1.1 host={cluster.Backend.IP}:{IncomingClusterFixture.HttpPort} xff={cluster.Client.IP} body=alice's body\n", copy);
+        Assert.False(app.Seen.Reader.TryRead(out var more), more);
+        Assert.Equal([$"mirror :{IncomingClusterFixture.HttpPort}: 1 request, 0 connections"], session.IncomingSummary);
+        Assert.False(lines.Errors.Reader.TryRead(out var error), error);
+    }
+
+    [Fact]
+    public async Task AWholePortMirrorGivesTheClientThePodsAnswerAndTheLocalAppACopyOfTheConnection()
+    {
+        await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}");
+        await using var app = await LocalApp.StartAsync(HttpProtocols.Http1);
+        var lines = new Lines();
+        await using var session = await StartAsync(agent, "\"mirror\"", "alice", lines);
+
+        session.Policy.OnListening(app.EndPoint, IncomingClusterFixture.HttpPort);
+        var subscribed = await lines.Info.Reader.ReadAsync(Timeout);
+        var answer = await CurlAsync(["-d", "posted", Url("/whole")]);
+        var copy = await app.Seen.Reader.ReadAsync(Timeout);
+
+        Assert.Equal($"mirror :{IncomingClusterFixture.HttpPort} → localhost:{app.EndPoint.Port}", subscribed);
+        Assert.Equal("posted", answer); // the pod's app echoes a POST's body
+        Assert.Equal($"local app: POST /whole HTTP/1.1 host={cluster.Backend.IP}:{IncomingClusterFixture.HttpPort} xff= body=posted\n", copy);
+        Assert.Equal([$"mirror :{IncomingClusterFixture.HttpPort}: 0 requests, 1 connection"], session.IncomingSummary);
+        Assert.False(lines.Errors.Reader.TryRead(out var error), error);
+    }
+
     private static async Task<DoppelSession> StartAsync(AgentUnderTest agent, string incoming, string user, Lines lines)
     {
         var options = new SessionOptions
@@ -160,13 +203,17 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
     {
         private readonly WebApplication _app;
 
-        private LocalApp(WebApplication app, IPEndPoint endPoint)
+        private LocalApp(WebApplication app, IPEndPoint endPoint, Channel<string> seen)
         {
             _app = app;
             EndPoint = endPoint;
+            Seen = seen;
         }
 
         public IPEndPoint EndPoint { get; }
+
+        /// <summary>Each request the app served, as the line it answered plus <c>body=…</c>.</summary>
+        public Channel<string> Seen { get; }
 
         public static async Task<LocalApp> StartAsync(HttpProtocols protocols)
         {
@@ -174,14 +221,17 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
             builder.Logging.ClearProviders();
             builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = protocols));
             var app = builder.Build();
+            var seen = Channel.CreateUnbounded<string>();
             app.Run(async context =>
             {
-                await context.Request.Body.CopyToAsync(Stream.Null);
-                await context.Response.WriteAsync(
-                    $"local app: {context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Request.Protocol} host={context.Request.Host} xff={context.Request.Headers["X-Forwarded-For"]}\n");
+                using var body = new StreamReader(context.Request.Body);
+                var text = await body.ReadToEndAsync();
+                var line = $"local app: {context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Request.Protocol} host={context.Request.Host} xff={context.Request.Headers["X-Forwarded-For"]}";
+                seen.Writer.TryWrite($"{line} body={text}\n");
+                await context.Response.WriteAsync(line + "\n");
             });
             await app.StartAsync(Timeout);
-            return new LocalApp(app, new IPEndPoint(IPAddress.Loopback, new Uri(app.Urls.First()).Port));
+            return new LocalApp(app, new IPEndPoint(IPAddress.Loopback, new Uri(app.Urls.First()).Port), seen);
         }
 
         public async ValueTask DisposeAsync() => await _app.DisposeAsync();

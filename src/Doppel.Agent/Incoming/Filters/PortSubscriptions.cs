@@ -113,4 +113,22 @@ internal sealed class PortSubscriptions
 
         return winner is null ? RouteChoice.None : new RouteChoice(winner, also ?? [], fresh ?? []);
     }
+
+    /// <summary>
+    /// Every session whose filter matches <paramref name="request"/>, each once, earliest
+    /// subscription first (mirror subscriptions: each of them gets a copy; no one wins).
+    /// </summary>
+    public IReadOnlyList<string> Matching(HttpRequestView request, RequestBody? body)
+    {
+        List<string>? sessions = null;
+        foreach (var subscription in _subscriptions)
+        {
+            if ((sessions is null || !sessions.Contains(subscription.SessionId, StringComparer.Ordinal)) && subscription.Filter.Matches(request, body))
+            {
+                (sessions ??= []).Add(subscription.SessionId);
+            }
+        }
+
+        return sessions ?? (IReadOnlyList<string>)[];
+    }
 }

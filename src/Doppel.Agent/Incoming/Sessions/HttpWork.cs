@@ -17,7 +17,7 @@ namespace Doppel.Agent.Incoming;
 /// The request body is streamed while the response is read (either may come first); response
 /// chunks are flushed to the client as they arrive. A session <c>error</c> or the call/session
 /// ending answers 502 with a one-line reason when no response has started, else aborts the
-/// request. Mirrored copies are not implemented yet.
+/// request. Mirror copies of a request are <see cref="MirrorCopy"/>, with the same head.
 /// </summary>
 internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client) : IncomingWork
 {
@@ -30,12 +30,13 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
     /// <summary>True for hop-by-hop headers and HTTP/2 pseudo-headers.</summary>
     public static bool IsHopByHop(string name) => name.StartsWith(':') || s_hopByHop.Contains(name);
 
-    protected override async Task<bool> RunCoreAsync(ServeStreams call, CancellationToken cancellationToken)
+    /// <summary>The request_head of <paramref name="context"/>'s request (hop-by-hop headers left out, <c>TE: trailers</c> kept), as work <paramref name="id"/> of <paramref name="port"/>.</summary>
+    public static HttpRequestHead RequestHead(HttpContext context, ulong id, int port, IPEndPoint? client)
     {
         var request = context.Request;
         var head = new HttpRequestHead
         {
-            Id = Id,
+            Id = id,
             Port = (uint)port,
             Method = request.Method,
             Target = request.Path.ToUriComponent() + request.QueryString.ToUriComponent(),
@@ -61,6 +62,13 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
             }
         }
 
+        return head;
+    }
+
+    protected override async Task<bool> RunCoreAsync(ServeStreams call, CancellationToken cancellationToken)
+    {
+        var head = RequestHead(context, Id, port, client);
+
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
         Task<bool> send;
         try
@@ -84,6 +92,25 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         }
 
         return await send.ConfigureAwait(false);
+    }
+
+    /// <summary>The request_end of <paramref name="context"/>'s request, whose body has been read to its end: its trailers, when there are any.</summary>
+    public static HttpMessageEnd RequestEnd(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var end = new HttpMessageEnd();
+        if (context.Request.SupportsTrailers() && context.Request.CheckTrailersAvailable())
+        {
+            foreach (var (name, values) in context.Features.Get<IHttpRequestTrailersFeature>()!.Trailers)
+            {
+                foreach (var value in values)
+                {
+                    end.Trailers.Add(new HttpHeader { Name = name, Value = value ?? string.Empty });
+                }
+            }
+        }
+
+        return end;
     }
 
     protected override Task FailCoreAsync(string reason)
@@ -123,18 +150,7 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
                 }
             }
 
-            var end = new HttpMessageEnd();
-            if (context.Request.SupportsTrailers() && context.Request.CheckTrailersAvailable())
-            {
-                foreach (var (name, values) in context.Features.Get<IHttpRequestTrailersFeature>()!.Trailers)
-                {
-                    foreach (var value in values)
-                    {
-                        end.Trailers.Add(new HttpHeader { Name = name, Value = value ?? string.Empty });
-                    }
-                }
-            }
-
+            var end = RequestEnd(context);
             await call.WriteAsync(new ServeServerMessage { RequestEnd = end }, cancellationToken).ConfigureAwait(false);
             return true;
         }

@@ -25,6 +25,7 @@ namespace Doppel.Agent.Incoming;
 ///                                      │             else / timeout → TCP pass-through to the app
 ///                                      └─none (unsubscribed meanwhile) ──► TCP pass-through to the app
 ///   HTTP request ──PortSubscriptions.Choose──► winner: HttpWork on a Serve call │ none: HttpPassThrough to the app
+///   mirrors: whole ──► a tee on the connection's input; filtered ──► a tee on each matching request's body (MirrorCopies)
 /// </code>
 /// </summary>
 internal sealed class IncomingFront : IAsyncDisposable
@@ -185,6 +186,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         }
 
         var route = hub.Route(original.Port);
+        using var copies = MirrorCopies.OfConnection(route.Mirrors, connection, original.Port, client, original);
         if (route.WholeSteal is { } owner)
         {
             var work = new TcpWork(connection, original.Port, client, original);
@@ -197,7 +199,7 @@ internal sealed class IncomingFront : IAsyncDisposable
             return;
         }
 
-        if (route.Filtered is not null)
+        if (route.Filtered is not null || route.Mirrors?.Filtered is not null)
         {
             switch (await DetectAsync(connection.Transport.Input, CancellationToken.None).ConfigureAwait(false))
             {
@@ -319,12 +321,13 @@ internal sealed class IncomingFront : IAsyncDisposable
     {
         var connection = context.Features.Get<OriginalDestinationFeature>()!;
         var port = connection.Original.Port;
-        var subscriptions = hub.Route(port).Filtered;
-        if (subscriptions is not null)
+        var route = hub.Route(port);
+        var subscriptions = route.Filtered;
+        if (subscriptions is not null || route.Mirrors?.Filtered is not null)
         {
             var request = context.Request;
             RequestBody? body = null;
-            if (subscriptions.NeedsBody)
+            if (subscriptions?.NeedsBody == true || route.Mirrors?.Filtered?.NeedsBody == true)
             {
                 body = await RequestBody.BufferAsync(request.BodyReader, request.ContentLength, TimeProvider.System, context.RequestAborted).ConfigureAwait(false);
             }
@@ -354,7 +357,8 @@ internal sealed class IncomingFront : IAsyncDisposable
                     HttpVersion = request.Protocol == "HTTP/2" ? HttpVersion.Version20 : request.Protocol == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11,
                     Authority = request.Protocol == "HTTP/2" ? request.Host.Value : null,
                 };
-                var choice = subscriptions.Choose(view, body);
+                MirrorCopies.OfRequest(route.Mirrors, view, body, context, port, connection.Client);
+                var choice = subscriptions?.Choose(view, body) ?? RouteChoice.None;
                 if (choice.Winner is { } winner && hub.Find(winner.SessionId) is { } session)
                 {
                     foreach (var other in choice.NewOverlaps)

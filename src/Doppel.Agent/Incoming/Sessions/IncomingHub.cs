@@ -23,13 +23,17 @@ namespace Doppel.Agent.Incoming;
 /// connection; otherwise the filtered subscriptions (earliest match wins) pick requests and
 /// everything else goes to the app. Unfiltered conflicts follow on_concurrent_steal: abort
 /// (refused, naming the other session), continue (queued behind the current owner, takes over
-/// when it leaves), override (takes the port from the current owner, who is told).
+/// when it leaves), override (takes the port from the current owner, who is told). Mirror
+/// subscriptions (whole or filtered) never conflict: they get copies (<see cref="MirrorCopies"/>)
+/// through each session's <see cref="MirrorQueue"/>, and the original goes where it would go without them.
 /// </summary>
 internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerFactory loggers) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly ConcurrentDictionary<string, IncomingSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, PortState> _ports = new();
+    private readonly ConcurrentDictionary<string, MirrorQueue> _mirrorQueues = new(StringComparer.Ordinal);
+    private readonly long _mirrorCapacity = MirrorQueue.CapacityFromEnvironment(Environment.GetEnvironmentVariable);
     private readonly ILogger _logger = loggers.CreateLogger("doppel.agent.incoming");
     private IncomingRedirect? _redirect;
     private IncomingFront? _front;
@@ -73,12 +77,6 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
             throw new InvalidOperationException("A targetless agent has no pod to take incoming traffic from.");
         }
 
-        if (subscription.Mode == SubscriptionMode.Mirror)
-        {
-            answer.Error = new PosixError { Errno = 95 /* EOPNOTSUPP */, Message = "This agent cannot mirror yet; use steal." };
-            return answer;
-        }
-
         HttpFilterMatcher? filter = subscription.Filter is null ? null : HttpFilterMatcher.Compile(subscription.Filter, new FilterCounters());
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -91,7 +89,13 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
             var state = _ports.GetOrAdd(port, _ => new PortState());
             lock (state)
             {
-                if (filter is null)
+                if (subscription.Mode == SubscriptionMode.Mirror)
+                {
+                    state.Remove(session);
+                    state.AddMirror(session, filter);
+                    _mirrorQueues.GetOrAdd(session.Id, _ => new MirrorQueue(session, _mirrorCapacity, _logger));
+                }
+                else if (filter is null)
                 {
                     var owner = state.WholeSteals.FirstOrDefault(s => s != session);
                     switch (owner is null ? ConcurrentSteal.Continue : subscription.OnConcurrentSteal)
@@ -154,6 +158,11 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     {
         _sessions.TryRemove(session.Id, out _);
         session.End();
+        if (_mirrorQueues.TryRemove(session.Id, out var mirror))
+        {
+            mirror.Dispose();
+        }
+
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -181,11 +190,15 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
 
         lock (state)
         {
+            var mirrors = state.Mirrors(QueueOf);
             return state.WholeSteals.Count > 0
-                ? new PortRoute(state.WholeSteals[0], null)
-                : new PortRoute(null, state.Subscriptions.Subscriptions.Count > 0 ? state.Subscriptions : null);
+                ? new PortRoute(state.WholeSteals[0], null, mirrors)
+                : new PortRoute(null, state.Subscriptions.Subscriptions.Count > 0 ? state.Subscriptions : null, mirrors);
         }
     }
+
+    /// <summary>A mirroring session's queue by its id; null when it has ended.</summary>
+    private MirrorQueue? QueueOf(string sessionId) => _mirrorQueues.GetValueOrDefault(sessionId);
 
     /// <summary>Connects a marked socket (exempt from the redirect) in the target's namespace to the app at <paramref name="destination"/>.</summary>
     public async Task<Socket> ConnectToAppAsync(IPEndPoint destination, CancellationToken cancellationToken)
@@ -252,7 +265,7 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
         bool unused;
         lock (state)
         {
-            unused = state.WholeSteals.Count == 0 && state.Subscriptions.Subscriptions.Count == 0;
+            unused = state.WholeSteals.Count == 0 && state.Subscriptions.Subscriptions.Count == 0 && state.IsWithoutMirrors;
         }
 
         if (unused && _redirect is not null)
@@ -273,12 +286,63 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
         /// <summary>Each session's filtered subscription of the port.</summary>
         public Dictionary<string, FilterSubscription> Filtered { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Sessions that mirror the port whole, in subscription order.</summary>
+        private List<IncomingSession> WholeMirrors { get; } = [];
+
+        /// <summary>Filtered mirror subscriptions.</summary>
+        private PortSubscriptions MirrorSubscriptions { get; } = new();
+
+        /// <summary>Each session's filtered mirror subscription of the port.</summary>
+        private Dictionary<string, FilterSubscription> MirrorFiltered { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>No mirror subscriptions.</summary>
+        public bool IsWithoutMirrors => WholeMirrors.Count == 0 && MirrorFiltered.Count == 0;
+
+        /// <summary>Adds a session's mirror subscription (whole when <paramref name="filter"/> is null).</summary>
+        public void AddMirror(IncomingSession session, HttpFilterMatcher? filter)
+        {
+            if (filter is null)
+            {
+                WholeMirrors.Add(session);
+            }
+            else
+            {
+                MirrorFiltered[session.Id] = MirrorSubscriptions.Add(session.Id, filter);
+            }
+        }
+
+        /// <summary>The port's mirrors for a new connection or request; null when it has none (call under the lock).</summary>
+        public PortMirrors? Mirrors(Func<string, MirrorQueue?> queueOf)
+        {
+            if (IsWithoutMirrors)
+            {
+                return null;
+            }
+
+            var whole = new List<MirrorQueue>(WholeMirrors.Count);
+            foreach (var session in WholeMirrors)
+            {
+                if (queueOf(session.Id) is { } queue)
+                {
+                    whole.Add(queue);
+                }
+            }
+
+            return new PortMirrors(whole, MirrorFiltered.Count > 0 ? MirrorSubscriptions : null, queueOf);
+        }
+
         /// <summary>Removes the session's subscription; false when it had none.</summary>
         public bool Remove(IncomingSession session)
         {
             lock (this)
             {
-                var removed = WholeSteals.Remove(session);
+                var removed = WholeSteals.Remove(session) | WholeMirrors.Remove(session);
+                if (MirrorFiltered.Remove(session.Id, out var mirrored))
+                {
+                    MirrorSubscriptions.Remove(mirrored);
+                    removed = true;
+                }
+
                 if (Filtered.Remove(session.Id, out var filtered))
                 {
                     Subscriptions.Remove(filtered);
@@ -291,5 +355,5 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     }
 }
 
-/// <summary>Where a new connection to a redirected port goes: <paramref name="WholeSteal"/> takes it whole; else <paramref name="Filtered"/> routes each HTTP request; neither: the app.</summary>
-internal sealed record PortRoute(IncomingSession? WholeSteal, PortSubscriptions? Filtered);
+/// <summary>Where a new connection to a redirected port goes: <paramref name="WholeSteal"/> takes it whole; else <paramref name="Filtered"/> routes each HTTP request; neither: the app. <paramref name="Mirrors"/> get copies either way (null: none).</summary>
+internal sealed record PortRoute(IncomingSession? WholeSteal, PortSubscriptions? Filtered, PortMirrors? Mirrors = null);
