@@ -1,0 +1,95 @@
+using System.Net.Sockets;
+using System.Text;
+using Doppel.Linux.Namespaces;
+using Doppel.Protocol.V1;
+using Doppel.Testing;
+
+namespace Doppel.Agent.Tests.Incoming;
+
+/// <summary>
+/// HTTP/1.1 upgrades on a filtered port through the real agent, with a raw client socket in the
+/// web pod: a matching upgrade request goes to the session (the test session answers 101 and
+/// echoes), any other to the backend pod's upgrade echo (node); the upgraded connection follows,
+/// and the client's half-close reaches the far side, whose end closes the client's connection.
+/// </summary>
+public sealed class UpgradeTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+{
+    private const int UpgradePort = 8090;
+
+    // An HTTP server whose upgrade (any protocol) echoes every chunk as "app: CHUNK" and ends after the client's end.
+    private const string AppUpgradeEcho = """
+        const http = require('http');
+        const server = http.createServer((req, res) => res.end('not upgraded\n'));
+        server.on('upgrade', (req, socket, head) => {
+          socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: ' + req.headers.upgrade + '\r\nConnection: Upgrade\r\nX-Answered-By: app\r\n\r\n');
+          if (head.length) socket.write('app: ' + head);
+          socket.on('data', d => socket.write('app: ' + d));
+          socket.on('end', () => socket.end());
+        });
+        server.listen(Number(process.argv[2]), '0.0.0.0');
+        """;
+
+    private static readonly Lazy<string> s_script = new(() =>
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("doppel-upgrade-test-").FullName, "upgrade-echo.js");
+        File.WriteAllText(path, AppUpgradeEcho);
+        return path;
+    });
+
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
+
+    [Fact]
+    public async Task AMatchingUpgradeGoesToTheSessionAndAnotherToTheAppAndEachConnectionFollowsItsUpgrade()
+    {
+        await cluster.Backend.StartAsync(PodServer.Run("upgrade-echo", ["/usr/bin/node", s_script.Value, $"{UpgradePort}"], UpgradePort), Timeout);
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(UpgradePort, new HttpFilter { Header = "^X-Dev-User: test$" }, Timeout)).Error);
+
+        var stolen = await UpgradeAsync("X-Dev-User: test\r\n");
+        var passedThrough = await UpgradeAsync("");
+
+        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", stolen, StringComparison.Ordinal);
+        Assert.Contains("\r\nUpgrade: echo\r\n", stolen, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("\r\nX-Answered-By: test-session\r\n", stolen, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith("\r\n\r\nsession: ping\n", stolen, StringComparison.Ordinal);
+        var head = Assert.Single(session.Requests);
+        Assert.Contains(head.Headers, h => h.Name == "Upgrade" && h.Value == "echo");
+        Assert.StartsWith("HTTP/1.1 101 Switching Protocols\r\n", passedThrough, StringComparison.Ordinal);
+        Assert.Contains("\r\nUpgrade: echo\r\n", passedThrough, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("\r\nX-Answered-By: app\r\n", passedThrough, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith("\r\n\r\napp: ping\n", passedThrough, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// From the web pod: an upgrade request, then (after the 101) "ping\n" and a half-close; returns
+    /// everything the connection gave back until its end.
+    /// </summary>
+    private async Task<string> UpgradeAsync(string extraHeaders)
+    {
+        using var thread = NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, UpgradePort, Timeout);
+        var request = $"GET /chat HTTP/1.1\r\nHost: backend:{UpgradePort}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n{extraHeaders}\r\n";
+        await socket.SendAsync(Encoding.ASCII.GetBytes(request), Timeout);
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var n = await socket.ReceiveAsync(buffer, Timeout);
+            Assert.True(n > 0, $"the connection ended before the response head: {received}");
+            received.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        await socket.SendAsync("ping\n"u8.ToArray(), Timeout);
+        socket.Shutdown(SocketShutdown.Send);
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+        {
+            received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return received.ToString();
+    }
+}
