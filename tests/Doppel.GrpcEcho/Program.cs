@@ -1,7 +1,12 @@
 using Doppel.GrpcEcho;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 // server PORT NAME: h2c on 0.0.0.0:PORT, prints "listening" once it listens.
 // client URL [USER]: calls Say, Count and a refused Say (with X-Dev-User: USER when given) and

@@ -12,7 +12,7 @@ internal static class RepoPaths
         "doppel");
 
     /// <summary>tests/Doppel.GrpcEcho's program (run with <c>dotnet</c>), built in the tests' own configuration.</summary>
-    public static string GrpcEcho { get; } = Existing(
+    public static string GrpcEcho => Existing(
         Path.Combine(Root, "tests", "Doppel.GrpcEcho", "bin", new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name, "net10.0", "Doppel.GrpcEcho.dll"),
         "Doppel.GrpcEcho");
 

@@ -324,7 +324,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         {
             var request = context.Request;
             RequestBody? body = null;
-            if (subscriptions.NeedsBody)
+            if (subscriptions.NeedsBody && UpgradedRelay.Upgradable(context) is null) // an upgrade's "body" is the upgraded stream
             {
                 body = await RequestBody.BufferAsync(request.BodyReader, request.ContentLength, TimeProvider.System, context.RequestAborted).ConfigureAwait(false);
             }
