@@ -29,19 +29,29 @@ public sealed class UpgradeTests(ClusterFixture cluster) : IClassFixture<Cluster
         server.listen(Number(process.argv[2]), '0.0.0.0');
         """;
 
-    private static readonly Lazy<string> s_script = new(() =>
-    {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("doppel-upgrade-test-").FullName, "upgrade-echo.js");
-        File.WriteAllText(path, AppUpgradeEcho);
-        return path;
-    });
+    // An h2c client that opens a WebSocket with an extended CONNECT once the server allows it; prints the status and body.
+    private const string ExtendedConnectClient = """
+        const http2 = require('http2');
+        const client = http2.connect(process.argv[1]);
+        client.on('remoteSettings', settings => {
+          if (!settings.enableConnectProtocol) { console.log('extended CONNECT not offered'); process.exit(0); }
+          const request = client.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/chat' });
+          let answer = '';
+          request.on('response', headers => answer += headers[':status'] + ' ');
+          request.on('data', data => answer += data);
+          request.on('end', () => { process.stdout.write(answer); client.close(); });
+        });
+        """;
+
+    private static readonly SemaphoreSlim s_appStarted = new(1, 1);
+    private static bool s_appRunning;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
     [Fact]
     public async Task AMatchingUpgradeGoesToTheSessionAndAnotherToTheAppAndEachConnectionFollowsItsUpgrade()
     {
-        await cluster.Backend.StartAsync(PodServer.Run("upgrade-echo", ["/usr/bin/node", s_script.Value, $"{UpgradePort}"], UpgradePort), Timeout);
+        await StartAppAsync();
         await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
         using var channel = AgentProcess.Connect(agent.SocketPath);
         await using var session = await TestSession.StartAsync(channel, Timeout);
@@ -60,6 +70,49 @@ public sealed class UpgradeTests(ClusterFixture cluster) : IClassFixture<Cluster
         Assert.Contains("\r\nUpgrade: echo\r\n", passedThrough, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("\r\nX-Answered-By: app\r\n", passedThrough, StringComparison.OrdinalIgnoreCase);
         Assert.EndsWith("\r\n\r\napp: ping\n", passedThrough, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnHttp2ExtendedConnectIsAnswered501WithAReason()
+    {
+        await StartAppAsync();
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(UpgradePort, new HttpFilter { Header = "^X-Dev-User: test$" }, Timeout)).Error);
+
+        var result = await cluster.ProcessPod.ExecInNetworkAsync(["/usr/bin/node", "-e", ExtendedConnectClient, $"http://{cluster.Backend.IP}:{UpgradePort}"], Timeout);
+
+        Assert.Equal("501 doppel: websocket over HTTP/2 (extended CONNECT) is not supported; use an HTTP/1.1 upgrade\n", result.StandardOutput + result.StandardError);
+        Assert.Empty(session.Requests);
+    }
+
+    /// <summary>The backend pod's upgrade echo, started once for the class (it runs until the cluster stops).</summary>
+    private async Task StartAppAsync()
+    {
+        await s_appStarted.WaitAsync(Timeout);
+        try
+        {
+            if (!s_appRunning)
+            {
+                var directory = Directory.CreateTempSubdirectory("doppel-upgrade-test-");
+                try
+                {
+                    var path = Path.Combine(directory.FullName, "upgrade-echo.js");
+                    await File.WriteAllTextAsync(path, AppUpgradeEcho, Timeout);
+                    await cluster.Backend.StartAsync(PodServer.Run("upgrade-echo", ["/usr/bin/node", path, $"{UpgradePort}"], UpgradePort), Timeout);
+                    s_appRunning = true;
+                }
+                finally
+                {
+                    directory.Delete(recursive: true); // node has read it
+                }
+            }
+        }
+        finally
+        {
+            s_appStarted.Release();
+        }
     }
 
     /// <summary>

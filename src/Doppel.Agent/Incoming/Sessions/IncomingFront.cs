@@ -317,6 +317,11 @@ internal sealed class IncomingFront : IAsyncDisposable
 
     private static async Task ServeRequestAsync(IncomingHub hub, HttpPassThrough passThrough, HttpContext context)
     {
+        if (await UpgradedRelay.RefusedExtendedConnectAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var connection = context.Features.Get<OriginalDestinationFeature>()!;
         var port = connection.Original.Port;
         var subscriptions = hub.Route(port).Filtered;

@@ -19,8 +19,10 @@ namespace Doppel.Agent.Incoming;
 /// after its last bytes: Kestrel then closes the client's connection, since an upgraded Kestrel
 /// connection cannot be half-closed. A failure on either side resets the client's connection.
 /// Not upgrades here: <c>Upgrade: h2c</c> (Kestrel serves such a request as plain HTTP/1.1 and
-/// drops the header, which RFC 9110 §7.8 allows), and HTTP/2 extended CONNECT (RFC 8441), which
-/// Kestrel does not advertise to these clients (see docs/configuration.md).
+/// drops the header, which RFC 9110 §7.8 allows), and HTTP/2 extended CONNECT (RFC 8441,
+/// WebSocket over HTTP/2): Kestrel advertises it (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, no switch
+/// turns that off), but the Serve protocol carries no <c>:protocol</c>, so such a request is
+/// answered 501 with one line, on either route (<see cref="RefusedExtendedConnectAsync"/>).
 /// </summary>
 internal static class UpgradedRelay
 {
@@ -31,6 +33,23 @@ internal static class UpgradedRelay
     /// <summary>Upgrade and Connection, which an upgrade request keeps on its way (other hop-by-hop headers do not).</summary>
     public static bool IsUpgradeHeader(string name)
         => name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase) || name.Equals("Connection", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Answers an HTTP/2 extended CONNECT (<c>:protocol</c>, RFC 8441) with 501 and one line; true
+    /// when it did. The client can open its WebSocket with an HTTP/1.1 upgrade instead, which doppel routes.
+    /// </summary>
+    public static async Task<bool> RefusedExtendedConnectAsync(HttpContext context)
+    {
+        if (context.Features.Get<IHttpExtendedConnectFeature>() is not { IsExtendedConnect: true } connect)
+        {
+            return false;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status501NotImplemented;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync($"doppel: {connect.Protocol} over HTTP/2 (extended CONNECT) is not supported; use an HTTP/1.1 upgrade\n").ConfigureAwait(false);
+        return true;
+    }
 
     /// <summary>An upgrade request's request_end, at once: what follows its head is the upgraded stream, not a body.</summary>
     public static async Task<bool> SendNoBodyAsync(ServeStreams call, CancellationToken cancellationToken)
