@@ -13,11 +13,13 @@ namespace Doppel.Agent.Incoming;
 ///   stolen:       client ◄─Kestrel's upgraded stream─► data / half_close on the Serve call ◄─► session ◄─► local app
 ///   pass-through: client ◄─Kestrel's upgraded stream─► SocketsHttpHandler's raw connection ◄─► pod's app
 /// </code>
-/// The client's end of stream goes on as a half-close (<c>half_close</c> to the session;
-/// <c>shutdown(SHUT_WR)</c> on the socket to the app), and the relay waits for the other side.
-/// The other side's end (the session's <c>half_close</c>, the app's end of stream) ends the relay
-/// after its last bytes: Kestrel then closes the client's connection, since an upgraded Kestrel
-/// connection cannot be half-closed. A failure on either side resets the client's connection.
+/// The far side's end (the session's <c>half_close</c>, the app's end of stream) ends the relay
+/// after its last bytes, and Kestrel closes the client's connection. The client's end of stream
+/// goes on as a half-close (<c>half_close</c> to the session; <c>shutdown(SHUT_WR)</c> on the
+/// socket to the app), but Kestrel takes a client's FIN for the end of the whole connection and
+/// stops its output, so the upgraded connection ends then: bytes the far side sends after the
+/// client's half-close are lost (WebSocket closes with close frames first, so it is not
+/// affected). A failure on either side resets the client's connection.
 /// Not upgrades here: <c>Upgrade: h2c</c> (Kestrel serves such a request as plain HTTP/1.1 and
 /// drops the header, which RFC 9110 §7.8 allows), and HTTP/2 extended CONNECT (RFC 8441,
 /// WebSocket over HTTP/2): Kestrel advertises it (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, no switch
