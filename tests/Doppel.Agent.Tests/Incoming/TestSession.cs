@@ -9,7 +9,9 @@ namespace Doppel.Agent.Tests.Incoming;
 /// <summary>
 /// The test playing a session against the real agent: a Subscribe call and a few idle Serve calls
 /// that answer every stolen HTTP request with <see cref="Answer"/> (a chunked body in three
-/// parts) and every stolen TCP connection with "stolen whole\n" after the client's half-close.
+/// parts), every stolen upgrade request (an <c>Upgrade</c> header) with 101 and then an echo of
+/// each data message as "session: DATA" until the client's half-close, and every stolen TCP
+/// connection with "stolen whole\n" after the client's half-close.
 /// </summary>
 internal sealed class TestSession : IAsyncDisposable
 {
@@ -136,6 +138,7 @@ internal sealed class TestSession : IAsyncDisposable
     {
         var received = new StringBuilder();
         var mirror = false;
+        var upgrade = false;
         while (await call.ResponseStream.MoveNext(_stop.Token))
         {
             var message = call.ResponseStream.Current;
@@ -159,7 +162,26 @@ internal sealed class TestSession : IAsyncDisposable
                         Requests.Add(message.RequestHead);
                     }
 
+                    upgrade = message.RequestHead.Headers.Any(h => h.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase));
+
                     break;
+                case ServeServerMessage.MessageOneofCase.RequestEnd when upgrade:
+                    var switching = new HttpResponseHead { Status = 101 };
+                    switching.Headers.Add(new HttpHeader { Name = "Upgrade", Value = "echo" });
+                    switching.Headers.Add(new HttpHeader { Name = "X-Answered-By", Value = "test-session" });
+                    await call.RequestStream.WriteAsync(new ServeClientMessage { ResponseHead = switching });
+                    continue;
+                case ServeServerMessage.MessageOneofCase.Data when upgrade:
+                    await call.RequestStream.WriteAsync(new ServeClientMessage { Data = ByteString.CopyFromUtf8("session: " + message.Data.ToStringUtf8()) });
+                    continue;
+                case ServeServerMessage.MessageOneofCase.HalfClose when upgrade:
+                    await call.RequestStream.WriteAsync(new ServeClientMessage { HalfClose = new TcpHalfClose() });
+                    while (await call.ResponseStream.MoveNext(_stop.Token))
+                    {
+                        // the agent ends the call once the relay is over; disposing it earlier could reset what was just sent
+                    }
+
+                    return;
                 case ServeServerMessage.MessageOneofCase.RequestEnd:
                     var head = new HttpResponseHead { Status = 200 };
                     head.Headers.Add(new HttpHeader { Name = "X-Answered-By", Value = "test-session" });

@@ -11,6 +11,11 @@ internal static class RepoPaths
         Environment.GetEnvironmentVariable("DOPPEL_AOT_BINARY") is { Length: > 0 } aot ? aot : Path.Combine(Root, "artifacts", "doppel"),
         "doppel");
 
+    /// <summary>tests/Doppel.GrpcEcho's program (run with <c>dotnet</c>), built in the tests' own configuration.</summary>
+    public static string GrpcEcho => Existing(
+        Path.Combine(Root, "tests", "Doppel.GrpcEcho", "bin", new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name, "net10.0", "Doppel.GrpcEcho.dll"),
+        "Doppel.GrpcEcho");
+
     private static string Existing(string path, string what)
         => File.Exists(path) ? path : throw new FileNotFoundException($"The {what} binary {path} does not exist; run scripts/build.sh first.", path);
 

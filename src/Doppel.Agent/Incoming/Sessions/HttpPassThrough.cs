@@ -9,9 +9,10 @@ namespace Doppel.Agent.Incoming;
 /// original destination over pooled connections (one <see cref="SocketsHttpHandler"/>, whose
 /// connections are marked sockets in the target's namespace so the redirect lets them through),
 /// with the client's HTTP version (h2c stays h2c). Bodies both ways are streamed; response
-/// trailers (gRPC's grpc-status) are copied. The app unreachable: 502 with one line.
+/// trailers (gRPC's grpc-status) are copied. The app unreachable: 502 with one line. Upgrade
+/// requests (WebSocket, ...) go on their own connections (<c>HttpPassThrough.Upgrade.cs</c>).
 /// </summary>
-internal sealed class HttpPassThrough : IDisposable
+internal sealed partial class HttpPassThrough : IDisposable
 {
     private readonly HttpMessageInvoker _client;
 
@@ -28,19 +29,21 @@ internal sealed class HttpPassThrough : IDisposable
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var destination = new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port);
-                var socket = await hub.ConnectToAppAsync(destination, cancellationToken).ConfigureAwait(false);
-                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-            },
+            ConnectCallback = (context, cancellationToken) => ConnectAsync(hub, context, cancellationToken),
         };
         _client = new HttpMessageInvoker(handler);
+        _upgrades = UpgradeClient(hub);
     }
 
     /// <summary>Forwards the request (HTTP/2 clients' requests over h2c unless the app refused it before; an HTTP/1.1-only app gets HTTP/1.1) to <paramref name="destination"/> and copies the response back.</summary>
     public async Task ForwardAsync(HttpContext context, IPEndPoint destination)
     {
+        if (UpgradedRelay.Upgradable(context) is { } upgrade)
+        {
+            await ForwardUpgradeAsync(context, upgrade, destination).ConfigureAwait(false);
+            return;
+        }
+
         var http2 = context.Request.Protocol == "HTTP/2" && !_http1Only.ContainsKey(destination);
         var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
         HttpResponseMessage? response = null;
@@ -63,19 +66,27 @@ internal sealed class HttpPassThrough : IDisposable
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
-            if (!context.RequestAborted.IsCancellationRequested)
-            {
-                context.Response.StatusCode = StatusCodes.Status502BadGateway;
-                await context.Response.WriteAsync($"doppel: the pod's app at {destination} could not be reached: {e.Message}\n").ConfigureAwait(false);
-            }
-
+            await AnswerUnreachableAsync(context, destination, e).ConfigureAwait(false);
             return;
         }
 
         await CopyResponseAsync(context, response).ConfigureAwait(false);
     }
 
+    private static async Task AnswerUnreachableAsync(HttpContext context, IPEndPoint destination, Exception e)
+    {
+        if (!context.RequestAborted.IsCancellationRequested)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            await context.Response.WriteAsync($"doppel: the pod's app at {destination} could not be reached: {e.Message}\n").ConfigureAwait(false);
+        }
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpContext context, IPEndPoint destination, Version? version)
+        => await _client.SendAsync(Message(context, destination, version, upgrade: false), context.RequestAborted).ConfigureAwait(false);
+
+    // The request to the app; an upgrade request keeps Upgrade and Connection and has no body (its body is the upgraded stream).
+    private static HttpRequestMessage Message(HttpContext context, IPEndPoint destination, Version? version, bool upgrade)
     {
         var request = context.Request;
         var authority = destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{destination.Address}]:{destination.Port}" : destination.ToString();
@@ -84,14 +95,14 @@ internal sealed class HttpPassThrough : IDisposable
             Version = version ?? (request.Protocol == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11),
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        if (!upgrade && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
             message.Content = new StreamContent(request.Body);
         }
 
         foreach (var (name, values) in request.Headers)
         {
-            if (HttpWork.IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers"))
+            if (HttpWork.IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers") && !(upgrade && UpgradedRelay.IsUpgradeHeader(name)))
             {
                 continue;
             }
@@ -106,7 +117,7 @@ internal sealed class HttpPassThrough : IDisposable
             }
         }
 
-        return await _client.SendAsync(message, context.RequestAborted).ConfigureAwait(false);
+        return message;
     }
 
     private static async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response)
@@ -141,5 +152,9 @@ internal sealed class HttpPassThrough : IDisposable
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _upgrades.Dispose();
+    }
 }

@@ -17,7 +17,9 @@ namespace Doppel.Agent.Incoming;
 /// The request body is streamed while the response is read (either may come first); response
 /// chunks are flushed to the client as they arrive. A session <c>error</c> or the call/session
 /// ending answers 502 with a one-line reason when no response has started, else aborts the
-/// request. Mirror copies of a request are <see cref="MirrorCopy"/>, with the same head.
+/// request. Mirror copies of a request are <see cref="MirrorCopy"/>, with the same head. An HTTP/1.1
+/// upgrade request (WebSocket, ...) goes with its Upgrade and Connection headers and no body; a 101
+/// from the session turns the call into a byte relay (<see cref="UpgradedRelay"/>).
 /// </summary>
 internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client) : IncomingWork
 {
@@ -49,9 +51,11 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
             head.Client = SockAddr.FromIPEndPoint(client);
         }
 
+        // An upgrade request (WebSocket, ...) keeps Upgrade and Connection: the session's app decides.
+        var upgrade = UpgradedRelay.Upgradable(context);
         foreach (var (name, values) in request.Headers)
         {
-            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers"))
+            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers") && !(upgrade is not null && UpgradedRelay.IsUpgradeHeader(name)))
             {
                 continue;
             }
@@ -74,7 +78,7 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         try
         {
             await call.WriteAsync(new ServeServerMessage { RequestHead = head }, sending.Token).ConfigureAwait(false);
-            send = SendBodyAsync(call, sending.Token);
+            send = upgrade is null ? SendBodyAsync(call, sending.Token) : UpgradedRelay.SendNoBodyAsync(call, sending.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
         {
@@ -82,7 +86,7 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
             return false;
         }
 
-        var answered = await ReceiveResponseAsync(call, cancellationToken).ConfigureAwait(false);
+        var answered = await ReceiveResponseAsync(call, upgrade, cancellationToken).ConfigureAwait(false);
         if (!answered || !send.IsCompleted)
         {
             // The response ended before the request body (or failed): this call cannot carry more work.
@@ -160,8 +164,8 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         }
     }
 
-    // session --response--> client; true when response_end arrived.
-    private async Task<bool> ReceiveResponseAsync(ServeStreams call, CancellationToken cancellationToken)
+    // session --response--> client; true when response_end arrived (false after an upgrade: the call ends with it).
+    private async Task<bool> ReceiveResponseAsync(ServeStreams call, IHttpUpgradeFeature? upgrade, CancellationToken cancellationToken)
     {
         var response = context.Response;
         try
@@ -171,6 +175,9 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
                 var message = call.Requests.Current;
                 switch (message.MessageCase)
                 {
+                    case ServeClientMessage.MessageOneofCase.ResponseHead when upgrade is not null && message.ResponseHead.Status == StatusCodes.Status101SwitchingProtocols:
+                        await UpgradedRelay.StolenAsync(context, upgrade, message.ResponseHead, call, cancellationToken).ConfigureAwait(false);
+                        return false;
                     case ServeClientMessage.MessageOneofCase.ResponseHead when !response.HasStarted:
                         response.StatusCode = (int)message.ResponseHead.Status;
                         foreach (var header in message.ResponseHead.Headers)

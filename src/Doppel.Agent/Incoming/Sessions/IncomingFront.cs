@@ -319,6 +319,11 @@ internal sealed class IncomingFront : IAsyncDisposable
 
     private static async Task ServeRequestAsync(IncomingHub hub, HttpPassThrough passThrough, HttpContext context)
     {
+        if (await UpgradedRelay.RefusedExtendedConnectAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var connection = context.Features.Get<OriginalDestinationFeature>()!;
         var port = connection.Original.Port;
         var route = hub.Route(port);
@@ -327,7 +332,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         {
             var request = context.Request;
             RequestBody? body = null;
-            if (subscriptions?.NeedsBody == true || route.Mirrors?.Filtered?.NeedsBody == true)
+            if ((subscriptions?.NeedsBody == true || route.Mirrors?.Filtered?.NeedsBody == true) && UpgradedRelay.Upgradable(context) is null) // an upgrade's "body" is the upgraded stream
             {
                 body = await RequestBody.BufferAsync(request.BodyReader, request.ContentLength, TimeProvider.System, context.RequestAborted).ConfigureAwait(false);
             }
