@@ -11,6 +11,11 @@ internal static class RepoPaths
         Environment.GetEnvironmentVariable("DOPPEL_AOT_BINARY") is { Length: > 0 } aot ? aot : Path.Combine(Root, "artifacts", "doppel"),
         "doppel");
 
+    /// <summary>The NativeAOT doppel-agent: DOPPEL_AGENT_BINARY, else doppel-agent beside <see cref="Doppel"/>.</summary>
+    public static string Agent { get; } = Existing(
+        Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } agent ? agent : Path.Combine(Path.GetDirectoryName(Doppel)!, "doppel-agent"),
+        "doppel-agent");
+
     private static string Existing(string path, string what)
         => File.Exists(path) ? path : throw new FileNotFoundException($"The {what} binary {path} does not exist; run scripts/build.sh first.", path);
 
