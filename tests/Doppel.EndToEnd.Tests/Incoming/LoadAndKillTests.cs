@@ -96,6 +96,8 @@ public sealed class LoadAndKillTests(LoadCluster cluster) : IClassFixture<LoadCl
                 aliceProcess.Kill();
             }
 
+            // Her app outlives its supervisor and holds doppel's stdout open: it goes too, so doppel's output ends.
+            KillApps([apps[0]]);
             Assert.Equal(137, (await alice.WaitAsync(TimeSpan.FromSeconds(10))).ExitCode);
 
             await WaitForAnswerAsync("alice", LoadCluster.PodBody, TimeSpan.FromSeconds(5), agent);
