@@ -3,9 +3,10 @@ using Doppel.Interception.Policy;
 namespace Doppel.Bench;
 
 /// <summary>
-/// <c>Doppel.Bench [--quick] [--p3]</c>: measures each figure next to the direct path in the same run
-/// and prints one table per figure: 1–3 (interception, no root needed) or, with <c>--p3</c>,
-/// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root).
+/// <c>Doppel.Bench [--quick] [--p3 | --p6]</c>: measures each figure next to the direct path in the same run
+/// and prints one table per figure: 1–3 (interception, no root needed); with <c>--p3</c>,
+/// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root); with
+/// <c>--p6</c>, 8–10: incoming steal and pass-through at load, and the agent's memory with 10 sessions (root).
 /// </summary>
 internal static class BenchCommand
 {
@@ -17,11 +18,12 @@ internal static class BenchCommand
     {
         var quick = args.Contains("--quick");
         var p3 = args.Contains("--p3");
-        if (args.Any(a => a is not ("--quick" or "--p3")) || args.Distinct().Count() != args.Length)
+        var p6 = args.Contains("--p6");
+        if (args.Any(a => a is not ("--quick" or "--p3" or "--p6")) || args.Distinct().Count() != args.Length || (p3 && p6))
         {
             await Console.Error.WriteLineAsync(
-                "Usage: Doppel.Bench [--quick] [--p3]  (--quick runs fewer calls and rounds, as a smoke test; " +
-                "--p3 runs the mini-cluster figures 4–7 instead of 1–3, as root)");
+                "Usage: Doppel.Bench [--quick] [--p3 | --p6]  (--quick runs fewer calls and rounds, as a smoke test; " +
+                "--p3 runs the mini-cluster figures 4–7 instead of 1–3, --p6 the incoming-traffic figures 8–10, both as root)");
             return ExitUsage;
         }
 
@@ -39,7 +41,13 @@ internal static class BenchCommand
         try
         {
             var aot = BenchPaths.FindAotLauncher();
-            var header = $"doppel bench{(quick ? " --quick" : "")}{(p3 ? " --p3" : "")} · {MachineInfo.Describe()}";
+            var header = $"doppel bench{(quick ? " --quick" : "")}{(p3 ? " --p3" : "")}{(p6 ? " --p6" : "")} · {MachineInfo.Describe()}";
+            if (p6)
+            {
+                await IncomingFigures.RunAsync(header, aot, temp.FullName, quick ? IncomingSettings.Quick : IncomingSettings.Full, output, interrupted.Token);
+                return ExitOk;
+            }
+
             if (p3)
             {
                 await ClusterFigures.RunAsync(header, aot, temp.FullName, settings.Cluster, output, interrupted.Token);

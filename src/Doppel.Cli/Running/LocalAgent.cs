@@ -19,6 +19,14 @@ namespace Doppel.Cli.Running;
 /// </summary>
 internal sealed class LocalAgent : IAsyncDisposable
 {
+    /// <summary>
+    /// The environment variable naming the unix socket of a <c>doppel-agent</c> that already runs
+    /// (<c>DOPPEL_AGENT_SOCKET=/run/doppel/agent.sock</c>): doppel then joins it instead of starting
+    /// its own, so several sessions on one machine share one agent for a target, as they do in a
+    /// cluster (docs/cli.md, "Environment variables").
+    /// </summary>
+    public const string SocketVariable = "DOPPEL_AGENT_SOCKET";
+
     private const int MaxRestarts = 5;
 
     private readonly string _executable;
@@ -29,13 +37,15 @@ internal sealed class LocalAgent : IAsyncDisposable
     private readonly Action<string> _agentLine;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly bool _attached;
     private readonly List<Task> _readers = [];
     private Process? _process;
     private Task? _watch;
     private int _restarts;
 
-    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, TimeSpan startupTimeout, Action<string> warn, Action<string> agentLine, ILogger logger)
+    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, TimeSpan startupTimeout, Action<string> warn, Action<string> agentLine, ILogger logger, bool attached = false)
     {
+        _attached = attached;
         _executable = executable;
         _arguments = arguments;
         _directory = directory;
@@ -46,10 +56,24 @@ internal sealed class LocalAgent : IAsyncDisposable
         Endpoint = AgentEndpoint.Unix(Path.Combine(directory, "agent.sock"));
     }
 
-    public AgentEndpoint Endpoint { get; }
+    public AgentEndpoint Endpoint { get; private init; }
 
     /// <summary>The running agent's PID (changes after a restart).</summary>
     public int ProcessId => _process?.Id ?? 0;
+
+    /// <summary>
+    /// An agent someone else started, listening on <paramref name="socketPath"/> (<see cref="SocketVariable"/>):
+    /// doppel neither starts, restarts nor stops it. <see cref="ProcessId"/> is 0.
+    /// </summary>
+    public static LocalAgent Attach(string socketPath, ILogger logger)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(socketPath);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath)) ?? "/";
+        return new LocalAgent(string.Empty, [], directory, TimeSpan.Zero, _ => { }, _ => { }, logger, attached: true)
+        {
+            Endpoint = AgentEndpoint.Unix(Path.GetFullPath(socketPath)),
+        };
+    }
 
     /// <summary>Where the agent binary is: DOPPEL_AGENT_BINARY, else doppel-agent next to doppel; null when neither exists.</summary>
     public static string? FindExecutable(Func<string, string?> variables)
@@ -138,6 +162,11 @@ internal sealed class LocalAgent : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        if (_attached)
+        {
+            return; // its directory is its starter's
+        }
+
         try
         {
             Directory.Delete(_directory, recursive: true);

@@ -59,20 +59,24 @@ internal static class TargetRun
         try
         {
             var started = Stopwatch.StartNew();
-            agent = await console.ProgressAsync(
-                $"starting doppel-agent for {target.Path}",
-                () => LocalAgent.StartAsync(
-                    agentExecutable,
-                    targetArguments,
-                    new LocalAgent.Settings(
-                        TimeSpan.FromSeconds(Math.Max(config.Agent.Ttl, 1)),
-                        TimeSpan.FromSeconds(config.Agent.StartupTimeout),
-                        AgentLogLevel(config.Agent.LogLevel)),
-                    console.WriteWarning,
-                    AgentLine(console),
-                    loggers.CreateLogger("doppel.agent"),
-                    cancellationToken),
-                a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+
+            // An agent that already serves the target (DOPPEL_AGENT_SOCKET) is joined, not started.
+            agent = environment.Variables(LocalAgent.SocketVariable) is { Length: > 0 } shared
+                ? LocalAgent.Attach(shared, loggers.CreateLogger("doppel.agent"))
+                : await console.ProgressAsync(
+                    $"starting doppel-agent for {target.Path}",
+                    () => LocalAgent.StartAsync(
+                        agentExecutable,
+                        targetArguments,
+                        new LocalAgent.Settings(
+                            TimeSpan.FromSeconds(Math.Max(config.Agent.Ttl, 1)),
+                            TimeSpan.FromSeconds(config.Agent.StartupTimeout),
+                            AgentLogLevel(config.Agent.LogLevel)),
+                        console.WriteWarning,
+                        AgentLine(console),
+                        loggers.CreateLogger("doppel.agent"),
+                        cancellationToken),
+                    a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
         }
         catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
         {

@@ -16,6 +16,11 @@ internal static class RepoPaths
         Path.Combine(Root, "tests", "Doppel.GrpcEcho", "bin", new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name, "net10.0", "Doppel.GrpcEcho.dll"),
         "Doppel.GrpcEcho");
 
+    /// <summary>The NativeAOT doppel-agent: DOPPEL_AGENT_BINARY, else doppel-agent beside <see cref="Doppel"/>.</summary>
+    public static string Agent { get; } = Existing(
+        Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } agent ? agent : Path.Combine(Path.GetDirectoryName(Doppel)!, "doppel-agent"),
+        "doppel-agent");
+
     private static string Existing(string path, string what)
         => File.Exists(path) ? path : throw new FileNotFoundException($"The {what} binary {path} does not exist; run scripts/build.sh first.", path);
 
