@@ -15,7 +15,8 @@ cd "$ROOT"
 # The mini-cluster's tools (tests/Doppel.Testing/README.md).
 CLUSTER_PACKAGES=(iproute2 util-linux python3 dnsmasq-base runc busybox-static hostname libc-bin)
 ensure_packages "${BUILD_PACKAGES[@]}" "${CLUSTER_PACKAGES[@]}"
-"$ROOT/scripts/build.sh"
+# DOPPEL_DEMO_SKIP_BUILD=1: use what scripts/build.sh built before (artifacts/, the cluster tool).
+[ "${DOPPEL_DEMO_SKIP_BUILD:-}" = 1 ] || "$ROOT/scripts/build.sh"
 
 tool="$ROOT/tests/Doppel.DemoCluster/bin/Release/net10.0/Doppel.DemoCluster"
 python=/usr/bin/python3
@@ -26,6 +27,7 @@ work="$(mktemp -d /tmp/doppel-demo-XXXXXX)"
 cluster_pid=""
 session_pids=()   # the developers' `doppel exec` processes
 session_netns=()  # the developers' namespaces
+agent_pid=""      # the doppel-agent both developers' sessions join
 # stop_sessions: SIGTERM to each developer's doppel (it forwards it to the app and ends its
 # session), SIGKILL to one still running 15 s later; then their namespaces go.
 stop_sessions() {
@@ -37,6 +39,13 @@ stop_sessions() {
     wait "$pid" 2>/dev/null || true
   done
   session_pids=()
+  if [ -n "$agent_pid" ]; then
+    kill -TERM "$agent_pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$agent_pid" 2>/dev/null || true
+    wait "$agent_pid" 2>/dev/null || true
+    agent_pid=""
+  fi
   for ns in "${session_netns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   session_netns=()
 }
@@ -109,14 +118,27 @@ if [ -t 1 ]; then hi=$'\e[1m'; ok=$'\e[32m'; bad=$'\e[31m'; off=$'\e[0m'; else h
 echo
 say "3/3  two developers, one pod: alice and bob steal from pod backend (pid $backend_pid, $backend_ip:80),"
 say "     each with examples/multi-developer/doppel.json (header_filter ^X-Dev-User: {{ USER }}\$)"
+# One agent per target serves every session, as in a cluster: the demo starts it, and both
+# sessions join it through DOPPEL_AGENT_SOCKET (two agents would each put a redirect for port 80
+# in the pod, and the first one's would take every request).
+say "     one agent for pod backend: artifacts/doppel-agent --target pid/$backend_pid --listen unix:$work/agent.sock"
+artifacts/doppel-agent --target "pid/$backend_pid" --listen "unix:$work/agent.sock" >"$work/agent.out" 2>"$work/agent.err" &
+agent_pid=$!
+for _ in $(seq 1 300); do
+  grep -q "^listening on unix:" "$work/agent.out" && break
+  kill -0 "$agent_pid" 2>/dev/null || { cat "$work/agent.err" >&2; echo "demo: doppel-agent did not start (its output is above)." >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "^listening on unix:" "$work/agent.out" || { cat "$work/agent.err" >&2; echo "demo: doppel-agent did not listen within 30 s." >&2; exit 1; }
 for user in alice bob; do
   ns="$dev-$user"
   ip netns add "$ns"
   session_netns+=("$ns")
   ip -n "$ns" link set lo up
-  say "     $user's laptop: USER=$user ip netns exec $ns artifacts/doppel exec -v -t pid/$backend_pid \\"
+  say "     $user's laptop: USER=$user DOPPEL_AGENT_SOCKET=$work/agent.sock ip netns exec $ns \\"
+  say "         artifacts/doppel exec -v -t pid/$backend_pid \\"
   say "         -f examples/multi-developer/doppel.json -- $python examples/multi-developer/app.py $user"
-  USER="$user" ip netns exec "$ns" artifacts/doppel exec -v -t "pid/$backend_pid" -f examples/multi-developer/doppel.json \
+  USER="$user" DOPPEL_AGENT_SOCKET="$work/agent.sock" ip netns exec "$ns" artifacts/doppel exec -v -t "pid/$backend_pid" -f examples/multi-developer/doppel.json \
     -- "$python" examples/multi-developer/app.py "$user" >"$work/$user.out" 2>"$work/$user.err" &
   session_pids+=($!)
 done
@@ -125,7 +147,7 @@ done
 for i in 0 1; do
   user=$([ "$i" -eq 0 ] && echo alice || echo bob)
   for _ in $(seq 1 600); do
-    grep -q "steal :80" "$work/$user.err" && break
+    grep -q "^steal :80" "$work/$user.err" && break
     if ! kill -0 "${session_pids[$i]}" 2>/dev/null; then
       cat "$work/$user.err" >&2
       echo "demo: $user's doppel session ended before it stole port 80 (its output is above)." >&2
@@ -133,8 +155,8 @@ for i in 0 1; do
     fi
     sleep 0.1
   done
-  grep -q "steal :80" "$work/$user.err" || { cat "$work/$user.err" >&2; echo "demo: $user's session did not subscribe port 80 within 60 s." >&2; exit 1; }
-  grep "steal :80" "$work/$user.err" | sed "s/^/     $user | /"
+  grep -q "^steal :80" "$work/$user.err" || { cat "$work/$user.err" >&2; echo "demo: $user's session did not subscribe port 80 within 60 s." >&2; exit 1; }
+  grep "^steal :80" "$work/$user.err" | sed "s/^/     $user | /"
 done
 
 # The client: curl in pod bff, three requests to the backend pod on one keep-alive connection.
@@ -163,7 +185,7 @@ say "     (curl opened $connects TCP connection(s) for the three requests; the a
 
 stop_sessions
 for user in alice bob; do
-  grep "incoming:" "$work/$user.err" | sed "s/^/     $user | /" || true
+  grep "^incoming:" "$work/$user.err" | sed "s/^/     $user | /" || true
 done
 echo
 if [ "$status" -eq 0 ]; then
