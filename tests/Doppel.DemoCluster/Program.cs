@@ -55,6 +55,7 @@ await using (cluster)
     Console.WriteLine($"bff-container={bff.ContainerId}");
     Console.WriteLine($"bff-netns={bff.NetworkNamespace}");
     Console.WriteLine($"backend-ip={cluster["backend"].IP}");
+    Console.WriteLine($"backend-pid={cluster["backend"].Pid}");
     Console.WriteLine($"developer-netns={cluster.Developer.Name}");
     Console.WriteLine("ready");
     Console.Out.Flush();

@@ -88,8 +88,10 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         await using var session = await TestSession.StartAsync(channel, Timeout);
         Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
 
-        // .NET's HttpClient with h2c prior knowledge from a socket in the web pod (curl 7.88 drops a
-        // reused h2c connection with "Error in the HTTP2 framing layer", see the report).
+        // .NET's HttpClient with h2c prior knowledge from a socket in the web pod. (curl 7.88.x
+        // cannot reuse an h2c prior-knowledge connection with any server: its second transfer
+        // stacks a second HTTP/2 layer on the connection and fails with "Error in the HTTP2
+        // framing layer" before sending a byte; curl issue #10634, fixed in curl 8.0.0.)
         using var client = WebPodHttpClient(out var connects);
         using var mine = new HttpRequestMessage(HttpMethod.Get, Url("/mine")) { Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
         mine.Headers.Add("X-Dev-User", "test");
@@ -104,6 +106,52 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         Assert.Equal($"{App}\n", await theirsResponse.Content.ReadAsStringAsync(Timeout));
         Assert.Equal(1, connects.Count);
         Assert.Equal("HTTP/2", Assert.Single(session.Requests).Version);
+    }
+
+    [Fact]
+    public async Task OneH2cConnectionFromNghttpCarriesStolenAndPassedThroughRequests()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, new HttpFilter { Path = "^/mine/" }, Timeout)).Error);
+        string[] paths = ["/mine/1", "/theirs/1", "/mine/2", "/theirs/2", "/mine/3", "/theirs/3"];
+
+        // nghttp sends every URI as a stream of one h2c prior-knowledge connection; -s lists each
+        // stream's status code and body size (the session's and the app's answers differ in size).
+        var result = await cluster.ProcessPod.ExecInNetworkAsync(["nghttp", "-n", "-s", "-t", "10", .. paths.Select(path => Url(path))], Timeout);
+
+        Assert.True(result.ExitCode == 0, $"nghttp failed ({result.ExitCode}): {result.StandardOutput}{result.StandardError}\nagent: {agent.ErrorOutput}");
+        var streams = NghttpStatistics(result.StandardOutput);
+        foreach (var path in paths)
+        {
+            var expected = path.StartsWith("/mine/", StringComparison.Ordinal) ? TestSession.Answer : $"{App}\n";
+            Assert.Equal(("200", System.Text.Encoding.UTF8.GetByteCount(expected).ToString(System.Globalization.CultureInfo.InvariantCulture)), streams[path]);
+        }
+
+        Assert.Equal(["/mine/1", "/mine/2", "/mine/3"], session.Requests.Select(head => head.Target).Order(StringComparer.Ordinal));
+        Assert.All(session.Requests, head => Assert.Equal("HTTP/2", head.Version));
+    }
+
+    [Fact]
+    public async Task CurlOverH2cGetsTheSessionsAnswerWithTheHeaderAndTheAppsWithout()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+        string[] format = ["--http2-prior-knowledge", "-w", "|%{http_version}|\n"];
+
+        // One request per curl: curl 7.88 cannot reuse an h2c connection (see above); nghttp and
+        // HttpClient cover several requests on one.
+        var mine = await CurlAsync(agent, [.. format, "-H", "X-Dev-User: test", Url("/mine")]);
+        var theirs = await CurlAsync(agent, [.. format, Url("/theirs")]);
+        var mineAgain = await CurlAsync(agent, [.. format, "-H", "X-Dev-User: test", Url("/mine")]);
+
+        Assert.Equal($"{TestSession.Answer}|2|\n", mine);
+        Assert.Equal($"{App}\n|2|\n", theirs);
+        Assert.Equal(mine, mineAgain);
+        Assert.Equal(2, session.Requests.Count);
     }
 
     [Fact]
@@ -227,6 +275,28 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         public int Value;
 
         public int Count => Volatile.Read(ref Value);
+    }
+
+    /// <summary>
+    /// Reads <c>nghttp -s</c>'s table (<c>id responseEnd requestStart process code size request path</c>,
+    /// one row per stream): request path → (status code, body size in bytes).
+    /// </summary>
+    private static Dictionary<string, (string Code, string Size)> NghttpStatistics(string output)
+    {
+        var streams = new Dictionary<string, (string, string)>(StringComparer.Ordinal);
+        var table = false;
+        foreach (var line in output.Split('\n'))
+        {
+            var columns = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (table && columns.Length >= 6)
+            {
+                streams[columns[^1]] = (columns[^3], columns[^2]);
+            }
+
+            table |= line.StartsWith("id ", StringComparison.Ordinal);
+        }
+
+        return streams;
     }
 
     private Task<string> CurlAsync(IReadOnlyList<string> arguments) => CurlAsync(null, arguments);
