@@ -72,6 +72,7 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
     protected override async Task<bool> RunCoreAsync(ServeStreams call, CancellationToken cancellationToken)
     {
         var head = RequestHead(context, Id, port, client);
+        var upgrade = UpgradedRelay.Upgradable(context);
 
         using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, context.RequestAborted);
         Task<bool> send;
