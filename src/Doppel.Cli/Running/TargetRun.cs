@@ -64,6 +64,7 @@ internal static class TargetRun
                 () => LocalAgent.StartAsync(
                     agentExecutable,
                     targetArguments,
+                    SharedAgentSlot.Key(target),
                     new LocalAgent.Settings(
                         TimeSpan.FromSeconds(Math.Max(config.Agent.Ttl, 1)),
                         TimeSpan.FromSeconds(config.Agent.StartupTimeout),
@@ -72,7 +73,9 @@ internal static class TargetRun
                     AgentLine(console),
                     loggers.CreateLogger("doppel.agent"),
                     cancellationToken),
-                a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                a => a.Joined
+                    ? $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms; shared with another session of {target.Path})"
+                    : $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
         }
         catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
         {
