@@ -84,6 +84,7 @@ internal sealed class SharedAgentSlot : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         System.IO.Directory.CreateDirectory("/run/doppel", OwnerOnly);
         System.IO.Directory.CreateDirectory(Root, OwnerOnly);
+        RemoveStale();
         var directory = System.IO.Directory.CreateDirectory(Path.Combine(Root, key), OwnerOnly).FullName;
         FileStream? user = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
@@ -103,6 +104,38 @@ internal sealed class SharedAgentSlot : IDisposable
         }
 
         return new SharedAgentSlot(directory, user);
+    }
+
+    /// <summary>
+    /// Removes the slots of pid targets that have ended (the PID is gone or is another process
+    /// now) and that no session uses any more: nothing will open them again, as their key names a
+    /// process that no longer exists.
+    /// </summary>
+    private static void RemoveStale()
+    {
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(Root, "pid-*"))
+        {
+            var parts = Path.GetFileName(directory).Split('-');
+            if (parts.Length != 3 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || StartTime(pid) == parts[2])
+            {
+                continue;
+            }
+
+            using var unused = TryOpen(Path.Combine(directory, "users"), FileShare.None);
+            if (unused is null)
+            {
+                continue;
+            }
+
+            try
+            {
+                System.IO.Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Another doppel removes it at the same moment.
+            }
+        }
     }
 
     /// <summary>Waits for the slot's exclusive lock (one session starts, joins or leaves at a time); disposing the result releases it.</summary>

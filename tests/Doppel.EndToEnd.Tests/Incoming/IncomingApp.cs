@@ -14,6 +14,7 @@ namespace Doppel.EndToEnd.Tests.Incoming;
 ///   GET  /release         lets the waiting /chunked answers go on
 ///   GET  /quit            "NAME bye\n", then the app exits 0
 /// </code>
+/// Routes go by the path's last segment (<c>/api/quit</c> is <c>/quit</c>), so path filters can prefix them.
 /// It prints "listening" once it accepts connections.
 /// </summary>
 internal static class IncomingApp
@@ -34,7 +35,7 @@ internal static class IncomingApp
         function handler(req, res) {
           const url = new URL(req.url, 'http://app');
           res.setHeader('x-app', name);
-          switch (url.pathname) {
+          switch ('/' + url.pathname.split('/').pop()) { // by the last segment: /api/quit is /quit
             case '/upload': {
               const hash = crypto.createHash('sha256');
               let length = 0;

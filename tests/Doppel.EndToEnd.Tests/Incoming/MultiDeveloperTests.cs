@@ -54,11 +54,11 @@ public sealed class MultiDeveloperTests(MultiDeveloperFixture fixture) : IClassF
         string[] order = ["bob", "alice", "pod", "alice", "alice", "pod", "bob", "pod", "bob"];
         for (var i = 0; i < order.Length; i++)
         {
-            Assert.Equal($"{order[i]} {version} GET /s{i}\n", await GetAsync(client, order[i], $"/s{i}"));
+            Assert.Equal($"{order[i]} {version} GET /s{i}\n", await GetAsync(client, version, order[i], $"/s{i}"));
         }
 
         // And all at once: h2c multiplexes them on its one connection; HTTP/1.1 queues them on its one.
-        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => GetAsync(client, order[i % order.Length], $"/m{i}")));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => GetAsync(client, version, order[i % order.Length], $"/m{i}")));
         for (var i = 0; i < answers.Length; i++)
         {
             Assert.Equal($"{order[i % order.Length]} {version} GET /m{i}\n", answers[i]);
@@ -90,18 +90,18 @@ public sealed class MultiDeveloperTests(MultiDeveloperFixture fixture) : IClassF
 
         // Up: generated while it is sent (never held whole on this side either), hashed on the way.
         var upload = new GeneratedContent(TenMegabytes, seed: 10);
-        using (var request = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = upload })
+        using (var request = Request(HttpMethod.Post, "/upload", version, app))
         {
-            AddRoute(request, app);
+            request.Content = upload;
             using var response = await client.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(Version.Parse(version), response.Version);
             Assert.Equal($"{app} {TenMegabytes} {upload.Sha256}\n", await response.Content.ReadAsStringAsync());
         }
 
         // Down: read as it comes, hashed incrementally.
-        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/download?bytes={TenMegabytes}"))
+        using (var request = Request(HttpMethod.Get, $"/download?bytes={TenMegabytes}", version, app))
         {
-            AddRoute(request, app);
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal(app, response.Headers.GetValues("x-app").Single());
@@ -169,22 +169,26 @@ public sealed class MultiDeveloperTests(MultiDeveloperFixture fixture) : IClassF
         Assert.Equal("alice 1.1 GET /after\n", body);
     }
 
-    private static void AddRoute(HttpRequestMessage request, string app)
+    /// <summary>A request with exactly this HTTP version (2.0: h2c with prior knowledge) and the headers that route it to <paramref name="app"/>.</summary>
+    private static HttpRequestMessage Request(HttpMethod method, string path, string version, string app)
     {
+        var request = new HttpRequestMessage(method, path) { Version = Version.Parse(version), VersionPolicy = HttpVersionPolicy.RequestVersionExact };
         foreach (var header in Route(app))
         {
             var colon = header.IndexOf(':', StringComparison.Ordinal);
             request.Headers.Add(header[..colon], header[(colon + 1)..].Trim());
         }
+
+        return request;
     }
 
-    private static async Task<string> GetAsync(HttpClient client, string app, string path)
+    private static async Task<string> GetAsync(HttpClient client, string version, string app, string path)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        AddRoute(request, app);
+        using var request = Request(HttpMethod.Get, path, version, app);
         using var response = await client.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{path} for {app}: {(int)response.StatusCode} {body}");
+        Assert.Equal(Version.Parse(version), response.Version);
         return body;
     }
 

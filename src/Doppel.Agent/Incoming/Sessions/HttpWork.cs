@@ -50,7 +50,9 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
 
         foreach (var (name, values) in request.Headers)
         {
-            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers"))
+            // Transfer-Encoding stays in the head: it is how the session learns that an HTTP/1.1
+            // body of unknown length follows (it frames the replay's body itself and drops the header).
+            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers") && !name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
