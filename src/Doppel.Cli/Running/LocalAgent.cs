@@ -6,11 +6,14 @@ using Microsoft.Extensions.Logging;
 namespace Doppel.Cli.Running;
 
 /// <summary>
-/// A <c>doppel-agent</c> process this doppel started for a local target (pid/N, container/ID or
-/// targetless), listening on a unix socket in a private directory. If it dies while the session
-/// runs, it is started again on the same socket: the session's connections reconnect on their next
-/// call, and the user's program keeps running. Disposing stops it, waits for the tasks reading its
-/// output, and removes the directory.
+/// The <c>doppel-agent</c> of a local target. A target with a process (pid/N, container/ID) has
+/// one agent for every doppel session on this machine (<see cref="SharedAgentSlot"/>): the first
+/// session starts it on the slot's socket, later ones join it; targetless sessions each start their
+/// own in a private directory. If the agent this doppel started dies while the session runs, it is
+/// started again on the same socket: the sessions' connections reconnect on their next call, and
+/// the user's program keeps running. Disposing leaves the slot; the last session to leave stops
+/// the agent it started and waits for the tasks reading its output, an earlier one leaves it to
+/// the others (the agent exits <c>agent.ttl</c> after its last client).
 /// <code>
 ///   agent stderr ──log line "debug: …"──► agentLine ("agent: debug: …" on doppel's stderr)
 ///   agent stderr ──other line─────────► kept for the start failure's message; debug log
@@ -39,27 +42,34 @@ internal sealed class LocalAgent : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly bool _attached;
     private readonly List<Task> _readers = [];
+    private readonly SharedAgentSlot? _slot;
     private Process? _process;
     private Task? _watch;
     private int _restarts;
+    private int _joinedPid;
+    private volatile bool _detached;
 
-    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, TimeSpan startupTimeout, Action<string> warn, Action<string> agentLine, ILogger logger, bool attached = false)
+    private LocalAgent(string executable, IReadOnlyList<string> arguments, string directory, string socket, SharedAgentSlot? slot, TimeSpan startupTimeout, Action<string> warn, Action<string> agentLine, ILogger logger, bool attached = false)
     {
         _attached = attached;
         _executable = executable;
         _arguments = arguments;
         _directory = directory;
+        _slot = slot;
         _startupTimeout = startupTimeout;
         _warn = warn;
         _agentLine = agentLine;
         _logger = logger;
-        Endpoint = AgentEndpoint.Unix(Path.Combine(directory, "agent.sock"));
+        Endpoint = AgentEndpoint.Unix(socket);
     }
 
-    public AgentEndpoint Endpoint { get; private init; }
+    public AgentEndpoint Endpoint { get; }
 
-    /// <summary>The running agent's PID (changes after a restart).</summary>
-    public int ProcessId => _process?.Id ?? 0;
+    /// <summary>The running agent's PID (changes after a restart); for a joined agent, as its starter recorded it (0 when unknown).</summary>
+    public int ProcessId => _process?.Id ?? _joinedPid;
+
+    /// <summary>True when another doppel session of the same target had started the agent and this one joined it.</summary>
+    public bool Joined { get; private set; }
 
     /// <summary>
     /// An agent someone else started, listening on <paramref name="socketPath"/> (<see cref="SocketVariable"/>):
@@ -69,10 +79,7 @@ internal sealed class LocalAgent : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
         var directory = Path.GetDirectoryName(Path.GetFullPath(socketPath)) ?? "/";
-        return new LocalAgent(string.Empty, [], directory, TimeSpan.Zero, _ => { }, _ => { }, logger, attached: true)
-        {
-            Endpoint = AgentEndpoint.Unix(Path.GetFullPath(socketPath)),
-        };
+        return new LocalAgent(string.Empty, [], directory, Path.GetFullPath(socketPath), slot: null, TimeSpan.Zero, _ => { }, _ => { }, logger, attached: true);
     }
 
     /// <summary>Where the agent binary is: DOPPEL_AGENT_BINARY, else doppel-agent next to doppel; null when neither exists.</summary>
@@ -89,17 +96,38 @@ internal sealed class LocalAgent : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts the agent and waits until it listens. Throws <see cref="AgentConnectionException"/>
-    /// with the agent's own error when it does not start.
+    /// Joins the agent another session of the same target started (<paramref name="sharedKey"/>,
+    /// <see cref="SharedAgentSlot.Key"/>), or starts the agent and waits until it listens (without
+    /// a key: in a private directory, for this session alone). Throws
+    /// <see cref="AgentConnectionException"/> with the agent's own error when it does not start.
     /// </summary>
     /// <param name="warn">Warnings for the person (the agent exited and is restarted).</param>
-    /// <param name="agentLine">Each of the agent's log lines (<c>debug: …</c>), as the agent wrote it.</param>
+    /// <param name="agentLine">Each of the agent's log lines (<c>debug: …</c>), as the agent wrote it (only of an agent this session started).</param>
     public static async Task<LocalAgent> StartAsync(
-        string executable, IReadOnlyList<string> targetArguments, Settings settings, Action<string> warn, Action<string> agentLine, ILogger logger, CancellationToken cancellationToken)
+        string executable, IReadOnlyList<string> targetArguments, string? sharedKey, Settings settings, Action<string> warn, Action<string> agentLine, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(targetArguments);
         ArgumentNullException.ThrowIfNull(settings);
-        var directory = Directory.CreateTempSubdirectory("doppel-").FullName; // 0700
+        SharedAgentSlot? slot = null;
+        string directory;
+        if (sharedKey is null)
+        {
+            directory = Directory.CreateTempSubdirectory("doppel-").FullName; // 0700
+        }
+        else
+        {
+            try
+            {
+                slot = SharedAgentSlot.Open(sharedKey);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AgentConnectionException($"the shared agent directory {Path.Combine(SharedAgentSlot.Root, sharedKey)} could not be used: {e.Message}");
+            }
+
+            directory = slot.Directory;
+        }
+
         var socket = Path.Combine(directory, "agent.sock");
         string[] arguments =
         [
@@ -108,10 +136,28 @@ internal sealed class LocalAgent : IAsyncDisposable
             "--idle-exit", settings.IdleExit.TotalSeconds.ToString(CultureInfo.InvariantCulture),
             "--log-level", settings.LogLevel,
         ];
-        var agent = new LocalAgent(executable, arguments, directory, settings.StartupTimeout, warn, agentLine, logger);
+        var agent = new LocalAgent(executable, arguments, directory, socket, slot, settings.StartupTimeout, warn, agentLine, logger);
         try
         {
-            await agent.LaunchAsync(cancellationToken).ConfigureAwait(false);
+            if (slot is null)
+            {
+                await agent.LaunchAsync(cancellationToken).ConfigureAwait(false);
+                return agent;
+            }
+
+            using (await slot.LockAsync(settings.StartupTimeout, cancellationToken).ConfigureAwait(false))
+            {
+                if (slot.IsServed())
+                {
+                    agent.Joined = true;
+                    agent._joinedPid = slot.ReadPid();
+                    return agent;
+                }
+
+                await agent.LaunchAsync(cancellationToken).ConfigureAwait(false);
+                slot.WritePid(agent.ProcessId);
+            }
+
             return agent;
         }
         catch
@@ -124,7 +170,55 @@ internal sealed class LocalAgent : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_slot is null && _attached)
+        {
+            // Someone else's agent: it and its directory stay.
+        }
+        else if (_slot is null)
+        {
+            await StopAsync().ConfigureAwait(false);
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException e)
+            {
+                LocalAgentLog.DirectoryNotRemoved(_logger, _directory, e.Message);
+            }
+        }
+        else
+        {
+            IDisposable? locked = null;
+            try
+            {
+                locked = await _slot.LockAsync(_startupTimeout, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (AgentConnectionException e)
+            {
+                LocalAgentLog.DirectoryNotRemoved(_logger, _slot.Directory, e.Message);
+            }
 
+            using (locked)
+            {
+                // The last session stops the agent (when it started it); otherwise the agent stays
+                // for the others, and exits agent.ttl after the last of them.
+                if (locked is not null && _slot.Leave())
+                {
+                    await StopAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    _detached = true;
+                    _slot.Dispose();
+                }
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task StopAsync()
+    {
         // A restart may be under way: stop whichever process is current until none replaces it.
         while (true)
         {
@@ -159,21 +253,6 @@ internal sealed class LocalAgent : IAsyncDisposable
 
                 break;
             }
-        }
-
-        _stopping.Dispose();
-        if (_attached)
-        {
-            return; // its directory is its starter's
-        }
-
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException e)
-        {
-            LocalAgentLog.DirectoryNotRemoved(_logger, _directory, e.Message);
         }
     }
 
@@ -251,7 +330,11 @@ internal sealed class LocalAgent : IAsyncDisposable
             {
                 if (IsLogLine(line))
                 {
-                    _agentLine(line);
+                    if (!_detached)
+                    {
+                        _agentLine(line); // not once this session has left the agent to others
+                    }
+
                     continue;
                 }
 
@@ -303,7 +386,25 @@ internal sealed class LocalAgent : IAsyncDisposable
         _warn($"the agent (pid {process.Id}) exited with code {process.ExitCode}; starting a new one. Connections it carried were reset.");
         try
         {
-            await LaunchAsync(_stopping.Token).ConfigureAwait(false);
+            if (_slot is null)
+            {
+                await LaunchAsync(_stopping.Token).ConfigureAwait(false);
+                return;
+            }
+
+            using (await _slot.LockAsync(_startupTimeout, _stopping.Token).ConfigureAwait(false))
+            {
+                if (_slot.IsServed())
+                {
+                    // Another session of the target started one meanwhile: this session uses it.
+                    _process = null;
+                    _joinedPid = _slot.ReadPid();
+                    return;
+                }
+
+                await LaunchAsync(_stopping.Token).ConfigureAwait(false);
+                _slot.WritePid(ProcessId);
+            }
         }
         catch (Exception e) when (e is AgentConnectionException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {

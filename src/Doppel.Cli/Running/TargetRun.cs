@@ -60,7 +60,8 @@ internal static class TargetRun
         {
             var started = Stopwatch.StartNew();
 
-            // An agent that already serves the target (DOPPEL_AGENT_SOCKET) is joined, not started.
+            // An agent that already serves the target (DOPPEL_AGENT_SOCKET) is joined, not started;
+            // else the target's shared slot gives the agent another session started, or starts one.
             agent = environment.Variables(LocalAgent.SocketVariable) is { Length: > 0 } shared
                 ? LocalAgent.Attach(shared, loggers.CreateLogger("doppel.agent"))
                 : await console.ProgressAsync(
@@ -68,6 +69,7 @@ internal static class TargetRun
                     () => LocalAgent.StartAsync(
                         agentExecutable,
                         targetArguments,
+                        SharedAgentSlot.Key(target),
                         new LocalAgent.Settings(
                             TimeSpan.FromSeconds(Math.Max(config.Agent.Ttl, 1)),
                             TimeSpan.FromSeconds(config.Agent.StartupTimeout),
@@ -76,7 +78,9 @@ internal static class TargetRun
                         AgentLine(console),
                         loggers.CreateLogger("doppel.agent"),
                         cancellationToken),
-                    a => $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                    a => a.Joined
+                        ? $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms; shared with another session of {target.Path})"
+                        : $"agent ready (pid {a.ProcessId}, {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
         }
         catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
         {

@@ -55,7 +55,9 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         var upgrade = UpgradedRelay.Upgradable(context);
         foreach (var (name, values) in request.Headers)
         {
-            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers") && !(upgrade is not null && UpgradedRelay.IsUpgradeHeader(name)))
+            // Transfer-Encoding stays in the head: it is how the session learns that an HTTP/1.1
+            // body of unknown length follows (it frames the replay's body itself and drops the header).
+            if (IsHopByHop(name) && !(name.Equals("TE", StringComparison.OrdinalIgnoreCase) && values == "trailers") && !name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) && !(upgrade is not null && UpgradedRelay.IsUpgradeHeader(name)))
             {
                 continue;
             }
