@@ -63,4 +63,10 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "incoming: deleting the redirect table {Table} failed: {Reason}")]
     public static partial void TableDeleteFailed(ILogger logger, string table, string reason);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "incoming: port {Port} redirected; {Flushed} connection(s) established before the redirect ended (flush_connections), {Failed} could not be")]
+    public static partial void ConnectionsFlushed(ILogger logger, int port, int flushed, int failed);
+
+    [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "incoming: the connections to port {Port} could not be listed for flush_connections: {Reason}")]
+    public static partial void FlushFailed(ILogger logger, int port, string reason);
 }
