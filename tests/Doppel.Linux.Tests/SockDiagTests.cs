@@ -35,12 +35,14 @@ public sealed class SockDiagTests
         listener.Listen();
         var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        SocketMark.Set(client, 0x1234); // the tests run as root: marks are set and listed
         await client.ConnectAsync(listener.LocalEndPoint!);
         using var server = await listener.AcceptAsync();
 
-        var established = SockDiag.List(1u << SockDiag.Established).Where(e => e.Local.Port == port).ToList();
-        var entry = Assert.Single(established);
+        var established = SockDiag.List(1u << SockDiag.Established);
+        var entry = Assert.Single(established, e => e.Local.Port == port);
         Assert.Equal(client.LocalEndPoint, entry.Remote);
+        Assert.Equal(0x1234u, Assert.Single(established, e => e.Local.Equals(client.LocalEndPoint)).Mark);
 
         Assert.Equal(0, SockDiag.Destroy(entry));
         var read = await Assert.ThrowsAsync<SocketException>(async () => await client.ReceiveAsync(new byte[1].AsMemory()).AsTask().WaitAsync(TimeSpan.FromSeconds(10)));

@@ -42,6 +42,7 @@ public static class SockDiag
     private const int MessageLength = 72;
     private const int IdOffset = 4;
     private const int IdLength = 48;
+    private const ushort InetDiagMark = 15;
 
     /// <summary>
     /// The namespace's TCP sockets (IPv4 and IPv6) whose state is in <paramref name="states"/>
@@ -175,7 +176,7 @@ public static class SockDiag
 
                 if (type == SockDiagByFamily && length >= HeaderLength + MessageLength)
                 {
-                    entries.Add(Entry(message.Slice(HeaderLength, MessageLength)));
+                    entries.Add(Entry(message.Slice(HeaderLength, MessageLength), message[(HeaderLength + MessageLength)..length]));
                 }
 
                 offset += (length + 3) & ~3;
@@ -188,7 +189,7 @@ public static class SockDiag
         }
     }
 
-    private static TcpSocketEntry Entry(ReadOnlySpan<byte> message)
+    private static TcpSocketEntry Entry(ReadOnlySpan<byte> message, ReadOnlySpan<byte> attributes)
     {
         var family = message[0];
         var id = message.Slice(IdOffset, IdLength);
@@ -200,7 +201,32 @@ public static class SockDiag
             new IPEndPoint(Address(family, id.Slice(4, 16)), sport),
             new IPEndPoint(Address(family, id.Slice(20, 16)), dport),
             BinaryPrimitives.ReadUInt32LittleEndian(message[68..]),
-            id.ToArray());
+            id.ToArray(),
+            Mark(attributes));
+    }
+
+    /// <summary>INET_DIAG_MARK (15), which the kernel adds for a requester with CAP_NET_ADMIN; null without it.</summary>
+    private static uint? Mark(ReadOnlySpan<byte> attributes)
+    {
+        while (attributes.Length >= 4)
+        {
+            var length = BinaryPrimitives.ReadUInt16LittleEndian(attributes);
+            var type = BinaryPrimitives.ReadUInt16LittleEndian(attributes[2..]);
+            if (length < 4 || length > attributes.Length)
+            {
+                return null;
+            }
+
+            if (type == InetDiagMark && length >= 8)
+            {
+                return BinaryPrimitives.ReadUInt32LittleEndian(attributes[4..]);
+            }
+
+            var next = (length + 3) & ~3;
+            attributes = next >= attributes.Length ? default : attributes[next..];
+        }
+
+        return null;
     }
 
     private static IPAddress Address(byte family, ReadOnlySpan<byte> raw)

@@ -9,4 +9,5 @@ namespace Doppel.Linux.Sockets;
 /// <param name="Remote">The peer (unspecified, port 0, for a listener).</param>
 /// <param name="Inode">The socket's inode (0 for a socket no file refers to any more).</param>
 /// <param name="Id">The raw <c>inet_diag_sockid</c> (48 bytes, cookie included) that <see cref="SockDiag.Destroy"/> names the socket by.</param>
-public sealed record TcpSocketEntry(byte Family, int State, IPEndPoint Local, IPEndPoint Remote, uint Inode, byte[] Id);
+/// <param name="Mark">The socket's SO_MARK; null when the lister lacks CAP_NET_ADMIN (the kernel reports marks only then).</param>
+public sealed record TcpSocketEntry(byte Family, int State, IPEndPoint Local, IPEndPoint Remote, uint Inode, byte[] Id, uint? Mark);

@@ -140,9 +140,10 @@ internal sealed class IncomingRedirect : IDisposable
     ///   nft: add the port
     ///   SOCK_DESTROY each of them, by id and cookie   (the app sees ECONNABORTED, the client a reset)
     /// </code>
-    /// Only sockets listed before the rule exists are destroyed, so a redirected connection (the
-    /// agent's own to the app included) never is; one established in the instant between the list and
-    /// the rule is missed and keeps its direct path. Returns how many were ended.
+    /// Only sockets listed before the rule exists are destroyed, so a connection the rule redirects
+    /// never is, nor the app's side of the agent's own connections (peer marked
+    /// <see cref="AgentSocketMark"/>); one established in the instant between the list and the rule
+    /// is missed and keeps its direct path. Returns how many were ended.
     /// </summary>
     public Task<int> AddPortAsync(int port, bool flushEstablished, CancellationToken cancellationToken) => ChangeAsync(port, add: true, flushEstablished, cancellationToken);
 
@@ -254,7 +255,11 @@ internal sealed class IncomingRedirect : IDisposable
     {
         try
         {
-            return SockDiag.List(1u << SockDiag.Established).Where(s => s.Local.Port == port).ToList();
+            // The app's side of the agent's own connections (a port redirected before, removed, added
+            // again) is a redirected flow too: its peer is a socket with the agent's mark.
+            var sockets = SockDiag.List(1u << SockDiag.Established);
+            var agents = sockets.Where(s => s.Mark == AgentSocketMark).Select(s => s.Local).ToHashSet();
+            return sockets.Where(s => s.Local.Port == port && !agents.Contains(s.Remote)).ToList();
         }
         catch (IOException e)
         {
