@@ -229,10 +229,14 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     /// <summary>The app closed the listener of <paramref name="port"/>: the agent takes no more connections for it (the loop's writer).</summary>
     private async Task UnsubscribeClosedAsync(IncomingPort port)
     {
-        if (!((ICollection<KeyValuePair<int, IncomingPort>>)_ports).Remove(new(port.TargetPort, port)) || _call is not { } call)
+        // Only this listener's subscription: a newer listener of the port (reopened before the watch
+        // saw the old one go) replaced it in _ports and keeps the port.
+        if (!_ports.TryGetValue(port.TargetPort, out var current) || !ReferenceEquals(current, port) || _call is not { } call)
         {
             return;
         }
+
+        _ports.TryRemove(port.TargetPort, out _);
 
         try
         {
