@@ -247,7 +247,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
         if ((families & SyscallFamilies.Listen) != 0)
         {
-            yield return new ListenHandler(policy);
+            yield return new ListenHandler(policy, answersPeers: (families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) == 0);
         }
 
         if ((families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0)

@@ -66,4 +66,10 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "incoming: mirror copies for '{Session}' on port {Port} are being dropped: its queue of {Capacity} bytes is full (the session or its app does not keep up)")]
     public static partial void MirrorDropping(ILogger logger, string session, int port, long capacity);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Information, Message = "incoming: port {Port} redirected; {Flushed} connection(s) established before the redirect ended (flush_connections), {Failed} could not be")]
+    public static partial void ConnectionsFlushed(ILogger logger, int port, int flushed, int failed);
+
+    [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "incoming: the connections to port {Port} could not be listed for flush_connections: {Reason}")]
+    public static partial void FlushFailed(ILogger logger, int port, string reason);
 }

@@ -148,6 +148,12 @@ internal static class FilterBuilder
         if ((families & SyscallFamilies.Listen) != 0)
         {
             Plain(SyscallNumber.Bind, SyscallNumber.Listen);
+
+            // A delivered whole-TCP connection's accepted socket answers the original client (ListenHandler).
+            if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) == 0)
+            {
+                Plain(SyscallNumber.GetPeerName);
+            }
         }
 
         if ((families & SyscallFamilies.FilesRead) != 0)

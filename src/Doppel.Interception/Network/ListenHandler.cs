@@ -10,17 +10,32 @@ namespace Doppel.Interception.Network;
 /// <summary>
 /// bind and listen: the ports the app serves. A bind the policy remaps (e.g. port 80 for a
 /// non-root user) is carried out on a duplicate of the app's socket with the new port; listen
-/// reports the real local endpoint together with the port the app asked for.
+/// reports the real local endpoint together with the port the app asked for. When no
+/// <see cref="OutgoingHandler"/> traps getpeername (outgoing traffic off), this handler does, only
+/// to answer the original client on a socket accepted from the session's delivery
+/// (<see cref="SocketNameAnswer.DeliveredPeer"/>).
 /// </summary>
-internal sealed class ListenHandler(IInterceptionPolicy policy) : ISyscallHandler
+internal sealed class ListenHandler(IInterceptionPolicy policy, bool answersPeers = false) : ISyscallHandler
 {
     // socket inode -> the port the app asked for, when the bind was remapped
     private readonly ConcurrentDictionary<ulong, int> _requestedPorts = new();
 
-    public IEnumerable<int> SyscallNumbers => [SyscallNumber.Bind, SyscallNumber.Listen];
+    public IEnumerable<int> SyscallNumbers => answersPeers
+        ? [SyscallNumber.Bind, SyscallNumber.Listen, SyscallNumber.GetPeerName]
+        : [SyscallNumber.Bind, SyscallNumber.Listen];
 
-    public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
-        => new(n.Nr == SyscallNumber.Bind ? Bind(n) : Listen(n));
+    public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken) => new(n.Nr switch
+    {
+        SyscallNumber.Bind => Bind(n),
+        SyscallNumber.Listen => Listen(n),
+        _ => GetPeerName(n),
+    });
+
+    private HandlerResult GetPeerName(Notification n)
+    {
+        using var dup = Pidfd.TryGetFd(n.ThreadId, n.ArgInt(0), out _);
+        return dup is null ? n.Continue() : SocketNameAnswer.DeliveredPeer(n, dup, policy) ?? n.Continue();
+    }
 
     private HandlerResult Bind(Notification n)
     {

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using Doppel.Interception.Policy;
@@ -23,6 +22,8 @@ namespace Doppel.Interception.Network;
 ///   app: getpeername(fd) ──trap──► answered 192.0.2.10:80 (by the socket's inode)
 ///   app: getsockname(fd) ──trap──► answered 0.0.0.0:(its own port)  (no 127.0.0.1 shows through)
 /// </code>
+/// getpeername of a socket the app accepted from a stolen whole-TCP connection the session delivers
+/// answers the original client (<see cref="SocketNameAnswer.DeliveredPeer"/>).
 /// </summary>
 internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemote remote, RedirectTable table, HoldingListener? holding, ILogger logger) : ISyscallHandler
 {
@@ -191,7 +192,7 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
         var redirected = table.Get(inode);
         if (redirected is null)
         {
-            return notification.Continue();
+            return (peer ? SocketNameAnswer.DeliveredPeer(notification, dup, policy) : null) ?? notification.Continue();
         }
 
         // Still the socket we connected? (inode numbers are recycled)
@@ -225,26 +226,6 @@ internal sealed partial class OutgoingHandler(IInterceptionPolicy policy, IRemot
             name = redirected.PodLocal ?? new IPEndPoint(unspecified, source.Port);
         }
 
-        var answer = SockAddr.Format(name, SocketCalls.GetSocketDomain(dup));
-        Span<byte> lengthBytes = stackalloc byte[4];
-        if (answer is null || !notification.Read(notification.Arg(2), lengthBytes) || !notification.IsValid())
-        {
-            return notification.Continue();
-        }
-
-        var room = BinaryPrimitives.ReadInt32LittleEndian(lengthBytes);
-        if (room < 0)
-        {
-            return notification.Fail(Errno.EINVAL);
-        }
-
-        BinaryPrimitives.WriteInt32LittleEndian(lengthBytes, answer.Length);
-        if (!notification.Write(notification.Arg(1), answer.AsSpan(0, Math.Min(room, answer.Length)))
-            || !notification.Write(notification.Arg(2), lengthBytes))
-        {
-            return notification.Fail(Errno.EFAULT);
-        }
-
-        return notification.Return(0);
+        return SocketNameAnswer.Write(notification, dup, name);
     }
 }

@@ -47,6 +47,13 @@ public interface IInterceptionPolicy
     void OnListening(IPEndPoint local, int requestedPort);
 
     /// <summary>
+    /// The original client of a connection the session delivers to the app whose peer, as the app's
+    /// accepted socket sees it, is <paramref name="peer"/> (the session's relay socket); null for any
+    /// other peer (the real peer stays). Asked on the app's getpeername; must be fast. The default knows none.
+    /// </summary>
+    IPEndPoint? OriginalClient(IPEndPoint peer) => null;
+
+    /// <summary>
     /// Told when a bind that <see cref="MapBindPort"/> moved to <paramref name="port"/> failed with
     /// <paramref name="errno"/> (the app gets that errno, e.g. 98 EADDRINUSE: never a silent other
     /// port). The default does nothing.

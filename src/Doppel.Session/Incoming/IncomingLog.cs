@@ -32,4 +32,7 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "incoming: the agent does not mirror port {Port}: {Reason}")]
     public static partial void MirrorUnsupported(ILogger logger, int port, string reason);
+
+    [LoggerMessage(EventId = 420, Level = LogLevel.Warning, Message = "incoming: the listener watch stopped (closed listeners stay subscribed until the session ends): {Reason}")]
+    public static partial void ListenerWatchFailed(ILogger logger, string reason);
 }

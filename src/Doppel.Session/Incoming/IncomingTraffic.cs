@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Threading.Channels;
 using Doppel.Config;
+using Doppel.Linux.Sockets;
 using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
 using Doppel.Session.Remote;
@@ -20,10 +21,15 @@ namespace Doppel.Session.Incoming;
 ///            ok ─► info line "steal :80 → localhost:3000 (filter …)"; error ─► one error line, port forgotten
 ///         notice {text} ─► one warning line
 ///         mirror_dropped {port, copies, bytes} ─► Counts (shown with -v at exit); the first of a port ─► one warning line
+///   watch (every second while ports are subscribed): sock_diag lists this namespace's TCP listeners;
+///         a port whose local listener was seen and is gone ─► unsubscribe {port}, info line
 ///   dispose: unsubscribe every port, end the call, end the Serve calls
 /// </code>
-/// The interception layer does not report a listener's close yet, so a port stays subscribed
-/// until the session ends.
+/// close() is not trapped (it is the commonest syscall there is): the watch notices a closed
+/// listener within about a second. A port counts as listened while any TCP socket of this network
+/// namespace listens on the app's local port (a forked child holding a copy of the listener keeps
+/// it); a listener never seen listening (its listen() failed) stays subscribed until the session
+/// ends. A later listen on the port subscribes it again. Connections already delivered keep going.
 /// </summary>
 internal sealed class IncomingTraffic : IAsyncDisposable
 {
@@ -38,14 +44,19 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _closed = new();
-    private readonly Channel<IncomingPort> _listeners = Channel.CreateUnbounded<IncomingPort>(new UnboundedChannelOptions { SingleReader = true });
+    // supervisor (listen) and watch (close) --listener changes--> subscribe loop (the one writer of the call)
+    private readonly Channel<(IncomingPort Port, bool Closed)> _listeners = Channel.CreateUnbounded<(IncomingPort, bool)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<int, IncomingPort> _ports = new();
+    private readonly ConcurrentDictionary<IncomingPort, bool> _seenListening = new(ReferenceEqualityComparer.Instance);
+    private readonly bool _flushConnections;
     private readonly HttpMessageInvoker _http;
     private AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? _call;
     private bool _unavailable;
 
-    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger)
+    /// <param name="flushConnections"><c>agent.flush_connections</c>: a stolen port's connections established before the steal are ended by the agent.</param>
+    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true)
     {
+        _flushConnections = flushConnections;
         _config = config;
         _connection = connection;
         _sessionName = sessionName;
@@ -57,6 +68,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         _http = new HttpMessageInvoker(Handler());
         Counts = new IncomingCounts();
         _tasks.Run("incoming subscriptions", SubscribeLoopAsync);
+        _tasks.Run("incoming listener watch", WatchListenersAsync);
     }
 
     /// <summary>What the agent handed over, for the <c>-v</c> summary.</summary>
@@ -86,13 +98,19 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     {
         if (IncomingPort.Decide(_config, local, requestedPort) is { } port)
         {
-            _listeners.Writer.TryWrite(port);
+            _listeners.Writer.TryWrite((port, false));
         }
         else
         {
             IncomingLog.ListenerIgnored(_logger, local, requestedPort);
         }
     }
+
+    /// <summary>The original client of a whole TCP connection the session delivers, by the session's end of it (the peer the app sees); null for any other peer.</summary>
+    public IPEndPoint? OriginalClient(IPEndPoint peer) => Delivered.OriginalClient(peer);
+
+    /// <summary>The whole TCP connections being delivered, for <see cref="OriginalClient"/>.</summary>
+    internal DeliveredClients Delivered { get; } = new();
 
     /// <summary>Where work for <paramref name="targetPort"/> goes locally; null when the port is not subscribed.</summary>
     public IPEndPoint? AppFor(int targetPort) => _ports.TryGetValue(targetPort, out var port) ? port.App : null;
@@ -126,11 +144,25 @@ internal sealed class IncomingTraffic : IAsyncDisposable
 
     private async Task SubscribeLoopAsync()
     {
-        await foreach (var port in _listeners.Reader.ReadAllAsync(_closed.Token).ConfigureAwait(false))
+        await foreach (var (port, closed) in _listeners.Reader.ReadAllAsync(_closed.Token).ConfigureAwait(false))
         {
-            if (_unavailable || !_ports.TryAdd(port.TargetPort, port))
+            if (closed)
             {
-                continue; // the same target port again (an IPv4 and an IPv6 listener): one subscription
+                await UnsubscribeClosedAsync(port).ConfigureAwait(false);
+                continue;
+            }
+
+            if (_unavailable)
+            {
+                continue;
+            }
+
+            if (!_ports.TryAdd(port.TargetPort, port))
+            {
+                // The same target port again (an IPv4 and an IPv6 listener, or a listener reopened before
+                // the watch saw the old one go): one subscription, watched through the newest listener.
+                _ports[port.TargetPort] = port;
+                continue;
             }
 
             IncomingLog.Subscribing(_logger, port.Describe());
@@ -146,6 +178,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                             Mode = port.Mode,
                             Filter = port.Filter,
                             OnConcurrentSteal = ConcurrentSteal(_config.OnConcurrentSteal),
+                            FlushConnections = _flushConnections,
                         },
                     },
                     _closed.Token).ConfigureAwait(false);
@@ -155,6 +188,65 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 _ports.TryRemove(port.TargetPort, out _);
                 Unavailable(port, e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message, e is RpcException { StatusCode: StatusCode.Unimplemented });
             }
+        }
+    }
+
+    /// <summary>Once a second while ports are subscribed: queues the ports whose listener was seen listening and is gone.</summary>
+    private async Task WatchListenersAsync()
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(_closed.Token).ConfigureAwait(false))
+        {
+            if (_ports.IsEmpty)
+            {
+                continue;
+            }
+
+            HashSet<int> listening;
+            try
+            {
+                listening = SockDiag.List(1u << SockDiag.Listen).Select(s => s.Local.Port).ToHashSet();
+            }
+            catch (IOException e)
+            {
+                IncomingLog.ListenerWatchFailed(_logger, e.Message);
+                return;
+            }
+
+            foreach (var port in _ports.Values)
+            {
+                if (listening.Contains(port.App.Port))
+                {
+                    _seenListening[port] = true;
+                }
+                else if (_seenListening.TryRemove(port, out _))
+                {
+                    _listeners.Writer.TryWrite((port, true));
+                }
+            }
+        }
+    }
+
+    /// <summary>The app closed the listener of <paramref name="port"/>: the agent takes no more connections for it (the loop's writer).</summary>
+    private async Task UnsubscribeClosedAsync(IncomingPort port)
+    {
+        // Only this listener's subscription: a newer listener of the port (reopened before the watch
+        // saw the old one go) replaced it in _ports and keeps the port.
+        if (!_ports.TryGetValue(port.TargetPort, out var current) || !ReferenceEquals(current, port) || _call is not { } call)
+        {
+            return;
+        }
+
+        _ports.TryRemove(port.TargetPort, out _);
+
+        try
+        {
+            await call.RequestStream.WriteAsync(new IncomingClientMessage { Unsubscribe = new PortUnsubscription { Port = (uint)port.TargetPort } }, _closed.Token).ConfigureAwait(false);
+            _info($"{(port.Mode == SubscriptionMode.Steal ? "steal" : "mirror")} :{port.TargetPort} ended: the app closed its listener on {port.App}.");
+        }
+        catch (Exception e) when (ByteRelay.IsRelayEnd(e) || e is InvalidOperationException)
+        {
+            IncomingLog.SubscribeEnded(_logger, e.Message);
         }
     }
 
@@ -182,7 +274,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 return (lease.Incoming, lease);
             },
             call.ResponseStream.Current.Welcome.SessionId,
-            new ServeWork(_http, AppFor, Counts, _logger),
+            new ServeWork(_http, AppFor, Counts, _logger, Delivered),
             _tasks,
             _logger,
             _closed.Token);

@@ -18,10 +18,11 @@ namespace Doppel.Session.Incoming;
 /// </code>
 /// Host/:authority is kept; X-Forwarded-For and Forwarded name the original client. A
 /// failed delivery (nothing listening, a reset before the response head) answers
-/// <c>error</c>, for which the agent gives the client 502 (HTTP) or a reset (TCP).
+/// <c>error</c>, for which the agent gives the client 502 (HTTP) or a reset (TCP). A whole
+/// TCP connection's original client is recorded in <see cref="DeliveredClients"/> for the app's getpeername.
 /// Mirrored work is delivered the same way; only the response head and end go back.
 /// </summary>
-internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger)
+internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null)
 {
     // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the replay sets itself.
     private static readonly HashSet<string> s_requestSkipped = new(StringComparer.OrdinalIgnoreCase)
@@ -148,28 +149,50 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         }
 
         using var socket = new Socket(app.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        IPEndPoint? relay = null;
         try
         {
+            // Bound first, so the app's getpeername is answered even right after its accept.
+            socket.Bind(new IPEndPoint(app.Address, 0));
+            relay = (IPEndPoint)socket.LocalEndPoint!;
+            if (delivered is not null && open.Client is { } client && client.Ip.Length is 4 or 16)
+            {
+                delivered.Add(relay, client.ToIPEndPoint());
+            }
+
             await socket.ConnectAsync(app, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketException e)
         {
+            if (relay is not null)
+            {
+                delivered?.Remove(relay);
+            }
+
             IncomingLog.TcpDeliveryFailed(logger, open.Id, app, e.Message);
             counts.Failed();
             await FailAsync(writer, Errno(e.SocketErrorCode), $"the local app at {app} did not accept: {e.Message}", cancellationToken).ConfigureAwait(false);
             return false;
         }
 
-        await RelayAsync(
-            $"incoming connection {open.Id} to {app}",
-            open.Mirror,
-            (buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct),
-            (data, ct) => TcpRelay.SendAllAsync(socket, data, ct),
-            () => socket.Shutdown(SocketShutdown.Send),
-            () => TcpRelay.Reset(socket),
-            reader,
-            writer,
-            cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RelayAsync(
+                $"incoming connection {open.Id} to {app}",
+                open.Mirror,
+                (buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct),
+                (data, ct) => TcpRelay.SendAllAsync(socket, data, ct),
+                () => socket.Shutdown(SocketShutdown.Send),
+                () => TcpRelay.Reset(socket),
+                reader,
+                writer,
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            delivered?.Remove(relay!);
+        }
+
         return false;
     }
 

@@ -42,6 +42,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> _names;
     private readonly Action<IPEndPoint, int>? _listening;
     private readonly Action<string>? _reportError;
+    private readonly Func<IPEndPoint, IPEndPoint?>? _originalClient;
 
     /// <param name="config">The resolved configuration.</param>
     /// <param name="workingDirectory">The program's working directory: always local.</param>
@@ -54,6 +55,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// <param name="names">The addresses of the host names in the outgoing filter (<see cref="FilterNames"/>).</param>
     /// <param name="listening">Told of each TCP listener (<see cref="OnListening"/>): the session's incoming subscriptions. Must not block.</param>
     /// <param name="reportError">Gets the one-sentence error for a <c>listen_ports</c> move whose local port is taken.</param>
+    /// <param name="originalClient">The session's delivered connections (<see cref="OriginalClient"/>); null: none.</param>
     public ConfigPolicy(
         DoppelConfig config,
         string workingDirectory,
@@ -62,7 +64,8 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         bool targetless = false,
         IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null,
         Action<IPEndPoint, int>? listening = null,
-        Action<string>? reportError = null)
+        Action<string>? reportError = null,
+        Func<IPEndPoint, IPEndPoint?>? originalClient = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _fs = config.Feature.Fs;
@@ -76,6 +79,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _names = names ?? new Dictionary<string, IReadOnlySet<IPAddress>>();
         _listening = listening;
         _reportError = reportError;
+        _originalClient = originalClient;
         Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
     }
@@ -226,6 +230,9 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         ArgumentNullException.ThrowIfNull(local);
         _listening?.Invoke(local, requestedPort);
     }
+
+    /// <summary>The session's whole TCP deliveries: the original client behind the relay's socket.</summary>
+    public IPEndPoint? OriginalClient(IPEndPoint peer) => _originalClient?.Invoke(peer);
 
     /// <summary>A <c>listen_ports</c> move to a local port that is taken: one error line; the app gets the errno.</summary>
     public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno)

@@ -122,7 +122,7 @@ public sealed class DoppelSession : IAsyncDisposable
             // Incoming traffic needs a target to take it from; an app's listeners in a targetless session stay local.
             var incoming = targetless || config.Feature.Network.Incoming.Mode == IncomingMode.Off
                 ? null
-                : new IncomingTraffic(config.Feature.Network.Incoming, connection, IncomingTraffic.SessionName(options.LocalEnvironment), options.Info, options.Warn, options.ReportError, loggers.CreateLogger("doppel.incoming"));
+                : new IncomingTraffic(config.Feature.Network.Incoming, connection, IncomingTraffic.SessionName(options.LocalEnvironment), options.Info, options.Warn, options.ReportError, loggers.CreateLogger("doppel.incoming"), config.Agent.FlushConnections);
             var hostname = config.Feature.Hostname && connection.Hello.Target.Hostname is { Length: > 0 } h ? h : null;
             var policy = new ConfigPolicy(
                 config,
@@ -132,7 +132,8 @@ public sealed class DoppelSession : IAsyncDisposable
                 targetless,
                 names,
                 incoming is null ? null : incoming.OnListening,
-                options.ReportError);
+                options.ReportError,
+                incoming is null ? null : incoming.OriginalClient);
             var steering = DnsSteering.From(config);
             foreach (var warning in steering.Warnings)
             {

@@ -109,6 +109,36 @@ public sealed class RedirectTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task AddingAPortWithFlushEndsTheConnectionsMadeBeforeButNotTheAgentsOwn()
+    {
+        await using var agent = await FakeAgent.StartAsync(AppTarget, new RedirectOptions(), Timeout);
+        var echo = new IPEndPoint(App.IP, ClusterFixture.TcpEchoPort);
+
+        // A client in the web pod, connected to the app before any redirect.
+        using var webThread = NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var before = await webThread.RunAsync(() => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        await before.ConnectAsync(echo, Timeout);
+        Assert.Equal("a", await EchoAsync(before, "a"));
+
+        // The agent's own (marked) connection to the app, made while the port was redirected once already.
+        await agent.Redirect.AddPortAsync(ClusterFixture.TcpEchoPort, Timeout);
+        using var own = await agent.Network.CreateSocketAsync(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        IncomingRedirect.MarkAsAgentConnection(own);
+        await own.ConnectAsync(echo, Timeout);
+        Assert.Equal("b", await EchoAsync(own, "b"));
+        await agent.Redirect.RemovePortAsync(ClusterFixture.TcpEchoPort, Timeout);
+
+        var flushed = await agent.Redirect.AddPortAsync(ClusterFixture.TcpEchoPort, flushEstablished: true, Timeout);
+
+        Assert.Equal(1, flushed);
+        var ended = await Assert.ThrowsAsync<SocketException>(() => EchoAsync(before, "c"));
+        Assert.Contains(ended.SocketErrorCode, new[] { SocketError.ConnectionReset, SocketError.Shutdown, SocketError.ConnectionAborted });
+        Assert.Equal("d", await EchoAsync(own, "d"));
+        var (answer, _) = await agent.ExchangeAsync(cluster.ProcessPod.NetworkNamespacePath, echo, Timeout);
+        Assert.Equal(Stolen, answer);
+    }
+
+    [Fact]
     public async Task ClosingTheNftablesContextAsTheAgentsDeathDoesRemovesTheOwnerTable()
     {
         await using var agent = await FakeAgent.StartAsync(AppTarget, new RedirectOptions(), Timeout);
@@ -220,6 +250,14 @@ public sealed class RedirectTests(ClusterFixture cluster) : IClassFixture<Cluste
         await socket.ConnectAsync(destination, cancellationToken);
         await socket.SendAsync("GET / HTTP/1.0\r\n\r\n"u8.ToArray(), cancellationToken);
         return await ReadToEndAsync(socket, cancellationToken);
+    }
+
+    private static async Task<string> EchoAsync(Socket socket, string text)
+    {
+        await socket.SendAsync(Encoding.UTF8.GetBytes(text), Timeout);
+        var buffer = new byte[text.Length];
+        var n = await socket.ReceiveAsync(buffer, Timeout);
+        return Encoding.UTF8.GetString(buffer, 0, n);
     }
 
     private static async Task<string> ReadToEndAsync(Socket socket, CancellationToken cancellationToken)

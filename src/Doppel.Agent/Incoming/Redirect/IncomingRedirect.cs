@@ -129,10 +129,26 @@ internal sealed class IncomingRedirect : IDisposable
     public static void MarkAsAgentConnection(Socket socket) => SocketMark.Set(socket, AgentSocketMark);
 
     /// <summary>Redirects new connections to <paramref name="port"/>; adding a redirected port again changes nothing.</summary>
-    public Task AddPortAsync(int port, CancellationToken cancellationToken) => ChangeAsync(port, add: true, cancellationToken);
+    public Task AddPortAsync(int port, CancellationToken cancellationToken) => ChangeAsync(port, add: true, flushEstablished: false, cancellationToken);
+
+    /// <summary>
+    /// Redirects new connections to <paramref name="port"/> and, when <paramref name="flushEstablished"/>
+    /// and the port was not redirected yet, ends the connections to it that were established before
+    /// (mirrord's <c>flush_connections</c>: keep-alive clients reconnect, through the redirect):
+    /// <code>
+    ///   sock_diag: established sockets with local port = port   (all made before the redirect)
+    ///   nft: add the port
+    ///   SOCK_DESTROY each of them, by id and cookie   (the app sees ECONNABORTED, the client a reset)
+    /// </code>
+    /// Only sockets listed before the rule exists are destroyed, so a connection the rule redirects
+    /// never is, nor the app's side of the agent's own connections (peer marked
+    /// <see cref="AgentSocketMark"/>); one established in the instant between the list and the rule
+    /// is missed and keeps its direct path. Returns how many were ended.
+    /// </summary>
+    public Task<int> AddPortAsync(int port, bool flushEstablished, CancellationToken cancellationToken) => ChangeAsync(port, add: true, flushEstablished, cancellationToken);
 
     /// <summary>New connections to <paramref name="port"/> reach the app again (established ones keep their path); removing an absent port changes nothing.</summary>
-    public Task RemovePortAsync(int port, CancellationToken cancellationToken) => ChangeAsync(port, add: false, cancellationToken);
+    public Task RemovePortAsync(int port, CancellationToken cancellationToken) => ChangeAsync(port, add: false, flushEstablished: false, cancellationToken);
 
     /// <summary>Deletes the table and closes the nftables context.</summary>
     public void Dispose() => Close(deleteTable: true);
@@ -207,12 +223,12 @@ internal sealed class IncomingRedirect : IDisposable
         }
     }
 
-    private async Task ChangeAsync(int port, bool add, CancellationToken cancellationToken)
+    private async Task<int> ChangeAsync(int port, bool add, bool flushEstablished, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         cancellationToken.ThrowIfCancellationRequested();
-        await _thread.RunAsync(() =>
+        return await _thread.RunAsync(() =>
         {
             lock (_lock)
             {
@@ -222,15 +238,48 @@ internal sealed class IncomingRedirect : IDisposable
                     return 0;
                 }
 
+                var before = add && flushEstablished ? EstablishedTo(port) : null;
                 var ports = new SortedSet<int>(_ports);
                 _ = add ? ports.Add(port) : ports.Remove(port);
                 _nft.Run(Mode == RedirectMode.Lease
                     ? RedirectTable.SetLeasedPorts(TableName, ports, _options.Lease)
                     : add ? RedirectTable.AddPort(TableName, port) : RedirectTable.RemovePort(TableName, port));
                 _ = add ? _ports.Add(port) : _ports.Remove(port);
-                return 0;
+                return before is null ? 0 : Flush(port, before);
             }
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>The namespace's established TCP sockets on the server side of <paramref name="port"/> (runs on the namespace thread); null when they cannot be listed.</summary>
+    private List<TcpSocketEntry>? EstablishedTo(int port)
+    {
+        try
+        {
+            // The app's side of the agent's own connections (a port redirected before, removed, added
+            // again) is a redirected flow too: its peer is a socket with the agent's mark.
+            var sockets = SockDiag.List(1u << SockDiag.Established);
+            var agents = sockets.Where(s => s.Mark == AgentSocketMark).Select(s => s.Local).ToHashSet();
+            return sockets.Where(s => s.Local.Port == port && !agents.Contains(s.Remote)).ToList();
+        }
+        catch (IOException e)
+        {
+            AgentLog.FlushFailed(_logger, port, e.Message);
+            return null;
+        }
+    }
+
+    private int Flush(int port, List<TcpSocketEntry> sockets)
+    {
+        var flushed = 0;
+        foreach (var socket in sockets)
+        {
+            // ENOENT: it ended by itself meanwhile.
+            var result = SockDiag.Destroy(socket);
+            flushed += result == 0 ? 1 : 0;
+        }
+
+        AgentLog.ConnectionsFlushed(_logger, port, flushed, sockets.Count - flushed);
+        return flushed;
     }
 
     private async Task RenewAsync()

@@ -126,7 +126,7 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
             }
 
             await EnsureStartedAsync(cancellationToken).ConfigureAwait(false);
-            await _redirect!.AddPortAsync(port, cancellationToken).ConfigureAwait(false);
+            await _redirect!.AddPortAsync(port, subscription.Mode == SubscriptionMode.Steal && subscription.FlushConnections, cancellationToken).ConfigureAwait(false);
             return answer;
         }
         finally
