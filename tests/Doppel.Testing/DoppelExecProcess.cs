@@ -109,6 +109,9 @@ public sealed class DoppelExecProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>What doppel wrote so far (exit code -1 while it runs), for a failing test's message.</summary>
+    public DoppelExecResult SoFar => Snapshot();
+
     /// <summary>Writes a line to the program's stdin (see <see cref="Start"/>'s keepStdinOpen).</summary>
     public Task WriteLineAsync(string line) => _process.StandardInput.WriteLineAsync(line);
 

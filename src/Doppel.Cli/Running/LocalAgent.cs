@@ -43,6 +43,7 @@ internal sealed class LocalAgent : IAsyncDisposable
     private readonly bool _attached;
     private readonly List<Task> _readers = [];
     private readonly SharedAgentSlot? _slot;
+    private readonly string _socket;
     private Process? _process;
     private Task? _watch;
     private int _restarts;
@@ -60,6 +61,7 @@ internal sealed class LocalAgent : IAsyncDisposable
         _warn = warn;
         _agentLine = agentLine;
         _logger = logger;
+        _socket = socket;
         Endpoint = AgentEndpoint.Unix(socket);
     }
 
@@ -204,7 +206,7 @@ internal sealed class LocalAgent : IAsyncDisposable
                 // for the others, and exits agent.ttl after the last of them.
                 if (locked is not null && _slot.Leave())
                 {
-                    await StopAsync().ConfigureAwait(false);
+                    await (Joined ? StopJoinedAsync() : StopAsync()).ConfigureAwait(false);
                 }
                 else
                 {
@@ -215,6 +217,42 @@ internal sealed class LocalAgent : IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// The last session stops a joined agent whose starter has left, by the PID the starter
+    /// recorded, once <c>/proc/PID/cmdline</c> shows it is the agent listening on this slot's
+    /// socket (a reused PID is left alone), and waits for its exit. Left to its idle exit, the
+    /// agent would still accept the next session for <c>agent.ttl</c> and then quit under it.
+    /// </summary>
+    private async Task StopJoinedAsync()
+    {
+        string[] arguments;
+        try
+        {
+            arguments = File.ReadAllText($"/proc/{_joinedPid}/cmdline").Split('\0');
+        }
+        catch (Exception e) when (_joinedPid <= 0 || e is IOException or UnauthorizedAccessException)
+        {
+            return; // gone already, or unknown
+        }
+
+        if (!arguments.Contains("unix:" + _socket, StringComparer.Ordinal))
+        {
+            return;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(_joinedPid);
+            process.Kill();
+            using var wait = new CancellationTokenSource(_startupTimeout);
+            await process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception or OperationCanceledException)
+        {
+            LocalAgentLog.JoinedAgentNotStopped(_logger, _joinedPid, e.Message);
+        }
     }
 
     private async Task StopAsync()

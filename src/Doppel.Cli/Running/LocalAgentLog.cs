@@ -17,6 +17,9 @@ internal static partial class LocalAgentLog
     [LoggerMessage(EventId = 33, Level = LogLevel.Debug, Message = "reading the agent's {Stream} failed: {Reason}")]
     public static partial void ReadFailed(ILogger logger, string stream, string reason);
 
+    [LoggerMessage(EventId = 34, Level = LogLevel.Warning, Message = "the shared agent (pid {Pid}) could not be stopped: {Reason}; it exits by itself agent.ttl after its last session")]
+    public static partial void JoinedAgentNotStopped(ILogger logger, int pid, string reason);
+
     public static void Starting(ILogger logger, string agent, IReadOnlyList<string> arguments)
     {
         if (logger.IsEnabled(LogLevel.Debug))

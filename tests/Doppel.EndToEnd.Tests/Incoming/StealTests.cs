@@ -24,7 +24,7 @@ public sealed class StealTests(ClusterFixture fixture)
         {
             var result = await fixture.Other.ExecInNetworkAsync(["curl", "-sS", "-m", "5", $"http://{fixture.Backend.IP}/"], CancellationToken.None);
             answer = result.StandardOutput;
-            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the program never got the request; last answer: {answer}{result.StandardError}");
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the program never got the request; last answer: {answer}{result.StandardError}\n{doppel.SoFar}");
         }
         while (answer != "the developer's app\n");
 
