@@ -196,7 +196,9 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private async Task WatchListenersAsync()
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(_closed.Token).ConfigureAwait(false))
+        // Disposed at the session's end: the wait answers false (a canceled wait would throw, and be logged as a failure).
+        using var stop = _closed.Token.Register(timer.Dispose);
+        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
         {
             if (_ports.IsEmpty)
             {
