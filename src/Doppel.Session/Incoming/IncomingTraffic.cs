@@ -28,8 +28,9 @@ namespace Doppel.Session.Incoming;
 /// close() is not trapped (it is the commonest syscall there is): the watch notices a closed
 /// listener within about a second. A port counts as listened while any TCP socket of this network
 /// namespace listens on the app's local port (a forked child holding a copy of the listener keeps
-/// it); a listener never seen listening (its listen() failed) stays subscribed until the session
-/// ends. A later listen on the port subscribes it again. Connections already delivered keep going.
+/// it); a port not listened on at two ticks in a row counts as closed too (a listener closed
+/// within a second of its listen, or one whose listen() failed). A later listen on the port
+/// subscribes it again. Connections already delivered keep going.
 /// </summary>
 internal sealed class IncomingTraffic : IAsyncDisposable
 {
@@ -191,11 +192,13 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         }
     }
 
-    /// <summary>Once a second while ports are subscribed: queues the ports whose listener was seen listening and is gone.</summary>
+    /// <summary>Once a second while ports are subscribed: queues the ports whose listener was seen listening and is gone, or is missing at two ticks in a row.</summary>
     private async Task WatchListenersAsync()
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        while (await timer.WaitForNextTickAsync(_closed.Token).ConfigureAwait(false))
+        // Disposed at the session's end: the wait answers false (a canceled wait would throw, and be logged as a failure).
+        using var stop = _closed.Token.Register(timer.Dispose);
+        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
         {
             if (_ports.IsEmpty)
             {
@@ -221,7 +224,14 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 }
                 else if (_seenListening.TryRemove(port, out _))
                 {
+                    // Seen listening before, or already missed at the last tick (a listener closed
+                    // within a second of its listen is never seen at all).
                     _listeners.Writer.TryWrite((port, true));
+                }
+                else
+                {
+                    // Missed once: listen() is reported before the kernel runs it, so a tick may come first.
+                    _seenListening[port] = false;
                 }
             }
         }
