@@ -6,7 +6,7 @@ namespace Doppel.Bench;
 /// <c>Doppel.Bench [--quick] [--p3 | --p6]</c>: measures each figure next to the direct path in the same run
 /// and prints one table per figure: 1–3 (interception, no root needed); with <c>--p3</c>,
 /// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root); with
-/// <c>--p6</c>, 8–10: incoming steal and pass-through at load, and the agent's memory with 10 sessions (root).
+/// <c>--p6</c>, 8–10: incoming steal, pass-through and mirror at load, and the agent's memory with 10 sessions (root).
 /// </summary>
 internal static class BenchCommand
 {

@@ -6,11 +6,13 @@ namespace Doppel.Bench;
 /// <summary>
 /// Figures 8–10 (<c>--p6</c>): incoming traffic through the agent, each next to the direct path
 /// in the same round. A round first loads the pod's app with no session (pass-through's direct),
-/// then starts session dev0 (filtered steal of 80 and 81) and loads: its local app directly
+/// then starts a whole-port mirror session of 80 and loads the pod again (mirror; its direct is
+/// pass-through's), counting the copies its local app received and those the session reports
+/// dropped; then starts session dev0 (filtered steal of 80 and 81) and loads: its local app directly
 /// (steal's direct), the pod with <c>X-Dev-User: dev0</c> (steal) and unmarked (pass-through),
 /// over HTTP/1.1 (wrk) and h2c (h2load); then ends the session. Figure 10 reads the agent's memory
-/// with 0, 1 and 10 sessions subscribed, each with its own filter. Mirror at load is not measured
-/// yet: the agent does not mirror (issue 10, item 7).
+/// with 0, 1 and 10 sessions subscribed, each with its own filter. Each round records the 1-minute
+/// load average at its start (the machine is shared).
 /// </summary>
 internal static class IncomingFigures
 {
@@ -34,6 +36,7 @@ internal static class IncomingFigures
             $"steal = client pod → backend:80/81 with X-Dev-User: dev0 → nft redirect → doppel-agent → session ({doppel.Path} exec, DOPPEL_AGENT_SOCKET) → node p6app.js on 127.0.0.1 in the developer netns; " +
             "its direct = the same load from the developer netns to that app. pass-through = the same load unmarked → agent → the pod's node p6app.js; " +
             "its direct = the same load with no session (no redirect). " +
+            "mirror = the same load unmarked while a whole-port mirror session (doppel exec -v, incoming.mode mirror) copies port 80 to its node p6app.js; its direct = pass-through's. " +
             $"HTTP/1.1: wrk -t1 -c{settings.Connections} -d{settings.Seconds}s --latency; h2c: h2load -t1 -c{settings.Connections / 4} -m10 -D{settings.Seconds}.");
         await output.WriteLineAsync();
 
@@ -59,10 +62,33 @@ internal static class IncomingFigures
         var (seconds, connections) = (settings.Seconds, settings.Connections);
         var h1 = new Dictionary<string, List<WrkReport>>(StringComparer.Ordinal);
         var h2 = new Dictionary<string, List<H2loadReport>>(StringComparer.Ordinal);
+        var loads = new List<string>();
+        var copies = new Table(
+            "8b. Mirror copies at load (whole-port mirror of :80, per round)",
+            1, "round", "load avg", "wrk requests", "wrk rps", "copies received by the local app", "copies dropped (session -v)", "target");
         for (var round = 0; round < settings.Rounds; round++)
         {
+            var load = LoadAverage();
+            loads.Add(load);
             Add(h1, "pass direct", await rig.WrkAsync(rig.PodUrl(false), null, false, seconds, connections, cancellationToken));
             Add(h2, "pass direct", await rig.H2loadAsync(rig.PodUrl(true), null, false, seconds, connections / 4, cancellationToken));
+            var mirror = await rig.StartMirrorSessionAsync(0, cancellationToken);
+            WrkReport mirrored;
+            try
+            {
+                mirrored = await rig.WrkAsync(rig.PodUrl(false), null, false, seconds, connections, cancellationToken);
+                Add(h1, "mirror", mirrored);
+            }
+            catch
+            {
+                await mirror.DisposeAsync();
+                throw;
+            }
+
+            var count = await IncomingRig.StopMirrorSessionAsync(mirror, cancellationToken);
+            copies.Add(
+                $"{round + 1}", load, $"{mirrored.Requests}", Format.Number(mirrored.RequestsPerSecond, 0),
+                $"{count.Received} ({(count.Received * 100.0 / mirrored.Requests).ToString("F1", CultureInfo.InvariantCulture)}%)", $"{count.Dropped}", "0 dropped");
             var session = await rig.StartSessionAsync(0, cancellationToken);
             try
             {
@@ -84,15 +110,17 @@ internal static class IncomingFigures
             1, "path", "direct rps", "doppel rps", "ratio", "target", "direct p50", "doppel p50", "direct p99", "doppel p99", "p99 added");
         AddWrkRow(wrk, "filtered steal → local app", h1["steal direct"], h1["steal"], "≥ 0.50, +1 ms p99");
         AddWrkRow(wrk, "unmatched pass-through → pod's app", h1["pass direct"], h1["pass"], "≥ 0.70");
-        wrk.Footer = "Every run: 0 socket errors, 0 non-2xx (a run with any fails the bench).";
+        AddWrkRow(wrk, "whole-port mirror (pod's app answers)", h1["pass direct"], h1["mirror"], "0 dropped (8b)");
+        wrk.Footer = $"Every run: 0 socket errors, 0 non-2xx (a run with any fails the bench). Load average (1 min) at each round's start: {string.Join(", ", loads)}.";
+        copies.Footer = "wrk counts the requests answered; up to one per connection more may have been sent (and copied) when it stopped. The session's app gets copies 1 s to settle before it counts.";
 
         var h2load = new Table(
             $"9. h2c through the agent (h2load), requests/s and mean request time in ms (median of {settings.Rounds} rounds)",
             1, "path", "direct rps", "doppel rps", "ratio", "target", "direct mean", "doppel mean", "mean added");
         AddH2Row(h2load, "filtered steal → local app", h2["steal direct"], h2["steal"], "≥ 0.50");
         AddH2Row(h2load, "unmatched pass-through → pod's app", h2["pass direct"], h2["pass"], "≥ 0.70");
-        h2load.Footer = "Every run: 0 failed requests. h2load prints no percentiles, so h2c has the mean only.";
-        return wrk + Environment.NewLine + h2load;
+        h2load.Footer = $"Every run: 0 failed requests. h2load prints no percentiles, so h2c has the mean only. Load average (1 min) at each round's start: {string.Join(", ", loads)}.";
+        return wrk + Environment.NewLine + copies + Environment.NewLine + h2load;
     }
 
     /// <summary>Figure 10: the shared agent's VmRSS with no session, one, and ten (each its own filter), each after 0.5 s of rest.</summary>
@@ -118,7 +146,7 @@ internal static class IncomingFigures
             await Task.Delay(settle, cancellationToken);
             var many = ProcessMemory.ResidentMebibytes(rig.Agent.Pid);
             var table = new Table("10. doppel-agent resident memory (VmRSS), MiB, one agent shared by the sessions", 1, "sessions subscribed", "VmRSS", "vs none");
-            table.Add("none (after figures 8–9)", Format.Number(none, 1), "");
+            table.Add($"none (after figures 8–9; load average {LoadAverage()})", Format.Number(none, 1), "");
             table.Add("1 (dev0: 80 and 81, filtered)", Format.Number(one, 1), Format.Signed(one - none, 1));
             table.Add($"{ManySessions} (dev0–dev{ManySessions - 1}, each its own filter)", Format.Number(many, 1), Format.Signed(many - none, 1));
             table.Footer = $"Each session was checked to get its own marked request; per extra session: {Format.Number((many - one) / (ManySessions - 1), 2)} MiB. No direct counterpart: without doppel there is no agent.";
@@ -132,6 +160,8 @@ internal static class IncomingFigures
             }
         }
     }
+
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     private static void Add<T>(Dictionary<string, List<T>> samples, string key, T sample)
     {

@@ -116,6 +116,89 @@ internal sealed partial class IncomingRig : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts session <paramref name="index"/> as a whole-port mirror of 80 and 81 (<c>doppel exec -v</c>
+    /// of node p6app.js devN ... count) and waits until a copy of a request for <c>/ready</c> from the
+    /// client pod reaches its app. End it with <see cref="StopMirrorSessionAsync"/>.
+    /// </summary>
+    public async Task<DoppelExecProcess> StartMirrorSessionAsync(int index, CancellationToken cancellationToken)
+    {
+        var user = User(index);
+        var config = Path.Combine(_workDirectory, user + "-mirror.json");
+        await File.WriteAllTextAsync(config, string.Create(CultureInfo.InvariantCulture, $$"""
+            { "feature": { "network": { "incoming": {
+              "mode": "mirror",
+              "port_mapping": [[{{LocalPort(index, false)}}, {{PodH1Port}}], [{{LocalPort(index, true)}}, {{PodH2cPort}}]] } } } }
+            """), cancellationToken);
+        var session = DoppelExecProcess.Start(
+            _doppel.Path,
+            _cluster.Developer.Name,
+            ["-v", "-f", config, "-t", $"pid/{Backend.Pid}", "--", "node", App, user, $"{LocalPort(index, false)}", $"{LocalPort(index, true)}", "count"],
+            _workDirectory,
+            Agent.SessionEnvironment(user),
+            keepStdinOpen: true);
+        try
+        {
+            var line = await session.ReadLineAsync(s_runTimeout, cancellationToken);
+            if (line is null || !line.StartsWith("listening ", StringComparison.Ordinal))
+            {
+                throw new BenchException($"mirror session {user} did not start: '{line}' {await session.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken)}");
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (true)
+            {
+                await Client.ExecInNetworkAsync(["curl", "-sS", "-m", "5", PodUrl(h2c: false) + "ready"], cancellationToken);
+                try
+                {
+                    var copy = await session.ReadLineAsync(TimeSpan.FromMilliseconds(500), cancellationToken);
+                    if (copy == "mirrored")
+                    {
+                        return session;
+                    }
+
+                    if (copy is null)
+                    {
+                        throw new BenchException($"mirror session {user} ended: {await session.WaitAsync(TimeSpan.FromSeconds(10), cancellationToken)}");
+                    }
+                }
+                catch (TimeoutException) when (DateTime.UtcNow < deadline)
+                {
+                    // No copy yet: the subscription is still being made.
+                }
+            }
+        }
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends a mirror session from <see cref="StartMirrorSessionAsync"/> after 1 s for late copies:
+    /// its app prints how many requests it got, and doppel (<c>-v</c>) how many copies were dropped.
+    /// </summary>
+    public static async Task<MirrorCount> StopMirrorSessionAsync(DoppelExecProcess session, CancellationToken cancellationToken)
+    {
+        await using (session)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            await session.WriteLineAsync("exit");
+            var result = await session.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            var received = Received().Match(result.Stdout);
+            if (!received.Success)
+            {
+                throw new BenchException($"the mirror session's app printed no count: {result}");
+            }
+
+            var dropped = Dropped().Match(result.Stderr);
+            return new MirrorCount(
+                long.Parse(received.Groups[1].Value, CultureInfo.InvariantCulture),
+                dropped.Success ? long.Parse(dropped.Groups[1].Value, CultureInfo.InvariantCulture) : 0);
+        }
+    }
+
     /// <summary>Ends a session (doppel and its app, by PID) and waits until session <paramref name="index"/>'s requests reach the pod's app again.</summary>
     public async Task StopSessionAsync(DoppelExecProcess session, int index, CancellationToken cancellationToken)
     {
@@ -165,6 +248,13 @@ internal sealed partial class IncomingRig : IAsyncDisposable
         return (await Client.ExecInNetworkAsync(command, timeout.Token)).EnsureSuccess(command[0]).StandardOutput;
     }
 
+    [GeneratedRegex(@"^received (\d+)$", RegexOptions.Multiline)]
+    private static partial Regex Received();
+
+    // docs/cli.md: "incoming: mirror :80: 3 copies dropped (1048576 bytes)", with -v at exit.
+    [GeneratedRegex(@"mirror :80: (\d+) cop(?:y|ies) dropped")]
+    private static partial Regex Dropped();
+
     /// <summary>Polls with curl from the client pod (HTTP/1.1 port, marked for <paramref name="user"/>) until the answer is <paramref name="expected"/>, for up to 60 s.</summary>
     private async Task WaitForAnswerAsync(string user, string expected, CancellationToken cancellationToken)
     {
@@ -185,6 +275,9 @@ internal sealed partial class IncomingRig : IAsyncDisposable
         throw new BenchException($"requests marked for {user} never got '{expected.Trim()}'; last answer: {answer}\nagent: {Agent.ErrorOutput}");
     }
 }
+
+/// <summary>What a mirror session of port 80 saw: requests its app received (copies), and copies the session reported dropped.</summary>
+internal sealed record MirrorCount(long Received, long Dropped);
 
 /// <summary>What one h2load run printed: <c>finished in 5.00s, 957.95 req/s, ...</c>, the failed count and the mean request time.</summary>
 /// <param name="RequestsPerSecond">h2load's req/s.</param>
