@@ -177,7 +177,7 @@ internal static class Samples
         Add(json);
 
         var header = new HttpHeader { Name = "X-Dev-User", Value = "alice" };
-        var subscription = new PortSubscription { Port = 80, Mode = SubscriptionMode.Steal, Filter = new HttpFilter { Header = "^x-dev-user: alice$" }, OnConcurrentSteal = ConcurrentSteal.Override };
+        var subscription = new PortSubscription { Port = 80, Mode = SubscriptionMode.Steal, Filter = new HttpFilter { Header = "^x-dev-user: alice$" }, OnConcurrentSteal = ConcurrentSteal.Override, FlushConnections = true };
         var subscribed = new PortSubscribed { Port = 80, Error = Error(98, "Port 80 is already stolen whole by bob@laptop (pid 4242).") };
         var requestHead = new HttpRequestHead
         {
