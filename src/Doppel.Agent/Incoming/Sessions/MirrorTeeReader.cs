@@ -27,8 +27,12 @@ internal sealed class MirrorTeeReader(PipeReader inner, Action<ReadOnlySequence<
         var read = inner.ReadAsync(cancellationToken);
         if (read.IsCompletedSuccessfully)
         {
-            Remember(read.Result);
-            return read;
+            // Result consumes a ValueTask backed by the pipe's IValueTaskSource: the caller gets
+            // a new one over the result, never the same one to consume a second time (the pipe
+            // would throw "Reading is already in progress" when it had completed just now).
+            var result = read.Result;
+            Remember(result);
+            return new ValueTask<ReadResult>(result);
         }
 
         return ReadSlowAsync(read);
