@@ -67,12 +67,15 @@ internal static class UpgradedRelay
         }
     }
 
+    // A 101's header reaches the client unless it is hop-by-hop; Upgrade names the new protocol and stays.
+    private static bool GoesWith101(string name) => !HttpWork.IsHopByHop(name) || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The session answered 101: sends it to the client (with the session's headers) and relays the upgraded bytes on the call until both sides end.</summary>
     public static async Task StolenAsync(HttpContext context, IHttpUpgradeFeature upgrade, HttpResponseHead head, ServeStreams call, CancellationToken cancellationToken)
     {
         foreach (var header in head.Headers)
         {
-            if (!HttpWork.IsHopByHop(header.Name) || header.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
+            if (GoesWith101(header.Name))
             {
                 context.Response.Headers.Append(header.Name, header.Value);
             }
@@ -99,7 +102,7 @@ internal static class UpgradedRelay
     {
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
         {
-            if (!HttpWork.IsHopByHop(name) || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase))
+            if (GoesWith101(name))
             {
                 context.Response.Headers.Append(name, values.ToArray());
             }
