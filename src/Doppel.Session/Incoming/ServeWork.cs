@@ -20,7 +20,8 @@ namespace Doppel.Session.Incoming;
 /// failed delivery (nothing listening, a reset before the response head) answers
 /// <c>error</c>, for which the agent gives the client 502 (HTTP) or a reset (TCP). A whole
 /// TCP connection's original client is recorded in <see cref="DeliveredClients"/> for the app's getpeername.
-/// Mirrored work is delivered the same way; only the response head and end go back.
+/// Mirrored work is delivered the same way; only the response head and end go back, and a
+/// mirrored connection's half-close waits for the app's answer (<see cref="MirroredHalfClose"/>).
 /// </summary>
 internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null)
 {
@@ -175,14 +176,18 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             return false;
         }
 
+        // A mirrored client's half-close waits for the app's answer (MirroredHalfClose).
+        var held = open.Mirror ? new MirroredHalfClose(socket) : null;
+        using var callEnded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heldShutdown = Task.CompletedTask;
         try
         {
             await RelayAsync(
                 $"incoming connection {open.Id} to {app}",
                 open.Mirror,
-                (buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct),
-                (data, ct) => TcpRelay.SendAllAsync(socket, data, ct),
-                () => socket.Shutdown(SocketShutdown.Send),
+                held is null ? (buffer, ct) => socket.ReceiveAsync(buffer, SocketFlags.None, ct) : (buffer, ct) => ReceiveNotingAsync(socket, held, buffer, ct),
+                held is null ? (data, ct) => TcpRelay.SendAllAsync(socket, data, ct) : (data, ct) => SendNotingAsync(socket, held, data, ct),
+                held is null ? () => socket.Shutdown(SocketShutdown.Send) : () => heldShutdown = held.ShutdownWhenAnsweredAsync(callEnded.Token),
                 () => TcpRelay.Reset(socket),
                 reader,
                 writer,
@@ -190,10 +195,30 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         }
         finally
         {
+            await callEnded.CancelAsync().ConfigureAwait(false);
+            await heldShutdown.ConfigureAwait(false);
             delivered?.Remove(relay!);
         }
 
         return false;
+    }
+
+    private static async ValueTask<int> ReceiveNotingAsync(Socket socket, MirroredHalfClose held, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var received = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        if (received > 0)
+        {
+            held.Answered();
+        }
+
+        return received;
+    }
+
+    private static async ValueTask SendNotingAsync(Socket socket, MirroredHalfClose held, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        held.Wrote();
+        await TcpRelay.SendAllAsync(socket, data, cancellationToken).ConfigureAwait(false);
+        held.Wrote();
     }
 
     /// <summary>
