@@ -25,7 +25,7 @@ internal sealed record MirrordOnlyKey(
     {
         MirrordOnlyHandling.Error => $"a mirrord filter that doppel does not implement yet; {Instead}",
         MirrordOnlyHandling.Silent => $"a mirrord setting for macOS; {Instead}",
-        MirrordOnlyHandling.WarnEachKey => "mirrord's experimental switches; doppel implements none of them and warns about each one set.",
+        MirrordOnlyHandling.WarnEachKey => "mirrord's experimental switches; doppel implements none of them and warns about each one set to a value that asks for something doppel does not do.",
         _ => $"a mirrord feature that doppel does not implement yet; {Instead}",
     };
 }

@@ -53,7 +53,8 @@ internal static class MirrordOnlyKeys
             [
                 "applev", "browser_extension_config", "disable_reuseaddr", "dlopen_cgo", "enable_exec_hooks_linux", "go_asmcgocall",
                 "guard_std_fds", "hide_ipv6_interfaces", "idle_local_http_connection_timeout", "ignore_system_proxy_config", "latency",
-                "non_blocking_tcp_connect", "sip_log_destination", "sip_utils", "tcp_ping4_mock", "trust_any_certificate", "use_dev_null",
+                "non_blocking_tcp_connect", "receive_delay", "sip_log_destination", "sip_utils", "tcp_ping4_mock", "transmit_delay",
+                "trust_any_certificate", "use_dev_null",
             ],
             MirrordOnlyHandling.WarnEachKey),
 
@@ -97,11 +98,43 @@ internal static class MirrordOnlyKeys
         new("agent.external_ip_fix", s_boolean, "ignored."),
         new("agent.inject_headers", s_boolean, "responses go back without Mirrord-Agent headers."),
         new("agent.override_cache_control", s_boolean, "Cache-Control headers of responses are left as they are."),
-        new("agent.max_body_buffer_size", s_integer, "doppel has no HTTP body filters, so no body is buffered; ignored."),
-        new("agent.max_body_buffer_timeout", s_integer, "doppel has no HTTP body filters, so no body is buffered; ignored."),
+        new("agent.max_body_buffer_size", s_integer, "a body_filter reads at most 64 KiB of a body (beyond that: no match); ignored."),
+        new("agent.max_body_buffer_timeout", s_integer, "a body_filter waits at most 1 s for a body (beyond that: no match); ignored."),
         new("agent.jaq_time_limit", s_integer, "doppel has no jq filters; ignored."),
         new("agent.resources.claims", ["array"], "the agent pod gets requests and limits only; ignored."),
     ];
+
+    /// <summary>
+    /// The values of experimental switches that ask for nothing doppel does not do, so they load
+    /// silently: doppel's own behaviour is what they ask for (<c>enable_exec_hooks_linux: true</c>:
+    /// programs a program executes are intercepted too; <c>tcp_ping4_mock: false</c>: ping sockets
+    /// are not faked), they are mirrord's default where doppel's behaviour is the same, they only
+    /// matter on macOS, or they tune mirrord's layer hooks, which doppel does not have (its
+    /// interception is seccomp's, whatever the program). Any other value gets the warning.
+    /// Defaults and meanings from mirrord-config <c>experimental.rs</c> (mirrord 3.x, 2026-08).
+    /// A switch not listed here is warned about whatever its value.
+    /// </summary>
+    private static readonly Dictionary<string, Func<JsonNode?, bool>> s_quietSwitches = new(StringComparer.Ordinal)
+    {
+        ["tcp_ping4_mock"] = v => Is(v, false),
+        ["trust_any_certificate"] = v => Is(v, false),
+        ["enable_exec_hooks_linux"] = v => Is(v, true),
+        ["hide_ipv6_interfaces"] = v => Is(v, false),
+        ["disable_reuseaddr"] = v => v is null || Is(v, false),
+        ["use_dev_null"] = _ => true,
+        ["idle_local_http_connection_timeout"] = v => v is JsonValue n && n.TryGetValue(out long ms) && ms == 3000,
+        ["ignore_system_proxy_config"] = v => Is(v, false),
+        ["browser_extension_config"] = v => Is(v, false),
+        ["sip_log_destination"] = _ => true,
+        ["non_blocking_tcp_connect"] = v => Is(v, true),
+        ["dlopen_cgo"] = v => Is(v, false),
+        ["applev"] = _ => true,
+        ["sip_utils"] = _ => true,
+        ["go_asmcgocall"] = _ => true,
+        ["guard_std_fds"] = v => v is null,
+        ["transmit_delay"] = v => v is JsonValue n && n.TryGetValue(out long ms) && ms == 0,
+        ["receive_delay"] = v => v is JsonValue n && n.TryGetValue(out long ms) && ms == 0,
+    };
 
     private static readonly Dictionary<string, MirrordOnlyKey> s_byPath = All.ToDictionary(k => k.Path, StringComparer.Ordinal);
 
@@ -122,9 +155,9 @@ internal static class MirrordOnlyKeys
                 context.Warn(path, key.Message);
                 break;
             case MirrordOnlyHandling.WarnEachKey when value is JsonObject switches:
-                foreach (var (name, _) in switches)
+                foreach (var (name, switchValue) in switches)
                 {
-                    if (key.Keys!.Contains(name))
+                    if (key.Keys!.Contains(name) && !(s_quietSwitches.TryGetValue(name, out var quiet) && quiet(switchValue)))
                     {
                         context.Warn(SourceMap.Child(path, name), "a mirrord switch that doppel does not implement; it is ignored.");
                     }
@@ -147,4 +180,6 @@ internal static class MirrordOnlyKeys
             }
         }
     }
+
+    private static bool Is(JsonNode? value, bool expected) => value is JsonValue v && v.TryGetValue(out bool b) && b == expected;
 }

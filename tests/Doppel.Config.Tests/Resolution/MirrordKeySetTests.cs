@@ -79,6 +79,30 @@ public sealed class MirrordKeySetTests
         Assert.Contains("did you mean 'tcp_ping4_mock'?", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"experimental": {"tcp_ping4_mock": false, "trust_any_certificate": false, "enable_exec_hooks_linux": true, "hide_ipv6_interfaces": false}}""")]
+    [InlineData("""{"experimental": {"disable_reuseaddr": null, "use_dev_null": false, "idle_local_http_connection_timeout": 3000, "non_blocking_tcp_connect": true}}""")]
+    [InlineData("""{"experimental": {"go_asmcgocall": true, "sip_utils": true, "applev": {}, "transmit_delay": 0, "receive_delay": 0, "dlopen_cgo": false}}""")]
+    public void ExperimentalSwitchesThatAskForWhatDoppelDoesLoadSilently(string text)
+    {
+        var loaded = Load.Text(text);
+
+        Assert.Empty(loaded.Warnings);
+    }
+
+    [Theory]
+    [InlineData("""{"experimental": {"tcp_ping4_mock": false, "trust_any_certificate": true}}""", "experimental.trust_any_certificate")]
+    [InlineData("""{"experimental": {"enable_exec_hooks_linux": false}}""", "experimental.enable_exec_hooks_linux")]
+    [InlineData("""{"experimental": {"idle_local_http_connection_timeout": 10}}""", "experimental.idle_local_http_connection_timeout")]
+    [InlineData("""{"experimental": {"transmit_delay": 200}}""", "experimental.transmit_delay")]
+    [InlineData("""{"experimental": {"latency": {}}}""", "experimental.latency")]
+    public void ExperimentalSwitchesThatAskForWhatDoppelDoesNotDoAreWarned(string text, string path)
+    {
+        var warning = Assert.Single(Load.Text(text).Warnings);
+
+        Assert.Equal(path, warning.KeyPath);
+    }
+
     [Fact]
     public void SkipExtraBuildToolsAreSkippedLikeSkipProcesses()
     {
