@@ -35,4 +35,7 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 420, Level = LogLevel.Warning, Message = "incoming: the listener watch stopped (closed listeners stay subscribed until the session ends): {Reason}")]
     public static partial void ListenerWatchFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 421, Level = LogLevel.Information, Message = "incoming: the agent is back; subscribing {Count} port(s) again")]
+    public static partial void Resubscribing(ILogger logger, int count);
 }

@@ -23,6 +23,10 @@ namespace Doppel.Session.Incoming;
 ///         mirror_dropped {port, copies, bytes} ─► Counts (shown with -v at exit); the first of a port ─► one warning line
 ///   watch (every second while ports are subscribed): sock_diag lists this namespace's TCP listeners;
 ///         a port whose local listener was seen and is gone ─► unsubscribe {port}, info line
+///   the agent ends the Subscribe call (it died, restarted, or was stopped) ─► one error line; the
+///         old Serve calls stop; a reconnect task opens Subscribe again (0.5 s … 5 s apart) ─►
+///         every port still listened on is subscribed again (its info line again); listeners
+///         opened or closed meanwhile are only noted and take effect then
 ///   dispose: unsubscribe every port, end the call, end the Serve calls
 /// </code>
 /// close() is not trapped (it is the commonest syscall there is): the watch notices a closed
@@ -45,14 +49,20 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _closed = new();
-    // supervisor (listen) and watch (close) --listener changes--> subscribe loop (the one writer of the call)
-    private readonly Channel<(IncomingPort Port, bool Closed)> _listeners = Channel.CreateUnbounded<(IncomingPort, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    private static readonly TimeSpan s_firstReconnectDelay = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_lastReconnectDelay = TimeSpan.FromSeconds(5);
+
+    // supervisor (listen), watch (close), control stream (lost), reconnect task (reopened)
+    //   --changes--> subscribe loop (the one writer of the call)
+    private readonly Channel<Change> _listeners = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<int, IncomingPort> _ports = new();
     private readonly ConcurrentDictionary<IncomingPort, bool> _seenListening = new(ReferenceEqualityComparer.Instance);
     private readonly bool _flushConnections;
     private readonly HttpMessageInvoker _http;
     private AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? _call;
+    private CancellationTokenSource? _callServes;
     private bool _unavailable;
+    private bool _reconnecting;
 
     /// <param name="flushConnections"><c>agent.flush_connections</c>: a stolen port's connections established before the steal are ended by the agent.</param>
     public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true)
@@ -99,7 +109,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     {
         if (IncomingPort.Decide(_config, local, requestedPort) is { } port)
         {
-            _listeners.Writer.TryWrite((port, false));
+            _listeners.Writer.TryWrite(new Change(ChangeKind.Listening, port));
         }
         else
         {
@@ -139,22 +149,38 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         await _closed.CancelAsync().ConfigureAwait(false);
         await _tasks.WhenAllAsync().ConfigureAwait(false);
         _call?.Dispose();
+        _callServes?.Dispose();
         _http.Dispose();
         _closed.Dispose();
     }
 
     private async Task SubscribeLoopAsync()
     {
-        await foreach (var (port, closed) in _listeners.Reader.ReadAllAsync(_closed.Token).ConfigureAwait(false))
+        await foreach (var change in _listeners.Reader.ReadAllAsync(_closed.Token).ConfigureAwait(false))
         {
-            if (closed)
+            switch (change.Kind)
             {
-                await UnsubscribeClosedAsync(port).ConfigureAwait(false);
+                case ChangeKind.Lost:
+                    Lost(change.Call!);
+                    continue;
+                case ChangeKind.Reopened:
+                    await ReopenedAsync(change.Call!).ConfigureAwait(false);
+                    continue;
+                case ChangeKind.Closed:
+                    await UnsubscribeClosedAsync(change.Port!).ConfigureAwait(false);
+                    continue;
+            }
+
+            var port = change.Port!;
+            if (_unavailable)
+            {
                 continue;
             }
 
-            if (_unavailable)
+            if (_reconnecting)
             {
+                // Subscribed with the others once the agent is back.
+                _ports[port.TargetPort] = port;
                 continue;
             }
 
@@ -170,24 +196,98 @@ internal sealed class IncomingTraffic : IAsyncDisposable
             try
             {
                 var call = _call ??= await OpenAsync().ConfigureAwait(false);
-                await call.RequestStream.WriteAsync(
-                    new IncomingClientMessage
-                    {
-                        Subscribe = new PortSubscription
-                        {
-                            Port = (uint)port.TargetPort,
-                            Mode = port.Mode,
-                            Filter = port.Filter,
-                            OnConcurrentSteal = ConcurrentSteal(_config.OnConcurrentSteal),
-                            FlushConnections = _flushConnections,
-                        },
-                    },
-                    _closed.Token).ConfigureAwait(false);
+                await SubscribeAsync(call, port).ConfigureAwait(false);
             }
             catch (Exception e) when (e is RpcException or InvalidOperationException)
             {
                 _ports.TryRemove(port.TargetPort, out _);
                 Unavailable(port, e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message, e is RpcException { StatusCode: StatusCode.Unimplemented });
+            }
+        }
+    }
+
+    private Task SubscribeAsync(AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> call, IncomingPort port) =>
+        call.RequestStream.WriteAsync(
+            new IncomingClientMessage
+            {
+                Subscribe = new PortSubscription
+                {
+                    Port = (uint)port.TargetPort,
+                    Mode = port.Mode,
+                    Filter = port.Filter,
+                    OnConcurrentSteal = ConcurrentSteal(_config.OnConcurrentSteal),
+                    FlushConnections = _flushConnections,
+                },
+            },
+            _closed.Token);
+
+    /// <summary>
+    /// The agent ended <paramref name="call"/> (the loop's writer): its Serve calls stop, and with
+    /// ports to keep, a reconnect task opens a new one; without, the next listener opens it.
+    /// </summary>
+    private void Lost(AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> call)
+    {
+        if (!ReferenceEquals(call, _call))
+        {
+            return;
+        }
+
+        _callServes?.Cancel();
+        _call.Dispose();
+        _call = null;
+        if (!_ports.IsEmpty && !_reconnecting)
+        {
+            _reconnecting = true;
+            _tasks.Run("incoming reconnect", ReconnectAsync);
+        }
+    }
+
+    /// <summary>Opens Subscribe again until the agent answers (or the session ends) and hands the call to the loop.</summary>
+    private async Task ReconnectAsync()
+    {
+        var delay = s_firstReconnectDelay;
+        while (!_closed.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(delay, _closed.Token).ConfigureAwait(false);
+                var call = await OpenAsync().ConfigureAwait(false);
+                if (!_listeners.Writer.TryWrite(new Change(ChangeKind.Reopened, Call: call)))
+                {
+                    call.Dispose(); // the session is ending
+                }
+
+                return;
+            }
+            catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            {
+                IncomingLog.SubscribeEnded(_logger, e.Message);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, s_lastReconnectDelay.Ticks));
+            }
+        }
+    }
+
+    /// <summary>The agent is back (the loop's writer): every port still listened on is subscribed on <paramref name="call"/>.</summary>
+    private async Task ReopenedAsync(AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> call)
+    {
+        _reconnecting = false;
+        _call = call;
+        IncomingLog.Resubscribing(_logger, _ports.Count);
+        foreach (var port in _ports.Values.OrderBy(p => p.TargetPort))
+        {
+            try
+            {
+                await SubscribeAsync(call, port).ConfigureAwait(false);
+            }
+            catch (Exception e) when (ByteRelay.IsRelayEnd(e))
+            {
+                // Lost again: the control stream's end queues Lost, which reconnects once more.
+                IncomingLog.SubscribeEnded(_logger, e.Message);
+                return;
             }
         }
     }
@@ -226,7 +326,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 {
                     // Seen listening before, or already missed at the last tick (a listener closed
                     // within a second of its listen is never seen at all).
-                    _listeners.Writer.TryWrite((port, true));
+                    _listeners.Writer.TryWrite(new Change(ChangeKind.Closed, port));
                 }
                 else
                 {
@@ -260,6 +360,10 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens Subscribe (hello, welcome) and its Serve calls, which stop when the call is lost or
+    /// the session ends. Off the loop, only by the loop or the reconnect task, never both at once.
+    /// </summary>
     private async Task<AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>> OpenAsync()
     {
         var call = _connection.Incoming.Subscribe(cancellationToken: _closed.Token);
@@ -277,6 +381,10 @@ internal sealed class IncomingTraffic : IAsyncDisposable
             throw;
         }
 
+        var serves = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token);
+        var previous = Interlocked.Exchange(ref _callServes, serves);
+        previous?.Cancel();
+        previous?.Dispose();
         var pool = new ServePool(
             () =>
             {
@@ -287,7 +395,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
             new ServeWork(_http, AppFor, Counts, _logger, Delivered),
             _tasks,
             _logger,
-            _closed.Token);
+            serves.Token);
         pool.Fill();
         _tasks.Run("incoming control stream", () => ReadControlAsync(call));
         return call;
@@ -295,6 +403,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
 
     private async Task ReadControlAsync(AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage> call)
     {
+        string reason = "the agent ended the call";
         try
         {
             while (await call.ResponseStream.MoveNext(_closed.Token).ConfigureAwait(false))
@@ -316,12 +425,21 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         }
         catch (Exception e) when (ByteRelay.IsRelayEnd(e))
         {
-            IncomingLog.SubscribeEnded(_logger, e.Message);
-            if (!_closed.IsCancellationRequested && !_ports.IsEmpty)
-            {
-                _error($"the agent ended this session's incoming subscriptions ({e.Message}); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app again.");
-            }
+            reason = e is RpcException r ? $"{r.StatusCode}: {r.Status.Detail}" : e.Message;
         }
+
+        if (_closed.IsCancellationRequested)
+        {
+            return;
+        }
+
+        IncomingLog.SubscribeEnded(_logger, reason);
+        if (!_ports.IsEmpty)
+        {
+            _error($"the agent ended this session's incoming subscriptions ({reason}); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app until doppel has subscribed them again, once the agent is back.");
+        }
+
+        _listeners.Writer.TryWrite(new Change(ChangeKind.Lost, Call: call));
     }
 
     private void Subscribed(PortSubscribed subscribed)
@@ -375,4 +493,25 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         ConcurrentStealMode.Override => Protocol.V1.ConcurrentSteal.Override,
         _ => Protocol.V1.ConcurrentSteal.Abort,
     };
+
+    private enum ChangeKind
+    {
+        /// <summary>The app listens on <see cref="Change.Port"/>.</summary>
+        Listening,
+
+        /// <summary>The app's listener of <see cref="Change.Port"/> is gone.</summary>
+        Closed,
+
+        /// <summary>The agent ended <see cref="Change.Call"/>.</summary>
+        Lost,
+
+        /// <summary>The reconnect task opened <see cref="Change.Call"/>.</summary>
+        Reopened,
+    }
+
+    /// <summary>One change for the subscribe loop.</summary>
+    private readonly record struct Change(
+        ChangeKind Kind,
+        IncomingPort? Port = null,
+        AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? Call = null);
 }

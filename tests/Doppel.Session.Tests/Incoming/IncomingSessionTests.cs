@@ -73,6 +73,32 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
     }
 
     [Fact]
+    public async Task AfterTheAgentRestartsTheSessionSubscribesItsPortsAgain()
+    {
+        await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}");
+        await using var app = await LocalApp.StartAsync(HttpProtocols.Http1);
+        var lines = new Lines();
+        await using var session = await StartAsync(agent, """{"mode": "steal", "http_filter": {"header_filter": "^X-Dev-User: alice$"}}""", "alice", lines);
+        session.Policy.OnListening(app.EndPoint, IncomingClusterFixture.HttpPort);
+        var subscribed = await lines.Info.Reader.ReadAsync(Timeout);
+
+        await agent.KillAsync();
+        var lost = await lines.Errors.Reader.ReadAsync(Timeout);
+        await WaitForThePodAsync(); // the owner table went with the agent
+        await agent.RestartAsync();
+        var again = await lines.Info.Reader.ReadAsync(Timeout);
+        var alices = await CurlAsync(["-H", "X-Dev-User: alice", Url("/after")]);
+        var others = await CurlAsync(["-H", "X-Dev-User: bob", Url("/theirs")]);
+
+        Assert.StartsWith("the agent ended this session's incoming subscriptions (", lost, StringComparison.Ordinal);
+        Assert.EndsWith($"requests to :{IncomingClusterFixture.HttpPort} go to the target's app until doppel has subscribed them again, once the agent is back.", lost, StringComparison.Ordinal);
+        Assert.Equal(subscribed, again);
+        Assert.Equal($"local app: GET /after HTTP/1.1 host={cluster.Backend.IP}:{IncomingClusterFixture.HttpPort} xff={cluster.Client.IP}\n", alices);
+        Assert.Equal(IncomingClusterFixture.PodAnswer, others.TrimEnd('\n'));
+        Assert.False(lines.Errors.Reader.TryRead(out var error), error);
+    }
+
+    [Fact]
     public async Task ASecondWholeStealOfThePortIsOneErrorLineNamingTheFirstSession()
     {
         await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}");
