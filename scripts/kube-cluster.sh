@@ -33,7 +33,8 @@ usage() { echo "usage: scripts/kube-cluster.sh up|down|env DIR | import DIR TAR"
 [ $# -ge 2 ] || usage
 ACTION=$1
 DIR=$2
-mkdir -p "$DIR"
+[ "$ACTION" = up ] && mkdir -p "$DIR"
+[ -d "$DIR" ] || { [ "$ACTION" = down ] && exit 0; echo "kube-cluster: no cluster directory $DIR." >&2; exit 1; }
 DIR=$(cd "$DIR" && pwd)
 
 NODE=doppel-node
@@ -102,21 +103,21 @@ default_bin_dir() {
 unpack() {
   local src=$1 name=$2
   [ -x "$BIN/$name" ] && return 0
+  # (Called in `if` conditions, where errexit is off: every step checks itself.)
   if [ -f "$src/$name" ]; then
-    cp "$src/$name" "$BIN/$name.part"
+    cp "$src/$name" "$BIN/$name.part" || fail "$src/$name could not be copied."
   elif [ -f "$src/$name.xz" ]; then
-    xz --decompress --stdout --threads=2 "$src/$name.xz" >"$BIN/$name.part"
+    xz --decompress --stdout --threads=2 "$src/$name.xz" >"$BIN/$name.part" || fail "$src/$name.xz could not be decompressed."
   else
     return 1
   fi
-  chmod 0755 "$BIN/$name.part"
-  mv "$BIN/$name.part" "$BIN/$name"
+  chmod 0755 "$BIN/$name.part" && mv "$BIN/$name.part" "$BIN/$name" || fail "$BIN/$name could not be installed."
 }
 
 install_binaries() {
   local src=${DOPPEL_KUBE_BIN:-$(default_bin_dir)} name
   mkdir -p "$BIN"
-  if unpack "$src" hyperkube 2>/dev/null; then
+  if unpack "$src" hyperkube; then
     for name in "${COMPONENTS[@]}"; do ln -sfn hyperkube "$BIN/$name"; done
   else
     for name in "${COMPONENTS[@]}"; do
@@ -411,11 +412,13 @@ up() {
   mkdir -p "$LOGS" "$RUN"
   record_host
   install_binaries
+  note "binaries ready ($(elapsed))"
   make_pki &
   local pki=$!
   make_images &
   local images=$!
   wait $pki || fail "the certificates could not be made."
+  note "certificates ready ($(elapsed))"
   write_configuration
   kubeconfig admin admin
   local user
@@ -533,6 +536,7 @@ down() {
   [ -d "$RUN" ] || { rmdir "$DIR" 2>/dev/null || true; return 0; }
   stop_all 3 dns-feed dnsmasq
   stop_all 10 kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
+  note "components stopped ($(elapsed))"
   if running containerd; then
     local task container
     for task in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill --all --signal SIGKILL "$task" >/dev/null 2>&1 || true; done
@@ -541,6 +545,7 @@ down() {
     for container in $(ctr_ containers ls -q 2>/dev/null); do ctr_ containers delete "$container" >/dev/null 2>&1 || true; done
   fi
   stop_all 10 containerd etcd
+  note "pods, containerd, etcd stopped ($(elapsed))"
   # Shims of this containerd outlive it: theirs are the ones whose command line names its socket.
   local pid
   for pid in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 ' 2>/dev/null); do
@@ -604,13 +609,16 @@ down() {
 
 case $ACTION in
   up)
-    # A failed up leaves nothing behind either.
-    if ! (up); then
-      down || true
-      exit 1
-    fi
+    # A failed up leaves nothing behind either. (Not `up || down`: that would switch errexit off inside up.)
+    trap 'status=$?; if [ $status -ne 0 ]; then note "up failed: tearing down"; set +e +o pipefail; down; fi; exit $status' EXIT
+    up
+    trap - EXIT
     ;;
-  down) down ;;
+  down)
+    # Best effort to the end: one step that fails must not leave the others undone.
+    set +e +o pipefail
+    down
+    ;;
   env) [ -S "$SOCK" ] || fail "no cluster runs in $DIR."; print_env ;;
   import)
     [ $# -ge 3 ] || usage
