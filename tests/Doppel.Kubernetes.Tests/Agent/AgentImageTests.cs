@@ -78,7 +78,10 @@ public sealed class AgentImageTests(KubeFixture fixture)
         Assert.Contains(environment.Variables, v => v.Name == "WEB_GREETING" && v.Value == "from-the-pod-spec");
     }
 
-    private static string AgentJob(string image, string containerId, bool privileged) => $$"""
+    private static string AgentJob(string image, string containerId, bool privileged)
+    {
+        var privilege = privileged ? "true" : "false";
+        return $$$"""
         apiVersion: batch/v1
         kind: Job
         metadata: {name: doppel-agent, namespace: NS}
@@ -92,13 +95,14 @@ public sealed class AgentImageTests(KubeFixture fixture)
               terminationGracePeriodSeconds: 1
               containers:
               - name: agent
-                image: {{image}}
+                image: {{{image}}}
                 imagePullPolicy: Never
-                args: ["--target", "container/{{containerId}}", "--listen", "127.0.0.1:{{AgentPort}}", "--idle-exit", "300"]
+                args: ["--target", "container/{{{containerId}}}", "--listen", "127.0.0.1:{{{AgentPort}}}", "--idle-exit", "300"]
                 securityContext:
-                  privileged: {{(privileged ? "true" : "false")}}
+                  privileged: {{{privilege}}}
                   capabilities: {add: [NET_ADMIN, SYS_ADMIN, SYS_PTRACE]}
         """;
+    }
 
     /// <summary>The layer blobs of the OCI archive's one image (index.json → manifest → layers).</summary>
     private static async Task<List<byte[]>> LayersAsync(Stream archive)

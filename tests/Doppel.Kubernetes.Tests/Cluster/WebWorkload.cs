@@ -6,7 +6,7 @@ internal static class WebWorkload
     public const int ContainerPort = 8080;
     public const int ServicePort = 80;
 
-    public static string Yaml { get; } = $$"""
+    public static string Yaml { get; } = $$$"""
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: web, namespace: NS}
@@ -19,17 +19,17 @@ internal static class WebWorkload
               terminationGracePeriodSeconds: 1
               containers:
               - name: web
-                image: {{Doppel.Testing.KubeCluster.BusyboxImage}}
+                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
                 imagePullPolicy: Never
-                command: ["sh", "-c", "echo hello-from-$(hostname) > /var/www/index.html; exec httpd -f -p {{ContainerPort}} -h /var/www"]
+                command: ["sh", "-c", "echo hello-from-$(hostname) > /var/www/index.html; exec httpd -f -p {{{ContainerPort}}} -h /var/www"]
                 env: [{name: WEB_GREETING, value: from-the-pod-spec}]
-                ports: [{containerPort: {{ContainerPort}}}]
+                ports: [{containerPort: {{{ContainerPort}}}}]
         ---
         apiVersion: v1
         kind: Service
         metadata: {name: web, namespace: NS}
         spec:
           selector: {app: web}
-          ports: [{port: {{ServicePort}}, targetPort: {{ContainerPort}}}]
+          ports: [{port: {{{ServicePort}}}, targetPort: {{{ContainerPort}}}}]
         """;
 }
