@@ -321,6 +321,18 @@ seal() {
   ip6tables -I OUTPUT 1 -j DKUBE-OUTPUT
 }
 
+# kube-proxy prepends its jumps (KUBE-FORWARD accepts packets it marked for masquerading, such as
+# a Service whose Endpoints are outside): once they exist, the guards go back in front. kube-proxy
+# only checks that its jumps exist, so they stay second.
+guards_first() {
+  until_ok 30 "kube-proxy's iptables rules" iptables -w -C FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD
+  local chain
+  for chain in FORWARD INPUT OUTPUT; do
+    iptables -w -D "$chain" -j "DKUBE-$chain"
+    iptables -w -I "$chain" 1 -j "DKUBE-$chain"
+  done
+}
+
 # ---------------------------------------------------------------------------------------- images
 # image NAME REF BINARY ENTRYPOINT_JSON [USER]: a FROM-scratch image of one static binary, via
 # scripts/oci-image.sh, into DIR/images/NAME.tar, then into the node.
@@ -496,6 +508,7 @@ up() {
   done
   # Pods can be created once the default ServiceAccount has its token.
   until_ok 60 "default ServiceAccount token" bash -c "[ -n \"\$('$BIN/kubectl' --kubeconfig '$DIR/admin.kubeconfig' get serviceaccount default -o jsonpath='{.secrets[0].name}')\" ]"
+  guards_first
   start_dns
   note "node $NODE Ready, cluster DNS on $DNS_IP ($(elapsed))"
   print_env
