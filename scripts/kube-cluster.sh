@@ -527,18 +527,22 @@ EOF
 # ---------------------------------------------------------------------------------------- down
 # stop_all SECONDS NAME...: TERM to each, then KILL what still runs after SECONDS.
 stop_all() {
-  local seconds=$1 name pid pids=()
+  local seconds=$1 name pid pids=() names=()
   shift
   for name in "$@"; do
     pid=$(cat "$RUN/$name.pid" 2>/dev/null) || continue
     # Each was started in its own session: the group holds its children too (dns-feed's kubectl).
-    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null && pids+=("$pid")
+    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null && pids+=("$pid") && names+=("$name")
     rm -f "$RUN/$name.pid"
   done
-  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
-  for pid in "${pids[@]}"; do
+  local deadline=$(( $(date +%s%N) + seconds * 1000000000 )) i
+  for i in "${!pids[@]}"; do
+    pid=${pids[$i]}
     while kill -0 "$pid" 2>/dev/null && [ "$(date +%s%N)" -lt "$deadline" ]; do sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
+    if kill -0 "$pid" 2>/dev/null; then
+      note "${names[$i]} did not stop within ${seconds} s: killed"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
   done
 }
 
@@ -555,7 +559,9 @@ down() {
   T0=$(date +%s%N)
   [ -d "$RUN" ] || { rmdir "$DIR" 2>/dev/null || true; return 0; }
   stop_all 3 dns-feed dnsmasq
-  stop_all 10 kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver
+  stop_all 10 kube-proxy kubelet kube-scheduler kube-controller-manager
+  # The API server holds no host state and waits for its clients' requests on TERM (over 10 s).
+  stop_all 2 kube-apiserver
   note "components stopped ($(elapsed))"
   if running containerd; then
     local task container
