@@ -139,7 +139,9 @@ check_host() {
   { ldd /bin/busybox 2>&1 || true; } | grep -q 'not a dynamic' || fail "/bin/busybox is not static; install busybox-static."
   [ ! -e "$RUN/etcd.pid" ] || fail "a cluster already runs in $DIR; call down first."
   if ip link show "$BRIDGE" >/dev/null 2>&1 || ss -Htln "sport = :$API_PORT or sport = :10250" | grep -q .; then
-    fail "another test cluster runs on this machine (bridge $BRIDGE or port $API_PORT/10250 in use); only one can."
+    local left
+    left=$(ls -d /tmp/*/run/containerd.sock 2>/dev/null | sed 's|/run/containerd.sock$||' | tr '\n' ' ')
+    fail "another test cluster runs on this machine (bridge $BRIDGE or port $API_PORT/10250 in use); only one can. If it is left over, scripts/kube-cluster.sh down DIR removes it (DIR: ${left:-unknown})."
   fi
 }
 
@@ -312,6 +314,8 @@ seal() {
   iptables -N DKUBE-OUTPUT
   iptables -A DKUBE-OUTPUT -o lo -j RETURN
   iptables -A DKUBE-OUTPUT -o "$BRIDGE" -j RETURN
+  # Link-local (cloud metadata, 169.254.169.254) first, on its own: its counter shows any probe.
+  iptables -A DKUBE-OUTPUT -m owner --gid-owner "$KUBE_GID" -d 169.254.0.0/16 -j REJECT
   iptables -A DKUBE-OUTPUT -m owner --gid-owner "$KUBE_GID" -j REJECT
   iptables -I OUTPUT 1 -j DKUBE-OUTPUT
   # No IPv6 in the cluster: its group sends none either.

@@ -58,6 +58,20 @@ public sealed partial class SealingTests(KubeFixture fixture)
         Assert.True(after > before, $"the FORWARD guard dropped {after - before} packets from the bridge");
     }
 
+    [Fact]
+    public async Task NoClusterComponentProbesACloudMetadataAddress()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+
+        // The OUTPUT guard's rule for the cluster's group to 169.254.0.0/16 counts every attempt
+        // since the cluster started (kubelet's cloud providers would probe 169.254.169.254).
+        var rules = await Run.CheckedAsync(["iptables", "-w", "-t", "filter", "-L", "DKUBE-OUTPUT", "-n", "-v", "-x"], timeout.Token);
+        var match = LinkLocalRejects().Match(rules);
+
+        Assert.True(match.Success, $"No link-local REJECT rule in chain DKUBE-OUTPUT: {rules}");
+        Assert.Equal("0", match.Groups[1].Value);
+    }
+
     /// <summary>Packets the FORWARD guard's first rule (from the bridge to elsewhere) dropped so far.</summary>
     private static async Task<long> DroppedFromTheBridgeAsync(CancellationToken cancellationToken)
     {
@@ -70,4 +84,7 @@ public sealed partial class SealingTests(KubeFixture fixture)
 
     [GeneratedRegex(@"^\s*(\d+)\s+\d+\s+DROP\b", RegexOptions.Multiline)]
     private static partial Regex FirstRuleCounter();
+
+    [GeneratedRegex(@"^\s*(\d+)\s+\d+\s+REJECT\b.*169\.254\.0\.0/16", RegexOptions.Multiline)]
+    private static partial Regex LinkLocalRejects();
 }
