@@ -33,3 +33,10 @@ BUILD_PACKAGES=(gcc libc6-dev zlib1g-dev)
 # nghttp2-client (h2load, nghttp) load the incoming paths; node-ws is the WebSocket client and
 # server (in /usr/share/nodejs: tests set NODE_PATH).
 TEST_PACKAGES=(curl iproute2 util-linux python3 golang-go nodejs node-ws coreutils findutils dnsmasq-base runc busybox-static hostname libc-bin libnftables1 nftables wrk nghttp2-client)
+
+# What the real test cluster (scripts/kube-cluster.sh, tests/Doppel.Kubernetes.Tests) needs besides
+# the Kubernetes binaries of DOPPEL_KUBE_BIN: etcd, containerd + runc and the CNI plugins (the
+# node), iptables (kube-proxy and the cluster's egress guard), conntrack (flushing the cluster's
+# entries at down), buildah (images FROM scratch, offline), busybox-static (the workload image),
+# dnsmasq-base (the cluster DNS stand-in), xz-utils (hyperkube.xz), openssl (the cluster's PKI).
+KUBE_PACKAGES=(containerd runc containernetworking-plugins etcd-server iptables conntrack buildah busybox-static dnsmasq-base xz-utils openssl iproute2 util-linux libnftables1)

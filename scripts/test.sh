@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${KUBE_PACKAGES[@]}"
 "$ROOT/scripts/build.sh"
 
 # The binary tests run against the JIT build and this NativeAOT build alike; the agent tests
@@ -14,7 +14,14 @@ export DOPPEL_AOT_BINARY="$ROOT/artifacts/doppel"
 export DOPPEL_AGENT_BINARY="$ROOT/artifacts/doppel-agent"
 
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# One real Kubernetes cluster for the whole run (tests/Doppel.Kubernetes.Tests join it through
+# DOPPEL_TEST_KUBE_DIR); it is torn down however the run ends. DOPPEL_KUBE_BIN names its binaries.
+kube_dir="$(mktemp -d /tmp/dkube-run.XXXXXX)"
+trap 'rm -f "$log"; "$ROOT/scripts/kube-cluster.sh" down "$kube_dir" || echo "doppel tests: the test cluster in $kube_dir could not be torn down." >&2' EXIT
+trap 'exit 130' INT TERM HUP
+say "starting the test Kubernetes cluster"
+"$ROOT/scripts/kube-cluster.sh" up "$kube_dir" >/dev/null
+export DOPPEL_TEST_KUBE_DIR="$kube_dir"
 say "running tests"
 set +e
 # Signals ignored by whoever started us (nohup, a background job) would be inherited by every

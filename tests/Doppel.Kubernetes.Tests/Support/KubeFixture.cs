@@ -1,0 +1,51 @@
+using Doppel.Testing;
+
+namespace Doppel.Kubernetes.Tests.Support;
+
+/// <summary>
+/// The real cluster (<see cref="KubeCluster"/>: joined when scripts/test.sh started one, else
+/// brought up here and torn down at the end) with the agent image built by
+/// scripts/agent-image.sh imported into its node.
+/// </summary>
+public sealed class KubeFixture : IAsyncLifetime
+{
+    private KubeCluster? _cluster;
+
+    public KubeCluster Cluster => _cluster ?? throw new InvalidOperationException("The test cluster did not start.");
+
+    /// <summary>The agent image's reference (doppel.local/doppel-agent:VERSION), present on the node.</summary>
+    public string AgentImage { get; private set; } = "";
+
+    /// <summary>artifacts/doppel-agent.oci.tar, the archive <see cref="AgentImage"/> was imported from.</summary>
+    public string AgentImageArchive { get; } = Path.Combine(RepoPaths.Root, "artifacts", "doppel-agent.oci.tar");
+
+    public async Task InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var image = Run.CheckedAsync(["bash", Path.Combine(RepoPaths.Root, "scripts", "agent-image.sh"), RepoPaths.Agent], timeout.Token);
+        _cluster = await KubeCluster.StartAsync(timeout.Token);
+        AgentImage = (await image).Trim().Split('\n')[^1];
+        await Cluster.ImportImageAsync(AgentImageArchive, timeout.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>A new namespace named PREFIX-RANDOM; deleted (without waiting) on dispose.</summary>
+    public async Task<TestNamespace> CreateNamespaceAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var name = $"{prefix}-{Guid.NewGuid().ToString("N")[..6]}";
+        await Cluster.KubectlCheckedAsync(["create", "namespace", name], cancellationToken);
+        // Pods can be created once the namespace's default ServiceAccount has its token.
+        await Poll.UntilAsync(
+            async ct => (await Cluster.KubectlAsync(["get", "serviceaccount", "default", "-n", name, "-o", "jsonpath={.secrets[0].name}"], ct)).StandardOutput.Length > 0,
+            $"the default ServiceAccount of namespace {name} has a token",
+            cancellationToken);
+        return new TestNamespace(Cluster, name);
+    }
+}

@@ -1,0 +1,31 @@
+namespace Doppel.Kubernetes.Tests.Support;
+
+/// <summary>The repository and the agent binary the image is built from.</summary>
+internal static class RepoPaths
+{
+    /// <summary>The repository root: the directory holding doppel.slnx above the test output.</summary>
+    public static string Root { get; } = FindRoot();
+
+    /// <summary>The NativeAOT doppel-agent: DOPPEL_AGENT_BINARY, else artifacts/doppel-agent.</summary>
+    public static string Agent
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } agent ? agent : Path.Combine(Root, "artifacts", "doppel-agent");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"The doppel-agent binary {path} does not exist; run scripts/build.sh first.", path);
+        }
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "doppel.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No doppel.slnx above {AppContext.BaseDirectory}.");
+    }
+}
