@@ -114,7 +114,13 @@ public sealed class InterceptedProcess : IAsyncDisposable
             }
 
             var (pidfd, seccomp, go) = listener.Value;
-            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, options.Files, holding, logger), logger);
+            var directories = new WorkingDirectories();
+            if (options.VirtualWorkingDirectory is { } start)
+            {
+                directories.Set(process.Id, start); // before the program runs: the launcher's id is the program's
+            }
+
+            var supervisor = new Supervisor(seccomp, policy, Handlers(policy, remote, options.Files, holding, directories, logger), logger);
             supervisor.Start();
             await go.SendAsync(new byte[] { (byte)'g' }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
             go.Dispose();
@@ -237,7 +243,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, IFileSync? files, HoldingListener? holding, ILogger logger)
+    private static IEnumerable<ISyscallHandler> Handlers(IInterceptionPolicy policy, IRemote remote, IFileSync? files, HoldingListener? holding, WorkingDirectories directories, ILogger logger)
     {
         var families = policy.Families;
         if ((families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) != 0)
@@ -252,7 +258,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
         if ((families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0)
         {
-            yield return new FileHandler(policy, remote, files!, logger);
+            yield return new FileHandler(policy, remote, files!, logger, directories);
         }
 
         if ((families & SyscallFamilies.Hostname) != 0)

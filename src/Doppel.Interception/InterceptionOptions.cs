@@ -18,6 +18,14 @@ public sealed record InterceptionOptions
     public string? WorkingDirectory { get; init; }
 
     /// <summary>
+    /// A directory that exists only in the pod (absolute, as the program sees it) that the program
+    /// starts in: its <c>getcwd</c> answers it and its relative paths resolve against it, while the
+    /// kernel's working directory stays <see cref="WorkingDirectory"/>. Needs a policy that traps
+    /// file calls (<see cref="Policy.SyscallFamilies.FilesRead"/>); null starts in <see cref="WorkingDirectory"/>.
+    /// </summary>
+    public string? VirtualWorkingDirectory { get; init; }
+
+    /// <summary>
     /// The executable that serves as launcher (it must call <see cref="LauncherMode"/> first thing):
     /// <c>doppel</c> itself in the product, the <c>doppel</c> apphost in tests.
     /// </summary>

@@ -96,6 +96,11 @@ internal sealed class ExecCommand : Command
     /// <summary>mirrord's CLI spells it local-with-overrides (clap's ValueEnum); its config file, localwithoverrides.</summary>
     private static readonly string[] s_fsModes = ["read", "write", "local", "local-with-overrides", "localwithoverrides"];
 
+    public static readonly Option<string> WorkingDirectory = new("--cwd", "-C")
+    {
+        Description = "The directory the program starts in: a local one, or one that exists only in the target's file system (then the program's working directory is the pod's).",
+    };
+
     public static readonly Option<bool> EphemeralContainer = new("--ephemeral-container", "-e") { Description = "Run the agent as an ephemeral container in the target pod." };
 
     public static readonly Option<bool> NoTelemetry = new("--no-telemetry") { Description = "Accepted for mirrord compatibility; doppel sends no telemetry." };
@@ -151,7 +156,7 @@ internal sealed class ExecCommand : Command
         [
             Target, TargetNamespace, ConfigFile, Context, EnvFile, Key, FsMode, EnvInclude, EnvExclude, Steal, NoOutgoing,
             NoTcpOutgoing, NoUdpOutgoing, NoRemoteDns, SkipProcesses, AcceptInvalidCertificates, AgentNamespace, AgentLogLevel,
-            AgentImage, AgentTtl, AgentStartupTimeout, EphemeralContainer, NoTelemetry, DisableVersionCheck,
+            AgentImage, AgentTtl, AgentStartupTimeout, EphemeralContainer, NoTelemetry, DisableVersionCheck, WorkingDirectory,
         ];
         foreach (var option in options)
         {
@@ -260,9 +265,30 @@ internal sealed class ExecCommand : Command
             return ExitCodes.ConfigError;
         }
 
+        // -C: a local directory is simply where the program starts; one that is not on this machine is looked for in the pod.
+        var environment = _environment;
+        string? podDirectory = null;
+        if (parseResult.GetValue(WorkingDirectory) is { } cwd)
+        {
+            var absolute = Path.GetFullPath(cwd, _environment.WorkingDirectory);
+            if (Directory.Exists(absolute))
+            {
+                environment = _environment with { WorkingDirectory = absolute };
+            }
+            else if (loaded.Config.Target is null)
+            {
+                _environment.Console.WriteError($"--cwd names '{TargetParser.Shown(absolute)}', which is not a directory on this machine, and without a target there is no pod to look in; '{commandLine[0]}' was not started.");
+                return ExitCodes.ConfigError;
+            }
+            else
+            {
+                podDirectory = absolute;
+            }
+        }
+
         if (loaded.Config.Target is not null)
         {
-            return await TargetRun.RunAsync(loaded.Config, commandLine, _environment, _loggers, signals, parseResult.GetValue(GlobalOptions.Verbose), cancellationToken).ConfigureAwait(false);
+            return await TargetRun.RunAsync(loaded.Config, commandLine, environment, _loggers, signals, parseResult.GetValue(GlobalOptions.Verbose), cancellationToken, podDirectory).ConfigureAwait(false);
         }
 
         // No pod, so nothing to import, but what feature.env sets locally still applies, as in mirrord:
@@ -279,7 +305,7 @@ internal sealed class ExecCommand : Command
         {
             Program = commandLine[0],
             Arguments = commandLine[1..],
-            WorkingDirectory = _environment.WorkingDirectory,
+            WorkingDirectory = environment.WorkingDirectory,
             Environment = SessionEnvironment.Build(loaded.Config.Feature.Env, new Dictionary<string, string>(), TargetRun.LocalEnvironment(), envFile),
 
             // .NET raised this process's soft open-files limit at start-up; the program gets the user's.

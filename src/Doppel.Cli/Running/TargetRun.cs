@@ -19,7 +19,12 @@ namespace Doppel.Cli.Running;
 internal static class TargetRun
 {
     /// <param name="verbose"><c>-v</c>: at exit, the incoming requests and connections the session was handed, per port.</param>
-    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose, CancellationToken cancellationToken)
+    /// <param name="podDirectory">
+    /// <c>-C</c> naming a directory that is not on this machine (absolute): the program starts in the pod's
+    /// directory of that path (<see cref="InterceptionOptions.VirtualWorkingDirectory"/>); exit 2 when the
+    /// pod has no such directory either or the file mode does not serve it from the pod.
+    /// </param>
+    public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose, CancellationToken cancellationToken, string? podDirectory = null)
     {
         var target = config.Target!;
         var console = environment.Console;
@@ -131,11 +136,25 @@ internal static class TargetRun
             await using (session.ConfigureAwait(false))
             {
                 console.WriteInfo(session.Description);
+                var programEnvironment = session.Environment;
+                if (podDirectory is not null)
+                {
+                    if (!await IsPodDirectoryAsync(session, podDirectory, cancellationToken).ConfigureAwait(false))
+                    {
+                        console.WriteError($"--cwd names '{Printable.Escape(podDirectory)}', which is a directory neither on this machine nor in the target's file system as feature.fs serves it; '{commandLine[0]}' was not started.");
+                        return ExitCodes.ConfigError;
+                    }
+
+                    // What a shell sets when it changes directory: programs that trust PWD see the pod's.
+                    programEnvironment = new Dictionary<string, string>(programEnvironment, StringComparer.Ordinal) { ["PWD"] = podDirectory };
+                }
+
                 var options = new InterceptionOptions
                 {
                     Program = commandLine[0],
                     Arguments = commandLine.Skip(1).ToArray(),
-                    Environment = session.Environment,
+                    Environment = programEnvironment,
+                    VirtualWorkingDirectory = podDirectory,
                     WorkingDirectory = environment.WorkingDirectory,
                     OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
                     Logger = loggers.CreateLogger("doppel.interception"),
@@ -158,6 +177,26 @@ internal static class TargetRun
                 // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
                 return code == ExitCodes.Success && session.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;
             }
+        }
+    }
+
+    /// <summary>True when the session serves <paramref name="path"/> from the pod and the pod has a directory there.</summary>
+    private static async Task<bool> IsPodDirectoryAsync(DoppelSession session, string path, CancellationToken cancellationToken)
+    {
+        var remotePath = session.Policy.MapPath(path);
+        if (session.Policy.DecideFile(remotePath, Doppel.Interception.Policy.FileIntent.Read) != Doppel.Interception.Policy.InterceptionDecision.Remote)
+        {
+            return false;
+        }
+
+        try
+        {
+            var entry = await session.Remote.GetEntryAsync(remotePath, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+            return entry?.Kind == Doppel.Interception.Remote.RemoteEntryKind.Directory;
+        }
+        catch (Doppel.Interception.Remote.RemoteFileException)
+        {
+            return false; // EACCES and the like: not a directory the program could start in
         }
     }
 

@@ -18,7 +18,7 @@ namespace Doppel.Interception.Files;
 ///   statx/newfstatat/stat/lstat ─► remote entry ─► struct written into the caller
 /// </code>
 /// </summary>
-internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote remote, IFileSync files, ILogger logger) : ISyscallHandler
+internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote remote, IFileSync files, ILogger logger, WorkingDirectories directories) : ISyscallHandler
 {
     private const int AccessWrite = 2;
     private const int AccessExecute = 1;
@@ -34,6 +34,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.Rename, SyscallNumber.Renameat, SyscallNumber.Renameat2, SyscallNumber.Truncate,
         SyscallNumber.Chmod, SyscallNumber.Fchmodat, SyscallNumber.Fchmodat2,
         SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat, SyscallNumber.Utimensat,
+        SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -72,6 +73,9 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Lchown => ChownAsync(n, cwd, n.Arg(0), n.ArgInt(1), n.ArgInt(2), follow: false, cancellationToken),
             SyscallNumber.Fchownat => ChownAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.ArgInt(3), Follows(n.ArgInt(4)), cancellationToken),
             SyscallNumber.Utimensat => UtimensatAsync(n, cancellationToken),
+            SyscallNumber.Chdir => ChdirAsync(n, cancellationToken),
+            SyscallNumber.Fchdir => new(Fchdir(n)),
+            SyscallNumber.Getcwd => new(Getcwd(n)),
             _ => new(n.Continue()),
         };
     }
@@ -104,30 +108,10 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return (null, n.Continue());
         }
 
-        string absolute;
-        if (raw[0] == '/')
+        var (absolute, throughVirtual) = Absolute(n, dirfd, raw);
+        if (absolute is null)
         {
-            absolute = RemotePath.Normalize(raw);
-        }
-        else
-        {
-            var link = dirfd == OpenFlags.AtFdCwd ? $"/proc/{n.ThreadId}/cwd" : $"/proc/{n.ThreadId}/fd/{dirfd}";
-            string? directory;
-            try
-            {
-                directory = new FileInfo(link).LinkTarget;
-            }
-            catch (IOException)
-            {
-                directory = null;
-            }
-
-            if (directory is null || directory[0] != '/')
-            {
-                return (null, n.Continue());
-            }
-
-            absolute = RemotePath.Combine(directory, raw);
+            return (null, n.Continue());
         }
 
         // A path inside the cache tree is already a remote path; anything else is mapped first.
@@ -143,6 +127,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
         return decision == InterceptionDecision.Remote ? (path, null)
             : DecisionErrnos.ForFile(decision) is { } errno ? (null, n.Fail(errno))
+            : throughVirtual ? (null, LocalThroughVirtual(n, absolute))
             : (null, n.Continue());
     }
 

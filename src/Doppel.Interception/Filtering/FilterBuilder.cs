@@ -164,6 +164,9 @@ internal static class FilterBuilder
                 SyscallNumber.Access, SyscallNumber.Faccessat, SyscallNumber.Faccessat2,
                 SyscallNumber.Readlink, SyscallNumber.Readlinkat,
                 SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr);
+
+            // The working directory in the pod (FileHandler.WorkingDirectory.cs).
+            Plain(SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd);
             traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));
             traps.Add((SyscallNumber.Statx, PreCheck.SkipWhenFlagSet, 2, (uint)OpenFlags.AtEmptyPath));
         }

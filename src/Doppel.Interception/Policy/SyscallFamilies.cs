@@ -18,7 +18,7 @@ public enum SyscallFamilies
     /// <summary>bind/listen: the ports the app serves.</summary>
     Listen = 1 << 2,
 
-    /// <summary>open/openat/openat2/creat, the stat family, access family, readlink, xattr reads.</summary>
+    /// <summary>open/openat/openat2/creat, the stat family, access family, readlink, xattr reads; chdir/fchdir/getcwd (the working directory in the pod).</summary>
     FilesRead = 1 << 3,
 
     /// <summary>mkdir/unlink/rename/rmdir/truncate, chmod/chown/utimensat with a path (write mode); implies nothing without <see cref="FilesRead"/>.</summary>

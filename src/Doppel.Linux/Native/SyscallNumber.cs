@@ -40,7 +40,9 @@ public static class SyscallNumber
     public const int Fsync = 74;
     public const int Truncate = 76;
     public const int Ftruncate = 77;
+    public const int Getcwd = 79;
     public const int Chdir = 80;
+    public const int Fchdir = 81;
     public const int Rename = 82;
     public const int Mkdir = 83;
     public const int Rmdir = 84;

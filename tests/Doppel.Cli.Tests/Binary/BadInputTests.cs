@@ -39,6 +39,32 @@ public sealed class BadInputTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task ACwdThatIsNoLocalDirectoryWithoutATargetIsACommandLineError(string binary)
+    {
+        using var dir = new TempDir();
+
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-C", "/doppel-nowhere", "--", "pwd");
+
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Equal("error: --cwd names '/doppel-nowhere', which is not a directory on this machine, and without a target there is no pod to look in; 'pwd' was not started.\n", stderr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task ACwdThatIsALocalDirectoryIsWhereTheProgramStarts(string binary)
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(Path.Combine(dir.Path, "sub"));
+
+        var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "--cwd", "sub", "--", "pwd");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(Path.Combine(dir.Path, "sub") + "\n", stdout);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task AnEmptyConfigFilePathIsAnError(string binary)
     {
         using var dir = new TempDir();

@@ -93,6 +93,14 @@ public sealed class ExecCommandTests
         Assert.Equal(expected, config.Feature.Fs.Mode);
     }
 
+    [Theory]
+    [InlineData("-C")]
+    [InlineData("--cwd")]
+    public void CwdFlagTakesADirectoryAndSetsNoConfigurationKey(string flag)
+    {
+        Assert.Empty(OverridesOf(flag, "/app/site", "--", "pwd"));
+    }
+
     [Fact]
     public void TelemetryAndVersionCheckFlagsAreAcceptedAndChangeNothing()
     {

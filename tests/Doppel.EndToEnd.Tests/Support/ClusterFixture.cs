@@ -19,6 +19,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string BackendBody = "hello from backend\n";
     public const string OtherBody = "hello from other\n";
     public const string ConfigJson = "{\"db\":\"postgres\",\"replicas\":3}\n";
+
+    /// <summary>The content of the pod's /app/site/conf/settings.ini (a directory that exists only in the pod).</summary>
+    public const string SettingsIni = "[site]\nname=bff\n";
+
     public const string PodDatabaseUrl = "postgres://db.default.svc.cluster.local/app";
     public const int UdpEchoPort = 9090;
     public const int TcpEchoPort = 7070;
@@ -133,6 +137,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                     ["/app/ro/existing.txt"] = "before\n",
                     ["/app/rw/existing.txt"] = "before\n",
                     ["/app/rw/obsolete.txt"] = "to be removed\n",
+                    ["/app/site/conf/settings.ini"] = SettingsIni,
                 },
             },
             new PodSpec("backend")

@@ -1,0 +1,215 @@
+using System.Text;
+using Doppel.Interception.Policy;
+using Doppel.Interception.Remote;
+using Doppel.Interception.Supervision;
+using Doppel.Linux.Native;
+using Doppel.Linux.Processes;
+
+namespace Doppel.Interception.Files;
+
+/// <summary>
+/// The working directory in the pod (<see cref="WorkingDirectories"/>): chdir/fchdir into a
+/// remote directory succeed without the kernel (which has no such directory), getcwd answers
+/// the virtual directory, and relative paths of trapped calls are resolved against it.
+/// <code>
+///   chdir(p) ─► absolute (against the virtual cwd if any) ─► policy
+///      remote directory ──► virtual cwd = p, return 0
+///      local, absolute  ──► drop the virtual cwd, continue (the kernel's chdir runs)
+///      local, relative to a virtual cwd ──► virtual cwd = p (the kernel's would resolve elsewhere)
+///   fchdir(fd of a served directory) ─► virtual cwd = its remote path, return 0
+///   fchdir(local fd) ─► drop the virtual cwd, continue
+///   getcwd ─► virtual cwd, or continue
+/// </code>
+/// Calls that are not trapped (mkdir, unlink in read mode; symlink, link, mknod, bind of a
+/// relative unix socket path, execve of a relative program) still resolve a relative path against
+/// the kernel's working directory: the directory the process was in before it changed into the pod.
+/// </summary>
+internal sealed partial class FileHandler
+{
+    /// <summary>
+    /// The absolute, normalized path a call names (before mapping) and whether it was resolved
+    /// against a virtual working directory; a null path when the directory cannot be seen.
+    /// </summary>
+    private (string? Absolute, bool ThroughVirtual) Absolute(Notification n, int dirfd, string raw)
+    {
+        if (raw[0] == '/')
+        {
+            return (RemotePath.Normalize(raw), false);
+        }
+
+        if (dirfd == OpenFlags.AtFdCwd && directories.Of(n.ThreadId) is { } virtualDirectory)
+        {
+            return (RemotePath.Combine(virtualDirectory, raw), true);
+        }
+
+        var link = dirfd == OpenFlags.AtFdCwd ? $"/proc/{n.ThreadId}/cwd" : $"/proc/{n.ThreadId}/fd/{dirfd}";
+        string? directory;
+        try
+        {
+            directory = new FileInfo(link).LinkTarget;
+        }
+        catch (IOException)
+        {
+            directory = null;
+        }
+
+        return directory is null || directory[0] != '/' ? (null, false) : (RemotePath.Combine(directory, raw), false);
+    }
+
+    /// <summary>
+    /// A relative path that a virtual working directory turned into a local one: the kernel would
+    /// resolve it against its own working directory, so an open is done here and its fd injected;
+    /// other calls fail with ENOENT rather than act on another file.
+    /// </summary>
+    private static HandlerResult LocalThroughVirtual(Notification n, string absolute)
+    {
+        var (flags, mode) = n.Nr switch
+        {
+            SyscallNumber.Open => (n.ArgInt(1), n.ArgInt(2)),
+            SyscallNumber.Openat => (n.ArgInt(2), n.ArgInt(3)),
+            SyscallNumber.Creat => (OpenFlags.Create | OpenFlags.WriteOnly | OpenFlags.Truncate, n.ArgInt(1)),
+            _ => (-1, 0),
+        };
+        if (flags == -1)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        using var file = FileCalls.Open(absolute, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
+        if (file is null)
+        {
+            return n.Fail(errno);
+        }
+
+        var fd = n.InjectAndReturn(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
+        return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
+    }
+
+    private ValueTask<HandlerResult> ChdirAsync(Notification n, CancellationToken cancellationToken)
+    {
+        var raw = n.ReadString(n.Arg(0));
+        if (string.IsNullOrEmpty(raw))
+        {
+            return new(n.Continue());
+        }
+
+        var (absolute, throughVirtual) = Absolute(n, OpenFlags.AtFdCwd, raw);
+        if (absolute is null)
+        {
+            return new(n.Continue());
+        }
+
+        var path = files.RemotePathOf(absolute) ?? policy.MapPath(absolute);
+        var decision = policy.DecideFile(path, FileIntent.Read);
+        if (decision == InterceptionDecision.Remote)
+        {
+            return ChdirRemoteAsync(n, absolute, path, cancellationToken);
+        }
+
+        if (DecisionErrnos.ForFile(decision) is { } errno)
+        {
+            return new(n.Fail(errno));
+        }
+
+        if (!throughVirtual)
+        {
+            // The kernel's own chdir: back in a local directory, the virtual one no longer applies.
+            if (Directory.Exists(absolute))
+            {
+                directories.Set(n.ThreadId, null);
+            }
+
+            return new(n.Continue());
+        }
+
+        if (!Directory.Exists(absolute))
+        {
+            return new(n.Fail(File.Exists(absolute) ? Errno.ENOTDIR : Errno.ENOENT));
+        }
+
+        directories.Set(n.ThreadId, absolute);
+        return new(n.Return(0));
+    }
+
+    private async ValueTask<HandlerResult> ChdirRemoteAsync(Notification n, string absolute, string path, CancellationToken cancellationToken)
+    {
+        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
+        var entry = await remote.GetEntryAsync(path, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+        if (entry is null)
+        {
+            return n.Fail(Errno.ENOENT);
+        }
+
+        if (entry.Kind != RemoteEntryKind.Directory)
+        {
+            return n.Fail(Errno.ENOTDIR);
+        }
+
+        if (!n.IsValid())
+        {
+            return n.Continue();
+        }
+
+        directories.Set(n.ThreadId, absolute);
+        return n.Return(0);
+    }
+
+    private HandlerResult Fchdir(Notification n)
+    {
+        string? target;
+        try
+        {
+            target = new FileInfo($"/proc/{n.ThreadId}/fd/{n.ArgInt(0)}").LinkTarget;
+        }
+        catch (IOException)
+        {
+            target = null;
+        }
+
+        if (target is null || target[0] != '/')
+        {
+            return n.Continue(); // not an fd of a directory we know: the kernel answers (EBADF, ENOTDIR)
+        }
+
+        if (files.RemotePathOf(target) is { } remotePath)
+        {
+            // A directory served from the cache tree: its remote path is the working directory.
+            if (!Directory.Exists(target))
+            {
+                return n.Fail(Errno.ENOTDIR);
+            }
+
+            directories.Set(n.ThreadId, remotePath);
+            return n.Return(0);
+        }
+
+        if (Directory.Exists(target))
+        {
+            directories.Set(n.ThreadId, null);
+        }
+
+        return n.Continue();
+    }
+
+    private HandlerResult Getcwd(Notification n)
+    {
+        if (directories.Of(n.ThreadId) is not { } directory)
+        {
+            return n.Continue();
+        }
+
+        // getcwd(2) returns the length written, its NUL included; ERANGE when it does not fit.
+        var bytes = Encoding.UTF8.GetBytes(directory + "\0");
+        if ((ulong)bytes.Length > n.Arg(1))
+        {
+            return n.Fail(Errno.ERANGE);
+        }
+
+        if (!n.IsValid())
+        {
+            return n.Continue();
+        }
+
+        return n.Write(n.Arg(0), bytes) ? n.Return(bytes.Length) : n.Fail(Errno.EFAULT);
+    }
+}
