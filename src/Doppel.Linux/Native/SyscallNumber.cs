@@ -23,6 +23,7 @@ public static class SyscallNumber
     public const int Getpid = 39;
     public const int Socket = 41;
     public const int Connect = 42;
+    public const int Accept = 43;
     public const int SendTo = 44;
     public const int RecvFrom = 45;
     public const int SendMsg = 46;
@@ -71,6 +72,7 @@ public static class SyscallNumber
     public const int Faccessat = 269;
     public const int Unshare = 272;
     public const int Utimensat = 280;
+    public const int Accept4 = 288;
     public const int InotifyInit1 = 294;
     public const int RecvMmsg = 299;
     public const int Prlimit64 = 302;
