@@ -52,6 +52,7 @@ public static class SyscallNumber
     public const int Chown = 92;
     public const int Lchown = 94;
     public const int Umask = 95;
+    public const int Geteuid = 107;
     public const int Setsid = 112;
     public const int Prctl = 157;
     public const int Gettid = 186;
