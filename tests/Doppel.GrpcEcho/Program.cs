@@ -55,15 +55,22 @@ switch (args)
             Console.WriteLine($"join: {(await join).Text}; trailer: {join.GetTrailers().GetValue("x-served-by")}; status: {join.GetStatus().StatusCode}");
             using var chat = client.Chat(headers);
             var answers = new List<string>();
-            foreach (var text in new[] { "one", "two", "three" })
+            try
             {
-                await chat.RequestStream.WriteAsync(new EchoRequest { Text = text });
-                answers.Add(await chat.ResponseStream.MoveNext() ? chat.ResponseStream.Current.Text : "(ended)");
-            }
+                foreach (var text in new[] { "one", "two", "three" })
+                {
+                    await chat.RequestStream.WriteAsync(new EchoRequest { Text = text });
+                    answers.Add(await chat.ResponseStream.MoveNext() ? chat.ResponseStream.Current.Text : "(ended)");
+                }
 
-            await chat.RequestStream.CompleteAsync();
-            var more = await chat.ResponseStream.MoveNext();
-            Console.WriteLine($"chat: {string.Join(", ", answers)}{(more ? " (and more)" : "")}; trailer: {chat.GetTrailers().GetValue("x-served-by")}; status: {chat.GetStatus().StatusCode}");
+                await chat.RequestStream.CompleteAsync();
+                var more = await chat.ResponseStream.MoveNext();
+                Console.WriteLine($"chat: {string.Join(", ", answers)}{(more ? " (and more)" : "")}; trailer: {chat.GetTrailers().GetValue("x-served-by")}; status: {chat.GetStatus().StatusCode}");
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            {
+                Console.WriteLine($"chat: failed after [{string.Join(", ", answers)}]: {e.GetType().Name}: {e.Message}");
+            }
             try
             {
                 await client.SayAsync(new EchoRequest { Text = "refuse" }, headers);

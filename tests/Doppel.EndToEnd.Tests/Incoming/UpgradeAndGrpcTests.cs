@@ -84,8 +84,9 @@ public sealed class UpgradeAndGrpcTests(ClusterFixture fixture)
         var stolen = await UntilStolenAsync(["dotnet", RepoPaths.GrpcEcho, "client", url, "alice"], "say: local");
         var passedThrough = await RunAsync(["dotnet", RepoPaths.GrpcEcho, "client", url]);
 
-        Assert.Equal(Expected("local"), stolen);
-        Assert.Equal(Expected("pod"), passedThrough);
+        // Whole outputs in the failure message: Assert.Equal cuts long strings, and a failed call's line holds the reason.
+        Assert.True(Expected("local") == stolen, $"stolen:\n{stolen}");
+        Assert.True(Expected("pod") == passedThrough, $"passed through:\n{passedThrough}");
 
         static string Expected(string name) =>
             $"say: {name}: hi; trailer: {name}; status: OK\n" +
