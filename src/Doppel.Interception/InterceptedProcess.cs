@@ -256,6 +256,11 @@ public sealed class InterceptedProcess : IAsyncDisposable
             yield return new ListenHandler(policy, answersPeers: (families & (SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp)) == 0);
         }
 
+        if ((families & SyscallFamilies.Accept) != 0)
+        {
+            yield return new AcceptHandler(policy);
+        }
+
         if ((families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite)) != 0)
         {
             yield return new FileHandler(policy, remote, files!, logger, directories);

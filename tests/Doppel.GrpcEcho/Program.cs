@@ -9,8 +9,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 // server PORT NAME: h2c on 0.0.0.0:PORT, prints "listening" once it listens.
-// client URL [USER]: calls Say, Count and a refused Say (with X-Dev-User: USER when given) and
-// prints what came back, trailers and statuses included, one line each.
+// client URL [USER]: calls Say, Count, Join, Chat and a refused Say (with X-Dev-User: USER when
+// given) and prints what came back, trailers and statuses included, one line each.
 switch (args)
 {
     case ["server", var port, var name]:
@@ -45,6 +45,32 @@ switch (args)
             }
 
             Console.WriteLine($"count: {string.Join(", ", replies)}; trailer: {count.GetTrailers().GetValue("x-served-by")}; status: {count.GetStatus().StatusCode}");
+            using var join = client.Join(headers);
+            foreach (var text in new[] { "a", "b", "c" })
+            {
+                await join.RequestStream.WriteAsync(new EchoRequest { Text = text });
+            }
+
+            await join.RequestStream.CompleteAsync();
+            Console.WriteLine($"join: {(await join).Text}; trailer: {join.GetTrailers().GetValue("x-served-by")}; status: {join.GetStatus().StatusCode}");
+            using var chat = client.Chat(headers);
+            var answers = new List<string>();
+            try
+            {
+                foreach (var text in new[] { "one", "two", "three" })
+                {
+                    await chat.RequestStream.WriteAsync(new EchoRequest { Text = text });
+                    answers.Add(await chat.ResponseStream.MoveNext() ? chat.ResponseStream.Current.Text : "(ended)");
+                }
+
+                await chat.RequestStream.CompleteAsync();
+                var more = await chat.ResponseStream.MoveNext();
+                Console.WriteLine($"chat: {string.Join(", ", answers)}{(more ? " (and more)" : "")}; trailer: {chat.GetTrailers().GetValue("x-served-by")}; status: {chat.GetStatus().StatusCode}");
+            }
+            catch (Exception e) when (e is RpcException or InvalidOperationException or IOException)
+            {
+                Console.WriteLine($"chat: failed after [{string.Join(", ", answers)}]: {e.GetType().Name}: {e.Message}");
+            }
             try
             {
                 await client.SayAsync(new EchoRequest { Text = "refuse" }, headers);
@@ -85,6 +111,27 @@ internal sealed class EchoService(ServerName server) : Echo.EchoBase
         for (var i = 1; i <= request.Count; i++)
         {
             await responseStream.WriteAsync(new EchoReply { Text = $"{server.Name} {i}" });
+        }
+    }
+
+    public override async Task<EchoReply> Join(IAsyncStreamReader<EchoRequest> requestStream, ServerCallContext context)
+    {
+        context.ResponseTrailers.Add("x-served-by", server.Name);
+        var texts = new List<string>();
+        await foreach (var request in requestStream.ReadAllAsync())
+        {
+            texts.Add(request.Text);
+        }
+
+        return new EchoReply { Text = $"{server.Name}: {string.Join("+", texts)}" };
+    }
+
+    public override async Task Chat(IAsyncStreamReader<EchoRequest> requestStream, IServerStreamWriter<EchoReply> responseStream, ServerCallContext context)
+    {
+        context.ResponseTrailers.Add("x-served-by", server.Name);
+        await foreach (var request in requestStream.ReadAllAsync())
+        {
+            await responseStream.WriteAsync(new EchoReply { Text = $"{server.Name}: {request.Text}" });
         }
     }
 }

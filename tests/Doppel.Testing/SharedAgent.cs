@@ -68,7 +68,17 @@ public sealed class SharedAgent : IAsyncDisposable
             info.Environment[name] = value;
         }
 
-        var process = Process.Start(info) ?? throw new InvalidOperationException("doppel-agent could not be started.");
+        Process process;
+        try
+        {
+            process = Process.Start(info) ?? throw new InvalidOperationException("doppel-agent could not be started.");
+        }
+        catch
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+
         var agent = new SharedAgent(process, directory, socketPath);
         process.ErrorDataReceived += (_, e) =>
         {
@@ -109,13 +119,21 @@ public sealed class SharedAgent : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        try
         {
-            _process.Kill();
-            await _process.WaitForExitAsync();
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                await _process.WaitForExitAsync();
+            }
         }
-
-        _process.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        finally
+        {
+            _process.Dispose();
+            if (Directory.Exists(_directory))
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+        }
     }
 }

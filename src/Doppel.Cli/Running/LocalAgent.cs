@@ -207,6 +207,7 @@ internal sealed class LocalAgent : IAsyncDisposable
                 if (locked is not null && _slot.Leave())
                 {
                     await (Joined ? StopJoinedAsync() : StopAsync()).ConfigureAwait(false);
+                    RemoveStaleSlots();
                 }
                 else
                 {
@@ -217,6 +218,19 @@ internal sealed class LocalAgent : IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    /// <summary>The last session removes its slot (its agent has just ended) and any other left behind; a failure is only logged.</summary>
+    private void RemoveStaleSlots()
+    {
+        try
+        {
+            SharedAgentSlot.RemoveStale(SharedAgentSlot.Root);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LocalAgentLog.DirectoryNotRemoved(_logger, SharedAgentSlot.Root, e.Message);
+        }
     }
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace Doppel.Cli.Running;
 /// Where the one local agent of a target lives, so that every doppel session of that target on
 /// this machine uses the same agent (issue 10 item 5: one agent per target serves every session —
 /// two agents would each install a redirect table, and the first one would take every request).
-/// One directory per target, <c>/run/doppel/agents/KEY</c> (0700, root), holding:
+/// One directory per target, <c>/run/doppel/agents/KEY</c> (0700, root; removed by a later
+/// session or the last one once its agent is gone: <see cref="RemoveStale"/>), holding:
 /// <code>
 ///   agent.sock  the agent's unix socket          lock   held exclusively while a session starts,
 ///   agent.pid   the agent's PID (for messages)          joins or leaves the agent
@@ -84,13 +85,16 @@ internal sealed class SharedAgentSlot : IDisposable
         ArgumentNullException.ThrowIfNull(key);
         System.IO.Directory.CreateDirectory("/run/doppel", OwnerOnly);
         System.IO.Directory.CreateDirectory(Root, OwnerOnly);
-        RemoveStale();
-        var directory = System.IO.Directory.CreateDirectory(Path.Combine(Root, key), OwnerOnly).FullName;
+        RemoveStale(Root);
+        var directory = Path.Combine(Root, key);
         FileStream? user = null;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         while (user is null)
         {
-            // Shared: conflicts only with a leaving session's brief exclusive look (Leave).
+            // Shared: conflicts only with a leaving session's brief exclusive look (Leave) and
+            // with another doppel removing the slot as stale (RemoveStale), after which it is
+            // made again here.
+            System.IO.Directory.CreateDirectory(directory, OwnerOnly);
             user = TryOpen(Path.Combine(directory, "users"), FileShare.ReadWrite);
             if (user is null)
             {
@@ -103,20 +107,25 @@ internal sealed class SharedAgentSlot : IDisposable
             }
         }
 
-        return new SharedAgentSlot(directory, user);
+        return new SharedAgentSlot(new DirectoryInfo(directory).FullName, user);
     }
 
     /// <summary>
-    /// Removes the slots of pid targets that have ended (the PID is gone or is another process
-    /// now) and that no session uses any more: nothing will open them again, as their key names a
-    /// process that no longer exists.
+    /// Removes the slots under <paramref name="root"/> that nothing will use again and no session
+    /// uses now (the <c>users</c> lock is free): those of pid targets that have ended (the PID is
+    /// gone or is another process now: their key names a process that no longer exists), and those
+    /// of any target (container ones too) whose agent is gone — the PID in <c>agent.pid</c> no
+    /// longer runs, or there is no <c>agent.pid</c> and nothing answers on <c>agent.sock</c>. A slot
+    /// whose agent still runs stays, so a later session joins that agent rather than starting a
+    /// second one. Called when a session opens a slot and after the last session stopped its
+    /// agent; returns how many slots went.
     /// </summary>
-    private static void RemoveStale()
+    internal static int RemoveStale(string root)
     {
-        foreach (var directory in System.IO.Directory.EnumerateDirectories(Root, "pid-*"))
+        var removed = 0;
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(root))
         {
-            var parts = Path.GetFileName(directory).Split('-');
-            if (parts.Length != 3 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || StartTime(pid) == parts[2])
+            if (!IsEndedPidTarget(Path.GetFileName(directory)) && !IsAgentGone(directory))
             {
                 continue;
             }
@@ -130,12 +139,27 @@ internal sealed class SharedAgentSlot : IDisposable
             try
             {
                 System.IO.Directory.Delete(directory, recursive: true);
+                removed++;
             }
             catch (IOException)
             {
-                // Another doppel removes it at the same moment.
+                // Another doppel removes it at the same moment, or a session is making it again.
             }
         }
+
+        return removed;
+    }
+
+    private static bool IsEndedPidTarget(string key)
+    {
+        var parts = key.Split('-');
+        return parts.Length == 3 && parts[0] == "pid" && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && StartTime(pid) != parts[2];
+    }
+
+    private static bool IsAgentGone(string directory)
+    {
+        var pid = ReadPid(Path.Combine(directory, "agent.pid"));
+        return pid > 0 ? !System.IO.Directory.Exists($"/proc/{pid}") : !IsServed(Path.Combine(directory, "agent.sock"));
     }
 
     /// <summary>Waits for the slot's exclusive lock (one session starts, joins or leaves at a time); disposing the result releases it.</summary>
@@ -162,9 +186,14 @@ internal sealed class SharedAgentSlot : IDisposable
     }
 
     /// <summary>True when an agent accepts connections on the slot's socket (call under <see cref="LockAsync"/>).</summary>
-    public bool IsServed()
+    public bool IsServed() => IsServed(SocketPath);
+
+    /// <summary>The serving agent's PID as its starter recorded it, 0 when unknown.</summary>
+    public int ReadPid() => ReadPid(PidPath);
+
+    private static bool IsServed(string socketPath)
     {
-        if (!File.Exists(SocketPath))
+        if (!File.Exists(socketPath))
         {
             return false;
         }
@@ -172,7 +201,7 @@ internal sealed class SharedAgentSlot : IDisposable
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            probe.Connect(new UnixDomainSocketEndPoint(SocketPath));
+            probe.Connect(new UnixDomainSocketEndPoint(socketPath));
             return true;
         }
         catch (SocketException)
@@ -181,12 +210,11 @@ internal sealed class SharedAgentSlot : IDisposable
         }
     }
 
-    /// <summary>The serving agent's PID as its starter recorded it, 0 when unknown.</summary>
-    public int ReadPid()
+    private static int ReadPid(string pidPath)
     {
         try
         {
-            return int.TryParse(File.ReadAllText(PidPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
+            return int.TryParse(File.ReadAllText(pidPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
         }
         catch (IOException)
         {

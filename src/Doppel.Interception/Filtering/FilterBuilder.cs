@@ -156,6 +156,13 @@ internal static class FilterBuilder
             }
         }
 
+        if ((families & SyscallFamilies.Accept) != 0)
+        {
+            // Only an accept that asks for the peer's address can be told the original client (AcceptHandler).
+            traps.Add((SyscallNumber.Accept, PreCheck.TrapWhenPointerSet, 1, 0));
+            traps.Add((SyscallNumber.Accept4, PreCheck.TrapWhenPointerSet, 1, 0));
+        }
+
         if ((families & SyscallFamilies.FilesRead) != 0)
         {
             Plain(

@@ -31,14 +31,21 @@ internal static class SocketNameAnswer
             return notification.Fail(Errno.EINVAL);
         }
 
-        BinaryPrimitives.WriteInt32LittleEndian(lengthBytes, answer.Length);
-        if (!notification.Write(notification.Arg(1), answer.AsSpan(0, Math.Min(room, answer.Length)))
-            || !notification.Write(notification.Arg(2), lengthBytes))
-        {
-            return notification.Fail(Errno.EFAULT);
-        }
+        return WriteAddress(notification, answer, room) ? notification.Return(0) : notification.Fail(Errno.EFAULT);
+    }
 
-        return notification.Return(0);
+    /// <summary>
+    /// Writes <paramref name="address"/> into the call's <c>(addr, addrlen)</c> arguments (1 and 2):
+    /// at most <paramref name="room"/> bytes of it (the <c>*addrlen</c> the app passed), and its full
+    /// length into <c>*addrlen</c>, as getpeername(2) and accept(2) do. False when the app's memory
+    /// could not be written (the call then fails with EFAULT).
+    /// </summary>
+    public static bool WriteAddress(Notification notification, ReadOnlySpan<byte> address, int room)
+    {
+        Span<byte> lengthBytes = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(lengthBytes, address.Length);
+        return notification.Write(notification.Arg(1), address[..Math.Min(room, address.Length)])
+            && notification.Write(notification.Arg(2), lengthBytes);
     }
 
     /// <summary>

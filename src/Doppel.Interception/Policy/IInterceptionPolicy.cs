@@ -54,6 +54,14 @@ public interface IInterceptionPolicy
     IPEndPoint? OriginalClient(IPEndPoint peer) => null;
 
     /// <summary>
+    /// Whether the session may deliver whole TCP connections to the app's listener bound at
+    /// <paramref name="listener"/> (<see cref="SyscallFamilies.Accept"/>): then doppel carries out
+    /// the app's accept on it and writes <see cref="OriginalClient"/> as the peer's address. Asked on
+    /// every trapped accept; must be fast. The default: none.
+    /// </summary>
+    bool DeliversTo(IPEndPoint listener) => false;
+
+    /// <summary>
     /// Told when a bind that <see cref="MapBindPort"/> moved to <paramref name="port"/> failed with
     /// <paramref name="errno"/> (the app gets that errno, e.g. 98 EADDRINUSE: never a silent other
     /// port). The default does nothing.

@@ -26,4 +26,11 @@ public enum SyscallFamilies
 
     /// <summary>uname (the pod's nodename).</summary>
     Hostname = 1 << 5,
+
+    /// <summary>
+    /// accept/accept4 with an address buffer (incoming delivery on): on a listener the session
+    /// delivers to (<see cref="IInterceptionPolicy.DeliversTo"/>) doppel accepts for the app, so a
+    /// delivered connection's address is the original client's. Every other accept continues.
+    /// </summary>
+    Accept = 1 << 6,
 }

@@ -23,6 +23,7 @@ public static class SyscallNumber
     public const int Getpid = 39;
     public const int Socket = 41;
     public const int Connect = 42;
+    public const int Accept = 43;
     public const int SendTo = 44;
     public const int RecvFrom = 45;
     public const int SendMsg = 46;
@@ -53,6 +54,7 @@ public static class SyscallNumber
     public const int Chown = 92;
     public const int Lchown = 94;
     public const int Umask = 95;
+    public const int Geteuid = 107;
     public const int Setsid = 112;
     public const int Prctl = 157;
     public const int Gettid = 186;
@@ -73,6 +75,7 @@ public static class SyscallNumber
     public const int Faccessat = 269;
     public const int Unshare = 272;
     public const int Utimensat = 280;
+    public const int Accept4 = 288;
     public const int InotifyInit1 = 294;
     public const int RecvMmsg = 299;
     public const int Prlimit64 = 302;

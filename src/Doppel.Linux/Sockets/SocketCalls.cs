@@ -21,6 +21,7 @@ public static unsafe class SocketCalls
     private const int SoType = 3;
     private const int SoDomain = 39;
     private const int SoError = 4;
+    private const int SoRcvTimeo = 20;
     private const int SoSndTimeo = 21;
     private const int SoPeerCred = 17;
     private const int UcredLength = 12;
@@ -57,6 +58,23 @@ public static unsafe class SocketCalls
         fixed (byte* p = sockaddr)
         {
             return (int)LibC.Syscall(SyscallNumber.Bind, fd.DangerousGetHandle(), (long)p, sockaddr.Length);
+        }
+    }
+
+    /// <summary>
+    /// accept4(2) on a listening socket with <paramref name="flags"/> (SOCK_NONBLOCK, SOCK_CLOEXEC):
+    /// returns the new fd (the caller owns it) or <c>-errno</c> (EAGAIN on a non-blocking listener
+    /// with nothing queued; on a blocking one it waits). The peer's address goes to
+    /// <paramref name="peer"/> (at most its length), its full length to <paramref name="peerLength"/>.
+    /// </summary>
+    public static int Accept(SafeHandle fd, int flags, Span<byte> peer, out int peerLength)
+    {
+        var length = peer.Length;
+        fixed (byte* p = peer)
+        {
+            var r = LibC.Syscall(SyscallNumber.Accept4, fd.DangerousGetHandle(), (long)p, (long)&length, flags);
+            peerLength = r < 0 ? 0 : length;
+            return (int)r;
         }
     }
 
@@ -185,13 +203,10 @@ public static unsafe class SocketCalls
     public static int TakeError(SafeHandle fd) => GetIntOption(fd, SoError);
 
     /// <summary>SO_SNDTIMEO of a socket (zero: none; a blocking connect honours it too), or null when it cannot be read.</summary>
-    public static TimeSpan? GetSendTimeout(SafeHandle fd)
-    {
-        var timeval = stackalloc long[2];
-        var length = 16;
-        var r = LibC.Syscall(SyscallNumber.GetSockOpt, fd.DangerousGetHandle(), SolSocket, SoSndTimeo, (long)timeval, (long)&length);
-        return r < 0 ? null : TimeSpan.FromSeconds(timeval[0]) + TimeSpan.FromMicroseconds(timeval[1]);
-    }
+    public static TimeSpan? GetSendTimeout(SafeHandle fd) => GetTimeout(fd, SoSndTimeo);
+
+    /// <summary>SO_RCVTIMEO of a socket (zero: none; a blocking accept honours it, then fails with EAGAIN), or null when it cannot be read.</summary>
+    public static TimeSpan? GetReceiveTimeout(SafeHandle fd) => GetTimeout(fd, SoRcvTimeo);
 
     /// <summary>The TCP state (tcpi_state of TCP_INFO: <see cref="TcpSynSent"/>, <see cref="TcpClose"/>, ...) of a TCP socket, or <c>-errno</c>.</summary>
     public static int GetTcpState(SafeHandle fd)
@@ -210,6 +225,14 @@ public static unsafe class SocketCalls
             var r = LibC.Syscall(nr, fd.DangerousGetHandle(), (long)p, (long)&length);
             return r < 0 ? (int)r : length;
         }
+    }
+
+    private static TimeSpan? GetTimeout(SafeHandle fd, int option)
+    {
+        var timeval = stackalloc long[2];
+        var length = 16;
+        var r = LibC.Syscall(SyscallNumber.GetSockOpt, fd.DangerousGetHandle(), SolSocket, option, (long)timeval, (long)&length);
+        return r < 0 ? null : TimeSpan.FromSeconds(timeval[0]) + TimeSpan.FromMicroseconds(timeval[1]);
     }
 
     private static int GetIntOption(SafeHandle fd, int option)

@@ -15,10 +15,19 @@ internal sealed class CacheTree : IDisposable
 {
     private readonly bool _ownsRoot;
 
-    /// <param name="root">The tree's directory; null makes a fresh one under the temp directory and deletes it on dispose.</param>
+    /// <param name="root">
+    /// The tree's directory; null makes a fresh one under the temp directory and deletes it on
+    /// dispose (and first removes the trees killed sessions left there: <see cref="StaleCaches"/>).
+    /// </param>
     public CacheTree(string? root)
     {
         _ownsRoot = root is null;
+        if (_ownsRoot)
+        {
+            // In the background: a large leftover tree must not delay the session's start.
+            _ = Task.Run(() => StaleCaches.RemoveDead(Path.GetTempPath()));
+        }
+
         Root = RemotePath.Normalize(Path.GetFullPath(root ?? Path.Combine(Path.GetTempPath(), $"doppel-cache-{Environment.ProcessId}-{Guid.NewGuid():N}")));
         // Remote files may be secrets: the tree is the user's alone.
         Directory.CreateDirectory(Root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

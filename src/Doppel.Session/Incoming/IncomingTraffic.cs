@@ -56,6 +56,8 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     //   --changes--> subscribe loop (the one writer of the call)
     private readonly Channel<Change> _listeners = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentDictionary<int, IncomingPort> _ports = new();
+    // the app's local listening ports that were subscribed (DeliversTo)
+    private readonly ConcurrentDictionary<int, byte> _deliveryPorts = new();
     private readonly ConcurrentDictionary<IncomingPort, bool> _seenListening = new(ReferenceEqualityComparer.Instance);
     private readonly bool _flushConnections;
     private readonly HttpMessageInvoker _http;
@@ -109,6 +111,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     {
         if (IncomingPort.Decide(_config, local, requestedPort) is { } port)
         {
+            _deliveryPorts.TryAdd(local.Port, 0);
             _listeners.Writer.TryWrite(new Change(ChangeKind.Listening, port));
         }
         else
@@ -119,6 +122,13 @@ internal sealed class IncomingTraffic : IAsyncDisposable
 
     /// <summary>The original client of a whole TCP connection the session delivers, by the session's end of it (the peer the app sees); null for any other peer.</summary>
     public IPEndPoint? OriginalClient(IPEndPoint peer) => Delivered.OriginalClient(peer);
+
+    /// <summary>
+    /// Whether the app's listener at <paramref name="listener"/> is one the session subscribed (its
+    /// accepts may return delivered connections). Decided at listen, before the subscription is
+    /// made, so an accept waiting from the start is covered; a port stays once seen.
+    /// </summary>
+    public bool DeliversTo(IPEndPoint listener) => _deliveryPorts.ContainsKey(listener.Port);
 
     /// <summary>The whole TCP connections being delivered, for <see cref="OriginalClient"/>.</summary>
     internal DeliveredClients Delivered { get; } = new();

@@ -43,6 +43,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly Action<IPEndPoint, int>? _listening;
     private readonly Action<string>? _reportError;
     private readonly Func<IPEndPoint, IPEndPoint?>? _originalClient;
+    private readonly Func<IPEndPoint, bool>? _deliversTo;
 
     /// <param name="config">The resolved configuration.</param>
     /// <param name="workingDirectory">The program's working directory: always local.</param>
@@ -56,6 +57,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// <param name="listening">Told of each TCP listener (<see cref="OnListening"/>): the session's incoming subscriptions. Must not block.</param>
     /// <param name="reportError">Gets the one-sentence error for a <c>listen_ports</c> move whose local port is taken.</param>
     /// <param name="originalClient">The session's delivered connections (<see cref="OriginalClient"/>); null: none.</param>
+    /// <param name="deliversTo">The app's listeners the session delivers to (<see cref="DeliversTo"/>); null: none.</param>
     public ConfigPolicy(
         DoppelConfig config,
         string workingDirectory,
@@ -65,7 +67,8 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null,
         Action<IPEndPoint, int>? listening = null,
         Action<string>? reportError = null,
-        Func<IPEndPoint, IPEndPoint?>? originalClient = null)
+        Func<IPEndPoint, IPEndPoint?>? originalClient = null,
+        Func<IPEndPoint, bool>? deliversTo = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _fs = config.Feature.Fs;
@@ -80,6 +83,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _listening = listening;
         _reportError = reportError;
         _originalClient = originalClient;
+        _deliversTo = deliversTo;
         Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
     }
@@ -234,6 +238,9 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// <summary>The session's whole TCP deliveries: the original client behind the relay's socket.</summary>
     public IPEndPoint? OriginalClient(IPEndPoint peer) => _originalClient?.Invoke(peer);
 
+    /// <summary>The app's listeners the session's incoming subscriptions deliver to: their accepts name the original client.</summary>
+    public bool DeliversTo(IPEndPoint listener) => _deliversTo?.Invoke(listener) ?? false;
+
     /// <summary>A <c>listen_ports</c> move to a local port that is taken: one error line; the app gets the errno.</summary>
     public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno)
     {
@@ -277,6 +284,12 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         if (network.Incoming.Mode != IncomingMode.Off || network.Incoming.ListenPorts.Count > 0)
         {
             families |= SyscallFamilies.Listen;
+        }
+
+        // Incoming delivery needs a target (DoppelSession): only then can an accepted socket carry another client.
+        if (network.Incoming.Mode != IncomingMode.Off && !targetless)
+        {
+            families |= SyscallFamilies.Accept;
         }
 
         if (feature.Hostname)

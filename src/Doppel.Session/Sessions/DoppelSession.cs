@@ -133,7 +133,8 @@ public sealed class DoppelSession : IAsyncDisposable
                 names,
                 incoming is null ? null : incoming.OnListening,
                 options.ReportError,
-                incoming is null ? null : incoming.OriginalClient);
+                incoming is null ? null : incoming.OriginalClient,
+                incoming is null ? null : incoming.DeliversTo);
             var steering = DnsSteering.From(config);
             foreach (var warning in steering.Warnings)
             {

@@ -26,26 +26,48 @@ public sealed class LoadCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        _cluster = await MiniCluster.StartAsync(
-            new MiniClusterOptions
-            {
-                Pods =
+        try
+        {
+            _cluster = await MiniCluster.StartAsync(
+                new MiniClusterOptions
                 {
-                    new PodSpec("backend") { Servers = { PodServer.Http(Port, PodBody) } },
-                    new PodSpec("client"),
+                    Pods =
+                    {
+                        new PodSpec("backend") { Servers = { PodServer.Http(Port, PodBody) } },
+                        new PodSpec("client"),
+                    },
                 },
-            },
-            timeout.Token);
+                timeout.Token);
+        }
+        catch
+        {
+            RemoveWorkDirectory(); // a fixture that failed to start may not be disposed
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        if (_cluster is not null)
+        try
         {
-            await _cluster.DisposeAsync();
+            if (_cluster is not null)
+            {
+                await _cluster.DisposeAsync();
+            }
+        }
+        finally
+        {
+            RemoveWorkDirectory();
         }
 
-        Directory.Delete(WorkDirectory, recursive: true);
         Assert.Empty(_cluster?.CleanupFailures ?? []);
+    }
+
+    private void RemoveWorkDirectory()
+    {
+        if (Directory.Exists(WorkDirectory))
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
     }
 }

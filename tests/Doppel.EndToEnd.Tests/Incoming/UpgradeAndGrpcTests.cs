@@ -13,7 +13,8 @@ namespace Doppel.EndToEnd.Tests.Incoming;
 ///            ──no header──────────► backend:PORT ──agent──► pod's app ("pod")
 /// </code>
 /// A WebSocket (node ws) echoes 1 MB; gRPC (Grpc.AspNetCore / Grpc.Net.Client over h2c) makes a
-/// unary call, a server-streaming call and a refused call, each answer with its trailer.
+/// unary call, a server-streaming, a client-streaming and a bidirectional (lock-step) call and a
+/// refused call, each answer with its trailer.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 public sealed class UpgradeAndGrpcTests(ClusterFixture fixture)
@@ -73,7 +74,7 @@ public sealed class UpgradeAndGrpcTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task GrpcUnaryStreamingAndRefusedCallsKeepTheirTrailersAndStatusStolenAndPassedThrough()
+    public async Task GrpcUnaryStreamingBothWaysAndRefusedCallsKeepTheirTrailersAndStatusStolenAndPassedThrough()
     {
         await fixture.Backend.StartAsync(PodServer.Run("grpc-echo", ["dotnet", RepoPaths.GrpcEcho, "server", $"{GrpcPort}", "pod"], GrpcPort), CancellationToken.None);
         await using var doppel = fixture.Start(["-f", fixture.WriteFile("grpc-alice.json", AliceOnly), "-t", $"pid/{fixture.Backend.Pid}", "--", "dotnet", RepoPaths.GrpcEcho, "server", $"{GrpcPort}", "local"]);
@@ -83,12 +84,15 @@ public sealed class UpgradeAndGrpcTests(ClusterFixture fixture)
         var stolen = await UntilStolenAsync(["dotnet", RepoPaths.GrpcEcho, "client", url, "alice"], "say: local");
         var passedThrough = await RunAsync(["dotnet", RepoPaths.GrpcEcho, "client", url]);
 
-        Assert.Equal(Expected("local"), stolen);
-        Assert.Equal(Expected("pod"), passedThrough);
+        // Whole outputs in the failure message: Assert.Equal cuts long strings, and a failed call's line holds the reason.
+        Assert.True(Expected("local") == stolen, $"stolen:\n{stolen}");
+        Assert.True(Expected("pod") == passedThrough, $"passed through:\n{passedThrough}");
 
         static string Expected(string name) =>
             $"say: {name}: hi; trailer: {name}; status: OK\n" +
             $"count: {name} 1, {name} 2, {name} 3; trailer: {name}; status: OK\n" +
+            $"join: {name}: a+b+c; trailer: {name}; status: OK\n" +
+            $"chat: {name}: one, {name}: two, {name}: three; trailer: {name}; status: OK\n" +
             $"refuse: FailedPrecondition \"{name} refuses\"; trailer: {name}\n";
     }
 

@@ -115,6 +115,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private static MiniClusterOptions Options() => new()
     {
+        // A pod's JIT-compiled .NET server (the gRPC echo) needs more than the default 15 s to
+        // listen on a machine loaded by parallel builds (measured: 1 s of CPU in its first 7 s at load 40).
+        ReadyTimeout = TimeSpan.FromSeconds(60),
         Pods =
         {
             new PodSpec("bff")

@@ -48,6 +48,20 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
+    public void AcceptIsTrappedOnlyWithIncomingDeliveryAndAnAddressBuffer()
+    {
+        var delivery = FilterBuilder.Build(SyscallFamilies.Listen | SyscallFamilies.Accept);
+        var listenOnly = FilterBuilder.Build(SyscallFamilies.Listen | SyscallFamilies.Outgoing);
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(delivery, SyscallNumber.Accept, args: [3, 0x7fff00001000, 0x2000]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(delivery, SyscallNumber.Accept4, args: [3, 0x1000, 0x2000, 0x80800]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(delivery, SyscallNumber.Accept4, args: [3, 0, 0, 0x80800]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(delivery, SyscallNumber.Accept, args: [3, 0, 0]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(listenOnly, SyscallNumber.Accept, args: [3, 0x1000, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(listenOnly, SyscallNumber.Accept4, args: [3, 0x1000, 0x2000, 0]));
+    }
+
+    [Fact]
     public void FstatThroughNewfstatatWithEmptyPathStaysInTheKernel()
     {
         var program = FilterBuilder.Build(SyscallFamilies.FilesRead);
@@ -95,7 +109,7 @@ public sealed class FilterBuilderTests
     [Fact]
     public void EveryFamilyTogetherStillAssembles()
     {
-        var all = SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Hostname;
+        var all = SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Accept | SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Hostname;
         var program = FilterBuilder.Build(all);
 
         Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Uname));

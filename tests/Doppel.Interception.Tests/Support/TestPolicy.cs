@@ -54,6 +54,16 @@ internal sealed record TestPolicy : IInterceptionPolicy
 
     public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno) => BindMovesFailed.Enqueue((requested.Port, port, errno));
 
+    /// <summary>Delivered connections: the session's relay end (the peer the app sees) to the original client.</summary>
+    public IReadOnlyDictionary<IPEndPoint, IPEndPoint> OriginalClients { get; init; } = new Dictionary<IPEndPoint, IPEndPoint>();
+
+    /// <summary>The app's listening ports the session delivers to.</summary>
+    public IReadOnlySet<int> DeliveryPorts { get; init; } = new HashSet<int>();
+
+    public IPEndPoint? OriginalClient(IPEndPoint peer) => OriginalClients.GetValueOrDefault(peer);
+
+    public bool DeliversTo(IPEndPoint listener) => DeliveryPorts.Contains(listener.Port);
+
     private static bool Under(string path, IReadOnlyList<string> prefixes)
         => prefixes.Any(p => path == p || path.StartsWith(p + "/", StringComparison.Ordinal));
 }

@@ -160,6 +160,73 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
         Assert.False(lines.Errors.Reader.TryRead(out var error), error);
     }
 
+    [Fact]
+    public async Task AMirrorWhoseLocalAppDoesNotKeepUpDropsCopiesWithOneWarningAndCountsThemWithoutSlowingTheClient()
+    {
+        // The smallest queue the agent takes (64 KiB) and an app that accepts but never reads: each
+        // 32 MiB upload's copy outgrows the socket buffers, the Serve call's window and the queue.
+        await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}", new Dictionary<string, string> { ["DOPPEL_AGENT_MIRROR_QUEUE_BYTES"] = "65536" });
+        using var app = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        app.Start();
+        var held = new List<System.Net.Sockets.Socket>();
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                held.Add(await app.AcceptSocketAsync());
+            }
+        });
+        var upload = Path.Combine(Path.GetTempPath(), $"doppel-mirror-drop-{Environment.ProcessId}");
+        await File.WriteAllBytesAsync(upload, new byte[32 << 20]);
+        try
+        {
+            var lines = new Lines();
+            await using var session = await StartAsync(agent, "\"mirror\"", "alice", lines);
+            var appEndPoint = (IPEndPoint)app.LocalEndpoint;
+            session.Policy.OnListening(appEndPoint, IncomingClusterFixture.HttpPort);
+            Assert.Equal($"mirror :{IncomingClusterFixture.HttpPort} → localhost:{appEndPoint.Port}", await lines.Info.Reader.ReadAsync(Timeout));
+
+            foreach (var _ in new[] { 1, 2 })
+            {
+                // The pod's app echoes the body: the client gets all of it back however the copy fares.
+                var echoed = await CurlAsync(["-o", "/dev/null", "-w", "%{size_download}", "--data-binary", "@" + upload, Url("/big")]);
+                Assert.Equal($"{32 << 20}", echoed);
+            }
+
+            var summary = await DroppedSummaryAsync(session, copies: 2);
+            Assert.Matches(@$"^mirror :{IncomingClusterFixture.HttpPort}: 2 copies dropped \(\d+ bytes\)$", summary);
+            Assert.Equal(
+                $"mirror copies of port {IncomingClusterFixture.HttpPort} are being dropped: this session or its local app does not keep up with the pod's traffic (the pod's clients are not slowed); -v shows the count at exit.",
+                await lines.Warnings.Reader.ReadAsync(Timeout));
+            Assert.False(lines.Warnings.Reader.TryRead(out var second), second);
+            Assert.False(lines.Errors.Reader.TryRead(out var error), error);
+        }
+        finally
+        {
+            File.Delete(upload);
+            app.Stop();
+            await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+            held.ForEach(socket => socket.Dispose());
+        }
+    }
+
+    /// <summary>Waits for the session's <c>-v</c> line of dropped copies to count <paramref name="copies"/> (the agent reports drops a moment after them).</summary>
+    private static async Task<string> DroppedSummaryAsync(DoppelSession session, int copies)
+    {
+        var limit = Stopwatch.StartNew();
+        while (true)
+        {
+            var line = session.IncomingSummary.FirstOrDefault(l => l.Contains("dropped", StringComparison.Ordinal));
+            if (line is not null && line.Contains($": {copies} cop", StringComparison.Ordinal))
+            {
+                return line;
+            }
+
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the session never counted {copies} dropped copies; summary: {string.Join(" | ", session.IncomingSummary)}");
+            await Task.Delay(100, Timeout);
+        }
+    }
+
     private static async Task<DoppelSession> StartAsync(AgentUnderTest agent, string incoming, string user, Lines lines)
     {
         var options = new SessionOptions

@@ -116,7 +116,7 @@ public sealed class ConfigPolicyTests
     public void DefaultsTrapWhatTheDefaultFeaturesNeed()
     {
         Assert.Equal(
-            SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Hostname,
+            SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Accept | SyscallFamilies.Hostname,
             PolicyFor("{}").Families);
     }
 

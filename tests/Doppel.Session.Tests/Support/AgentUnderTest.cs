@@ -15,10 +15,12 @@ internal sealed class AgentUnderTest : IAsyncDisposable
 
     private readonly string _target;
     private readonly string _directory;
+    private readonly IReadOnlyDictionary<string, string> _environment;
     private Process? _process;
 
-    private AgentUnderTest(string target, string directory)
+    private AgentUnderTest(string target, string directory, IReadOnlyDictionary<string, string>? environment)
     {
+        _environment = environment ?? new Dictionary<string, string>();
         _target = target;
         _directory = directory;
         Endpoint = AgentEndpoint.Unix(Path.Combine(directory, "agent.sock"));
@@ -29,9 +31,11 @@ internal sealed class AgentUnderTest : IAsyncDisposable
     /// <summary>What the agent serves (<c>pid/N</c>, <c>container/ID</c>), as a configuration's <c>target</c> names it.</summary>
     public string Target => _target;
 
-    public static async Task<AgentUnderTest> StartAsync(string target)
+    /// <param name="target">What the agent serves.</param>
+    /// <param name="environment">Variables set for the agent besides the test's own (e.g. <c>DOPPEL_AGENT_MIRROR_QUEUE_BYTES</c>).</param>
+    public static async Task<AgentUnderTest> StartAsync(string target, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var agent = new AgentUnderTest(target, Directory.CreateTempSubdirectory("doppel-session-test-").FullName);
+        var agent = new AgentUnderTest(target, Directory.CreateTempSubdirectory("doppel-session-test-").FullName, environment);
         await agent.LaunchAsync();
         return agent;
     }
@@ -68,6 +72,11 @@ internal sealed class AgentUnderTest : IAsyncDisposable
     private async Task LaunchAsync()
     {
         var info = new ProcessStartInfo(s_executable) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in _environment)
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (var argument in new[] { "--target", _target, "--listen", Endpoint.Text, "--idle-exit", "30" })
         {
             info.ArgumentList.Add(argument);
