@@ -8,7 +8,8 @@ namespace Doppel.Agent.Incoming;
 /// Requests of a filtered port that no filter took, forwarded to the app at the connection's
 /// original destination over pooled connections (one <see cref="SocketsHttpHandler"/>, whose
 /// connections are marked sockets in the target's namespace so the redirect lets them through),
-/// with the client's HTTP version (h2c stays h2c). Bodies both ways are streamed; response
+/// with the client's HTTP version (h2c stays h2c). Bodies both ways are streamed (request
+/// chunks flushed as they come, <see cref="StreamingRequestContent"/>: duplex gRPC); response
 /// trailers (gRPC's grpc-status) are copied. The app unreachable: 502 with one line. Upgrade
 /// requests (WebSocket, ...) go on their own connections (<c>HttpPassThrough.Upgrade.cs</c>).
 /// </summary>
@@ -97,7 +98,7 @@ internal sealed partial class HttpPassThrough : IDisposable
         };
         if (!upgrade && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
-            message.Content = new StreamContent(request.Body);
+            message.Content = new StreamingRequestContent(request.BodyReader);
         }
 
         foreach (var (name, values) in request.Headers)
