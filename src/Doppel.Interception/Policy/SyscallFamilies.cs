@@ -26,4 +26,10 @@ public enum SyscallFamilies
 
     /// <summary>uname (the pod's nodename).</summary>
     Hostname = 1 << 5,
+
+    /// <summary>
+    /// close/fsync/fdatasync (write mode only): a written pod file's content goes to the pod at these
+    /// calls and a failure is the call's EIO. Every close is trapped: its cost is one supervisor round trip.
+    /// </summary>
+    FilesWriteThrough = 1 << 6,
 }
