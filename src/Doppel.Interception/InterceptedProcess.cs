@@ -266,6 +266,11 @@ public sealed class InterceptedProcess : IAsyncDisposable
             yield return new FileHandler(policy, remote, files!, logger, directories);
         }
 
+        if ((families & SyscallFamilies.FilesWriteThrough) != 0)
+        {
+            yield return new WriteThroughHandler(files!);
+        }
+
         if ((families & SyscallFamilies.Hostname) != 0)
         {
             yield return new HostnameHandler(remote);

@@ -49,7 +49,7 @@ internal sealed partial class FileServiceImpl
             using var toParent = root.OpenParent(request.To, out var toName, out errno);
             if (toParent is not null)
             {
-                errno = RootedFiles.Rename(fromParent, fromName, toParent, toName, request.NoReplace);
+                errno = RootedFiles.Rename(fromParent, fromName, toParent, toName, request.NoReplace, request.Exchange);
             }
         }
 

@@ -51,9 +51,14 @@ internal sealed partial class FileHandler
             return new(n.Fail(Errno.EXDEV)); // across the local/remote boundary: mv falls back to copy + delete
         }
 
+        if (flags == RenameExchange)
+        {
+            return ExchangeAsync(n, from, to, cancellationToken);
+        }
+
         if ((flags & ~RenameNoReplace) != 0)
         {
-            return new(n.Fail(Errno.EINVAL)); // RENAME_EXCHANGE / WHITEOUT are not carried
+            return new(n.Fail(Errno.EINVAL)); // RENAME_WHITEOUT is not carried; EXCHANGE with NOREPLACE is EINVAL
         }
 
         return Remotely(n, async () =>
@@ -86,6 +91,20 @@ internal sealed partial class FileHandler
         using (var file = new FileStream(local, FileMode.Open, FileAccess.Write))
         {
             file.SetLength(length);
+        }
+
+        // In the pod at the call, as the other name changes are.
+        try
+        {
+            await files.PushAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RemoteFileException e)
+        {
+            return n.Fail(e.Errno);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return n.Fail(Errno.EIO);
         }
 
         return n.Return(0);

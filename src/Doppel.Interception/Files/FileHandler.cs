@@ -160,7 +160,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
         var local = (flags & (OpenFlags.Create | OpenFlags.Truncate | OpenFlags.NoFollow | OpenFlags.Directory)) == 0
             ? await OpenExistingAsync(path, writes, cancellationToken).ConfigureAwait(false)
-            : await OpenWithFlagsAsync(path, flags, writes, cancellationToken).ConfigureAwait(false);
+            : await OpenWithFlagsAsync(path, flags, writes, (mode, n.ThreadId), cancellationToken).ConfigureAwait(false);
         if (local.Errno != 0)
         {
             return n.Fail(local.Errno);
@@ -185,6 +185,15 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         }
 
         logger.FileServed(path, local.Path!);
+        if (writes)
+        {
+            // Our own copy of a written file is closed before the program runs on: its last close
+            // is the program's, so its IN_CLOSE_WRITE comes in order with the program's calls.
+            var injected = n.Inject(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
+            file.Dispose();
+            return injected >= 0 ? n.Return(injected) : n.Fail(-injected);
+        }
+
         var fd = n.InjectAndReturn(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
         return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
     }
@@ -211,7 +220,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     }
 
     /// <summary>Opens whose flags depend on what the path is: the remote stat first.</summary>
-    private async ValueTask<(string? Path, int Errno)> OpenWithFlagsAsync(string path, int flags, bool writes, CancellationToken cancellationToken)
+    private async ValueTask<(string? Path, int Errno)> OpenWithFlagsAsync(string path, int flags, bool writes, (int Mode, int ThreadId) create, CancellationToken cancellationToken)
     {
         var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
         string local;
@@ -229,6 +238,11 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             }
 
             await files.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
+            if (await CreateInPodAsync(path, flags, create.Mode & ~Umask(create.ThreadId), cancellationToken).ConfigureAwait(false) is var created and not 0)
+            {
+                return (null, created);
+            }
+
             local = files.LocalPath(path);
         }
         else if ((flags & (OpenFlags.Create | OpenFlags.Exclusive)) == (OpenFlags.Create | OpenFlags.Exclusive))
@@ -276,8 +290,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> StatRemoteAsync(Notification n, string path, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
     {
-        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
-        var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
+        var entry = await EntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
             return n.Fail(Errno.ENOENT);
@@ -310,8 +323,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private async ValueTask<HandlerResult> AccessRemoteAsync(Notification n, string path, int mode, bool follow, CancellationToken cancellationToken)
     {
-        await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
-        var entry = await remote.GetEntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
+        var entry = await EntryAsync(path, follow, cancellationToken).ConfigureAwait(false);
         if (entry is null)
         {
             return n.Fail(Errno.ENOENT);

@@ -50,6 +50,24 @@ public interface IFileSync
     /// </summary>
     void MarkWritten(string remotePath);
 
+    /// <summary>
+    /// Whether <paramref name="remotePath"/> was opened for writing here and its local copy is the
+    /// truth (its content not sent yet, or a writer still has it open).
+    /// </summary>
+    bool IsWritten(string remotePath);
+
+    /// <summary>Whether any path is <see cref="IsWritten"/>: while none is, close and fsync need no look.</summary>
+    bool HasWrittenFiles { get; }
+
+    /// <summary>
+    /// Write-through at close/fsync/fdatasync: sends a written file's local copy to the remote now
+    /// unless exactly that content (size, modification and change time) was sent last. A failure is
+    /// reported to the user (one sentence naming the file, once until a send succeeds), the file
+    /// stays queued for the final flush, and it throws <see cref="IOException"/>
+    /// (<see cref="RemoteFileException"/>) for the program's EIO.
+    /// </summary>
+    Task PushAsync(string remotePath, CancellationToken cancellationToken);
+
     /// <summary>Undoes <see cref="MarkWritten"/> after the open for writing failed.</summary>
     void Unmark(string remotePath);
 
@@ -82,6 +100,14 @@ public interface IFileSync
     /// the remote under the new name.
     /// </summary>
     Task RenameAsync(string from, string to, Func<CancellationToken, Task> renameRemotely, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A rename with RENAME_EXCHANGE: both files' latest content is sent first, then
+    /// <paramref name="exchangeRemotely"/> swaps them remotely, then the local copies and their
+    /// pending write-backs swap too (an fd open on either follows its file). Throws
+    /// <see cref="RemoteFileException"/> with the remote's errno (nothing swapped).
+    /// </summary>
+    Task ExchangeAsync(string first, string second, Func<CancellationToken, Task> exchangeRemotely, CancellationToken cancellationToken);
 
     /// <summary>
     /// An unlink or rmdir of a remote path: a write-back of it (or, for a directory, of a file under

@@ -191,6 +191,11 @@ internal static class FilterBuilder
             traps.Add((SyscallNumber.Utimensat, PreCheck.TrapWhenPointerSet, 1, 0));
         }
 
+        if ((families & SyscallFamilies.FilesWriteThrough) != 0)
+        {
+            Plain(SyscallNumber.Close, SyscallNumber.Fsync, SyscallNumber.Fdatasync);
+        }
+
         if ((families & SyscallFamilies.Hostname) != 0)
         {
             Plain(SyscallNumber.Uname);

@@ -33,4 +33,10 @@ public enum SyscallFamilies
     /// delivered connection's address is the original client's. Every other accept continues.
     /// </summary>
     Accept = 1 << 6,
+
+    /// <summary>
+    /// close/fsync/fdatasync (write mode only): a written pod file's content goes to the pod at these
+    /// calls and a failure is the call's EIO. Every close is trapped: its cost is one supervisor round trip.
+    /// </summary>
+    FilesWriteThrough = 1 << 7,
 }

@@ -30,6 +30,15 @@ public interface IRemote
     /// <summary>Replaces a remote file's contents (write mode), creating it if needed.</summary>
     ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// open(O_CREAT) on the remote side (write mode): makes an empty regular file with
+    /// <paramref name="mode"/> (permission bits) when there is none; <paramref name="exclusive"/>
+    /// (O_EXCL) fails with EEXIST when the path exists. An existing file is left as it is. The
+    /// default writes no bytes through <see cref="WriteFileAsync"/> (which truncates and is never exclusive).
+    /// </summary>
+    ValueTask CreateFileAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken)
+        => WriteFileAsync(path, Stream.Null, cancellationToken);
+
     /// <summary>mkdir on the remote side (write mode).</summary>
     ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken);
 
@@ -38,6 +47,13 @@ public interface IRemote
 
     /// <summary>rename within the remote file system (write mode); replaces <paramref name="to"/> unless <paramref name="noReplace"/>.</summary>
     ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// renameat2(RENAME_EXCHANGE) within the remote file system (write mode): swaps two existing
+    /// paths atomically. The default refuses with EINVAL (a remote side that cannot).
+    /// </summary>
+    ValueTask ExchangeAsync(string first, string second, CancellationToken cancellationToken)
+        => throw new RemoteFileException(Doppel.Linux.Native.Errno.EINVAL, $"{first}: exchanging is not supported");
 
     /// <summary>
     /// chmod/chown/utimensat on the remote side (write mode), of the symlink itself unless

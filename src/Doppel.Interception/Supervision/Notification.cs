@@ -38,6 +38,10 @@ internal sealed class Notification(SeccompListener listener, SeccompNotification
 
     public SeccompResponse Fail(int errno) => SeccompResponse.Fail(data.Id, errno);
 
+    /// <summary>Injects <paramref name="fd"/> into the caller without completing the syscall: its number, or -errno.</summary>
+    public int Inject(System.Runtime.InteropServices.SafeHandle fd, bool closeOnExec)
+        => listener.AddFd(data.Id, fd, closeOnExec, answer: false);
+
     /// <summary>Injects <paramref name="fd"/> into the caller and completes the syscall with its number.</summary>
     public int InjectAndReturn(System.Runtime.InteropServices.SafeHandle fd, bool closeOnExec)
         => listener.AddFd(data.Id, fd, closeOnExec, answer: true);

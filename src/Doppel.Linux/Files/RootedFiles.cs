@@ -70,14 +70,14 @@ public static unsafe class RootedFiles
         NameCall(SyscallNumber.Unlinkat, directory, name, directoryEntry ? OpenFlags.AtRemoveDir : 0);
 
     /// <summary>renameat2(fromDir, from, toDir, to, RENAME_NOREPLACE or 0); returns 0 or the errno.</summary>
-    public static int Rename(SafeHandle fromDirectory, string from, SafeHandle toDirectory, string to, bool noReplace)
+    public static int Rename(SafeHandle fromDirectory, string from, SafeHandle toDirectory, string to, bool noReplace, bool exchange = false)
     {
         var fromZ = Encoding.UTF8.GetBytes(from + "\0");
         var toZ = Encoding.UTF8.GetBytes(to + "\0");
         fixed (byte* f = fromZ)
         fixed (byte* t = toZ)
         {
-            var r = LibC.Syscall(SyscallNumber.Renameat2, fromDirectory.DangerousGetHandle(), (long)f, toDirectory.DangerousGetHandle(), (long)t, noReplace ? 1 : 0);
+            var r = LibC.Syscall(SyscallNumber.Renameat2, fromDirectory.DangerousGetHandle(), (long)f, toDirectory.DangerousGetHandle(), (long)t, (noReplace ? 1 : 0) | (exchange ? 2 : 0));
             return r < 0 ? (int)-r : 0;
         }
     }

@@ -39,6 +39,7 @@ public static class SyscallNumber
     public const int Uname = 63;
     public const int Fcntl = 72;
     public const int Fsync = 74;
+    public const int Fdatasync = 75;
     public const int Truncate = 76;
     public const int Ftruncate = 77;
     public const int Getcwd = 79;

@@ -77,6 +77,15 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     public void MarkWritten(string remotePath) => _writeBacks.MarkWritten(remotePath);
 
     /// <inheritdoc/>
+    public bool IsWritten(string remotePath) => _writeBacks.IsWritten(remotePath);
+
+    /// <inheritdoc/>
+    public bool HasWrittenFiles => _writeBacks.HasWrittenFiles;
+
+    /// <inheritdoc/>
+    public Task PushAsync(string remotePath, CancellationToken cancellationToken) => _writeBacks.PushAsync(remotePath, cancellationToken);
+
+    /// <inheritdoc/>
     public void Unmark(string remotePath) => _writeBacks.Unmark(remotePath);
 
     /// <inheritdoc/>
@@ -93,6 +102,13 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(renameRemotely);
         return _writeBacks.RenameAsync(from, to, () => renameRemotely(cancellationToken), () => MoveLocally(from, to), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task ExchangeAsync(string first, string second, Func<CancellationToken, Task> exchangeRemotely, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(exchangeRemotely);
+        return _writeBacks.ExchangeAsync(first, second, () => exchangeRemotely(cancellationToken), () => ExchangeLocally(first, second), cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -150,6 +166,19 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         await _writeBacks.DisposeAsync().ConfigureAwait(false);
         _tree.Dispose();
         _lifetime.Dispose();
+    }
+
+    /// <summary>
+    /// After an exchange in the pod: the local nodes swap too (through a third name), so an fd open
+    /// on either keeps writing into the copy that goes back under its new name; a node only one side
+    /// has moves; both names are fetched and listed again on their next use.
+    /// </summary>
+    private void ExchangeLocally(string first, string second)
+    {
+        var aside = first + ".doppel-exchange";
+        MoveLocally(first, aside);
+        MoveLocally(second, first);
+        MoveLocally(aside, second);
     }
 
     /// <summary>

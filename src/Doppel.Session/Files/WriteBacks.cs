@@ -29,6 +29,8 @@ namespace Doppel.Session.Files;
 /// </summary>
 internal sealed class WriteBacks : IAsyncDisposable
 {
+    private static readonly TimeSpan SettledAfter = TimeSpan.FromMilliseconds(50);
+
     private readonly IRemote _remote;
     private readonly CacheTree _tree;
     private readonly Action<string> _report;
@@ -89,6 +91,45 @@ internal sealed class WriteBacks : IAsyncDisposable
         lock (_state)
         {
             return _written.ContainsKey(remotePath);
+        }
+    }
+
+    /// <summary>Whether any path is written here (close and fsync look no further while none is).</summary>
+    public bool HasWrittenFiles
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _written.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Write-through (close, fsync, fdatasync): counts a change and sends the file now, unless the
+    /// local copy is exactly what was sent last; a failure is reported and thrown.
+    /// </summary>
+    public async Task PushAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            lock (_state)
+            {
+                if (!_written.TryGetValue(remotePath, out var written))
+                {
+                    return;
+                }
+
+                written.Changes++;
+            }
+
+            await FlushHoldingLockAsync(remotePath, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _flushing.Release();
         }
     }
 
@@ -164,6 +205,46 @@ internal sealed class WriteBacks : IAsyncDisposable
             }
 
             Watch(Path.GetDirectoryName(_tree.LocalPath(to))!);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Exchanges <paramref name="first"/> and <paramref name="second"/>: with no write-back running,
+    /// both files' latest content is sent first (a failure throws and nothing is swapped), then
+    /// <paramref name="exchangeRemotely"/> runs, then <paramref name="exchangeLocally"/> swaps the
+    /// local copies, and their write-back states (and failures) swap along.
+    /// </summary>
+    public async Task ExchangeAsync(string first, string second, Func<Task> exchangeRemotely, Action exchangeLocally, CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DrainEvents();
+            await FlushHoldingLockAsync(first, cancellationToken).ConfigureAwait(false);
+            await FlushHoldingLockAsync(second, cancellationToken).ConfigureAwait(false);
+            await exchangeRemotely().ConfigureAwait(false);
+            exchangeLocally();
+            lock (_state)
+            {
+                Swap(_written, first, second);
+                var firstFailed = _failed.Remove(first);
+                if (_failed.Remove(second))
+                {
+                    _failed.Add(first);
+                }
+
+                if (firstFailed)
+                {
+                    _failed.Add(second);
+                }
+            }
+
+            Watch(Path.GetDirectoryName(_tree.LocalPath(first))!);
+            Watch(Path.GetDirectoryName(_tree.LocalPath(second))!);
         }
         finally
         {
@@ -326,6 +407,20 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
     }
 
+    private static void Swap(Dictionary<string, Written> states, string first, string second)
+    {
+        var hadFirst = states.Remove(first, out var firstState);
+        if (states.Remove(second, out var secondState))
+        {
+            states[first] = secondState;
+        }
+
+        if (hadFirst)
+        {
+            states[second] = firstState!;
+        }
+    }
+
     private void Watch(string directory)
     {
         var watch = _inotify.Value.AddWatch(directory, Inotify.CloseWrite);
@@ -359,6 +454,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private async Task FlushHoldingLockAsync(string remotePath, CancellationToken cancellationToken)
     {
         long changes;
+        Signature? sentLast;
         lock (_state)
         {
             if (!_written.TryGetValue(remotePath, out var written) || !written.IsDirty)
@@ -367,11 +463,17 @@ internal sealed class WriteBacks : IAsyncDisposable
             }
 
             changes = written.Changes;
+            sentLast = written.SentSignature;
         }
 
+        // Taken before the send: a write during it makes the next send go too.
+        var signature = SignatureOf(_tree.LocalPath(remotePath), sentLast);
         try
         {
-            await SendAsync(remotePath, cancellationToken).ConfigureAwait(false);
+            if (!SameContent(signature, sentLast))
+            {
+                await SendAsync(remotePath, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -398,6 +500,7 @@ internal sealed class WriteBacks : IAsyncDisposable
             if (_written.TryGetValue(remotePath, out var written))
             {
                 written.Sent = Math.Max(written.Sent, changes);
+                written.SentSignature = signature;
                 backToCache = !written.IsDirty && written.Opens <= 0;
                 if (backToCache)
                 {
@@ -416,6 +519,42 @@ internal sealed class WriteBacks : IAsyncDisposable
             _backToCache(remotePath);
         }
     }
+
+    /// <summary>
+    /// What tells one content of a local copy from another: any write changes the change time. The
+    /// kernel stamps it from a coarse clock (one tick, at most 10 ms behind), so two writes within a
+    /// tick can leave the same stat: a copy changed within the last <see cref="SettledAfter"/> (or
+    /// whose last signature was such) also carries a hash of its bytes.
+    /// </summary>
+    private static Signature? SignatureOf(string local, Signature? last)
+    {
+        if (RootedFiles.Stat(local, followSymlinks: true, out var info) != 0)
+        {
+            return null;
+        }
+
+        var changed = DateTimeOffset.FromUnixTimeSeconds(info.Ctime.Seconds).AddTicks(info.Ctime.Nanoseconds / 100);
+        byte[]? hash = null;
+        if (DateTimeOffset.UtcNow - changed < SettledAfter || last?.Hash is not null)
+        {
+            try
+            {
+                using var content = File.OpenRead(local);
+                hash = System.Security.Cryptography.SHA256.HashData(content);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
+        return new Signature(info.Inode, info.Size, info.Mtime, info.Ctime, hash);
+    }
+
+    /// <summary>The copy is as it was sent last: the same stat, and the same bytes where the stat cannot tell.</summary>
+    private static bool SameContent(Signature? now, Signature? last) =>
+        now is not null && last is not null && now.Inode == last.Inode && now.Size == last.Size && now.Mtime == last.Mtime && now.Ctime == last.Ctime
+        && (last.Hash is null || (now.Hash is not null && now.Hash.AsSpan().SequenceEqual(last.Hash)));
 
     private async Task SendAsync(string remotePath, CancellationToken cancellationToken)
     {
@@ -518,6 +657,8 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// description's last close is one IN_CLOSE_WRITE), and the change counter against the one
     /// last sent (dirty when they differ).
     /// </summary>
+    private sealed record Signature(ulong Inode, ulong Size, (long Seconds, uint Nanoseconds) Mtime, (long Seconds, uint Nanoseconds) Ctime, byte[]? Hash);
+
     private sealed class Written
     {
         public int Opens { get; set; }
@@ -525,6 +666,9 @@ internal sealed class WriteBacks : IAsyncDisposable
         public long Changes { get; set; }
 
         public long Sent { get; set; }
+
+        /// <summary>The local copy as it was when last sent: the same again need not be sent.</summary>
+        public Signature? SentSignature { get; set; }
 
         public bool IsDirty => Changes != Sent;
     }

@@ -268,6 +268,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
             // Name changes are trapped in every mode that serves pod files: in read mode a mkdir,
             // unlink or rename of a pod path must fail with EROFS, not act on the developer's disk.
             families |= SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite;
+            families |= feature.Fs.Mode == FsMode.Write ? SyscallFamilies.FilesWriteThrough : SyscallFamilies.None;
         }
 
         var network = feature.Network;

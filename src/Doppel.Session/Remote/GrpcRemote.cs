@@ -117,13 +117,29 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
-        var response = await Call(
+        var response = await WriteAsync(new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true }, content, cancellationToken).ConfigureAwait(false);
+        if (response.Error is { } error)
+        {
+            throw Failure(error, path, response.InPlace);
+        }
+    }
+
+    public async ValueTask CreateFileAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken)
+    {
+        var open = new WriteFileOpen { Path = path, Mode = (uint)(mode & 0xfff), Create = true, Exclusive = exclusive };
+        var response = await WriteAsync(open, Stream.Null, cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
+    /// <summary>One WriteFile call: the open, then <paramref name="content"/>'s bytes in chunks.</summary>
+    private Task<WriteFileResponse> WriteAsync(WriteFileOpen open, Stream content, CancellationToken cancellationToken) =>
+        Call(
             async c =>
             {
                 using var call = _agent.Files.WriteFile(deadline: Deadline(), cancellationToken: c);
                 try
                 {
-                    await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, c).ConfigureAwait(false);
+                    await call.RequestStream.WriteAsync(new WriteFileRequest { Open = open }, c).ConfigureAwait(false);
                     var buffer = new byte[Relay.ChunkSize];
                     int n;
                     while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
@@ -144,13 +160,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
 
                 return await call.ResponseAsync.ConfigureAwait(false);
             },
-            path,
-            cancellationToken).ConfigureAwait(false);
-        if (response.Error is { } error)
-        {
-            throw Failure(error, path, response.InPlace);
-        }
-    }
+            open.Path,
+            cancellationToken);
 
     public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
     {
@@ -173,6 +184,15 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             from,
             cancellationToken).ConfigureAwait(false);
         ThrowIf(response.Error, from);
+    }
+
+    public async ValueTask ExchangeAsync(string first, string second, CancellationToken cancellationToken)
+    {
+        var response = await Call(
+            c => _agent.Files.RenameAsync(new RenameRequest { From = first, To = second, Exchange = true }, deadline: Deadline(), cancellationToken: c).ResponseAsync,
+            first,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, first);
     }
 
     public async ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)

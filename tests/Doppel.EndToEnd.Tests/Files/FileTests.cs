@@ -122,8 +122,8 @@ public sealed class FileTests(ClusterFixture fixture)
             var result = await fixture.ExecAsync(
                 ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, $"append:{path}:appended", $"read:{path}"]);
 
-            // The program's own view keeps its write, and it succeeded: doppel's 74 says the pod did not get it.
-            result.AssertSucceededWith($"append {path}: ok\nread {path}: 'before\\nappended\\n'\n", expectedExitCode: 74);
+            // The program's own view keeps its write; its close failed with EIO (the write-through), and doppel's 74 says the pod did not get it.
+            result.AssertSucceededWith($"append {path}: EIO Input/output error\nread {path}: 'before\\nappended\\n'\n", expectedExitCode: 74);
             AssertOneErrorLine(
                 result,
                 path,
@@ -186,7 +186,7 @@ public sealed class FileTests(ClusterFixture fixture)
 
             var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, $"append:{path}:{text}"]);
 
-            result.AssertSucceededWith($"append {path}: ok\n", expectedExitCode: 74);
+            result.AssertSucceededWith($"append {path}: EIO Input/output error\n", expectedExitCode: 74);
             AssertOneErrorLine(
                 result,
                 path,

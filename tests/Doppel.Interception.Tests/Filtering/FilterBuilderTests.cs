@@ -84,6 +84,21 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
+    public void CloseAndFsyncAreTrappedOnlyForWriteThrough()
+    {
+        var readMode = FilterBuilder.Build(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite);
+        var writeMode = FilterBuilder.Build(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.FilesWriteThrough);
+
+        foreach (var nr in new[] { SyscallNumber.Close, SyscallNumber.Fsync, SyscallNumber.Fdatasync })
+        {
+            Assert.Equal(SeccompConstants.RetAllow, Run(readMode, nr, args: [3]));
+            Assert.Equal(SeccompConstants.RetUserNotif, Run(writeMode, nr, args: [3]));
+        }
+
+        Assert.Equal(SeccompConstants.RetAllow, Run(writeMode, SyscallNumber.Fcntl, args: [3, 1]));
+    }
+
+    [Fact]
     public void SendtoIsTrappedOnlyWithADestination()
     {
         var program = FilterBuilder.Build(SyscallFamilies.OutgoingUdp);

@@ -58,6 +58,7 @@ public sealed class ConfigPolicyTests
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/x", FileIntent.Write));
         Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/etc/hosts", FileIntent.Write));
         Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWriteThrough)); // content goes to the pod at fsync/close
     }
 
     [Fact]
@@ -66,6 +67,7 @@ public sealed class ConfigPolicyTests
         var policy = PolicyFor("{}");
 
         Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
+        Assert.False(policy.Families.HasFlag(SyscallFamilies.FilesWriteThrough)); // nothing written: close stays untrapped
         Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/app/new-dir", FileIntent.Write));
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/new-dir", FileIntent.Write));
     }
