@@ -46,10 +46,10 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     public static TimeSpan ServeWait { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Registers a session (its Subscribe call).</summary>
-    public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control)
+    public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control, bool wholeMessages = false)
     {
         var id = "s" + Interlocked.Increment(ref _sessionNumbers).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
-        var session = new IncomingSession(id, string.IsNullOrEmpty(name) ? id : name, control);
+        var session = new IncomingSession(id, string.IsNullOrEmpty(name) ? id : name, control) { WholeMessages = wholeMessages };
         _sessions[id] = session;
         return session;
     }
