@@ -22,6 +22,9 @@ namespace Doppel.Session.Incoming;
 /// <c>error</c>, for which the agent gives the client 502 (HTTP) or a reset (TCP). A whole
 /// TCP connection's original client is recorded in <see cref="DeliveredClients"/> for the app's getpeername.
 /// Mirrored work is delivered the same way; only the response head and end go back.
+/// A request_head with end set is a whole request (its body inline, nothing more on the call);
+/// with <c>wholeResponses</c> (the agent's welcome said whole_messages) a response that has
+/// ended within one chunk goes back as one response_head with body and end.
 /// </summary>
 internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null, bool wholeResponses = false)
 {
