@@ -63,6 +63,7 @@ internal static class IncomingFigures
         var h1 = new Dictionary<string, List<WrkReport>>(StringComparer.Ordinal);
         var h2 = new Dictionary<string, List<H2loadReport>>(StringComparer.Ordinal);
         var loads = new List<string>();
+        var cpu = new Dictionary<string, List<(double Agent, double Session)>>(StringComparer.Ordinal);
         var copies = new Table(
             "8b. Mirror copies at load (whole-port mirror of :80, per round)",
             1, "round", "load avg", "wrk requests", "wrk rps", "copies received by the local app", "copies dropped (session -v)", "target");
@@ -76,8 +77,10 @@ internal static class IncomingFigures
             WrkReport mirrored;
             try
             {
+                var (before, mirrorBefore) = (ProcessMemory.CpuMicroseconds(rig.Agent.Pid), ProcessMemory.CpuMicroseconds(mirror.Pid));
                 mirrored = await rig.WrkAsync(rig.PodUrl(false), null, false, seconds, connections, cancellationToken);
                 Add(h1, "mirror", mirrored);
+                AddCpu(cpu, "HTTP/1.1 whole-port mirror", rig.Agent.Pid, before, mirror.Pid, mirrorBefore, mirrored.Requests);
             }
             catch
             {
@@ -92,12 +95,20 @@ internal static class IncomingFigures
             var session = await rig.StartSessionAsync(0, cancellationToken);
             try
             {
+                async Task<T> Measured<T>(string name, Func<Task<T>> run, Func<T, long> requests)
+                {
+                    var (agent, own) = (ProcessMemory.CpuMicroseconds(rig.Agent.Pid), ProcessMemory.CpuMicroseconds(session.Pid));
+                    var report = await run();
+                    AddCpu(cpu, name, rig.Agent.Pid, agent, session.Pid, own, requests(report));
+                    return report;
+                }
+
                 Add(h1, "steal direct", await rig.WrkAsync(IncomingRig.LocalUrl(0, false), null, true, seconds, connections, cancellationToken));
-                Add(h1, "steal", await rig.WrkAsync(rig.PodUrl(false), "dev0", false, seconds, connections, cancellationToken));
-                Add(h1, "pass", await rig.WrkAsync(rig.PodUrl(false), null, false, seconds, connections, cancellationToken));
+                Add(h1, "steal", await Measured("HTTP/1.1 filtered steal", () => rig.WrkAsync(rig.PodUrl(false), "dev0", false, seconds, connections, cancellationToken), r => r.Requests));
+                Add(h1, "pass", await Measured("HTTP/1.1 unmatched pass-through", () => rig.WrkAsync(rig.PodUrl(false), null, false, seconds, connections, cancellationToken), r => r.Requests));
                 Add(h2, "steal direct", await rig.H2loadAsync(IncomingRig.LocalUrl(0, true), null, true, seconds, connections / 4, cancellationToken));
-                Add(h2, "steal", await rig.H2loadAsync(rig.PodUrl(true), "dev0", false, seconds, connections / 4, cancellationToken));
-                Add(h2, "pass", await rig.H2loadAsync(rig.PodUrl(true), null, false, seconds, connections / 4, cancellationToken));
+                Add(h2, "steal", await Measured("h2c filtered steal", () => rig.H2loadAsync(rig.PodUrl(true), "dev0", false, seconds, connections / 4, cancellationToken), r => r.Succeeded));
+                Add(h2, "pass", await Measured("h2c unmatched pass-through", () => rig.H2loadAsync(rig.PodUrl(true), null, false, seconds, connections / 4, cancellationToken), r => r.Succeeded));
             }
             finally
             {
@@ -120,7 +131,24 @@ internal static class IncomingFigures
         AddH2Row(h2load, "filtered steal → local app", h2["steal direct"], h2["steal"], "≥ 0.50");
         AddH2Row(h2load, "unmatched pass-through → pod's app", h2["pass direct"], h2["pass"], "≥ 0.70");
         h2load.Footer = $"Every run: 0 failed requests. h2load prints no percentiles, so h2c has the mean only. Load average (1 min) at each round's start: {string.Join(", ", loads)}.";
-        return wrk + Environment.NewLine + copies + Environment.NewLine + h2load;
+        var perRequest = new Table(
+            $"8c. CPU time per request through doppel, µs (median of {settings.Rounds} rounds): the agent's and the session's (doppel exec's own threads, not its app)",
+            1, "path", "agent", "session", "together");
+        foreach (var (name, samples) in cpu)
+        {
+            var (agent, session) = (Stats.Median(samples.Select(s => s.Agent).ToList()), Stats.Median(samples.Select(s => s.Session).ToList()));
+            perRequest.Add(name, Format.Number(agent, 0), Format.Number(session, 0), Format.Number(agent + session, 0));
+        }
+
+        perRequest.Footer = "CPU time (/proc/PID/stat utime + stime, 10 ms ticks) used during the run divided by the requests answered: unlike requests/s it hardly depends on the share of the CPUs the other processes leave. " +
+            "Pass-through's session column is dev0's idle cost (it takes none of those requests); the mirror's is the mirror session's.";
+        return wrk + Environment.NewLine + copies + Environment.NewLine + perRequest + Environment.NewLine + h2load;
+    }
+
+    private static void AddCpu(Dictionary<string, List<(double Agent, double Session)>> cpu, string name, int agent, long agentBefore, int session, long sessionBefore, long requests)
+    {
+        var used = (Agent: ProcessMemory.CpuMicroseconds(agent) - agentBefore, Session: ProcessMemory.CpuMicroseconds(session) - sessionBefore);
+        Add(cpu, name, (used.Agent / (double)Math.Max(requests, 1), used.Session / (double)Math.Max(requests, 1)));
     }
 
     /// <summary>Figure 10: the shared agent's VmRSS with no session, one, and ten (each its own filter), each after 0.5 s of rest.</summary>

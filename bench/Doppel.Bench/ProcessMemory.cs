@@ -14,6 +14,19 @@ internal static class ProcessMemory
         return kibibytes / 1024.0;
     }
 
+    /// <summary>
+    /// CPU time <paramref name="pid"/>'s threads have used (user + system, /proc/PID/stat fields 14
+    /// and 15, in clock ticks of 10 ms: USER_HZ is 100 on Linux x86-64), in microseconds.
+    /// </summary>
+    public static long CpuMicroseconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        // "PID (comm) S PPID ...": comm may hold spaces and ')', so split after the last ')'.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return ticks * 10_000;
+    }
+
     /// <summary>The children of <paramref name="parent"/> whose comm is <paramref name="name"/>.</summary>
     public static IReadOnlyList<int> Children(int parent, string name)
     {

@@ -18,10 +18,11 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
             throw new RpcException(new Status(StatusCode.InvalidArgument, "A Subscribe call starts with a hello message."));
         }
 
-        var session = hub.AddSession(requestStream.Current.Hello.SessionName, responseStream);
+        var hello = requestStream.Current.Hello;
+        var session = hub.AddSession(hello.SessionName, responseStream, hello.WholeMessages);
         try
         {
-            await session.SendAsync(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = session.Id } }).ConfigureAwait(false);
+            await session.SendAsync(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = session.Id, WholeMessages = true } }).ConfigureAwait(false);
             while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
             {
                 var message = requestStream.Current;
@@ -73,14 +74,14 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
 
         var session = hub.Find(requestStream.Current.Ready.SessionId)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No session {requestStream.Current.Ready.SessionId} is subscribed (its Subscribe call ended, or the id is wrong)."));
-        using var streams = new ServeStreams(requestStream, responseStream);
+        using var streams = new ServeStreams(requestStream, responseStream, session.WholeMessages);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, session.Ended);
         while (true)
         {
             var idle = new IdleServe();
             session.AddIdle(idle);
             IncomingWork work;
-            using (callToken.Register(idle.Cancel))
-            using (session.Ended.Register(idle.Cancel))
+            using (linked.Token.Register(idle.Cancel))
             {
                 try
                 {
@@ -92,7 +93,6 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
                 }
             }
 
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(callToken, session.Ended);
             if (!await work.RunAsync(streams, linked.Token).ConfigureAwait(false))
             {
                 return;

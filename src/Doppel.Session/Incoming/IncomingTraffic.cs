@@ -379,7 +379,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         var call = _connection.Incoming.Subscribe(cancellationToken: _closed.Token);
         try
         {
-            await call.RequestStream.WriteAsync(new IncomingClientMessage { Hello = new IncomingHello { SessionName = _sessionName } }, _closed.Token).ConfigureAwait(false);
+            await call.RequestStream.WriteAsync(new IncomingClientMessage { Hello = new IncomingHello { SessionName = _sessionName, WholeMessages = true } }, _closed.Token).ConfigureAwait(false);
             if (!await call.ResponseStream.MoveNext(_closed.Token).ConfigureAwait(false) || call.ResponseStream.Current.MessageCase != IncomingServerMessage.MessageOneofCase.Welcome)
             {
                 throw new InvalidOperationException("the agent did not welcome the session");
@@ -402,7 +402,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 return (lease.Incoming, lease);
             },
             call.ResponseStream.Current.Welcome.SessionId,
-            new ServeWork(_http, AppFor, Counts, _logger, Delivered),
+            new ServeWork(_http, AppFor, Counts, _logger, Delivered, wholeResponses: call.ResponseStream.Current.Welcome.WholeMessages),
             _tasks,
             _logger,
             serves.Token);

@@ -1,4 +1,5 @@
 using Doppel.Protocol.V1;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace Doppel.Session.Incoming;
@@ -12,11 +13,20 @@ namespace Doppel.Session.Incoming;
 /// </summary>
 internal sealed class ServeRequestContent(IAsyncStreamReader<ServeServerMessage> reader) : HttpContent
 {
+    /// <summary>A request that came whole in its request_head: <paramref name="body"/> is all of it; nothing more is read from the call.</summary>
+    public ServeRequestContent(IAsyncStreamReader<ServeServerMessage> reader, ByteString body)
+        : this(reader)
+    {
+        _whole = body;
+        _ended = true;
+    }
+
     private const int NotStarted = 0;
     private const int Sending = 1;
     private const int Closed = 2;
 
     private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ByteString? _whole;
     private int _state;
     private bool _ended;
 
@@ -63,6 +73,12 @@ internal sealed class ServeRequestContent(IAsyncStreamReader<ServeServerMessage>
 
         try
         {
+            if (_whole is not null)
+            {
+                await stream.WriteAsync(_whole.Memory, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             while (await reader.MoveNext(cancellationToken).ConfigureAwait(false))
             {
                 var message = reader.Current;
@@ -96,7 +112,7 @@ internal sealed class ServeRequestContent(IAsyncStreamReader<ServeServerMessage>
 
     protected override bool TryComputeLength(out long length)
     {
-        length = -1;
-        return false;
+        length = _whole?.Length ?? -1;
+        return _whole is not null;
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Doppel.Session.Remote;
+using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
@@ -22,8 +23,11 @@ namespace Doppel.Session.Incoming;
 /// TCP connection's original client is recorded in <see cref="DeliveredClients"/> for the app's getpeername.
 /// Mirrored work is delivered the same way; only the response head and end go back, and a
 /// mirrored connection's half-close waits for the app's answer (<see cref="MirroredHalfClose"/>).
+/// A request_head with end set is a whole request (its body inline, nothing more on the call);
+/// with <c>wholeResponses</c> (the agent's welcome said whole_messages) a response that has
+/// ended within one chunk goes back as one response_head with body and end.
 /// </summary>
-internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null)
+internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null, bool wholeResponses = false)
 {
     // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the replay sets itself.
     private static readonly HashSet<string> s_requestSkipped = new(StringComparer.OrdinalIgnoreCase)
@@ -69,7 +73,7 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     public async Task<bool> ServeHttpAsync(HttpRequestHead head, IAsyncStreamReader<ServeServerMessage> reader, IAsyncStreamWriter<ServeClientMessage> writer, CancellationToken cancellationToken)
     {
         counts.Add((int)head.Port, head.Mirror, http: true);
-        var body = new ServeRequestContent(reader);
+        var body = head.End is null ? new ServeRequestContent(reader) : new ServeRequestContent(reader, head.Body);
         if (appFor((int)head.Port) is not { } app)
         {
             await FailAsync(writer, 111, $"nothing listens for port {head.Port} in this session any more", cancellationToken).ConfigureAwait(false);
@@ -94,9 +98,9 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         {
             var upgraded = response.StatusCode == HttpStatusCode.SwitchingProtocols
                 || (head.Method == "CONNECT" && response.IsSuccessStatusCode);
-            await writer.WriteAsync(new ServeClientMessage { ResponseHead = ResponseHead(response) }, cancellationToken).ConfigureAwait(false);
             if (upgraded)
             {
+                await writer.WriteAsync(new ServeClientMessage { ResponseHead = ResponseHead(response) }, cancellationToken).ConfigureAwait(false);
                 if (!await body.FinishAsync(cancellationToken).ConfigureAwait(false))
                 {
                     return false;
@@ -113,27 +117,16 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
 
             try
             {
-                await CopyResponseBodyAsync(response, writer, discard: head.Mirror, cancellationToken).ConfigureAwait(false);
+                await SendResponseAsync(response, writer, discard: head.Mirror, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is IOException or HttpRequestException)
             {
-                // The head is gone already: the agent ends the client's response on the error.
+                // Before the head: the agent answers 502; after it, the agent ends the client's response on the error.
                 IncomingLog.DeliveryFailed(logger, head.Id, head.Method, head.Target, app, e.Message);
                 counts.Failed();
                 await FailAsync(writer, 104, $"the local app at {app} failed in the middle of its response: {e.Message}", cancellationToken).ConfigureAwait(false);
                 return false;
             }
-
-            var end = new HttpMessageEnd();
-            foreach (var (name, values) in response.TrailingHeaders.NonValidated)
-            {
-                foreach (var value in values)
-                {
-                    end.Trailers.Add(new HttpHeader { Name = name, Value = value });
-                }
-            }
-
-            await writer.WriteAsync(new ServeClientMessage { ResponseEnd = end }, cancellationToken).ConfigureAwait(false);
         }
 
         return await body.FinishAsync(cancellationToken).ConfigureAwait(false);
@@ -315,7 +308,8 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         var chunked = headers.Any(h => h.Name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase));
 
         // HTTP/1.x says whether a body follows; an HTTP/2 request may stream one without a length.
-        var hasBody = contentLength is { } length ? length.Trim() != "0" : chunked || version == HttpVersion.Version20;
+        // A whole request (request_head with end) has exactly the body it carries.
+        var hasBody = head.End is not null ? !head.Body.IsEmpty : contentLength is { } length ? length.Trim() != "0" : chunked || version == HttpVersion.Version20;
         if (hasBody)
         {
             request.Content = body;
@@ -407,22 +401,91 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         }
     }
 
-    /// <summary>The app's response body in chunks of at most <see cref="Relay.ChunkSize"/>, as they come.</summary>
-    private static async Task CopyResponseBodyAsync(HttpResponseMessage response, IAsyncStreamWriter<ServeClientMessage> writer, bool discard, CancellationToken cancellationToken)
+    /// <summary>
+    /// The app's response: head, body in chunks of at most <see cref="Relay.ChunkSize"/> as they
+    /// come, end with its trailers. When the agent takes whole messages, the body is first read
+    /// ahead while it is already there (reads that complete at once; all of it when its
+    /// Content-Length is at most one chunk): a response that ends within that goes as one
+    /// response_head with body and end. Mirrored work's body is read and discarded, then its head
+    /// and end go back (the agent only waits for the end).
+    /// </summary>
+    private async Task SendResponseAsync(HttpResponseMessage response, IAsyncStreamWriter<ServeClientMessage> writer, bool discard, CancellationToken cancellationToken)
     {
+        var head = ResponseHead(response);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             var buffer = GC.AllocateUninitializedArray<byte>(Relay.ChunkSize);
-            int n;
-            while ((n = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            var filled = 0;
+            ValueTask<int>? pending = null;
+            if (wholeResponses)
+            {
+                var bounded = discard || response.Content.Headers.ContentLength <= Relay.ChunkSize;
+                while (discard || filled < buffer.Length)
+                {
+                    var read = stream.ReadAsync(buffer.AsMemory(discard ? 0 : filled), cancellationToken);
+                    if (!read.IsCompleted && !bounded)
+                    {
+                        pending = read;
+                        break;
+                    }
+
+                    var n = await read.ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        head.Body = filled == 0 ? ByteString.Empty : Relay.Wrap(buffer, filled);
+                        head.End = ResponseEnd(response);
+                        await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    filled += discard ? 0 : n;
+                }
+            }
+
+            await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
+            var more = true;
+            if (filled > 0)
+            {
+                await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, filled) }, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (pending is { } read2)
+            {
+                var n = await read2.ConfigureAwait(false);
+                more = n > 0;
+                if (more && !discard)
+                {
+                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer.AsMemory(filled, n)) }, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            int m;
+            while (more && (m = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
                 if (!discard)
                 {
-                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, n) }, cancellationToken).ConfigureAwait(false);
+                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, m) }, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
+
+        await writer.WriteAsync(new ServeClientMessage { ResponseEnd = ResponseEnd(response) }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The response's end: its trailers (read once the body has been read to its end).</summary>
+    private static HttpMessageEnd ResponseEnd(HttpResponseMessage response)
+    {
+        var end = new HttpMessageEnd();
+        foreach (var (name, values) in response.TrailingHeaders.NonValidated)
+        {
+            foreach (var value in values)
+            {
+                end.Trailers.Add(new HttpHeader { Name = name, Value = value });
+            }
+        }
+
+        return end;
     }
 
     private static Task FailAsync(IAsyncStreamWriter<ServeClientMessage> writer, int errno, string message, CancellationToken cancellationToken) =>

@@ -191,20 +191,22 @@ internal static class Samples
             Scheme = "http",
             Client = Address("10.244.2.9", 51_000),
             Mirror = true,
+            End = new HttpMessageEnd(),
+            Body = Bytes("a=1"),
         };
-        var responseHead = new HttpResponseHead { Status = 200, Headers = { new HttpHeader { Name = "Content-Type", Value = "text/plain" } } };
         var end = new HttpMessageEnd { Trailers = { new HttpHeader { Name = "grpc-status", Value = "0" } } };
+        var responseHead = new HttpResponseHead { Status = 200, Headers = { new HttpHeader { Name = "Content-Type", Value = "text/plain" } }, End = end, Body = Bytes("hello") };
         var tcpOpen = new IncomingTcpOpen { Id = 8, Port = 5432, Client = Address("10.244.2.9", 51_001), OriginalDestination = Address("10.244.1.7", 5432), Mirror = true };
-        Add(new IncomingHello { SessionName = "alice@laptop (pid 4242)" });
+        Add(new IncomingHello { SessionName = "alice@laptop (pid 4242)", WholeMessages = true });
         Add(subscription);
         Add(new PortUnsubscription { Port = 80 });
-        Add(new IncomingClientMessage { Hello = new IncomingHello { SessionName = "alice@laptop (pid 4242)" } }, "hello");
+        Add(new IncomingClientMessage { Hello = new IncomingHello { SessionName = "alice@laptop (pid 4242)", WholeMessages = true } }, "hello");
         Add(new IncomingClientMessage { Subscribe = subscription }, "subscribe");
         Add(new IncomingClientMessage { Unsubscribe = new PortUnsubscription { Port = 80 } }, "unsubscribe");
-        Add(new IncomingWelcome { SessionId = "s1-0a1b2c3d" });
+        Add(new IncomingWelcome { SessionId = "s1-0a1b2c3d", WholeMessages = true });
         Add(subscribed);
         Add(new IncomingNotice { Text = "bob@laptop's earlier subscription took a request your filter also matched." });
-        Add(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = "s1-0a1b2c3d" } }, "welcome");
+        Add(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = "s1-0a1b2c3d", WholeMessages = true } }, "welcome");
         Add(new IncomingServerMessage { Subscribed = subscribed }, "subscribed");
         Add(new IncomingServerMessage { Notice = new IncomingNotice { Text = "3 mirror copies dropped." } }, "notice");
         Add(new MirrorDropped { Port = 80, Copies = 3, Bytes = 65_536 });

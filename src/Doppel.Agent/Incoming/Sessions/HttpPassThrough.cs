@@ -126,13 +126,9 @@ internal sealed partial class HttpPassThrough : IDisposable
         using (response)
         {
             context.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-            {
-                if (!HttpWork.IsHopByHop(name))
-                {
-                    context.Response.Headers.Append(name, values.ToArray());
-                }
-            }
+            // As received (NonValidated): no parsing and re-rendering of each header on the way through.
+            CopyHeaders(context.Response.Headers, response.Headers.NonValidated);
+            CopyHeaders(context.Response.Headers, response.Content.Headers.NonValidated);
 
             try
             {
@@ -140,15 +136,26 @@ internal sealed partial class HttpPassThrough : IDisposable
                 await body.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
                 if (context.Response.SupportsTrailers())
                 {
-                    foreach (var (name, values) in response.TrailingHeaders)
+                    foreach (var (name, values) in response.TrailingHeaders.NonValidated)
                     {
-                        context.Response.AppendTrailer(name, values.ToArray());
+                        context.Response.AppendTrailer(name, values.Count == 1 ? values.ToString() : values.ToArray());
                     }
                 }
             }
             catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
             {
                 context.Abort();
+            }
+        }
+    }
+
+    private static void CopyHeaders(IHeaderDictionary to, System.Net.Http.Headers.HttpHeadersNonValidated from)
+    {
+        foreach (var (name, values) in from)
+        {
+            if (!HttpWork.IsHopByHop(name))
+            {
+                to.Append(name, values.Count == 1 ? values.ToString() : values.ToArray());
             }
         }
     }

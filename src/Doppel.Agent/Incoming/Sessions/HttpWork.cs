@@ -14,6 +14,9 @@ namespace Doppel.Agent.Incoming;
 ///   request_head, data…, request_end{trailers} ──► session
 ///   response_head{status, headers}, data…, response_end{trailers} ◄── session
 /// </code>
+/// With a session that speaks whole messages (<see cref="ServeStreams.WholeMessages"/>), a
+/// request whose body has already arrived (a GET, a small upload) is one request_head with its
+/// body and end, and a response_head with end is the whole response, written in one flush.
 /// The request body is streamed while the response is read (either may come first); response
 /// chunks are flushed to the client as they arrive. A session <c>error</c> or the call/session
 /// ending answers 502 with a one-line reason when no response has started, else aborts the
@@ -80,8 +83,9 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         Task<bool> send;
         try
         {
+            var whole = upgrade is null && call.WholeMessages && TakeWholeBody(head);
             await call.WriteAsync(new ServeServerMessage { RequestHead = head }, sending.Token).ConfigureAwait(false);
-            send = upgrade is null ? SendBodyAsync(call, sending.Token) : UpgradedRelay.SendNoBodyAsync(call, sending.Token);
+            send = whole ? Task.FromResult(true) : upgrade is null ? SendBodyAsync(call, sending.Token) : UpgradedRelay.SendNoBodyAsync(call, sending.Token);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException)
         {
@@ -133,6 +137,31 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         return context.Response.WriteAsync("doppel: " + reason + "\n");
     }
 
+    /// <summary>
+    /// Puts the whole request body (at most <see cref="Relay.ChunkSize"/>) and its end into
+    /// <paramref name="head"/> when the body has already arrived in full (none, for most GETs);
+    /// false, with nothing read, when it has not: the body then streams after the head.
+    /// </summary>
+    private bool TakeWholeBody(HttpRequestHead head)
+    {
+        var reader = context.Request.BodyReader;
+        if (!reader.TryRead(out var result))
+        {
+            return false;
+        }
+
+        if (!result.IsCompleted || result.IsCanceled || result.Buffer.Length > Relay.ChunkSize)
+        {
+            reader.AdvanceTo(result.Buffer.Start);
+            return false;
+        }
+
+        head.Body = result.Buffer.IsEmpty ? ByteString.Empty : ByteString.CopyFrom(result.Buffer.ToArray());
+        reader.AdvanceTo(result.Buffer.End);
+        head.End = RequestEnd(context);
+        return true;
+    }
+
     // client --body--> session; true when the whole body and request_end were sent.
     private async Task<bool> SendBodyAsync(ServeStreams call, CancellationToken cancellationToken)
     {
@@ -167,6 +196,20 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
         }
     }
 
+    private Task EndResponseAsync(HttpMessageEnd end)
+    {
+        var response = context.Response;
+        foreach (var trailer in end.Trailers)
+        {
+            if (response.SupportsTrailers())
+            {
+                response.AppendTrailer(trailer.Name, trailer.Value);
+            }
+        }
+
+        return response.CompleteAsync();
+    }
+
     // session --response--> client; true when response_end arrived (false after an upgrade: the call ends with it).
     private async Task<bool> ReceiveResponseAsync(ServeStreams call, IHttpUpgradeFeature? upgrade, CancellationToken cancellationToken)
     {
@@ -191,21 +234,25 @@ internal sealed class HttpWork(HttpContext context, int port, IPEndPoint? client
                             }
                         }
 
+                        if (message.ResponseHead.End is { } whole)
+                        {
+                            // The whole response in one message: head, body and end leave in one flush.
+                            if (!message.ResponseHead.Body.IsEmpty)
+                            {
+                                response.BodyWriter.Write(message.ResponseHead.Body.Span);
+                            }
+
+                            await EndResponseAsync(whole).ConfigureAwait(false);
+                            return true;
+                        }
+
                         await response.StartAsync(cancellationToken).ConfigureAwait(false);
                         break;
                     case ServeClientMessage.MessageOneofCase.Data:
                         await response.BodyWriter.WriteAsync(message.Data.Memory, cancellationToken).ConfigureAwait(false);
                         break;
                     case ServeClientMessage.MessageOneofCase.ResponseEnd:
-                        foreach (var trailer in message.ResponseEnd.Trailers)
-                        {
-                            if (response.SupportsTrailers())
-                            {
-                                response.AppendTrailer(trailer.Name, trailer.Value);
-                            }
-                        }
-
-                        await response.CompleteAsync().ConfigureAwait(false);
+                        await EndResponseAsync(message.ResponseEnd).ConfigureAwait(false);
                         return true;
                     case ServeClientMessage.MessageOneofCase.Error:
                         await FailCoreAsync("the session could not deliver the request: " + message.Error.Message).ConfigureAwait(false);

@@ -33,6 +33,9 @@ internal sealed class IncomingSession : IDisposable
     /// <summary>The session's name from its hello ("alice@laptop (pid 4242)"), for other sessions' messages.</summary>
     public string Name { get; }
 
+    /// <summary>The session's hello said <c>whole_messages</c> (incoming.proto): its Serve calls get whole requests in one message.</summary>
+    public bool WholeMessages { get; init; }
+
     /// <summary>Cancelled when the session's Subscribe call has ended.</summary>
     public CancellationToken Ended => _ended.Token;
 
@@ -75,6 +78,15 @@ internal sealed class IncomingSession : IDisposable
     /// </summary>
     public async Task<bool> DispatchAsync(IncomingWork work, TimeSpan wait, CancellationToken cancellationToken)
     {
+        // The usual case, a call already idle, needs no deadline (a timer per request).
+        while (!Ended.IsCancellationRequested && _idle.Reader.TryRead(out var ready))
+        {
+            if (ready.TryAssign(work))
+            {
+                return true;
+            }
+        }
+
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ended, cancellationToken);
         deadline.CancelAfter(wait);
         try

@@ -55,12 +55,15 @@ internal abstract class IncomingWork
 }
 
 /// <summary>A Serve call's two streams; writes are serialized (gRPC allows one in flight).</summary>
-internal sealed class ServeStreams(IAsyncStreamReader<ServeClientMessage> requests, IServerStreamWriter<ServeServerMessage> responses) : IDisposable
+internal sealed class ServeStreams(IAsyncStreamReader<ServeClientMessage> requests, IServerStreamWriter<ServeServerMessage> responses, bool wholeMessages = false) : IDisposable
 {
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     /// <summary>The session's messages on this call.</summary>
     public IAsyncStreamReader<ServeClientMessage> Requests => requests;
+
+    /// <summary>The session's hello said <c>whole_messages</c>: a request_head may carry its whole request.</summary>
+    public bool WholeMessages => wholeMessages;
 
     /// <summary>Writes one message, after any write in flight.</summary>
     public async Task WriteAsync(ServeServerMessage message, CancellationToken cancellationToken)

@@ -223,6 +223,7 @@ internal sealed class MirrorCopy : IncomingWork
                 switch (call.Requests.Current.MessageCase)
                 {
                     case ServeClientMessage.MessageOneofCase.ResponseEnd when _http:
+                    case ServeClientMessage.MessageOneofCase.ResponseHead when _http && call.Requests.Current.ResponseHead.End is not null:
                         return true;
                     case ServeClientMessage.MessageOneofCase.Error:
                         return false;
