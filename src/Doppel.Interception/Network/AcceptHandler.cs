@@ -113,7 +113,7 @@ internal sealed class AcceptHandler(IInterceptionPolicy policy) : ISyscallHandle
             // The kernel's blocking accept returns ERESTARTSYS on a signal (EINTR with SO_RCVTIMEO set).
             if (PendingSignals.HasDeliverable(n.ThreadId))
             {
-                return n.Fail(timeout > TimeSpan.Zero ? Errno.EINTR : Errno.ERESTARTSYS);
+                return n.Fail(timeout > TimeSpan.Zero ? Errno.EINTR : KernelErrno.ERESTARTSYS);
             }
         }
     }

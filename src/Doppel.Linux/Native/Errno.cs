@@ -54,11 +54,4 @@ public static class Errno
     public const int EINPROGRESS = 115;
     public const int EDQUOT = 122;
     public const int ECANCELED = 125;
-
-    /// <summary>
-    /// Kernel-internal (include/linux/errno.h), never seen by programs: a syscall answered with it
-    /// is restarted after the signal that interrupted it, or fails with EINTR when the signal's
-    /// handler lacks SA_RESTART — what a blocking accept(2) without SO_RCVTIMEO returns on a signal.
-    /// </summary>
-    public const int ERESTARTSYS = 512;
 }

@@ -133,6 +133,7 @@ internal static class Samples
         Add(new RmdirRequest { Path = "/app/cache" });
         Add(new RmdirResponse { Error = Error(39, "Directory not empty") });
         Add(new RenameRequest { From = "/app/a.tmp", To = "/app/a", NoReplace = true });
+        Add(new RenameRequest { From = "/app/a", To = "/app/b", Exchange = true }, "exchange");
         Add(new RenameResponse { Error = Error(18, "Invalid cross-device link") });
         Add(new TruncateRequest { Path = "/app/out.log", Length = 1024 });
         Add(new TruncateResponse { Error = Error(27, "File too large") });
