@@ -12,9 +12,10 @@ public sealed record ListedTarget(string Kind, string Name, IReadOnlyList<string
 {
     /// <summary>
     /// mirrord's target paths for this object: <c>KIND/NAME</c>; a pod with several app containers
-    /// gives <c>pod/NAME/container/C</c> for each (mirrord-kube's seeker.rs).
+    /// gives <c>pod/NAME/container/C</c> for each, and one with sidecars only gives none
+    /// (mirrord-kube's seeker.rs).
     /// </summary>
-    public IEnumerable<string> Paths => Kind == "pod" && Containers.Count > 1
+    public IEnumerable<string> Paths => Kind == "pod" && Containers.Count != 1
         ? Containers.Select(c => $"pod/{Name}/container/{c}")
         : [$"{Kind}/{Name}"];
 }
