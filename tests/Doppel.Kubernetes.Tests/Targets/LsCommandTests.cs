@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Doppel.Cli;
+using Doppel.Cli.Tests.Support;
 using Doppel.Kubernetes.Tests.Support;
 
 namespace Doppel.Kubernetes.Tests.Targets;
@@ -56,6 +57,46 @@ public sealed class LsCommandTests(KubeFixture fixture)
         Assert.Contains("kube-system", document.RootElement.GetProperty("namespaces").EnumerateArray().Select(n => n.GetString()));
         Assert.Equal(expected, document.RootElement.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("path").GetString()));
         Assert.All(document.RootElement.GetProperty("targets").EnumerateArray(), t => Assert.True(t.GetProperty("available").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task TheNativeBinaryRunAsAnOrdinaryUserPrintsTheSameTextAndJson()
+    {
+        var (ns, _, _) = await NamespaceAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var directory = Directory.CreateTempSubdirectory("dkube-ls-");
+        try
+        {
+            // nobody (65534) gets its own copies: the binary (a checkout may sit under a 0700 home)
+            // and the kubeconfig, which only it may read.
+            File.SetUnixFileMode(directory.FullName, (UnixFileMode)0x1ED);
+            var binary = Path.Combine(directory.FullName, "doppel");
+            File.Copy(RepoPaths.Doppel, binary);
+            File.SetUnixFileMode(binary, (UnixFileMode)0x1ED);
+            var kubeconfig = Path.Combine(directory.FullName, "kubeconfig");
+            File.Copy(fixture.Cluster.Kubeconfig, kubeconfig);
+            await Run.CheckedAsync(["chown", "65534:65534", kubeconfig], timeout.Token);
+            File.SetUnixFileMode(kubeconfig, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+            async Task<string> AsNobodyAsync(params string[] args)
+                => await Run.CheckedAsync(
+                    ["env", "-i", $"KUBECONFIG={kubeconfig}", "HOME=/nonexistent", "PATH=/usr/bin:/bin",
+                     "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", binary, .. args],
+                    timeout.Token);
+
+            var text = await AsNobodyAsync("ls", "-n", ns.Name);
+            var json = await AsNobodyAsync("ls", "-n", ns.Name, "-o", "json");
+            var (_, expectedText, _) = await LsAsync(["ls", "-n", ns.Name]);
+            var (_, expectedJson, _) = await LsAsync(["ls", "-n", ns.Name, "-o", "json"]);
+
+            Assert.Equal(expectedText, text);
+            Assert.Equal(expectedJson, json);
+            Assert.Contains("deployment/web", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]
