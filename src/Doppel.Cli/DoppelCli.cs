@@ -123,6 +123,7 @@ public static class DoppelCli
             new ExecCommand(environment, loggers),
             new VerifyConfigCommand(environment, loggers),
             new SchemaCommand(environment),
+            new LsCommand(environment, loggers),
         };
         root.Options.Add(GlobalOptions.Verbose);
         return root;

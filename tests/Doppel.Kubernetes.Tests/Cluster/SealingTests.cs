@@ -13,19 +13,24 @@ public sealed partial class SealingTests(KubeFixture fixture)
     public async Task AnImageThatIsNotOnTheNodeFailsAtOnceBecauseTheRegistryRequestIsRejectedOnThisMachine()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        // The registry is an address of a link this test owns (no name: no lookup through the
+        // host's resolver), so even a failed guard sends nothing off the machine.
+        await using var discard = await DiscardLink.CreateAsync("203.0.113", timeout.Token);
+        var registry = discard.Destination.ToString();
         await using var ns = await fixture.CreateNamespaceAsync("pull", timeout.Token);
         await ns.ApplyAsync(
-            """
+            $$"""
             apiVersion: v1
             kind: Pod
             metadata: {name: elsewhere, namespace: NS}
             spec:
-              containers: [{name: app, image: "registry.invalid/doppel/absent:1", imagePullPolicy: Always}]
+              containers: [{name: app, image: "{{registry}}/doppel/absent:1", imagePullPolicy: Always}]
             """,
             timeout.Token);
 
-        // containerd's lookup of the registry is rejected by the egress guard before it leaves: the
-        // send fails on this machine (EPERM for UDP, ECONNREFUSED for TCP), no timeout.
+        // containerd's connection to the registry is rejected by the egress guard (OUTPUT, the
+        // cluster's group) before it leaves: it fails on this machine at once, no timeout (a
+        // packet that passed would be discarded by the dummy link and the pull would time out).
         var message = "";
         await Poll.UntilAsync(
             async ct =>
@@ -33,25 +38,28 @@ public sealed partial class SealingTests(KubeFixture fixture)
                 // The event keeps the pull's error (the pod's waiting message soon becomes "Back-off ...").
                 message = await ns.KubectlAsync(
                     ["get", "events", "--field-selector", "involvedObject.name=elsewhere,reason=Failed", "-o", "jsonpath={.items[*].message}"], ct);
-                return message.Contains("registry.invalid", StringComparison.Ordinal);
+                return message.Contains(registry, StringComparison.Ordinal);
             },
             "the pod's image pull failure",
             timeout.Token);
 
-        Assert.Matches(@"lookup registry\.invalid .*(write: operation not permitted|connect: connection refused)", message);
+        Assert.Matches($@"dial tcp {Regex.Escape(registry)}:443: connect: (connection refused|operation not permitted)", message);
     }
 
     [Fact]
     public async Task APodsPacketToAnOutsideAddressIsDroppedAtTheBridge()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var discard = await DiscardLink.CreateAsync("198.51.100", timeout.Token);
         await using var ns = await fixture.CreateNamespaceAsync("egress", timeout.Token);
         await ns.ApplyAsync(WebWorkload.Yaml, timeout.Token);
         var pod = await ns.ReadyPodAsync("web", timeout.Token);
         var before = await DroppedFromTheBridgeAsync(timeout.Token);
 
-        // 198.51.100.1 (TEST-NET-2, documentation only): the host's default route would take it out.
-        var attempt = await fixture.Cluster.KubectlAsync(["exec", "-n", ns.Name, pod.Name, "--", "nc", "-w", "2", "198.51.100.1", "80"], timeout.Token);
+        // 198.51.100.1 is routed to this test's dummy link, which discards it: the guard's DROP
+        // counter shows the packet stopped at the bridge; without the guard it would still go nowhere.
+        var attempt = await fixture.Cluster.KubectlAsync(
+            ["exec", "-n", ns.Name, pod.Name, "--", "nc", "-w", "2", discard.Destination.ToString(), "80"], timeout.Token);
         var after = await DroppedFromTheBridgeAsync(timeout.Token);
 
         Assert.False(attempt.Succeeded);

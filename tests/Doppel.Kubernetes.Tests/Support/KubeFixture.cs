@@ -10,6 +10,7 @@ namespace Doppel.Kubernetes.Tests.Support;
 public sealed class KubeFixture : IAsyncLifetime
 {
     private KubeCluster? _cluster;
+    private readonly Dictionary<string, Task<TestNamespace>> _shared = new(StringComparer.Ordinal);
 
     public KubeCluster Cluster => _cluster ?? throw new InvalidOperationException("The test cluster did not start.");
 
@@ -30,9 +31,37 @@ public sealed class KubeFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var made in _shared.Values.Where(t => t.IsCompletedSuccessfully))
+        {
+            await made.Result.DisposeAsync();
+        }
+
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A namespace several tests share, made by <paramref name="create"/> on first use and deleted
+    /// when the fixture is disposed (a failed creation is retried by the next caller).
+    /// </summary>
+    public Task<TestNamespace> SharedNamespaceAsync(string key, Func<CancellationToken, Task<TestNamespace>> create)
+    {
+        lock (_shared)
+        {
+            if (!_shared.TryGetValue(key, out var made) || made.IsFaulted || made.IsCanceled)
+            {
+                // Its own time limit: the first caller's token must not cancel the others' namespace.
+                made = Task.Run(async () =>
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+                    return await create(timeout.Token);
+                });
+                _shared[key] = made;
+            }
+
+            return made;
         }
     }
 

@@ -1,6 +1,6 @@
 namespace Doppel.Kubernetes.Tests.Support;
 
-/// <summary>The repository and the agent binary the image is built from.</summary>
+/// <summary>The repository, the agent binary the image is built from, and the doppel binary.</summary>
 internal static class RepoPaths
 {
     /// <summary>The repository root: the directory holding doppel.slnx above the test output.</summary>
@@ -13,6 +13,16 @@ internal static class RepoPaths
         {
             var path = Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } agent ? agent : Path.Combine(Root, "artifacts", "doppel-agent");
             return File.Exists(path) ? path : throw new FileNotFoundException($"The doppel-agent binary {path} does not exist; run scripts/build.sh first.", path);
+        }
+    }
+
+    /// <summary>The NativeAOT doppel: DOPPEL_AOT_BINARY, else artifacts/doppel (scripts/build.sh).</summary>
+    public static string Doppel
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("DOPPEL_AOT_BINARY") is { Length: > 0 } doppel ? doppel : Path.Combine(Root, "artifacts", "doppel");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"The doppel binary {path} does not exist; run scripts/build.sh first.", path);
         }
     }
 

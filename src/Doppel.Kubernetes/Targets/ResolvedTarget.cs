@@ -1,0 +1,12 @@
+namespace Doppel.Kubernetes.Targets;
+
+/// <summary>
+/// A cluster target resolved to one running, ready pod and one of its containers.
+/// </summary>
+/// <param name="Namespace">The pod's namespace.</param>
+/// <param name="Pod">The pod's name.</param>
+/// <param name="Container">The container's name.</param>
+/// <param name="ContainerId">The container's ID from the pod status without its runtime prefix (<c>containerd://</c>), for the agent to find its PID; null when the status has none yet.</param>
+/// <param name="Node">The node the pod runs on.</param>
+/// <param name="PodIP">The pod's IP address.</param>
+public sealed record ResolvedTarget(string Namespace, string Pod, string Container, string? ContainerId, string Node, string? PodIP);
