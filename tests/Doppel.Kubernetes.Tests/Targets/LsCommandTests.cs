@@ -60,6 +60,26 @@ public sealed class LsCommandTests(KubeFixture fixture)
     }
 
     [Fact]
+    public async Task TargetTypeKeepsOnlyThoseKindsAsMirrordsLsDoes()
+    {
+        var (ns, _, _) = await NamespaceAsync();
+
+        var (code, stdout, stderr) = await LsAsync(["ls", "-n", ns.Name, "-o", "json", "-t", "deployment", "-t", "cronjob"]);
+        var (envCode, fromEnv, envErr) = await LsAsync(["ls", "-n", ns.Name, "-o", "json"], ("MIRRORD_LS_TARGET_TYPES", "[\"statefulset\",\"service\"]"));
+        var (badCode, badOut, badErr) = await LsAsync(["ls", "-n", ns.Name, "-o", "json"], ("MIRRORD_LS_TARGET_TYPES", "deployment"));
+        var (flagCode, _, flagErr) = await LsAsync(["ls", "-n", ns.Name, "-t", "deployments"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["deployment/meshed", "deployment/web", "cronjob/nightly"], JsonSerializer.Deserialize<string[]>(stdout)!);
+        Assert.True(envCode == 0, envErr);
+        Assert.Equal(["statefulset/db", "service/web"], JsonSerializer.Deserialize<string[]>(fromEnv)!);
+        Assert.Equal((2, ""), (badCode, badOut));
+        Assert.StartsWith("error: MIRRORD_LS_TARGET_TYPES must be a JSON list of target kinds", badErr, StringComparison.Ordinal);
+        Assert.Equal(2, flagCode);
+        Assert.Contains("deployments", flagErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheNativeBinaryRunAsAnOrdinaryUserPrintsTheSameTextAndJson()
     {
         var (ns, _, _) = await NamespaceAsync();
