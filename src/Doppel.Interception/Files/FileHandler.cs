@@ -155,6 +155,17 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         return path is null ? new(early!.Value) : OpenRemoteAsync(n, path, flags, mode, writes, cancellationToken);
     }
 
+    /// <summary>
+    /// The flags the local copy is opened with: the caller's, except that O_PATH becomes a
+    /// read-only open (with O_DIRECTORY and O_NOFOLLOW kept). seccomp's ADDFD refuses O_PATH
+    /// descriptors (the kernel's fget skips them: EBADF), and a read-only descriptor serves all an
+    /// O_PATH one does (fchdir, *at calls, fstat) — coreutils' `mv FILE DIR` opens DIR with
+    /// O_PATH|O_DIRECTORY and renames relative to it. Unlike O_PATH, O_NOFOLLOW on a symlink
+    /// then fails with ELOOP.
+    /// </summary>
+    internal static int LocalFlags(int flags) =>
+        (flags & OpenFlags.Path) == 0 ? flags : OpenFlags.ReadOnly | (flags & (OpenFlags.Directory | OpenFlags.NoFollow | OpenFlags.CloseOnExec));
+
     private async ValueTask<HandlerResult> OpenRemoteAsync(Notification n, string path, int flags, int mode, bool writes, CancellationToken cancellationToken)
     {
         await files.SettleAsync(path, cancellationToken).ConfigureAwait(false);
@@ -173,7 +184,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             files.MarkWritten(path);
         }
 
-        using var file = FileCalls.Open(local.Path!, flags & ~OpenFlags.CloseOnExec, mode, out var errno);
+        using var file = FileCalls.Open(local.Path!, LocalFlags(flags) & ~OpenFlags.CloseOnExec, mode, out var errno);
         if (file is null)
         {
             if (writes)

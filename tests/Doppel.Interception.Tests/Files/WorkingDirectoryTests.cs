@@ -24,6 +24,28 @@ public sealed class WorkingDirectoryTests
     }
 
     [Fact]
+    public async Task AnOPathDescriptorOfARemoteDirectoryServesStatFchdirAndRelativeOpens()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("app/d/inside.txt", "in d");
+        // coreutils' `mv FILE DIR` opens DIR with O_PATH|O_DIRECTORY and renames relative to it;
+        // seccomp cannot hand over an O_PATH descriptor (it was EBADF).
+        var script = $"""
+            import os, stat
+            fd = os.open("{fs.Prefix}/app/d/", os.O_RDONLY | os.O_PATH | os.O_DIRECTORY)
+            print(stat.S_ISDIR(os.fstat(fd).st_mode))
+            print(open(os.open("inside.txt", os.O_RDONLY, dir_fd=fd)).read())
+            os.fchdir(fd)
+            print(os.getcwd())
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"True\nin d\n{fs.Prefix}/app/d\n", result.Stdout);
+    }
+
+    [Fact]
     public async Task PythonChdirGetcwdAndRelativeOpenUseThePodDirectory()
     {
         using var fs = new RemoteFileSystem();
