@@ -85,6 +85,22 @@ public sealed class WriteThroughTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task CoreutilsMvMovesFilesIntoAPodDirectory()
+    {
+        // mv FILE DIR/ opens DIR with O_PATH|O_DIRECTORY and renames relative to that fd (coreutils 9).
+        await using var directory = PodDirectory.Make(fixture, "mv");
+        await File.WriteAllTextAsync(fixture.Bff.HostPath(directory.Path + "/f"), "f\n");
+        await File.WriteAllTextAsync(fixture.Bff.HostPath(directory.Path + "/g"), "g\n");
+        Directory.CreateDirectory(fixture.Bff.HostPath(directory.Path + "/d"));
+
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", "sh", "-c", $"mv {directory.Path}/f {directory.Path}/d/ && mv -t {directory.Path}/d {directory.Path}/g && echo moved"]);
+
+        result.AssertSucceededWith("moved\n");
+        var inPod = await fixture.Bff.ExecAsync(["sh", "-c", $"cd {directory.Path} && ls && cat d/f d/g"], CancellationToken.None);
+        Assert.Equal("d\nf\ng\n", inPod.StandardOutput);
+    }
+
+    [Fact]
     public async Task OExclOfAFileOnlyThePodHasFailsWithEexist()
     {
         const string Script = """
