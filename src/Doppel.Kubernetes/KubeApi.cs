@@ -16,8 +16,13 @@ internal static class KubeApi
 {
     /// <summary>
     /// Runs a request; 403 becomes "not allowed to VERB RESOURCE in NAMESPACE" with the
-    /// <c>kubectl auth can-i</c> line to check, connection and credential failures one sentence
-    /// naming the server. 404 is returned as null (the caller names what was not found).
+    /// <c>kubectl auth can-i</c> line to check (<see cref="Forbidden"/>) when RBAC refused it, or
+    /// "refused at admission" with the admission plugin's message when one did (a ResourceQuota,
+    /// a pod security policy); connection and credential failures one sentence naming the server.
+    /// 404 is returned as null (the caller names what was not found), except for <c>create</c>,
+    /// where it means the namespace does not exist. <paramref name="resource"/> is the plural, or
+    /// <c>plural/subresource</c> (<c>pods/portforward</c>, <c>pods/log</c>,
+    /// <c>pods/ephemeralcontainers</c>).
     /// </summary>
     public static async Task<T?> CallAsync<T>(KubeConnection connection, string verb, string resource, string? ns, Func<Task<T>> call)
         where T : class
@@ -26,20 +31,26 @@ internal static class KubeApi
         {
             return await call().ConfigureAwait(false);
         }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && verb == "create" && ns is not null)
+        {
+            throw new KubeException($"The namespace {ns} does not exist (the API server answered 404 to create {resource} there: {Reason(e)}); create it or choose another namespace.", e);
+        }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
         }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden && !IsRbacDenial(e.Response.Content))
         {
             var where = ns is null ? "in the cluster" : $"in namespace {ns}";
-            var scope = ns is null ? "--all-namespaces" : $"-n {ns}";
-            throw new KubeException(
-                $"The context '{connection.Context}' is not allowed to {verb} {resource} {where}; check with `kubectl auth can-i {verb} {resource} {scope}`.", e);
+            throw new KubeException($"The API server refused to {verb} {resource} {where} at admission: {Reason(e)}", e);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            throw Forbidden(connection, verb, resource, ns, e);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Unauthorized)
         {
-            throw new KubeException($"The API server {connection.Server} rejected the credentials of context '{connection.Context}' (401 Unauthorized); log in again or fix the user in the kubeconfig.", e);
+            throw Unauthorized(connection, e);
         }
         catch (HttpOperationException e)
         {
@@ -53,6 +64,50 @@ internal static class KubeApi
         {
             throw new KubeException($"The credentials of context '{connection.Context}' cannot be obtained: {Innermost(e)}", e);
         }
+    }
+
+    /// <summary>
+    /// The sentence for an RBAC refusal: <c>The context 'C' is not allowed to VERB RESOURCE in
+    /// namespace N; check with `kubectl auth can-i VERB RESOURCE -n N`.</c> A subresource
+    /// (<c>pods/portforward</c>) is checked with <c>--subresource</c>, as kubectl reads
+    /// <c>pods/NAME</c> as one pod's name. For refusals that do not come through
+    /// <see cref="CallAsync"/>: a port-forward's WebSocket upgrade answered 403 (see
+    /// <see cref="IsForbidden"/>).
+    /// </summary>
+    public static KubeException Forbidden(KubeConnection connection, string verb, string resource, string? ns, Exception? inner)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var where = ns is null ? "in the cluster" : $"in namespace {ns}";
+        var scope = ns is null ? "--all-namespaces" : $"-n {ns}";
+        var slash = resource.IndexOf('/', StringComparison.Ordinal);
+        var check = slash < 0 ? resource : $"{resource[..slash]} --subresource={resource[(slash + 1)..]}";
+        var message = $"The context '{connection.Context}' is not allowed to {verb} {resource} {where}; check with `kubectl auth can-i {verb} {check} {scope}`.";
+        return inner is null ? new KubeException(message) : new KubeException(message, inner);
+    }
+
+    /// <summary>
+    /// True when <paramref name="e"/> (or an exception inside it) is the API server's 403: an
+    /// answer to a request, or a WebSocket upgrade (exec, port-forward) answered 403 instead of 101.
+    /// </summary>
+    public static bool IsForbidden(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } or KubernetesException { Status.Code: 403 }
+                || (inner is System.Net.WebSockets.WebSocketException && inner.Message.Contains("'403'", StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The sentence for credentials the API server rejected (401).</summary>
+    public static KubeException Unauthorized(KubeConnection connection, Exception inner)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        return new KubeException($"The API server {connection.Server} rejected the credentials of context '{connection.Context}' (401 Unauthorized); log in again or fix the user in the kubeconfig.", inner);
     }
 
     /// <summary>The versions the server serves of API group <paramref name="group"/>, preferred first; empty when it serves none.</summary>
@@ -159,6 +214,15 @@ internal static class KubeApi
         string text => JsonDocument.Parse(text).RootElement.Clone(),
         _ => throw new InvalidOperationException($"The generic API returned a {value.GetType().Name}, not JSON."),
     };
+
+    /// <summary>
+    /// RBAC's refusals say "User "U" cannot VERB resource "R" …"; admission plugins refuse with
+    /// 403 too ("pods "p" is forbidden: exceeded quota: …"), and those are not the user's rights.
+    /// </summary>
+    private static bool IsRbacDenial(string? body)
+        => body is null || !body.Contains("is forbidden:", StringComparison.Ordinal) || s_rbacDenial.IsMatch(body);
+
+    private static readonly System.Text.RegularExpressions.Regex s_rbacDenial = new(@"(User|Group) \\?""[^""\\]*\\?"" cannot ", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static string Reason(HttpOperationException e)
     {

@@ -20,9 +20,22 @@ public sealed class KubeFixture : IAsyncLifetime
     /// <summary>artifacts/doppel-agent.oci.tar, the archive <see cref="AgentImage"/> was imported from.</summary>
     public string AgentImageArchive { get; } = Path.Combine(RepoPaths.Root, "artifacts", "doppel-agent.oci.tar");
 
+    /// <summary>
+    /// Names an agent image already on the node: the fixture then neither builds nor imports one
+    /// (a helper running a few tests against a shared cluster leaves the image others imported alone).
+    /// </summary>
+    public const string AgentImageVariable = "DOPPEL_TEST_AGENT_IMAGE";
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        if (Environment.GetEnvironmentVariable(AgentImageVariable) is { Length: > 0 } present)
+        {
+            _cluster = await KubeCluster.StartAsync(timeout.Token);
+            AgentImage = present;
+            return;
+        }
+
         var image = Run.CheckedAsync(["bash", Path.Combine(RepoPaths.Root, "scripts", "agent-image.sh"), RepoPaths.Agent], timeout.Token);
         _cluster = await KubeCluster.StartAsync(timeout.Token);
         AgentImage = (await image).Trim().Split('\n')[^1];

@@ -114,10 +114,10 @@ internal static class TargetsWorkload
           ports: [{port: 80}]
         """;
 
-    /// <summary>Applies the workload and waits until every pod that can be ready is.</summary>
-    public static async Task<TestNamespace> CreateAsync(KubeFixture fixture, CancellationToken cancellationToken)
+    /// <summary>Applies the workload in a new namespace PREFIX-RANDOM and waits until every pod that can be ready is.</summary>
+    public static async Task<TestNamespace> CreateAsync(KubeFixture fixture, CancellationToken cancellationToken, string prefix = "targets")
     {
-        var ns = await fixture.CreateNamespaceAsync("targets", cancellationToken);
+        var ns = await fixture.CreateNamespaceAsync(prefix, cancellationToken);
         var served = await fixture.Cluster.KubectlCheckedAsync(["api-versions"], cancellationToken);
         await ns.ApplyAsync(Yaml(served.Split('\n').Contains("batch/v1beta1") && !await ServesV1CronJobsAsync(fixture, cancellationToken) ? "batch/v1beta1" : "batch/v1"), cancellationToken);
         await ns.KubectlAsync(["create", "job", "nightly-manual", "--from=cronjob/nightly"], cancellationToken);
