@@ -3,6 +3,7 @@ using Doppel.Kubernetes.Tests.Support;
 using Doppel.Testing;
 using k8s;
 using k8s.Models;
+using Xunit.Abstractions;
 
 namespace Doppel.Kubernetes.Tests.Agents;
 
@@ -12,7 +13,7 @@ namespace Doppel.Kubernetes.Tests.Agents;
 /// reason, verb/resource/namespace, the can-i line), not whole strings.
 /// </summary>
 [Collection(KubeCollection.Name)]
-public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
+public sealed class AgentStartDiagnosisTests(KubeFixture fixture, ITestOutputHelper output)
 {
     /// <summary>An image reference on an address of the test's own discard link: nothing to pull, nothing leaves the machine.</summary>
     private const string DiscardPrefix = "198.18.77";
@@ -35,6 +36,7 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
             Spec = new V1JobSpec { Template = new V1PodTemplateSpec { Spec = new V1PodSpec { RestartPolicy = "Never", Containers = [new V1Container { Name = "a", Image = KubeCluster.BusyboxImage }] } } },
         };
         var create = await Assert.ThrowsAsync<KubeException>(() => KubeApi.CallAsync(connection, "create", "jobs", ns.Name, () => client.BatchV1.CreateNamespacedJobAsync(job, ns.Name, cancellationToken: ct)));
+        output.WriteLine(create.Message);
         Assert.Equal(
             $"The context 'doppel-test' is not allowed to create jobs in namespace {ns.Name}; check with `kubectl auth can-i create jobs -n {ns.Name}`.",
             create.Message);
@@ -83,8 +85,11 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
 
+        output.WriteLine(sentence);
+
         Assert.Contains("cannot be scheduled", sentence, StringComparison.Ordinal);
-        Assert.Contains("didn't match node selector", sentence, StringComparison.Ordinal);
+        // The scheduler's own words (1.20 says "node affinity" for a node selector too; later versions "node selector").
+        Assert.Matches("\\(0/1 nodes are available: 1 node\\(s\\) didn't match (Pod's node affinity|Pod's node affinity/selector|node selector)\\)", sentence);
         Assert.Contains("agent.node_selector", sentence, StringComparison.Ordinal);
         Assert.Contains("use -e", sentence, StringComparison.Ordinal);
         Assert.Contains(ns.Name, sentence, StringComparison.Ordinal);
@@ -108,6 +113,7 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
         {
             var workload = await AgentJob.CreateAsync(ns, "doppel-agent-tainted", "exec sleep 3600", ct);
             sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
+            output.WriteLine(sentence);
         }
         finally
         {
@@ -135,6 +141,8 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
 
+        output.WriteLine(sentence);
+
         Assert.Contains($"The agent's image {image} cannot be pulled on node {fixture.Cluster.NodeName}", sentence, StringComparison.Ordinal);
         Assert.Matches("\\((ErrImagePull|ImagePullBackOff): .+\\)", sentence);
         Assert.Contains("agent.image", sentence, StringComparison.Ordinal);
@@ -152,6 +160,8 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
 
+        output.WriteLine(sentence);
+
         Assert.Contains($"The agent's Job doppel-agent-quota in namespace {ns.Name} never got a pod: admission refused it", sentence, StringComparison.Ordinal);
         Assert.Contains("exceeded quota: no-pods", sentence, StringComparison.Ordinal);
         Assert.Contains("agent.namespace", sentence, StringComparison.Ordinal);
@@ -163,6 +173,7 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
         };
         var refused = await Assert.ThrowsAsync<KubeException>(() => KubeApi.CallAsync(connection, "create", "pods", ns.Name,
             () => connection.Client.CoreV1.CreateNamespacedPodAsync(pod, ns.Name, cancellationToken: ct)));
+        output.WriteLine(refused.Message);
         Assert.StartsWith($"The API server refused to create pods in namespace {ns.Name} at admission: ", refused.Message, StringComparison.Ordinal);
         Assert.Contains("exceeded quota: no-pods", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("can-i", refused.Message, StringComparison.Ordinal);
@@ -178,6 +189,8 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
         var workload = await AgentJob.CreateAsync(ns, "doppel-agent-exit", "echo starting; echo diag-fatal: no container abc >&2; exit 3", ct);
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
+
+        output.WriteLine(sentence);
 
         Assert.Contains("exited with code 3", sentence, StringComparison.Ordinal);
         Assert.Contains("starting | diag-fatal: no container abc", sentence, StringComparison.Ordinal);
@@ -200,6 +213,7 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
 
         Assert.Null(await AgentStartDiagnosis.ExplainAsync(connection, workload, timedOut: false, ct));
         var sentence = await AgentStartDiagnosis.ExplainAsync(connection, workload, timedOut: true, ct);
+        output.WriteLine(sentence);
 
         Assert.NotNull(sentence);
         Assert.StartsWith("The agent did not start within agent.startup_timeout: the agent has been running in pod doppel-agent-silent-", sentence, StringComparison.Ordinal);
@@ -258,6 +272,8 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture)
         await connection.Client.CoreV1.PatchNamespacedPodEphemeralcontainersAsync(new V1Patch(patch, V1Patch.PatchType.StrategicMergePatch), "target", ns.Name, cancellationToken: ct);
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
+
+        output.WriteLine(sentence);
 
         Assert.Contains("The agent in pod target", sentence, StringComparison.Ordinal);
         Assert.Contains("exited with code 4", sentence, StringComparison.Ordinal);
