@@ -71,8 +71,7 @@ internal static class KubeApi
     /// namespace N; check with `kubectl auth can-i VERB RESOURCE -n N`.</c> A subresource
     /// (<c>pods/portforward</c>) is checked with <c>--subresource</c>, as kubectl reads
     /// <c>pods/NAME</c> as one pod's name. For refusals that do not come through
-    /// <see cref="CallAsync"/>: a port-forward's WebSocket upgrade answered 403 (see
-    /// <see cref="IsForbidden"/>).
+    /// <see cref="CallAsync"/>; a port-forward has its own (<see cref="PortForwardForbidden"/>).
     /// </summary>
     public static KubeException Forbidden(KubeConnection connection, string verb, string resource, string? ns, Exception? inner)
     {
@@ -82,6 +81,19 @@ internal static class KubeApi
         var slash = resource.IndexOf('/', StringComparison.Ordinal);
         var check = slash < 0 ? resource : $"{resource[..slash]} --subresource={resource[(slash + 1)..]}";
         var message = $"The context '{connection.Context}' is not allowed to {verb} {resource} {where}; check with `kubectl auth can-i {verb} {check} {scope}`.";
+        return inner is null ? new KubeException(message) : new KubeException(message, inner);
+    }
+
+    /// <summary>
+    /// The sentence for a port-forward the API server refused (403 to the WebSocket upgrade): the
+    /// upgrade is an HTTP GET, authorized as <c>get pods/portforward</c>, and from Kubernetes 1.35
+    /// (AuthorizePodWebsocketUpgradeCreatePermission) also as <c>create</c>, so both lines are named.
+    /// </summary>
+    public static KubeException PortForwardForbidden(KubeConnection connection, string ns, Exception? inner)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var message = $"The context '{connection.Context}' is not allowed to port-forward to pods in namespace {ns} (it needs get and create on pods/portforward); " +
+                      $"check with `kubectl auth can-i get pods --subresource=portforward -n {ns}` and `kubectl auth can-i create pods --subresource=portforward -n {ns}`.";
         return inner is null ? new KubeException(message) : new KubeException(message, inner);
     }
 

@@ -56,14 +56,18 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture, ITestOutputHel
         });
         Assert.NotNull(refused);
         Assert.True(KubeApi.IsForbidden(refused), refused.ToString());
-        var forward = KubeApi.Forbidden(connection, "create", "pods/portforward", ns.Name, refused).Message;
-        Assert.Contains($"not allowed to create pods/portforward in namespace {ns.Name}; check with `kubectl auth can-i create pods --subresource=portforward -n {ns.Name}`.", forward, StringComparison.Ordinal);
+        var forward = KubeApi.PortForwardForbidden(connection, ns.Name, refused).Message;
+        output.WriteLine(forward);
+        Assert.Contains($"not allowed to port-forward to pods in namespace {ns.Name} (it needs get and create on pods/portforward)", forward, StringComparison.Ordinal);
+        Assert.Contains($"`kubectl auth can-i get pods --subresource=portforward -n {ns.Name}`", forward, StringComparison.Ordinal);
+        Assert.Contains($"`kubectl auth can-i create pods --subresource=portforward -n {ns.Name}`", forward, StringComparison.Ordinal);
 
         // Each can-i line is one kubectl accepts, and it says no for this account (view may read logs).
         Assert.Equal("no", await login.CanIAsync(fixture, ["create", "jobs", "-n", ns.Name], ct));
         Assert.Equal("no", await login.CanIAsync(fixture, ["delete", "jobs", "-n", ns.Name], ct));
         Assert.Equal("no", await login.CanIAsync(fixture, ["patch", "pods", "--subresource=ephemeralcontainers", "-n", ns.Name], ct));
         Assert.Equal("no", await login.CanIAsync(fixture, ["create", "pods", "--subresource=portforward", "-n", ns.Name], ct));
+        Assert.Equal("no", await login.CanIAsync(fixture, ["get", "pods", "--subresource=portforward", "-n", ns.Name], ct));
         Assert.Equal("yes", await login.CanIAsync(fixture, ["get", "pods", "--subresource=log", "-n", ns.Name], ct));
 
         // A namespace without even view: the log read is refused with its own wording.

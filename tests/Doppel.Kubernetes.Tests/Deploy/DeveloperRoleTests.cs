@@ -30,7 +30,7 @@ public sealed class DeveloperRoleTests(KubeFixture fixture)
         "get replicasets.apps", "list replicasets.apps", "get cronjobs.batch", "list cronjobs.batch",
         "get jobs.batch", "list jobs.batch", "watch jobs.batch", "create jobs.batch", "delete jobs.batch",
         "create pods", "delete pods",
-        "create pods --subresource=portforward", "patch pods --subresource=ephemeralcontainers", "get pods --subresource=log",
+        "get pods --subresource=portforward", "create pods --subresource=portforward", "patch pods --subresource=ephemeralcontainers", "get pods --subresource=log",
         "list events",
     ];
 
