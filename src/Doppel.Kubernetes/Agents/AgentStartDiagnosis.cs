@@ -310,7 +310,7 @@ public static class AgentStartDiagnosis
             _ => null,
         }).FirstOrDefault(i => i is not null) ?? "(unknown image)";
 
-    /// <summary>A message from the cluster, one line, without its final period, at most <see cref="MessageLength"/> characters.</summary>
+    /// <summary>A message from the cluster, one line, without its final period, at most <see cref="MessageLength"/> characters (its start and its end).</summary>
     private static string Cut(string? message)
     {
         var line = string.Join(' ', (message ?? "").Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.');
@@ -319,7 +319,8 @@ public static class AgentStartDiagnosis
             return "no message";
         }
 
-        return line.Length <= MessageLength ? line : line[..(MessageLength - 1)] + "…";
+        // Both ends: the kubelet's pull errors nest causes, and the innermost ("connect: connection refused") comes last.
+        return line.Length <= MessageLength ? line : line[..(MessageLength / 3)] + " … " + line[^(MessageLength - (MessageLength / 3) - 3)..];
     }
 
     /// <summary>The agent's pod and its container status (null until the kubelet reports one).</summary>

@@ -149,6 +149,8 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture, ITestOutputHel
 
         Assert.Contains($"The agent's image {image} cannot be pulled on node {fixture.Cluster.NodeName}", sentence, StringComparison.Ordinal);
         Assert.Matches("\\((ErrImagePull|ImagePullBackOff): .+\\)", sentence);
+        // The innermost cause, last in the kubelet's message: the sealed cluster refuses the connection.
+        Assert.Contains("198.18.77.1:443", sentence, StringComparison.Ordinal);
         Assert.Contains("agent.image", sentence, StringComparison.Ordinal);
     }
 
