@@ -84,7 +84,7 @@ public sealed class PodPortForward : IAsyncDisposable
     /// refused port shows as an IOException with the kubelet's text on the first read or write.
     /// Throws <see cref="IOException"/> when the pod does not exist or is not running, the API
     /// server cannot be reached or the upgrade fails; <see cref="KubeException"/> when the
-    /// credentials are refused or RBAC does not allow <c>create pods/portforward</c> (retrying
+    /// credentials are refused or RBAC does not allow <c>get</c> (the upgrade) and <c>create</c> on <c>pods/portforward</c> (retrying
     /// will not help); <see cref="OperationCanceledException"/> on cancellation.
     /// </summary>
     public async ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken)
@@ -192,8 +192,11 @@ public sealed class PodPortForward : IAsyncDisposable
         switch (e)
         {
             case HttpOperationException { Response.StatusCode: HttpStatusCode.Forbidden } http:
+                // A WebSocket upgrade is a GET: Kubernetes authorizes it as `get` (newer servers
+                // ask for `create` as well, as for kubectl's SPDY POST).
                 return new KubeException(
-                    $"The context '{_connection.Context}' is not allowed to create pods/portforward in namespace {Namespace}; check with `kubectl auth can-i create pods/portforward -n {Namespace}`.", http);
+                    $"The context '{_connection.Context}' is not allowed to port-forward to pods in namespace {Namespace} (it needs get and create on pods/portforward); " +
+                    $"check with `kubectl auth can-i get pods/portforward -n {Namespace}` and `kubectl auth can-i create pods/portforward -n {Namespace}`.", http);
             case HttpOperationException { Response.StatusCode: HttpStatusCode.Unauthorized } http:
                 return new KubeException($"The API server {_connection.Server} rejected the credentials of context '{_connection.Context}' (401 Unauthorized); log in again or fix the user in the kubeconfig.", http);
             case HttpOperationException http:

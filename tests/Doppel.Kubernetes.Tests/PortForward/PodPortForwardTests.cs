@@ -109,7 +109,8 @@ public sealed class PodPortForwardTests(KubeFixture fixture) : IDisposable
         await using var refused = new PodPortForward(limited, ns.Name, EchoWorkload.Pod, EchoWorkload.Port);
         var error = await Assert.ThrowsAsync<KubeException>(async () => await refused.ConnectAsync(timeout.Token));
         Assert.Equal(
-            $"The context 'doppel-test' is not allowed to create pods/portforward in namespace {ns.Name}; check with `kubectl auth can-i create pods/portforward -n {ns.Name}`.",
+            $"The context 'doppel-test' is not allowed to port-forward to pods in namespace {ns.Name} (it needs get and create on pods/portforward); " +
+            $"check with `kubectl auth can-i get pods/portforward -n {ns.Name}` and `kubectl auth can-i create pods/portforward -n {ns.Name}`.",
             error.Message);
     }
 
