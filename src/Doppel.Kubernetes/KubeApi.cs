@@ -236,7 +236,8 @@ internal static class KubeApi
 
     private static readonly System.Text.RegularExpressions.Regex s_rbacDenial = new(@"(User|Group) \\?""[^""\\]*\\?"" cannot ", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    private static string Reason(HttpOperationException e)
+    /// <summary>The API server's Status message of a failed request (one sentence), else the body's first line.</summary>
+    internal static string Reason(HttpOperationException e)
     {
         var body = e.Response.Content;
         try
@@ -254,7 +255,8 @@ internal static class KubeApi
         return string.IsNullOrWhiteSpace(body) ? e.Message : body.Trim().Split('\n')[0];
     }
 
-    private static string Innermost(Exception e)
+    /// <summary>The first line of the innermost exception's message, ending in a full stop.</summary>
+    internal static string Innermost(Exception e)
     {
         while (e.InnerException is not null)
         {
