@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Doppel.Config;
 using Doppel.Kubernetes;
 using Doppel.Kubernetes.Agents;
+using Doppel.Kubernetes.PortForward;
 using Doppel.Kubernetes.Targets;
 using Microsoft.Extensions.Logging;
 
@@ -126,7 +127,8 @@ internal static class ClusterRun
                     w => $"agent ready (pod {w.Namespace}/{w.PodName} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
                 created = workload;
 
-                await using var transport = new PortForwardTransport(connection, workload);
+                await using var transport = new PortForwardTransport(
+                    new PodPortForward(connection, workload.Namespace, workload.PodName!, workload.Port, loggers.CreateLogger("doppel.portforward")));
                 return await TargetRun.RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, cancellationToken).ConfigureAwait(false);
             }
             catch (KubeException e) when (!cancellationToken.IsCancellationRequested)

@@ -37,7 +37,7 @@ public sealed class ClusterExecTests(KubeFixture fixture)
                 imagePullPolicy: Never
                 command: ["sleep", "100000"]
                 env: [{name: BFF_GREETING, value: from-the-pod-spec}]
-                volumeMounts: [{name: files, mountPath: /etc/bff}]
+                volumeMounts: [{name: files, mountPath: /app/config}]
               volumes: [{name: files, configMap: {name: bff-files}}]
         """;
 
@@ -53,7 +53,7 @@ public sealed class ClusterExecTests(KubeFixture fixture)
 
         var (code, stdout, stderr) = await developer.ExecAsync(
             ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "/bin/sh", "-c",
-             "echo env=$BFF_GREETING; echo file=$(cat /etc/bff/greeting.txt); echo host=$(hostname); echo web=$(curl -sS --max-time 30 http://web/); exit 7"],
+             "echo env=$BFF_GREETING; echo file=$(cat /app/config/greeting.txt); echo host=$(hostname); echo web=$(curl -sS --max-time 30 http://web/); exit 7"],
             timeout.Token);
 
         Assert.True(code == 7, $"exit code {code}\n{stdout}\n{stderr}");
