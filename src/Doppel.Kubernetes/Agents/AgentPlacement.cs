@@ -22,6 +22,7 @@ namespace Doppel.Kubernetes.Agents;
 public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
 {
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(150);
+    private static readonly TimeSpan s_diagnoseInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>The namespace the agent's workload goes to: <c>agent.namespace</c>, else <paramref name="targetNamespace"/>.</summary>
     public string NamespaceFor(string targetNamespace) => string.IsNullOrEmpty(agent.Namespace) ? targetNamespace : agent.Namespace;
@@ -56,7 +57,7 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
     /// written "listening on" (its log; when <c>pods/log</c> may not be read, the running container
     /// is taken as ready and the first connection tells). Returns the workload with its pod and
     /// node. Throws <see cref="KubeException"/>: the agent exited (its last log line), or it did
-    /// not start in time (<see cref="ExplainAsync"/>).
+    /// not start (<see cref="AgentStartDiagnosis"/>: at once when it cannot start, else at the timeout).
     /// </summary>
     public async Task<AgentWorkload> WaitReadyAsync(AgentWorkload workload, CancellationToken cancellationToken)
     {
@@ -64,6 +65,7 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         var timeout = TimeSpan.FromSeconds(Math.Max(agent.StartupTimeout, 1));
         var clock = Stopwatch.StartNew();
         var logReadable = true;
+        var diagnosed = TimeSpan.Zero;
         while (true)
         {
             var pod = await FindPodAsync(workload, cancellationToken).ConfigureAwait(false);
@@ -99,7 +101,19 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
 
             if (clock.Elapsed >= timeout)
             {
-                throw new KubeException(await ExplainAsync(workload, pod, timeout, cancellationToken).ConfigureAwait(false));
+                throw new KubeException(await ExplainAsync(workload, timeout, timedOut: true, cancellationToken).ConfigureAwait(false)
+                    ?? $"The agent was not ready within {timeout.TotalSeconds:0} s (agent.startup_timeout).");
+            }
+
+            // Not ready yet: once a second, whether it is still starting normally or cannot start
+            // (RBAC, unschedulable, image pull, admission) — then the sentence now, not at the timeout.
+            if (clock.Elapsed - diagnosed >= s_diagnoseInterval)
+            {
+                diagnosed = clock.Elapsed;
+                if (await ExplainAsync(workload, timeout, timedOut: false, cancellationToken).ConfigureAwait(false) is { } failure)
+                {
+                    throw new KubeException(failure);
+                }
             }
 
             await Task.Delay(s_pollInterval, cancellationToken).ConfigureAwait(false);
@@ -186,31 +200,16 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
                (string.IsNullOrEmpty(last) ? "." : $": {last.TrimEnd('.')}.");
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // The one call site for the start-failure diagnosis (helper "diag": AgentStartDiagnosis, which
-    // reads Job conditions, events and pod status to name RBAC, unschedulable, image pull and
-    // admission failures). Until it is plugged in, this says the pod's phase and container state.
-    // ---------------------------------------------------------------------------------------------
-
-    /// <summary>One sentence saying why <paramref name="workload"/>'s agent did not become ready within <paramref name="timeout"/>.</summary>
-    private Task<string> ExplainAsync(AgentWorkload workload, V1Pod? pod, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Why <paramref name="workload"/>'s agent is not ready (<see cref="AgentStartDiagnosis"/>): null
+    /// while it is still starting normally; with <paramref name="timedOut"/> always a sentence, which
+    /// also names the startup timeout.
+    /// </summary>
+    private async Task<string?> ExplainAsync(AgentWorkload workload, TimeSpan timeout, bool timedOut, CancellationToken cancellationToken)
     {
-        _ = cancellationToken;
-        var what = workload.Kind == AgentWorkloadKind.Job ? $"Job {workload.Namespace}/{workload.Name}" : $"pod {workload.Namespace}/{workload.Name}";
-        if (pod is null)
-        {
-            return Task.FromResult($"The agent's {what} got no pod within {timeout.TotalSeconds:0} s (agent.startup_timeout); see `kubectl describe job {workload.Name} -n {workload.Namespace} --context {connection.Context}`.");
-        }
-
-        var state = pod.Status?.ContainerStatuses?.FirstOrDefault(c => c.Name == workload.Container)?.State;
-        var container = state switch
-        {
-            { Waiting: { } waiting } => $"its container is waiting ({waiting.Reason}{(string.IsNullOrEmpty(waiting.Message) ? "" : ": " + waiting.Message.TrimEnd('.'))})",
-            { Running: not null } => "its container runs but the agent has not said it listens",
-            _ => "its container has not started",
-        };
-        return Task.FromResult(
-            $"The agent of {what} was not ready within {timeout.TotalSeconds:0} s (agent.startup_timeout): pod {pod.Metadata.Name} is {pod.Status?.Phase ?? "unknown"} and {container}; " +
-            $"see `kubectl describe pod {pod.Metadata.Name} -n {workload.Namespace} --context {connection.Context}`.");
+        var sentence = await AgentStartDiagnosis.ExplainAsync(connection, workload, timedOut, cancellationToken).ConfigureAwait(false);
+        return timedOut && sentence is not null && !sentence.Contains("startup_timeout", StringComparison.Ordinal)
+            ? $"{sentence.TrimEnd('.')} (agent.startup_timeout: {timeout.TotalSeconds:0} s)."
+            : sentence;
     }
 }
