@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the doppel-agent image offline (buildah, FROM scratch; no registry, no base image):
-#   scripts/agent-image.sh [AGENT_BINARY]     default artifacts/doppel-agent (scripts/build.sh)
-# Writes artifacts/doppel-agent.oci.tar and prints its reference, doppel.local/doppel-agent:VERSION,
-# as the last line. `ctr -n k8s.io images import artifacts/doppel-agent.oci.tar` on a node makes the
+#   scripts/agent-image.sh [AGENT_BINARY [REFERENCE]]
+#     AGENT_BINARY  default artifacts/doppel-agent (scripts/build.sh)
+#     REFERENCE     default doppel.local/doppel-agent:VERSION (doppel's default agent.image); tests
+#                   sharing one cluster give their own tag so that their imports do not collide
+# Writes artifacts/doppel-agent.oci.tar and prints its reference as the last line. `ctr -n k8s.io images import artifacts/doppel-agent.oci.tar` on a node makes the
 # reference available there; `agent.image` set to it is all a cluster needs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -11,7 +13,7 @@ cd "$ROOT"
 agent=${1:-artifacts/doppel-agent}
 [ -x "$agent" ] || { echo "doppel scripts: the agent binary $agent does not exist; run scripts/build.sh first." >&2; exit 1; }
 version=$(sed -n 's|.*<Version>\(.*\)</Version>.*|\1|p' Directory.Build.props | head -n 1)
-ref="doppel.local/doppel-agent:${version:?no <Version> in Directory.Build.props}"
+ref=${2:-"doppel.local/doppel-agent:${version:?no <Version> in Directory.Build.props}"}
 out=artifacts/doppel-agent.oci.tar
 
 context=$(mktemp -d "${TMPDIR:-/tmp}/doppel-agent-image.XXXXXX")

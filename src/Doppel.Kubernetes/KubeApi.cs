@@ -160,7 +160,8 @@ internal static class KubeApi
         _ => throw new InvalidOperationException($"The generic API returned a {value.GetType().Name}, not JSON."),
     };
 
-    private static string Reason(HttpOperationException e)
+    /// <summary>The API server's Status message of a failed request (one sentence), else the body's first line.</summary>
+    internal static string Reason(HttpOperationException e)
     {
         var body = e.Response.Content;
         try
@@ -178,7 +179,8 @@ internal static class KubeApi
         return string.IsNullOrWhiteSpace(body) ? e.Message : body.Trim().Split('\n')[0];
     }
 
-    private static string Innermost(Exception e)
+    /// <summary>The first line of the innermost exception's message, ending in a full stop.</summary>
+    internal static string Innermost(Exception e)
     {
         while (e.InnerException is not null)
         {

@@ -116,7 +116,7 @@ public sealed class KubeConnection : IDisposable
     }
 
     /// <summary>The kubeconfig files to read, in order; throws when none exists.</summary>
-    internal static IReadOnlyList<string> KubeconfigFiles(KubeConnectionOptions options)
+    public static IReadOnlyList<string> KubeconfigFiles(KubeConnectionOptions options)
     {
         var home = options.Variables("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         string Expand(string path) => path == "~" ? home : path.StartsWith("~/", StringComparison.Ordinal) ? Path.Combine(home, path[2..]) : path;

@@ -12,7 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace Doppel.Cli.Running;
 
 /// <summary>
-/// <c>doppel exec</c> with a local target: starts a <c>doppel-agent</c> for it, starts a
+/// <c>doppel exec</c> with a target: a cluster target goes to <see cref="ClusterRun"/>; for a local
+/// target this starts a <c>doppel-agent</c>, starts a
 /// <see cref="DoppelSession"/> with it (environment, policy, remote), runs the program with the
 /// session, and turns what happened into an exit code.
 /// </summary>
@@ -35,12 +36,10 @@ internal static class TargetRun
             return ExitCodes.ConfigError;
         }
 
-        if (target.Kind is not (TargetKind.Pid or TargetKind.Container or TargetKind.Targetless))
+        // A cluster target (and targetless with a kubeconfig): the agent runs in the cluster, no root needed.
+        if (ClusterRun.IsClusterTarget(config, environment))
         {
-            console.WriteError(
-                $"target '{target.Path}' is a Kubernetes target, and this build of doppel cannot reach a cluster yet, so '{commandLine[0]}' was not started; " +
-                "locally, use pid/PID, container/ID or targetless.");
-            return ExitCodes.Unavailable;
+            return await ClusterRun.RunAsync(config, commandLine, environment, loggers, signals, verbose, envFile, podDirectory, cancellationToken).ConfigureAwait(false);
         }
 
         if (!System.Environment.IsPrivilegedProcess)
@@ -95,88 +94,102 @@ internal static class TargetRun
 
         await using (agent.ConfigureAwait(false))
         {
-            var sessionOptions = new SessionOptions
+            return await RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, agent.Endpoint, podDirectory, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The part of <c>doppel exec</c> after the agent is placed, for local and cluster targets alike:
+    /// starts a <see cref="DoppelSession"/> with the agent <paramref name="transport"/> reaches, runs
+    /// the program with it and turns what happened into an exit code (the program's own, or
+    /// <see cref="ExitCodes.Unavailable"/> when the session cannot start, <see cref="ExitCodes.WriteBackFailed"/>).
+    /// </summary>
+    internal static async Task<int> RunSessionAsync(
+        DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
+        IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken)
+    {
+        var console = environment.Console;
+        var sessionOptions = new SessionOptions
+        {
+            Config = config,
+            Program = commandLine[0],
+            WorkingDirectory = environment.WorkingDirectory,
+            LocalEnvironment = LocalEnvironment(),
+            EnvFile = envFile,
+            ClientVersion = Version,
+            Warn = console.WriteWarning,
+
+            // One progress line per port subscribed at the agent (docs/cli.md, "Incoming traffic").
+            Info = console.WriteInfo,
+
+            // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
+            ReportError = console.WriteError,
+
+            // ...and a later success of it takes that line back in one more (docs/cli.md, "Write mode").
+            ReportRecovered = message => console.WriteInfo("doppel: " + message),
+
+            // The final flush at exit says so, and a further Ctrl+C skips it (docs/cli.md, "Write mode").
+            FinalFlushStarting = signals.FinalFlushStarting,
+        };
+        DoppelSession session;
+        try
+        {
+            session = await DoppelSession.StartAsync(sessionOptions, transport, loggers, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
+            return ExitCodes.Unavailable;
+        }
+        catch (SessionStartException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            console.WriteError($"{e.Message}; '{commandLine[0]}' was not started.");
+            return ExitCodes.Unavailable;
+        }
+
+        await using (session.ConfigureAwait(false))
+        {
+            console.WriteInfo(session.Description);
+            var programEnvironment = session.Environment;
+            if (podDirectory is not null)
             {
-                Config = config,
+                if (!await IsPodDirectoryAsync(session, podDirectory, cancellationToken).ConfigureAwait(false))
+                {
+                    console.WriteError($"--cwd names '{Printable.Escape(podDirectory)}', which is a directory neither on this machine nor in the target's file system as feature.fs serves it; '{commandLine[0]}' was not started.");
+                    return ExitCodes.ConfigError;
+                }
+
+                // What a shell sets when it changes directory: programs that trust PWD see the pod's.
+                programEnvironment = new Dictionary<string, string>(programEnvironment, StringComparer.Ordinal) { ["PWD"] = podDirectory };
+            }
+
+            var options = new InterceptionOptions
+            {
                 Program = commandLine[0],
+                Arguments = commandLine.Skip(1).ToArray(),
+                Environment = programEnvironment,
+                VirtualWorkingDirectory = podDirectory,
                 WorkingDirectory = environment.WorkingDirectory,
-                LocalEnvironment = LocalEnvironment(),
-                EnvFile = envFile,
-                ClientVersion = Version,
-                Warn = console.WriteWarning,
+                OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
+                Logger = loggers.CreateLogger("doppel.interception"),
 
-                // One progress line per port subscribed at the agent (docs/cli.md, "Incoming traffic").
-                Info = console.WriteInfo,
-
-                // A write-back the pod refuses is one error line naming the file (docs/cli.md, "Write mode").
-                ReportError = console.WriteError,
-
-                // ...and a later success of it takes that line back in one more (docs/cli.md, "Write mode").
-                ReportRecovered = message => console.WriteInfo("doppel: " + message),
-
-                // The final flush at exit says so, and a further Ctrl+C skips it (docs/cli.md, "Write mode").
-                FinalFlushStarting = signals.FinalFlushStarting,
+                // A process the program leaves behind (server &, a daemon) still makes trapped calls:
+                // the session serves it until it exits (docs/cli.md, "Processes left running").
+                KeepServingLeftBehind = true,
+                Files = session.Files,
             };
-            DoppelSession session;
-            try
+            await using var process = await InterceptedProcess.StartAsync(options, session.Policy, session.Remote, cancellationToken).ConfigureAwait(false);
+            var code = await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
+            if (verbose)
             {
-                session = await DoppelSession.StartAsync(sessionOptions, agent.Endpoint, loggers, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
-                return ExitCodes.Unavailable;
-            }
-            catch (SessionStartException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                console.WriteError($"{e.Message}; '{commandLine[0]}' was not started.");
-                return ExitCodes.Unavailable;
-            }
-
-            await using (session.ConfigureAwait(false))
-            {
-                console.WriteInfo(session.Description);
-                var programEnvironment = session.Environment;
-                if (podDirectory is not null)
+                foreach (var line in session.IncomingSummary)
                 {
-                    if (!await IsPodDirectoryAsync(session, podDirectory, cancellationToken).ConfigureAwait(false))
-                    {
-                        console.WriteError($"--cwd names '{Printable.Escape(podDirectory)}', which is a directory neither on this machine nor in the target's file system as feature.fs serves it; '{commandLine[0]}' was not started.");
-                        return ExitCodes.ConfigError;
-                    }
-
-                    // What a shell sets when it changes directory: programs that trust PWD see the pod's.
-                    programEnvironment = new Dictionary<string, string>(programEnvironment, StringComparer.Ordinal) { ["PWD"] = podDirectory };
+                    console.WriteInfo("incoming: " + line);
                 }
-
-                var options = new InterceptionOptions
-                {
-                    Program = commandLine[0],
-                    Arguments = commandLine.Skip(1).ToArray(),
-                    Environment = programEnvironment,
-                    VirtualWorkingDirectory = podDirectory,
-                    WorkingDirectory = environment.WorkingDirectory,
-                    OpenFilesLimit = InterceptionOptions.ParentOpenFilesLimit(),
-                    Logger = loggers.CreateLogger("doppel.interception"),
-
-                    // A process the program leaves behind (server &, a daemon) still makes trapped calls:
-                    // the session serves it until it exits (docs/cli.md, "Processes left running").
-                    KeepServingLeftBehind = true,
-                    Files = session.Files,
-                };
-                await using var process = await InterceptedProcess.StartAsync(options, session.Policy, session.Remote, cancellationToken).ConfigureAwait(false);
-                var code = await signals.SuperviseAsync(process, commandLine[0]).ConfigureAwait(false);
-                if (verbose)
-                {
-                    foreach (var line in session.IncomingSummary)
-                    {
-                        console.WriteInfo("incoming: " + line);
-                    }
-                }
-
-                // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
-                return code == ExitCodes.Success && session.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;
             }
+
+            // The program's own failure stays its code; a success whose writes did not all reach the pod is not one.
+            return code == ExitCodes.Success && session.UnsentFiles.Count > 0 ? ExitCodes.WriteBackFailed : code;
         }
     }
 
@@ -209,15 +222,7 @@ internal static class TargetRun
     /// <c>agent.log_level</c> (a level or RUST_LOG-style directives, <see cref="LogLevels.Parse"/>:
     /// the most detailed level named wins) as the agent's <c>--log-level</c> word.
     /// </summary>
-    internal static string AgentLogLevel(string? configured) => LogLevels.Parse(configured) switch
-    {
-        LogLevel.Trace => "trace",
-        LogLevel.Debug => "debug",
-        LogLevel.Warning => "warn",
-        LogLevel.Error or LogLevel.Critical => "error",
-        LogLevel.None => "off",
-        _ => "info",
-    };
+    internal static string AgentLogLevel(string? configured) => LogLevels.AgentWord(configured);
 
     /// <summary>
     /// The agent's log lines, on doppel's standard error as <c>agent: LEVEL: message</c>. The agent

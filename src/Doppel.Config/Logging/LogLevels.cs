@@ -38,6 +38,20 @@ public static class LogLevels
         return best;
     }
 
+    /// <summary>
+    /// <c>agent.log_level</c> (a level or RUST_LOG-style directives, <see cref="Parse"/>: the most
+    /// detailed level named wins) as the agent's <c>--log-level</c> word; info when none is named.
+    /// </summary>
+    public static string AgentWord(string? configured) => Parse(configured) switch
+    {
+        LogLevel.Trace => "trace",
+        LogLevel.Debug => "debug",
+        LogLevel.Warning => "warn",
+        LogLevel.Error or LogLevel.Critical => "error",
+        LogLevel.None => "off",
+        _ => "info",
+    };
+
     /// <summary>The parts of <paramref name="directives"/> (after any <c>TARGET=</c>) that are not level words: a typo to warn about.</summary>
     public static IReadOnlyList<string> UnknownLevels(string? directives) => [.. Words(directives).Where(word => Level(word) is null)];
 

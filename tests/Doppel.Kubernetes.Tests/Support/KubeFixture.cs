@@ -14,7 +14,13 @@ public sealed class KubeFixture : IAsyncLifetime
 
     public KubeCluster Cluster => _cluster ?? throw new InvalidOperationException("The test cluster did not start.");
 
-    /// <summary>The agent image's reference (doppel.local/doppel-agent:VERSION), present on the node.</summary>
+    /// <summary>
+    /// Names the agent image's tag (doppel.local/doppel-agent:TAG) when a shared cluster's other
+    /// users must not see this run's import replace theirs; unset: VERSION, doppel's default agent.image.
+    /// </summary>
+    public const string AgentTagVariable = "DOPPEL_TEST_AGENT_TAG";
+
+    /// <summary>The agent image's reference (doppel.local/doppel-agent:VERSION, or the tag <see cref="AgentTagVariable"/> names), present on the node.</summary>
     public string AgentImage { get; private set; } = "";
 
     /// <summary>artifacts/doppel-agent.oci.tar, the archive <see cref="AgentImage"/> was imported from.</summary>
@@ -23,7 +29,8 @@ public sealed class KubeFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var image = Run.CheckedAsync(["bash", Path.Combine(RepoPaths.Root, "scripts", "agent-image.sh"), RepoPaths.Agent], timeout.Token);
+        string[] reference = Environment.GetEnvironmentVariable(AgentTagVariable) is { Length: > 0 } tag ? ["doppel.local/doppel-agent:" + tag] : [];
+        var image = Run.CheckedAsync(["bash", Path.Combine(RepoPaths.Root, "scripts", "agent-image.sh"), RepoPaths.Agent, .. reference], timeout.Token);
         _cluster = await KubeCluster.StartAsync(timeout.Token);
         AgentImage = (await image).Trim().Split('\n')[^1];
         await Cluster.ImportImageAsync(AgentImageArchive, timeout.Token);

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using Doppel.Config;
+using Doppel.Kubernetes;
+using Doppel.Kubernetes.Agents;
+using Doppel.Kubernetes.Targets;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Cli.Running;
+
+/// <summary>
+/// <c>doppel exec</c> with a cluster target, as an ordinary user (no root: nothing is done to this
+/// machine's namespaces). Progress goes to stderr, each step with its time:
+/// <code>
+///   resolving target deployment/bff ...      → target: pod dev/bff-5f..-x2x (container bff) on node n1 (120 ms)
+///   starting agent on node n1 ...            → agent ready (pod doppel-agent-… on node n1, 1800 ms)
+///   session: … (then the program runs with the session exactly as for a local target)
+/// </code>
+/// The agent's workload (a Job, a plain pod for targetless — <see cref="AgentPlacement"/>) is
+/// deleted when the session ends, fails or is interrupted; the agent reaches the session through
+/// the API server's port-forward (<see cref="PortForwardTransport"/>).
+/// </summary>
+internal static class ClusterRun
+{
+    private static readonly TimeSpan s_deleteTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// True when the target's agent runs in a cluster: every Kubernetes target; <c>targetless</c>
+    /// when a kubeconfig is found (the <c>kubeconfig</c> key, KUBECONFIG or ~/.kube/config) and
+    /// <c>-n</c> does not name a local network namespace (<c>/run/netns/NAME</c>), as mirrord's
+    /// targetless runs in the cluster. pid/… and container/… are local.
+    /// </summary>
+    public static bool IsClusterTarget(DoppelConfig config, CliEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        var target = config.Target!;
+        switch (target.Kind)
+        {
+            case TargetKind.Pid or TargetKind.Container:
+                return false;
+            case TargetKind.Targetless:
+                if (target.Namespace is { Length: > 0 } ns && !ns.Contains('/', StringComparison.Ordinal) && File.Exists("/run/netns/" + ns))
+                {
+                    return false;
+                }
+
+                try
+                {
+                    KubeConnection.KubeconfigFiles(ConnectionOptions(config, environment));
+                    return true;
+                }
+                catch (KubeException)
+                {
+                    return false;
+                }
+
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// Resolves the target, places the agent, connects through the port-forward, runs the session
+    /// (<see cref="TargetRun.RunSessionAsync"/>) and deletes the agent's workload. Exit codes: the
+    /// program's; 2 when the kubeconfig cannot be used; 69 when the target cannot be resolved or
+    /// the agent does not start (one sentence, nothing run).
+    /// </summary>
+    public static async Task<int> RunAsync(
+        DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
+        IReadOnlyList<KeyValuePair<string, string>> envFile, string? podDirectory, CancellationToken cancellationToken)
+    {
+        var console = environment.Console;
+        var target = config.Target!;
+        var targetless = target.Kind == TargetKind.Targetless;
+        var notStarted = $"'{commandLine[0]}' was not started.";
+
+        if (config.Agent.Ephemeral && !targetless)
+        {
+            return PlaceEphemeral(environment, notStarted);
+        }
+
+        KubeConnection connection;
+        try
+        {
+            connection = KubeConnection.Open(ConnectionOptions(config, environment));
+        }
+        catch (KubeException e)
+        {
+            console.WriteError($"{e.Message} {notStarted}");
+            return ExitCodes.ConfigError;
+        }
+
+        using (connection)
+        {
+            var placement = new AgentPlacement(connection, config.Agent);
+            AgentWorkload? created = null;
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                string where;
+                Func<Task<AgentWorkload>> create;
+                if (targetless)
+                {
+                    var ns = placement.NamespaceFor(target.Namespace ?? connection.Namespace);
+                    where = $"in namespace {ns}";
+                    create = () => placement.CreateTargetlessPodAsync(ns, cancellationToken);
+                }
+                else
+                {
+                    var resolved = await console.ProgressAsync(
+                        $"resolving target {target.Path}",
+                        () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
+                        r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                    where = $"on node {resolved.Node}";
+                    create = () => placement.CreateJobAsync(resolved, cancellationToken);
+                }
+
+                clock.Restart();
+                var workload = await console.ProgressAsync(
+                    $"starting agent {where}",
+                    async () =>
+                    {
+                        created = await create().ConfigureAwait(false);
+                        return await placement.WaitReadyAsync(created, cancellationToken).ConfigureAwait(false);
+                    },
+                    w => $"agent ready (pod {w.Namespace}/{w.PodName} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                created = workload;
+
+                await using var transport = new PortForwardTransport(connection, workload);
+                return await TargetRun.RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (KubeException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                console.WriteError($"{e.Message.TrimEnd('.')}; {notStarted}");
+                return ExitCodes.Unavailable;
+            }
+            finally
+            {
+                if (created is not null)
+                {
+                    await DeleteAsync(placement, created, console).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The switch point for <c>-e</c> / <c>agent.ephemeral</c> (helper "eph":
+    /// Doppel.Kubernetes.Agents.EphemeralPlacement): until it is plugged in, one sentence and exit 69.
+    /// </summary>
+    private static int PlaceEphemeral(CliEnvironment environment, string notStarted)
+    {
+        environment.Console.WriteError($"An ephemeral agent (-e, agent.ephemeral) is not available in this build yet; leave it out to run the agent in a Job on the target's node. {notStarted}");
+        return ExitCodes.Unavailable;
+    }
+
+    /// <summary>Deletes the agent's workload whatever happened (also after Ctrl+C); a failure is one warning naming what is left.</summary>
+    private static async Task DeleteAsync(AgentPlacement placement, AgentWorkload workload, IUserConsole console)
+    {
+        using var timeout = new CancellationTokenSource(s_deleteTimeout);
+        try
+        {
+            await placement.DeleteAsync(workload, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            var kind = workload.Kind == AgentWorkloadKind.Job ? "job" : "pod";
+            console.WriteWarning(
+                $"the agent's {kind} {workload.Namespace}/{workload.Name} could not be deleted ({(e is KubeException ? e.Message.TrimEnd('.') : "no answer within 10 s")}); " +
+                $"it ends agent.ttl seconds after the session, or delete it with `kubectl delete {kind} {workload.Name} -n {workload.Namespace}`.");
+        }
+    }
+
+    private static KubeConnectionOptions ConnectionOptions(DoppelConfig config, CliEnvironment environment) => new()
+    {
+        Kubeconfig = config.Kubeconfig,
+        Context = config.KubeContext,
+        Namespace = config.Target?.Namespace,
+        AcceptInvalidCertificates = config.AcceptInvalidCertificates,
+        Variables = environment.Variables,
+    };
+}
