@@ -11,15 +11,13 @@ public sealed partial class EphemeralPlacement
     private const string ListenOption = "--listen";
     private const string Loopback = "127.0.0.1:";
 
-    /// <summary>The agent's log levels (doppel-agent --log-level); another <c>agent.log_level</c> leaves the agent's default.</summary>
-    private static readonly string[] s_logLevels = ["trace", "debug", "info", "warn", "error", "off"];
-
     /// <summary>
     /// The agent's container: image and pull policy from <c>agent.*</c>; <c>targetContainerName</c>
     /// the target container, so the agent shares its PID namespace and finds its process by the
     /// container ID in <c>/proc/*/cgroup</c> (cgroup v1 paths end with the ID; under cgroup v2 with a
     /// cgroup namespace the target's path is relative, <c>/../ID</c>, and still ends with it);
-    /// <c>doppel-agent --target container/ID --listen 127.0.0.1:PORT --idle-exit TTL</c>;
+    /// <c>doppel-agent --target container/ID --listen 127.0.0.1:PORT --idle-exit TTL --log-level L</c>
+    /// (<see cref="AgentPodSpecs.Arguments"/>, as a Job's agent);
     /// capabilities NET_ADMIN, SYS_ADMIN and SYS_PTRACE less <c>agent.disabled_capabilities</c>
     /// (an ephemeral container is never privileged); <c>agent.security_context</c>'s other fields;
     /// the log tail as its termination message when it fails, so a failure is reported without
@@ -28,25 +26,13 @@ public sealed partial class EphemeralPlacement
     public static V1EphemeralContainer AgentContainer(string name, string targetContainer, string containerId, int port, AgentConfig agent)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        List<string> args =
-        [
-            "--target", "container/" + containerId,
-            ListenOption, Loopback + port.ToString(CultureInfo.InvariantCulture),
-            "--idle-exit", Math.Max(agent.Ttl, 1).ToString(CultureInfo.InvariantCulture),
-        ];
-        var level = agent.LogLevel.Trim().ToLowerInvariant();
-        if (s_logLevels.Contains(level))
-        {
-            args.AddRange(["--log-level", level]);
-        }
-
         return new V1EphemeralContainer
         {
             Name = name,
-            Image = $"{agent.Image.Registry}:{agent.Image.Tag}",
+            Image = AgentPodSpecs.Image(agent),
             ImagePullPolicy = agent.ImagePullPolicy,
             TargetContainerName = targetContainer,
-            Args = args,
+            Args = AgentPodSpecs.Arguments(agent, ["--target", "container/" + containerId], port),
             SecurityContext = SecurityContext(agent),
             TerminationMessagePolicy = "FallbackToLogsOnError",
         };

@@ -1,4 +1,6 @@
+using System.Net;
 using k8s;
+using k8s.Autorest;
 using k8s.Models;
 
 namespace Doppel.Kubernetes.Agents;
@@ -19,7 +21,9 @@ public sealed partial class EphemeralPlacement
     private readonly record struct Outcome(V1Pod? Pod, string? Failure);
 
     /// <summary>
-    /// Reads the pod until the container's status says running; throws one sentence when it cannot
+    /// Reads the pod until the container's status says running and its log has the agent's
+    /// "listening on" line (without <c>get pods/log</c> permission the running container counts, and
+    /// the first connection tells); throws one sentence when it cannot
     /// start (image, runtime, the agent's own exit) or <paramref name="timeout"/>
     /// (<c>agent.startup_timeout</c>) passes.
     /// </summary>
@@ -28,6 +32,7 @@ public sealed partial class EphemeralPlacement
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         var last = "the API server has not shown it to the node's kubelet yet";
+        var logReadable = true;
         try
         {
             while (true)
@@ -36,9 +41,22 @@ public sealed partial class EphemeralPlacement
                     () => connection.Client.CoreV1.ReadNamespacedPodAsync(podName, ns, cancellationToken: deadline.Token)).ConfigureAwait(false)
                     ?? throw new KubeException($"The pod {ns}/{podName} was deleted while the agent started in it; run doppel again to pick the target's current pod.");
                 var outcome = Interpret(pod, container, ref last);
-                if (outcome is not null)
+                if (outcome is { Pod: null })
                 {
                     return outcome.Value;
+                }
+
+                if (outcome is not null)
+                {
+                    // Running is not listening yet: the agent says "listening on" once its port is bound.
+                    var log = logReadable ? await LogAsync(ns, podName, container.Name, deadline.Token).ConfigureAwait(false) : null;
+                    logReadable = log is not null;
+                    if (log is null || log.Contains("listening on ", StringComparison.Ordinal))
+                    {
+                        return outcome.Value;
+                    }
+
+                    last = "it runs but the agent has not said it listens";
                 }
 
                 await Task.Delay(s_pollInterval, deadline.Token).ConfigureAwait(false);
@@ -108,6 +126,25 @@ public sealed partial class EphemeralPlacement
         }
 
         return null;
+    }
+
+    /// <summary>The container's log so far; null when the context may not read pod logs. An empty log while the container starts.</summary>
+    private async Task<string?> LogAsync(string ns, string pod, string container, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await connection.Client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: container, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(stream);
+            return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.BadRequest)
+        {
+            return string.Empty; // "container ... is waiting to start": not yet
+        }
     }
 
     /// <summary>

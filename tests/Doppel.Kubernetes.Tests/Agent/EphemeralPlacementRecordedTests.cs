@@ -51,7 +51,8 @@ public sealed class EphemeralPlacementRecordedTests : IDisposable
 
         var requests = server.Requests;
         Assert.Equal(["GET /api/v1/", $"GET {PodPath}", $"PATCH {PodPath}/ephemeralcontainers"], requests.Take(3).Select(r => $"{r.Method} {r.Path}"));
-        Assert.All(requests.Skip(3), r => Assert.Equal($"GET {PodPath}", $"{r.Method} {r.Path}"));
+        Assert.All(requests.Skip(3), r => Assert.Contains($"{r.Method} {r.Path}", new[] { $"GET {PodPath}", $"GET {PodPath}/log" }));
+        Assert.Equal($"GET {PodPath}/log?container={workload.Container}", requests.Where(r => r.Path.EndsWith("/log", StringComparison.Ordinal)).Select(r => $"{r.Method} {r.Target}").Last());
         Assert.All(requests, r => Assert.Equal("Bearer recorded-token", r.Authorization));
 
         var patch = requests[2];
@@ -162,6 +163,7 @@ public sealed class EphemeralPlacementRecordedTests : IDisposable
                     ("GET", "/api/v1/") => (200, Discovery()),
                     ("GET", PodPath) => (200, Pod(withStatuses: true)),
                     ("PATCH", PodPath + "/ephemeralcontainers") => Patch(request),
+                    ("GET", PodPath + "/log") => (200, $"listening on {(string?)_added[^1]["args"]![3]}\n"),
                     _ => (404, """{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"""),
                 };
             }
