@@ -70,6 +70,13 @@ public sealed partial class EphemeralPlacement(KubeConnection connection)
             var name = ContainerName(pod);
             var port = ChoosePort(pod, Random.Shared);
             var container = AgentContainer(name, target.Container, containerId, port, agent);
+            if (shape == ApiShape.EphemeralContainersObject)
+            {
+                // Before 1.22 the API forbids a securityContext on ephemeral containers ("cannot be
+                // set for an Ephemeral Container"): the agent gets the runtime's default capabilities.
+                container.SecurityContext = null;
+            }
+
             Progress?.Invoke($"starting agent in pod {target.Namespace}/{target.Pod} (ephemeral container {name}, port {port})");
             await AddAsync(shape, target.Namespace, target.Pod, container, cancellationToken).ConfigureAwait(false);
             var outcome = await WaitRunningAsync(target.Namespace, target.Pod, container, TimeSpan.FromSeconds(agent.StartupTimeout), cancellationToken).ConfigureAwait(false);
