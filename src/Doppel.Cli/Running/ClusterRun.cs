@@ -17,7 +17,9 @@ namespace Doppel.Cli.Running;
 ///   session: … (then the program runs with the session exactly as for a local target)
 /// </code>
 /// The agent's workload (a Job, a plain pod for targetless — <see cref="AgentPlacement"/>) is
-/// deleted when the session ends, fails or is interrupted; the agent reaches the session through
+/// deleted when the session ends, fails or is interrupted; with <c>-e</c> the agent is an ephemeral
+/// container in the target pod (<see cref="EphemeralPlacement"/>), which cannot be deleted and ends
+/// <c>agent.ttl</c> seconds after the session; the agent reaches the session through
 /// the API server's port-forward (<see cref="PortForwardTransport"/>).
 /// </summary>
 internal static class ClusterRun
@@ -75,11 +77,6 @@ internal static class ClusterRun
         var targetless = target.Kind == TargetKind.Targetless;
         var notStarted = $"'{commandLine[0]}' was not started.";
 
-        if (config.Agent.Ephemeral && !targetless)
-        {
-            return PlaceEphemeral(environment, notStarted);
-        }
-
         KubeConnection connection;
         try
         {
@@ -100,6 +97,7 @@ internal static class ClusterRun
                 var clock = Stopwatch.StartNew();
                 string where;
                 Func<Task<AgentWorkload>> create;
+                Func<Task<AgentWorkload>>? ephemeral = null;
                 if (targetless)
                 {
                     var ns = placement.NamespaceFor(target.Namespace ?? connection.Namespace);
@@ -114,6 +112,13 @@ internal static class ClusterRun
                         r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
                     where = $"on node {resolved.Node}";
                     create = () => placement.CreateJobAsync(resolved, cancellationToken);
+                    if (config.Agent.Ephemeral)
+                    {
+                        // An ephemeral container cannot be deleted: nothing is recorded in `created`;
+                        // the agent exits agent.ttl seconds after the session (docs/kubernetes.md).
+                        where = $"in pod {resolved.Namespace}/{resolved.Pod} (ephemeral container)";
+                        ephemeral = () => new EphemeralPlacement(connection).PlaceAsync(resolved, config.Agent, cancellationToken);
+                    }
                 }
 
                 clock.Restart();
@@ -121,11 +126,16 @@ internal static class ClusterRun
                     $"starting agent {where}",
                     async () =>
                     {
+                        if (ephemeral is not null)
+                        {
+                            return await ephemeral().ConfigureAwait(false);
+                        }
+
                         created = await create().ConfigureAwait(false);
                         return await placement.WaitReadyAsync(created, cancellationToken).ConfigureAwait(false);
                     },
-                    w => $"agent ready (pod {w.Namespace}/{w.PodName} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
-                created = workload;
+                    w => $"agent ready (pod {w.Namespace}/{w.PodName}{(w.Kind == AgentWorkloadKind.EphemeralContainer ? $", container {w.Container}" : "")} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                created = workload.Kind == AgentWorkloadKind.EphemeralContainer ? null : workload;
 
                 await using var transport = new PortForwardTransport(
                     new PodPortForward(connection, workload.Namespace, workload.PodName!, workload.Port, loggers.CreateLogger("doppel.portforward")));
@@ -144,16 +154,6 @@ internal static class ClusterRun
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// The switch point for <c>-e</c> / <c>agent.ephemeral</c> (helper "eph":
-    /// Doppel.Kubernetes.Agents.EphemeralPlacement): until it is plugged in, one sentence and exit 69.
-    /// </summary>
-    private static int PlaceEphemeral(CliEnvironment environment, string notStarted)
-    {
-        environment.Console.WriteError($"An ephemeral agent (-e, agent.ephemeral) is not available in this build yet; leave it out to run the agent in a Job on the target's node. {notStarted}");
-        return ExitCodes.Unavailable;
     }
 
     /// <summary>Deletes the agent's workload whatever happened (also after Ctrl+C); a failure is one warning naming what is left.</summary>

@@ -68,6 +68,36 @@ public sealed class ClusterExecTests(KubeFixture fixture)
     }
 
     [Fact]
+    public async Task ExecWithAnEphemeralAgentRunsItInTheTargetPodAndTheAgentEndsAfterTheSession()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await using var ns = await fixture.CreateNamespaceAsync("eph", timeout.Token);
+        await ns.ApplyAsync(s_bffYaml, timeout.Token);
+        var bff = await ns.ReadyPodAsync("bff", timeout.Token);
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+
+        var (code, stdout, stderr) = await developer.ExecAsync(
+            ["-e", "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--agent-ttl", "1", "--", "/bin/sh", "-c",
+             "echo env=$BFF_GREETING; echo file=$(cat /etc/bff/greeting.txt); echo host=$(hostname); exit 5"],
+            timeout.Token);
+
+        Assert.True(code == 5, $"exit code {code}\n{stdout}\n{stderr}");
+        Assert.Equal(["env=from-the-pod-spec", "file=from-the-config-map", "host=" + bff.Name], stdout.TrimEnd('\n').Split('\n'));
+        Assert.Contains($"starting agent in pod {ns.Name}/{bff.Name} (ephemeral container)", stderr, StringComparison.Ordinal);
+        Assert.Contains($"agent ready (pod {ns.Name}/{bff.Name}, container doppel-agent-", stderr, StringComparison.Ordinal);
+
+        // No Job or pod of doppel's; the agent's container stays in the pod's spec (it cannot be
+        // removed) and ends by itself agent.ttl seconds after the session, with exit code 0.
+        await NothingOfDoppelRemainsAsync(ns, timeout.Token);
+        var agent = await ns.KubectlAsync(["get", "pod", bff.Name, "-o", "jsonpath={.spec.ephemeralContainers[0].name}"], timeout.Token);
+        Assert.StartsWith("doppel-agent-", agent, StringComparison.Ordinal);
+        await Poll.UntilAsync(
+            async ct => (await ns.KubectlAsync(["get", "pod", bff.Name, "-o", "jsonpath={.status.ephemeralContainerStatuses[0].state.terminated.exitCode}"], ct)) == "0",
+            "the ephemeral agent's exit after the session",
+            timeout.Token);
+    }
+
+    [Fact]
     public async Task TargetlessExecRunsTheAgentInAPlainPodAndReachesAServiceByName()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));

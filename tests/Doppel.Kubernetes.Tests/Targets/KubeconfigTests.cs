@@ -60,17 +60,17 @@ public sealed class KubeconfigTests(KubeFixture fixture) : IDisposable
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await using var ns = await fixture.CreateNamespaceAsync("auth", timeout.Token);
-        var token = await ServiceAccountTokenAsync(ns, timeout.Token);
+        var token = await ServiceAccountKubeconfig.ViewerTokenAsync(ns, timeout.Token);
         var ca = await fixture.Cluster.KubectlCheckedAsync(["config", "view", "--raw", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}"], timeout.Token);
 
-        var withToken = Write("token", Kubeconfig($"certificate-authority-data: {ca}", $"token: {token}", ns.Name));
+        var withToken = Write("token", ServiceAccountKubeconfig.Text($"certificate-authority-data: {ca}", $"token: {token}", ns.Name));
         // The plugin prints an ExecCredential as `aws eks get-token` does.
         var plugin = Write("get-token", $$$"""
             #!/bin/sh
             printf '%s\n' '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"{{{token}}}"}}'
             """);
         File.SetUnixFileMode(plugin, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.UserWrite);
-        var withExec = Write("exec", Kubeconfig(
+        var withExec = Write("exec", ServiceAccountKubeconfig.Text(
             $"certificate-authority-data: {ca}",
             $"""
             exec:
@@ -78,7 +78,7 @@ public sealed class KubeconfigTests(KubeFixture fixture) : IDisposable
                   command: {plugin}
             """,
             ns.Name));
-        var withoutCa = Write("insecure", Kubeconfig("", $"token: {token}", ns.Name));
+        var withoutCa = Write("insecure", ServiceAccountKubeconfig.Text("", $"token: {token}", ns.Name));
 
         foreach (var (file, accept) in new[] { (withToken, false), (withExec, false), (withoutCa, true) })
         {
@@ -101,38 +101,6 @@ public sealed class KubeconfigTests(KubeFixture fixture) : IDisposable
     }
 
     public void Dispose() => _directory.Delete(recursive: true);
-
-    /// <summary>A ServiceAccount allowed to view NS only (ClusterRole view bound in NS), and its token.</summary>
-    private static async Task<string> ServiceAccountTokenAsync(TestNamespace ns, CancellationToken cancellationToken)
-    {
-        await ns.KubectlAsync(["create", "serviceaccount", "viewer"], cancellationToken);
-        await ns.KubectlAsync(["create", "rolebinding", "viewer", "--clusterrole=view", $"--serviceaccount={ns.Name}:viewer"], cancellationToken);
-        var secret = "";
-        await Poll.UntilAsync(
-            async ct => (secret = await ns.KubectlAsync(["get", "serviceaccount", "viewer", "-o", "jsonpath={.secrets[0].name}"], ct)).Length > 0,
-            "the viewer ServiceAccount's token",
-            cancellationToken);
-        var encoded = await ns.KubectlAsync(["get", "secret", secret, "-o", "jsonpath={.data.token}"], cancellationToken);
-        return System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
-    }
-
-    private static string Kubeconfig(string clusterExtra, string user, string ns) => $"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: doppel-test
-          cluster:
-            server: https://127.0.0.1:6443
-            {clusterExtra}
-        users:
-        - name: viewer
-          user:
-            {user}
-        contexts:
-        - name: doppel-test
-          context: {"{"}cluster: doppel-test, user: viewer, namespace: {ns}{"}"}
-        current-context: doppel-test
-        """;
 
     private string Write(string name, string text)
     {

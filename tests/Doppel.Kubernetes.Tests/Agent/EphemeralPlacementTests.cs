@@ -1,0 +1,166 @@
+using System.Text;
+using Doppel.Config;
+using Doppel.Config.Targets;
+using Doppel.Kubernetes.Agents;
+using Doppel.Kubernetes.Targets;
+using Doppel.Kubernetes.Tests.Support;
+using Doppel.Protocol.V1;
+using Doppel.Testing;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Doppel.Kubernetes.Tests.Agent;
+
+/// <summary>
+/// The agent as an ephemeral container in the target pod, on the real 1.20 cluster (its
+/// <c>EphemeralContainers</c> shape of the subresource; the 1.22+ shape is in
+/// <see cref="EphemeralPlacementRecordedTests"/>), with the real agent image.
+/// </summary>
+[Collection(KubeCollection.Name)]
+public sealed class EphemeralPlacementTests(KubeFixture fixture)
+{
+    private const string BoxYaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: box, namespace: NS, labels: {app: box}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: app
+            image: doppel.local/busybox:1.35
+            imagePullPolicy: Never
+            command: ["sh", "-c", "echo only-in-the-target > /marker; exec httpd -f -p 8080"]
+            env: [{name: BOX_SECRET, value: from-the-box-spec}]
+            ports: [{containerPort: 8080}]
+        """;
+
+    [Fact]
+    public async Task AnEphemeralAgentJoinsTheTargetContainerAndServesItsEnvironmentHostnameAndFilesThroughPortForward()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await using var ns = await fixture.CreateNamespaceAsync("eph", timeout.Token);
+        await ns.ApplyAsync(BoxYaml, timeout.Token);
+        var box = await ns.ReadyPodAsync("box", timeout.Token);
+        using var connection = Connect(ns);
+        var progress = new List<string>();
+
+        var target = await new TargetResolver(connection).ResolveAsync(Box(ns), timeout.Token);
+        Assert.Equal(EphemeralPlacement.ApiShape.EphemeralContainersObject, await new EphemeralPlacement(connection).ShapeAsync(timeout.Token));
+        var workload = await new EphemeralPlacement(connection) { Progress = progress.Add }.PlaceAsync(target, AgentConfig(fixture.AgentImage), timeout.Token);
+
+        Assert.Equal(new AgentWorkload(AgentWorkloadKind.EphemeralContainer, ns.Name, "box", workload.Container, workload.Port) { PodName = "box", Node = fixture.Cluster.NodeName }, workload);
+        Assert.StartsWith(EphemeralPlacement.ContainerPrefix, workload.Container, StringComparison.Ordinal);
+        Assert.NotEqual(8080, workload.Port);
+        Assert.Equal($"starting agent in pod {ns.Name}/box (ephemeral container {workload.Container}, port {workload.Port})", Assert.Single(progress));
+        Assert.Equal("running", await ns.KubectlAsync(["get", "pod", "box", "-o", $"jsonpath={{.status.ephemeralContainerStatuses[?(@.name==\"{workload.Container}\")].state.running}}"], timeout.Token) is { Length: > 0 } ? "running" : "not running");
+        Assert.Equal("app", await ns.KubectlAsync(["get", "pod", "box", "-o", $"jsonpath={{.spec.ephemeralContainers[?(@.name==\"{workload.Container}\")].targetContainerName}}"], timeout.Token));
+
+        await using var forward = await KubectlPortForward.StartAsync(fixture.Cluster, ns.Name, "box", workload.Port, timeout.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{forward.LocalPort}");
+
+        // Running is not listening yet: the first call may find the port closed for a moment.
+        HelloResponse? hello = null;
+        await Poll.UntilAsync(
+            async ct =>
+            {
+                try
+                {
+                    hello = await new AgentService.AgentServiceClient(channel).HelloAsync(new HelloRequest { MinVersion = 1, MaxVersion = 1 }, cancellationToken: ct);
+                    return true;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
+                {
+                    return false;
+                }
+            },
+            "the ephemeral agent's Hello through the port-forward",
+            timeout.Token);
+
+        // The agent shares the target container's PID namespace: it found the container's process
+        // by its ID in /proc/*/cgroup (PID 1 there), and reads its environment, hostname and files.
+        Assert.Equal(box.ContainerId, hello!.Target.ContainerId);
+        Assert.Equal(1, hello.Target.Pid);
+        var hostname = await new HostnameService.HostnameServiceClient(channel).GetHostnameAsync(new GetHostnameRequest(), cancellationToken: timeout.Token);
+        Assert.Equal("box", hostname.Hostname);
+        var environment = await new EnvironmentService.EnvironmentServiceClient(channel).GetEnvironmentAsync(new GetEnvironmentRequest(), cancellationToken: timeout.Token);
+        Assert.Contains(environment.Variables, v => v.Name == "BOX_SECRET" && v.Value == "from-the-box-spec");
+        Assert.Equal("only-in-the-target\n", await ReadFileAsync(new FileService.FileServiceClient(channel), "/marker", timeout.Token));
+    }
+
+    [Fact]
+    public async Task ADeveloperWhoMayNotPatchPodsEphemeralcontainersIsToldTheVerbAndTheCheck()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("eph", timeout.Token);
+        await ns.ApplyAsync(BoxYaml, timeout.Token);
+        await ns.ReadyPodAsync("box", timeout.Token);
+        var kubeconfig = await ServiceAccountKubeconfig.ViewerAsync(ns, fixture, timeout.Token);
+        try
+        {
+            using var connection = KubeConnection.Open(new KubeConnectionOptions { Kubeconfig = kubeconfig, Variables = _ => null });
+            var target = await new TargetResolver(connection).ResolveAsync(Box(ns), timeout.Token);
+
+            var error = await Assert.ThrowsAsync<KubeException>(() => new EphemeralPlacement(connection).PlaceAsync(target, AgentConfig(fixture.AgentImage), timeout.Token));
+
+            Assert.Equal(
+                $"The context 'doppel-test' is not allowed to patch pods/ephemeralcontainers in namespace {ns.Name}; check with `kubectl auth can-i patch pods/ephemeralcontainers -n {ns.Name}`.",
+                error.Message);
+            Assert.Empty(await ns.KubectlAsync(["get", "pod", "box", "-o", "jsonpath={.spec.ephemeralContainers}"], timeout.Token));
+        }
+        finally
+        {
+            File.Delete(kubeconfig);
+        }
+    }
+
+    [Fact]
+    public async Task AnAgentImageTheNodeCannotHaveIsNamedWithTheKubeletsReason()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("eph", timeout.Token);
+        await ns.ApplyAsync(BoxYaml, timeout.Token);
+        await ns.ReadyPodAsync("box", timeout.Token);
+        using var connection = Connect(ns);
+        var target = await new TargetResolver(connection).ResolveAsync(Box(ns), timeout.Token);
+
+        var error = await Assert.ThrowsAsync<KubeException>(
+            () => new EphemeralPlacement(connection).PlaceAsync(target, AgentConfig("doppel.local/doppel-agent:eph-absent"), timeout.Token));
+
+        Assert.StartsWith(
+            $"The agent image doppel.local/doppel-agent:eph-absent cannot be pulled for the pod {ns.Name}/box on node {fixture.Cluster.NodeName} (ErrImageNeverPull: ",
+            error.Message,
+            StringComparison.Ordinal);
+        Assert.EndsWith("set agent.image to an image that node can pull (docs/kubernetes.md, \"Agent image\").", error.Message, StringComparison.Ordinal);
+    }
+
+    private KubeConnection Connect(TestNamespace ns)
+        => KubeConnection.Open(new KubeConnectionOptions { Kubeconfig = fixture.Cluster.Kubeconfig, Namespace = ns.Name, Variables = _ => null });
+
+    private static AgentConfig AgentConfig(string image)
+    {
+        var colon = image.LastIndexOf(':');
+        return new AgentConfig
+        {
+            Image = new AgentImageConfig { Registry = image[..colon], Tag = image[(colon + 1)..] },
+            ImagePullPolicy = "Never",
+            Ttl = 30,
+            StartupTimeout = 90,
+        };
+    }
+
+    private static TargetConfig Box(TestNamespace ns)
+        => TargetParser.TryParse("pod/box", ns.Name, out var error) ?? throw new ArgumentException(error);
+
+    private static async Task<string> ReadFileAsync(FileService.FileServiceClient files, string path, CancellationToken cancellationToken)
+    {
+        using var call = files.ReadFile(new ReadFileRequest { Path = path }, cancellationToken: cancellationToken);
+        var data = new StringBuilder();
+        await foreach (var message in call.ResponseStream.ReadAllAsync(cancellationToken))
+        {
+            Assert.Null(message.Error);
+            data.Append(message.Data.ToStringUtf8());
+        }
+
+        return data.ToString();
+    }
+}
