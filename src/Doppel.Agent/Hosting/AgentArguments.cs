@@ -5,12 +5,12 @@ using Doppel.Agent.Targets;
 namespace Doppel.Agent.Hosting;
 
 /// <summary>
-/// <c>doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level LEVEL]</c>
+/// <c>doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--first-connection-timeout SECONDS] [--log-level LEVEL]</c>
 /// </summary>
 internal static class AgentArguments
 {
     public const string Usage =
-        "usage: doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level trace|debug|info|warn|error|off]";
+        "usage: doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | --listen 127.0.0.1:PORT] [--idle-exit SECONDS] [--first-connection-timeout SECONDS] [--log-level trace|debug|info|warn|error|off]";
 
     public static AgentOptions Parse(IReadOnlyList<string> args)
     {
@@ -18,11 +18,12 @@ internal static class AgentArguments
         string? netns = null;
         var listen = "127.0.0.1:0";
         var idle = TimeSpan.FromSeconds(5);
+        TimeSpan? first = null;
         var logLevel = Microsoft.Extensions.Logging.LogLevel.Information;
         for (var i = 0; i < args.Count; i++)
         {
             var name = args[i];
-            if (name is not ("--target" or "--netns" or "--listen" or "--idle-exit" or "--log-level"))
+            if (name is not ("--target" or "--netns" or "--listen" or "--idle-exit" or "--first-connection-timeout" or "--log-level"))
             {
                 throw new TargetException($"The argument '{name}' is not understood; {Usage}");
             }
@@ -52,21 +53,24 @@ internal static class AgentArguments
                 case "--log-level":
                     logLevel = AgentLogLevel.Parse(value) ?? throw new TargetException($"The log level '{value}' is not one of {AgentLogLevel.Words}.");
                     break;
+                case "--first-connection-timeout":
+                    first = Seconds(value, "first connection timeout");
+                    break;
                 default:
-                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86_400)
-                    {
-                        throw new TargetException($"The idle exit '{value}' is not a number of seconds between 0 and 86400.");
-                    }
-
-                    idle = TimeSpan.FromSeconds(seconds);
+                    idle = Seconds(value, "idle exit");
                     break;
             }
         }
 
         return target is null
             ? throw new TargetException($"The option --target is required; {Usage}")
-            : new AgentOptions { Target = target, NetworkNamespace = netns, Listen = listen, IdleExit = idle, LogLevel = logLevel };
+            : new AgentOptions { Target = target, NetworkNamespace = netns, Listen = listen, IdleExit = idle, FirstConnectionTimeout = first, LogLevel = logLevel };
     }
+
+    private static TimeSpan Seconds(string value, string what) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds <= 86_400
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new TargetException($"The {what} '{value}' is not a number of seconds between 0 and 86400.");
 
     private static bool IsLoopbackTcp(string value) =>
         value.StartsWith("127.0.0.1:", StringComparison.Ordinal)

@@ -92,6 +92,11 @@ internal static class AgentHost
             app.Lifetime.StopApplication();
         });
         idle = idleExit;
+        if (options.FirstConnectionTimeout is { } first)
+        {
+            idleExit.WaitForFirst(first);
+        }
+
         app.MapGrpcService<AgentServiceImpl>();
         app.MapGrpcService<EnvironmentServiceImpl>();
         app.MapGrpcService<HostnameServiceImpl>();

@@ -13,6 +13,12 @@ internal sealed record AgentOptions
 
     public TimeSpan IdleExit { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// <c>--first-connection-timeout</c>: the agent exits when no client has connected this long after
+    /// it started (a cluster agent whose launcher died before connecting); null waits indefinitely.
+    /// </summary>
+    public TimeSpan? FirstConnectionTimeout { get; init; }
+
     /// <summary><c>--log-level</c>: the least severe messages written to standard error (default information).</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
 }

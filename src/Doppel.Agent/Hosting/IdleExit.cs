@@ -5,7 +5,8 @@ namespace Doppel.Agent.Hosting;
 /// <summary>
 /// Counts open connections; once the first client has come, the last one leaving starts a
 /// timer of <c>--idle-exit</c> seconds that stops the agent unless a client comes back.
-/// Before the first connection the agent waits indefinitely (its launcher is still connecting).
+/// Before the first connection the agent waits for <see cref="WaitForFirst"/>'s limit, if one was
+/// set (<c>--first-connection-timeout</c>), else indefinitely (its launcher is still connecting).
 /// The timer is a <see cref="ITimer"/> owned here, not a detached task: dispose stops it. It comes
 /// from <paramref name="time"/> (<see cref="TimeProvider.System"/> in the agent; a test's fake clock).
 /// </summary>
@@ -13,7 +14,39 @@ internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop) :
 {
     private readonly Lock _lock = new();
     private int _open;
+    private bool _connected;
     private ITimer? _pending;
+
+    /// <summary>Stops the agent after <paramref name="limit"/> unless a client has connected by then.</summary>
+    public void WaitForFirst(TimeSpan limit)
+    {
+        lock (_lock)
+        {
+            if (_connected)
+            {
+                return;
+            }
+
+            ITimer? timer = null;
+            timer = time.CreateTimer(
+                _ =>
+                {
+                    lock (_lock)
+                    {
+                        if (_connected || !ReferenceEquals(_pending, timer))
+                        {
+                            return;
+                        }
+                    }
+
+                    stop();
+                },
+                null,
+                limit,
+                Timeout.InfiniteTimeSpan);
+            _pending = timer;
+        }
+    }
 
     public ConnectionDelegate Wrap(ConnectionDelegate next) => async context =>
     {
@@ -42,6 +75,7 @@ internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop) :
         lock (_lock)
         {
             _open++;
+            _connected = true;
             _pending?.Dispose();
             _pending = null;
         }

@@ -23,6 +23,12 @@ internal static class TargetHostname
             return name.Length > 0 ? (name, own.Item2) : own;
         }
 
+        // An agent in the target's pod (an ephemeral container) shares its UTS namespace already.
+        if (NamespaceIdentity.IsCurrent($"/proc/{target.Pid}/ns/uts", "uts"))
+        {
+            return FromUname();
+        }
+
         (string, string)? result = null;
         Exception? failure = null;
         var thread = new Thread(() =>

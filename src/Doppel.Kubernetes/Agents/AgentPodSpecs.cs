@@ -142,12 +142,18 @@ public static class AgentPodSpecs
         };
     }
 
-    /// <summary>The agent's command line: target, <c>--listen 127.0.0.1:PORT</c>, <c>--idle-exit TTL</c>, <c>--log-level</c>.</summary>
+    /// <summary>
+    /// The agent's command line: target, <c>--listen 127.0.0.1:PORT</c>, <c>--idle-exit TTL</c>,
+    /// <c>--first-connection-timeout</c> (<c>agent.startup_timeout</c> + 60 s: an agent whose
+    /// launcher died before connecting ends, so its Job or ephemeral container does not run on),
+    /// <c>--log-level</c>.
+    /// </summary>
     internal static IList<string> Arguments(AgentConfig agent, IReadOnlyList<string> target, int port) =>
     [
         .. target,
         "--listen", "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
         "--idle-exit", Math.Max(agent.Ttl, 1).ToString(CultureInfo.InvariantCulture),
+        "--first-connection-timeout", (Math.Max(agent.StartupTimeout, 1) + 60).ToString(CultureInfo.InvariantCulture),
         "--log-level", Doppel.Config.Logging.LogLevels.AgentWord(agent.LogLevel),
     ];
 

@@ -24,13 +24,15 @@ public sealed class NetworkNamespaceThread : IDisposable
     /// <summary>
     /// Starts the thread and moves it into the namespace behind <paramref name="namespacePath"/>
     /// (<c>/proc/PID/ns/net</c>, <c>/run/netns/NAME</c>), or leaves it in the caller's namespace when
-    /// null. Throws <see cref="IOException"/> when the namespace cannot be opened or joined.
+    /// null or when that is the namespace named (<see cref="NamespaceIdentity.IsCurrent"/>). Throws <see cref="IOException"/> when the namespace cannot be opened or joined.
     /// </summary>
     public static NetworkNamespaceThread Start(string? namespacePath, string threadName)
     {
         var thread = new NetworkNamespaceThread(threadName);
         thread._thread.Start();
-        if (namespacePath is null)
+
+        // Already there (an agent in the target's own pod): nothing to join, and no CAP_SYS_ADMIN needed.
+        if (namespacePath is null || NamespaceIdentity.IsCurrent(namespacePath, "net"))
         {
             return thread;
         }

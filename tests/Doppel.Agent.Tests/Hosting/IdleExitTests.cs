@@ -48,6 +48,38 @@ public sealed class IdleExitTests
     }
 
     [Fact]
+    public void WithAFirstConnectionLimitAnAgentNobodyReachesStopsAtTheLimit()
+    {
+        var time = new FakeTimeProvider();
+        var stops = 0;
+        using var idle = new IdleExit(Delay, time, () => stops++);
+        idle.WaitForFirst(TimeSpan.FromSeconds(120));
+
+        time.Advance(TimeSpan.FromSeconds(120) - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, stops);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, stops);
+    }
+
+    [Fact]
+    public async Task AFirstClientBeforeTheLimitCancelsItAndTheIdleDelayRulesAgain()
+    {
+        var time = new FakeTimeProvider();
+        var stops = 0;
+        using var idle = new IdleExit(Delay, time, () => stops++);
+        idle.WaitForFirst(TimeSpan.FromSeconds(120));
+        time.Advance(TimeSpan.FromSeconds(60));
+
+        var client = Client.Open(idle);
+        time.Advance(TimeSpan.FromSeconds(600));
+        Assert.Equal(0, stops); // connected: neither the limit nor the idle delay
+
+        await client.CloseAsync();
+        time.Advance(Delay);
+        Assert.Equal(1, stops);
+    }
+
+    [Fact]
     public void BeforeTheFirstClientTheAgentWaitsIndefinitely()
     {
         var time = new FakeTimeProvider();

@@ -68,7 +68,7 @@ public sealed class EphemeralPlacementRecordedTests : IDisposable
         Assert.Equal("app", (string?)container["targetContainerName"]);
         Assert.Equal("FallbackToLogsOnError", (string?)container["terminationMessagePolicy"]);
         Assert.Equal(
-            ["--target", $"container/{ContainerId}", "--listen", $"127.0.0.1:{workload.Port}", "--idle-exit", "4", "--log-level", "info"],
+            ["--target", $"container/{ContainerId}", "--listen", $"127.0.0.1:{workload.Port}", "--idle-exit", "4", "--first-connection-timeout", "120", "--log-level", "info"],
             container["args"]!.AsArray().Select(a => (string?)a));
         Assert.Equal(["NET_ADMIN", "SYS_PTRACE"], container["securityContext"]!["capabilities"]!["add"]!.AsArray().Select(a => (string?)a));
         Assert.Null(container["securityContext"]!["privileged"]);
