@@ -184,6 +184,13 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(local.Errno);
         }
 
+        // An existing pod file the pod does not let the program write fails here, as Linux's open
+        // does, not at the close that sends its content: one round trip per open for writing.
+        if (writes && local.CreatedMode < 0 && await WritableErrnoAsync(path, cancellationToken).ConfigureAwait(false) is var refused and not 0)
+        {
+            return n.Fail(refused);
+        }
+
         // Marked before the open: a listing of the directory running meanwhile must not take a
         // file created here for one that vanished remotely.
         if (writes)
@@ -221,6 +228,20 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
         var fd = n.InjectAndReturn(file, closeOnExec: (flags & OpenFlags.CloseOnExec) != 0);
         return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
+    }
+
+    /// <summary>0, or the errno the pod refuses an open for writing of an existing file with; a file gone from the pod is written here and sent back.</summary>
+    private async ValueTask<int> WritableErrnoAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await remote.CheckWritableAsync(path, cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (RemoteFileException e)
+        {
+            return e.Errno == Errno.ENOENT ? 0 : e.Errno;
+        }
     }
 
     /// <summary>
