@@ -35,6 +35,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.Chmod, SyscallNumber.Fchmodat, SyscallNumber.Fchmodat2,
         SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat, SyscallNumber.Utimensat,
         SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd,
+        SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -81,6 +82,10 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Chdir => ChdirAsync(n, cancellationToken),
             SyscallNumber.Fchdir => new(Fchdir(n)),
             SyscallNumber.Getcwd => new(Getcwd(n)),
+            SyscallNumber.Symlink => new(Symlink(n, cwd, n.Arg(1))),
+            SyscallNumber.Symlinkat => new(Symlink(n, n.ArgInt(1), n.Arg(2))),
+            SyscallNumber.Link => new(Link(n, cwd, n.Arg(0), cwd, n.Arg(1))),
+            SyscallNumber.Linkat => new(Link(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3))),
             _ => new(n.Continue()),
         };
     }

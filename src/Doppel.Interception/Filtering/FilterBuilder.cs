@@ -183,8 +183,10 @@ internal static class FilterBuilder
                 SyscallNumber.Readlink, SyscallNumber.Readlinkat,
                 SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr);
 
-            // The working directory in the pod (FileHandler.WorkingDirectory.cs).
+            // The working directory in the pod (FileHandler.WorkingDirectory.cs); link and symlink
+            // (rare) so that a pod path, or a relative one in a pod directory, never lands here.
             Plain(SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd);
+            Plain(SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat);
 
             // fstat of a pod file's fd is answered as stat of its path is (FileHandler.FdStat.cs).
             traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipStdioFdWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));
