@@ -16,6 +16,8 @@ internal static class SyscallCost
             ("getppid", "not trapped", ["getppid", calls], false),
             ("newfstatat(path)", "trapped, continued", ["stat", calls, probeFile], true),
             ("openat(path) + close", "openat trapped, continued; close not trapped", ["openat", calls, probeFile], true),
+            ("fstat(fd)", "trapped (fd ≥ 3), local fd: continued, no decision", ["fstat", calls, probeFile], false),
+            ("newfstatat(fd, \"\", AT_EMPTY_PATH)", "glibc's fstat: the same", ["fstatat", calls, probeFile], false),
         ];
 
         // One discarded run so the supervisor's receive/decide/continue path is jitted and tiered up.

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3)
     {
-        fprintf(stderr, "usage: syscalls getppid|stat|openat|files N|DIR [PATH|COUNT]\n");
+        fprintf(stderr, "usage: syscalls getppid|stat|fstat|fstatat|openat|files N|DIR [PATH|COUNT]\n");
         return 2;
     }
 
@@ -58,6 +58,21 @@ int main(int argc, char **argv)
             if (syscall(SYS_newfstatat, AT_FDCWD, argv[3], &st, 0) != 0)
                 return fail("newfstatat", argv[3]);
         end = now_ns();
+    }
+    else if ((strcmp(mode, "fstat") == 0 || strcmp(mode, "fstatat") == 0) && argc == 4)
+    {
+        long n = atol(argv[2]);
+        int raw = strcmp(mode, "fstat") == 0;
+        struct stat st;
+        long fd = syscall(SYS_openat, AT_FDCWD, argv[3], O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail("openat", argv[3]);
+        start = now_ns();
+        for (long i = 0; i < n; i++)
+            if ((raw ? syscall(SYS_fstat, fd, &st) : syscall(SYS_newfstatat, fd, "", &st, AT_EMPTY_PATH)) != 0)
+                return fail(mode, argv[3]);
+        end = now_ns();
+        syscall(SYS_close, fd);
     }
     else if (strcmp(mode, "openat") == 0 && argc == 4)
     {

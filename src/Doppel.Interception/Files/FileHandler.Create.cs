@@ -53,8 +53,8 @@ internal sealed partial class FileHandler
 
     /// <summary>
     /// What stat and access by path see: for a file written here, the pod's entry with the local
-    /// copy's size, blocks and times (the program's own latest writes, as fstat on its fd sees
-    /// them), without sending anything; for any other path, the pod's entry once a written copy
+    /// copy's mode, size, blocks and times (the program's own latest writes, as fstat on its fd sees
+    /// them: <see cref="Overlay"/>), without sending anything; for any other path, the pod's entry once a written copy
     /// closed since it was sent has gone back (<see cref="IFileSync.SettleAsync"/>). Null: no such path.
     /// </summary>
     private async ValueTask<RemoteEntry?> EntryAsync(string path, bool follow, CancellationToken cancellationToken)
@@ -71,16 +71,7 @@ internal sealed partial class FileHandler
             return entry;
         }
 
-        static DateTimeOffset Time((long Seconds, uint Nanoseconds) t) => DateTimeOffset.FromUnixTimeSeconds(t.Seconds).AddTicks(t.Nanoseconds / 100);
-        entry ??= new RemoteEntry(path[(path.LastIndexOf('/') + 1)..], RemoteEntryKind.File, (int)(local.Mode & 0xfff), 0, 0, 0, default, default);
-        return entry with
-        {
-            Kind = RemoteEntryKind.File,
-            Size = (long)local.Size,
-            Blocks = (long)local.Blocks,
-            LastWriteTime = Time(local.Mtime),
-            LastAccessTime = Time(local.Atime),
-        };
+        return Overlay(entry, path, local);
     }
 
     /// <summary>renameat2(RENAME_EXCHANGE) of two pod paths: swapped in the pod, written copies and their pending content swapped with them.</summary>

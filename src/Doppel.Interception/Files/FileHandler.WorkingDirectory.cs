@@ -145,13 +145,86 @@ internal sealed partial class FileHandler
             return n.Fail(Errno.ENOTDIR);
         }
 
+        // The kernel keeps the directory, not the name it was reached by: getcwd shows the target
+        // of a symlink on the way and ".." is the target's parent, as after a real chdir.
+        var resolved = path == absolute ? await ResolveAsync(absolute, cancellationToken).ConfigureAwait(false) : absolute;
+        if (resolved is null)
+        {
+            return n.Fail(Errno.ELOOP);
+        }
+
         if (!n.IsValid())
         {
             return n.Continue();
         }
 
-        directories.Set(n.ThreadId, absolute);
+        directories.Set(n.ThreadId, resolved);
         return n.Return(0);
+    }
+
+    /// <summary>
+    /// <paramref name="absolute"/> with every symlink on the way replaced by its target (pod
+    /// symlinks read from the pod, local ones from here), as realpath does; null after 40 links
+    /// (ELOOP, Linux's limit). Only for paths the policy does not map elsewhere.
+    /// </summary>
+    private async ValueTask<string?> ResolveAsync(string absolute, CancellationToken cancellationToken)
+    {
+        const int MaxLinks = 40;
+        var pending = new Stack<string>(absolute.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var resolved = "/";
+        var links = 0;
+        while (pending.TryPop(out var part))
+        {
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                resolved = RemotePath.Parent(resolved);
+                continue;
+            }
+
+            var candidate = RemotePath.Combine(resolved, part);
+            var target = policy.DecideFile(candidate, FileIntent.Read) == InterceptionDecision.Remote
+                ? (await remote.GetEntryAsync(candidate, followSymlinks: false, cancellationToken).ConfigureAwait(false)) is { Kind: RemoteEntryKind.Symlink } link ? link.LinkTarget : null
+                : LocalLinkTarget(candidate);
+            if (string.IsNullOrEmpty(target))
+            {
+                resolved = candidate;
+                continue;
+            }
+
+            if (++links > MaxLinks)
+            {
+                return null;
+            }
+
+            foreach (var linked in target.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+            {
+                pending.Push(linked);
+            }
+
+            if (target[0] == '/')
+            {
+                resolved = "/";
+            }
+        }
+
+        return resolved;
+    }
+
+    private static string? LocalLinkTarget(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private HandlerResult Fchdir(Notification n)

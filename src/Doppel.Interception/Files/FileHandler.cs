@@ -26,7 +26,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     public IEnumerable<int> SyscallNumbers =>
     [
         SyscallNumber.Open, SyscallNumber.Openat, SyscallNumber.Openat2, SyscallNumber.Creat,
-        SyscallNumber.Stat, SyscallNumber.Lstat, SyscallNumber.Newfstatat, SyscallNumber.Statx,
+        SyscallNumber.Stat, SyscallNumber.Lstat, SyscallNumber.Newfstatat, SyscallNumber.Statx, SyscallNumber.Fstat,
         SyscallNumber.Access, SyscallNumber.Faccessat, SyscallNumber.Faccessat2,
         SyscallNumber.Readlink, SyscallNumber.Readlinkat,
         SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr,
@@ -35,6 +35,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.Chmod, SyscallNumber.Fchmodat, SyscallNumber.Fchmodat2,
         SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat, SyscallNumber.Utimensat,
         SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd,
+        SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -48,8 +49,13 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Creat => OpenAsync(n, cwd, n.Arg(0), OpenFlags.Create | OpenFlags.WriteOnly | OpenFlags.Truncate, n.ArgInt(1), cancellationToken),
             SyscallNumber.Stat => StatAsync(n, cwd, n.Arg(0), n.Arg(1), follow: true, statx: false, cancellationToken),
             SyscallNumber.Lstat => StatAsync(n, cwd, n.Arg(0), n.Arg(1), follow: false, statx: false, cancellationToken),
-            SyscallNumber.Newfstatat => StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), Follows(n.ArgInt(3)), statx: false, cancellationToken),
-            SyscallNumber.Statx => StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(4), Follows(n.ArgInt(2)), statx: true, cancellationToken),
+            SyscallNumber.Newfstatat => (n.ArgInt(3) & OpenFlags.AtEmptyPath) != 0
+                ? EmptyPathStatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), Follows(n.ArgInt(3)), statx: false, cancellationToken)
+                : StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(2), Follows(n.ArgInt(3)), statx: false, cancellationToken),
+            SyscallNumber.Statx => (n.ArgInt(2) & OpenFlags.AtEmptyPath) != 0
+                ? EmptyPathStatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(4), Follows(n.ArgInt(2)), statx: true, cancellationToken)
+                : StatAsync(n, n.ArgInt(0), n.Arg(1), n.Arg(4), Follows(n.ArgInt(2)), statx: true, cancellationToken),
+            SyscallNumber.Fstat => FdStatAsync(n, n.ArgInt(0), n.Arg(1), statx: false, cancellationToken),
             SyscallNumber.Access => AccessAsync(n, cwd, n.Arg(0), n.ArgInt(1), follow: true, cancellationToken),
             SyscallNumber.Faccessat => AccessAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), follow: true, cancellationToken),
             SyscallNumber.Faccessat2 => AccessAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), Follows(n.ArgInt(3)), cancellationToken),
@@ -76,6 +82,10 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Chdir => ChdirAsync(n, cancellationToken),
             SyscallNumber.Fchdir => new(Fchdir(n)),
             SyscallNumber.Getcwd => new(Getcwd(n)),
+            SyscallNumber.Symlink => new(Symlink(n, cwd, n.Arg(1))),
+            SyscallNumber.Symlinkat => new(Symlink(n, n.ArgInt(1), n.Arg(2))),
+            SyscallNumber.Link => new(Link(n, cwd, n.Arg(0), cwd, n.Arg(1))),
+            SyscallNumber.Linkat => new(Link(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3))),
             _ => new(n.Continue()),
         };
     }
@@ -101,8 +111,10 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     /// (unreadable, empty, or a dirfd we cannot see).
     /// </summary>
     private (string? Path, HandlerResult? Early) Decide(Notification n, int dirfd, ulong pathAddress, FileIntent intent)
+        => Decide(n, dirfd, n.ReadString(pathAddress), intent);
+
+    private (string? Path, HandlerResult? Early) Decide(Notification n, int dirfd, string? raw, FileIntent intent)
     {
-        var raw = n.ReadString(pathAddress);
         if (string.IsNullOrEmpty(raw))
         {
             return (null, n.Continue());
@@ -177,6 +189,13 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(local.Errno);
         }
 
+        // An existing pod file the pod does not let the program write fails here, as Linux's open
+        // does, not at the close that sends its content: one round trip per open for writing.
+        if (writes && local.CreatedMode < 0 && await WritableErrnoAsync(path, cancellationToken).ConfigureAwait(false) is var refused and not 0)
+        {
+            return n.Fail(refused);
+        }
+
         // Marked before the open: a listing of the directory running meanwhile must not take a
         // file created here for one that vanished remotely.
         if (writes)
@@ -195,6 +214,13 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(errno);
         }
 
+        if (local.CreatedMode >= 0)
+        {
+            // The pod file's mode, not one the supervisor's umask made: stat and fstat show it (set
+            // after the open, which a mode without write permission would refuse).
+            File.SetUnixFileMode(file, (UnixFileMode)local.CreatedMode);
+        }
+
         logger.FileServed(path, local.Path!);
         if (writes)
         {
@@ -209,73 +235,97 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         return fd >= 0 ? HandlerResult.Answered : n.Fail(-fd);
     }
 
+    /// <summary>0, or the errno the pod refuses an open for writing of an existing file with; a file gone from the pod is written here and sent back.</summary>
+    private async ValueTask<int> WritableErrnoAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await remote.CheckWritableAsync(path, cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (RemoteFileException e)
+        {
+            return e.Errno == Errno.ENOENT ? 0 : e.Errno;
+        }
+    }
+
     /// <summary>
     /// A plain open (no O_CREAT, O_TRUNC, O_NOFOLLOW, O_DIRECTORY) needs the content and nothing
     /// else: the fetch brings the file's stat along, so a cold open of a regular file is one round
     /// trip. Only a directory costs a second one (its listing).
     /// </summary>
-    private async ValueTask<(string? Path, int Errno)> OpenExistingAsync(string path, bool writes, CancellationToken cancellationToken)
+    private async ValueTask<(string? Path, int Errno, int CreatedMode)> OpenExistingAsync(string path, bool writes, CancellationToken cancellationToken)
     {
         try
         {
-            return (await files.FetchAsync(path, cancellationToken).ConfigureAwait(false), 0);
+            return (await files.FetchAsync(path, cancellationToken).ConfigureAwait(false), 0, -1);
         }
         catch (RemoteFileException e) when (e.Errno == Errno.EISDIR)
         {
-            return writes ? (null, Errno.EISDIR) : (await files.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false), 0);
+            return writes ? (null, Errno.EISDIR, -1) : (await files.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false), 0, -1);
         }
         catch (RemoteFileException e)
         {
-            return (null, e.Errno);
+            return (null, e.Errno, -1);
         }
     }
 
-    /// <summary>Opens whose flags depend on what the path is: the remote stat first.</summary>
-    private async ValueTask<(string? Path, int Errno)> OpenWithFlagsAsync(string path, int flags, bool writes, (int Mode, int ThreadId) create, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens whose flags depend on what the path is: the remote stat first. <c>CreatedMode</c> is
+    /// the mode a file created in the pod got (-1: none was created).
+    /// </summary>
+    private async ValueTask<(string? Path, int Errno, int CreatedMode)> OpenWithFlagsAsync(string path, int flags, bool writes, (int Mode, int ThreadId) create, CancellationToken cancellationToken)
     {
         var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+        if (entry is not null && writes)
+        {
+            _seen[path] = entry; // its owner, for fstat
+        }
+
         string local;
         if (entry is null)
         {
             if ((flags & OpenFlags.Create) == 0)
             {
-                return (null, Errno.ENOENT);
+                return (null, Errno.ENOENT, -1);
             }
 
             var parent = await remote.GetEntryAsync(RemotePath.Parent(path), followSymlinks: true, cancellationToken).ConfigureAwait(false);
             if (parent?.Kind != RemoteEntryKind.Directory)
             {
-                return (null, parent is null ? Errno.ENOENT : Errno.ENOTDIR);
+                return (null, parent is null ? Errno.ENOENT : Errno.ENOTDIR, -1);
             }
 
             await files.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
-            if (await CreateInPodAsync(path, flags, create.Mode & ~Umask(create.ThreadId), cancellationToken).ConfigureAwait(false) is var created and not 0)
+            var mode = create.Mode & ~Umask(create.ThreadId) & 0xfff;
+            if (await CreateInPodAsync(path, flags, mode, cancellationToken).ConfigureAwait(false) is var created and not 0)
             {
-                return (null, created);
+                return (null, created, -1);
             }
 
             local = files.LocalPath(path);
+            return (local, 0, mode);
         }
         else if ((flags & (OpenFlags.Create | OpenFlags.Exclusive)) == (OpenFlags.Create | OpenFlags.Exclusive))
         {
-            return (null, Errno.EEXIST);
+            return (null, Errno.EEXIST, -1);
         }
         else if (entry.Kind == RemoteEntryKind.Symlink)
         {
-            return (null, Errno.ELOOP); // O_NOFOLLOW on a symlink
+            return (null, Errno.ELOOP, -1); // O_NOFOLLOW on a symlink
         }
         else if (entry.Kind == RemoteEntryKind.Directory)
         {
             if (writes)
             {
-                return (null, Errno.EISDIR);
+                return (null, Errno.EISDIR, -1);
             }
 
             local = await files.MaterializeDirectoryAsync(path, cancellationToken).ConfigureAwait(false);
         }
         else if ((flags & OpenFlags.Directory) != 0)
         {
-            return (null, Errno.ENOTDIR);
+            return (null, Errno.ENOTDIR, -1);
         }
         else if ((flags & OpenFlags.Truncate) != 0 && writes)
         {
@@ -290,12 +340,15 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             local = await files.FetchAsync(path, cancellationToken).ConfigureAwait(false);
         }
 
-        return (local, 0);
+        return (local, 0, -1);
     }
 
     private ValueTask<HandlerResult> StatAsync(Notification n, int dirfd, ulong pathAddress, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
+        => StatAsync(n, dirfd, n.ReadString(pathAddress), buffer, follow, statx, cancellationToken);
+
+    private ValueTask<HandlerResult> StatAsync(Notification n, int dirfd, string? raw, ulong buffer, bool follow, bool statx, CancellationToken cancellationToken)
     {
-        var (path, early) = Decide(n, dirfd, pathAddress, FileIntent.Read);
+        var (path, early) = Decide(n, dirfd, raw, FileIntent.Read);
         return path is null ? new(early!.Value) : StatRemoteAsync(n, path, buffer, follow, statx, cancellationToken);
     }
 
@@ -307,7 +360,14 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             return n.Fail(Errno.ENOENT);
         }
 
-        var identity = files.EnsureNode(path, entry.Kind) ?? (0UL, (ulong)StringComparer.Ordinal.GetHashCode(path) & 0x7fffffff);
+        files.EnsureNode(path, entry.Kind); // listed directories and opens find their node
+        Remember(path, entry);
+        return Answer(n, buffer, entry, PodIdentity.Of(path, entry.Kind), statx);
+    }
+
+    /// <summary>Writes a stat or statx answer into the caller's buffer.</summary>
+    private static HandlerResult Answer(Notification n, ulong buffer, RemoteEntry entry, (ulong Device, ulong Inode) identity, bool statx)
+    {
         var bytes = new byte[statx ? StatLayout.StatxLength : StatLayout.StatLength];
         if (statx)
         {

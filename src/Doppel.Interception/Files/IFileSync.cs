@@ -23,8 +23,9 @@ public interface IFileSync
     string? RemotePathOf(string localPath);
 
     /// <summary>
-    /// Makes sure a node of the right kind exists (an empty placeholder if new) and returns its
-    /// (st_dev, st_ino), so stat answers agree with fstat on injected fds; null when it cannot be made.
+    /// Makes sure a node of the right kind exists (an empty placeholder if new) and returns its local
+    /// (st_dev, st_ino); null when it cannot be made. Stat answers do not use it: a node is replaced
+    /// whenever content is fetched, so they answer <c>PodIdentity</c> instead.
     /// </summary>
     (ulong Device, ulong Inode)? EnsureNode(string remotePath, RemoteEntryKind kind);
 
@@ -37,6 +38,13 @@ public interface IFileSync
     /// EISDIR when it is a directory.
     /// </summary>
     ValueTask<string> FetchAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The remote stat that the local copy's current content came with (<see cref="FetchAsync"/>:
+    /// the remote's fstat of the very bytes it read); null when the path has no fetched copy. What
+    /// fstat of an fd on that copy answers, without a round trip.
+    /// </summary>
+    RemoteEntry? FetchedEntry(string remotePath);
 
     /// <summary>
     /// Lists a remote directory into the tree (again once the last listing has grown old, so

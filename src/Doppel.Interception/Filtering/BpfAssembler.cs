@@ -11,6 +11,7 @@ internal sealed class BpfAssembler
     private const ushort LdWAbs = 0x20;  // BPF_LD | BPF_W | BPF_ABS
     private const ushort JmpJeqK = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
     private const ushort JmpJsetK = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+    private const ushort JmpJgeK = 0x35;  // BPF_JMP | BPF_JGE | BPF_K
     private const ushort RetK = 0x06;    // BPF_RET | BPF_K
 
     private readonly List<(ushort Code, Label? True, Label? False, uint K)> _code = [];
@@ -29,6 +30,9 @@ internal sealed class BpfAssembler
 
     /// <summary>If (A &amp; k) != 0 go to <paramref name="whenTrue"/>, else to <paramref name="whenFalse"/> (null: next instruction).</summary>
     public void JumpIfAnyBit(uint k, Label? whenTrue, Label? whenFalse) => _code.Add((JmpJsetK, whenTrue, whenFalse, k));
+
+    /// <summary>If A &gt;= k (unsigned) go to <paramref name="whenTrue"/>, else to <paramref name="whenFalse"/> (null: next instruction).</summary>
+    public void JumpIfAtLeast(uint k, Label? whenTrue, Label? whenFalse) => _code.Add((JmpJgeK, whenTrue, whenFalse, k));
 
     public void Return(uint action) => _code.Add((RetK, null, null, action));
 

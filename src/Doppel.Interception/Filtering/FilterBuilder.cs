@@ -15,8 +15,9 @@ namespace Doppel.Interception.Filtering;
 ///   anything else ──────────────► ALLOW
 /// </code>
 /// io_uring_setup gets ENOSYS whenever anything is trapped (its operations bypass seccomp).
-/// Pre-checks keep hot, never-remote calls in the kernel: glibc's fstat is
-/// newfstatat(fd, "", AT_EMPTY_PATH) and statx(fd, "", AT_EMPTY_PATH) likewise; sendto and
+/// Pre-checks keep hot, never-remote calls in the kernel: the fd forms of stat (fstat, and
+/// glibc's fstat as newfstatat(fd, "", AT_EMPTY_PATH), statx(fd, "", AT_EMPTY_PATH)) only on fds
+/// 3 and up, which may be a pod file's local copy (0–2 are the terminal or a pipe); sendto and
 /// recvfrom only matter with an address; utimensat only with a path (futimens passes none);
 /// getsockopt only as getsockopt(fd, SOL_SOCKET, SO_ERROR), how event loops learn a connect's end.
 /// </summary>
@@ -25,7 +26,8 @@ internal static class FilterBuilder
     private enum PreCheck
     {
         None,
-        SkipWhenFlagSet,
+        SkipStdioFdWhenFlagSet,
+        TrapFdFromThree,
         TrapWhenPointerSet,
         TrapWhenSocketError,
     }
@@ -69,12 +71,21 @@ internal static class FilterBuilder
         {
             asm.Mark(blocks[trap.Nr]);
             var low = SeccompConstants.DataOffsetArgs + (uint)(trap.Argument * 8);
-            if (trap.Check == PreCheck.SkipWhenFlagSet)
+            if (trap.Check is PreCheck.SkipStdioFdWhenFlagSet or PreCheck.TrapFdFromThree)
             {
+                // The fd is an int (args[0]): its low word, unsigned, so AT_FDCWD (-100) counts as 3 and up.
+                var checkFd = BpfAssembler.NewLabel();
                 var skip = BpfAssembler.NewLabel();
                 var trapIt = BpfAssembler.NewLabel();
-                asm.LoadWord(low);
-                asm.JumpIfAnyBit(trap.Value, skip, trapIt);
+                if (trap.Check == PreCheck.SkipStdioFdWhenFlagSet)
+                {
+                    asm.LoadWord(low);
+                    asm.JumpIfAnyBit(trap.Value, checkFd, trapIt);
+                }
+
+                asm.Mark(checkFd);
+                asm.LoadWord(SeccompConstants.DataOffsetArgs);
+                asm.JumpIfAtLeast(3, trapIt, skip);
                 asm.Mark(skip);
                 asm.Return(SeccompConstants.RetAllow);
                 asm.Mark(trapIt);
@@ -172,10 +183,15 @@ internal static class FilterBuilder
                 SyscallNumber.Readlink, SyscallNumber.Readlinkat,
                 SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr);
 
-            // The working directory in the pod (FileHandler.WorkingDirectory.cs).
+            // The working directory in the pod (FileHandler.WorkingDirectory.cs); link and symlink
+            // (rare) so that a pod path, or a relative one in a pod directory, never lands here.
             Plain(SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd);
-            traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));
-            traps.Add((SyscallNumber.Statx, PreCheck.SkipWhenFlagSet, 2, (uint)OpenFlags.AtEmptyPath));
+            Plain(SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat);
+
+            // fstat of a pod file's fd is answered as stat of its path is (FileHandler.FdStat.cs).
+            traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipStdioFdWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));
+            traps.Add((SyscallNumber.Statx, PreCheck.SkipStdioFdWhenFlagSet, 2, (uint)OpenFlags.AtEmptyPath));
+            traps.Add((SyscallNumber.Fstat, PreCheck.TrapFdFromThree, 0, 0));
         }
 
         if ((families & SyscallFamilies.FilesWrite) != 0)

@@ -39,6 +39,14 @@ public interface IRemote
     ValueTask CreateFileAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken)
         => WriteFileAsync(path, Stream.Null, cancellationToken);
 
+    /// <summary>
+    /// open(O_WRONLY) of an existing remote file, closed again with nothing written (write mode):
+    /// whether the remote side lets the program write it, so a file on a read-only file system or
+    /// mount, or one the pod's user may not write, fails at the program's open with the remote's
+    /// errno (EROFS, EACCES, ETXTBSY) rather than at its close. The default lets every file be written.
+    /// </summary>
+    ValueTask CheckWritableAsync(string path, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>mkdir on the remote side (write mode).</summary>
     ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken);
 

@@ -49,7 +49,9 @@ public static class SyscallNumber
     public const int Mkdir = 83;
     public const int Rmdir = 84;
     public const int Creat = 85;
+    public const int Link = 86;
     public const int Unlink = 87;
+    public const int Symlink = 88;
     public const int Readlink = 89;
     public const int Chmod = 90;
     public const int Chown = 92;
@@ -71,6 +73,8 @@ public static class SyscallNumber
     public const int Newfstatat = 262;
     public const int Unlinkat = 263;
     public const int Renameat = 264;
+    public const int Linkat = 265;
+    public const int Symlinkat = 266;
     public const int Readlinkat = 267;
     public const int Fchmodat = 268;
     public const int Faccessat = 269;

@@ -50,6 +50,9 @@ internal sealed class FileContents(IRemote remote, CacheTree tree, CancellationT
         return local;
     }
 
+    /// <summary>The stat the path's current copy came with; null when it has none.</summary>
+    public RemoteEntry? EntryOf(string remotePath) => _copies.TryGetValue(remotePath, out var copy) ? copy : null;
+
     /// <summary>Forgets a path's copy: its next fetch downloads again.</summary>
     public void Forget(string remotePath) => _copies.TryRemove(remotePath, out _);
 

@@ -70,6 +70,9 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
             : _contents.FetchAsync(remotePath, cancellationToken);
 
     /// <inheritdoc/>
+    public RemoteEntry? FetchedEntry(string remotePath) => _contents.EntryOf(remotePath);
+
+    /// <inheritdoc/>
     public ValueTask<string> MaterializeDirectoryAsync(string remotePath, CancellationToken cancellationToken) =>
         _listings.MaterializeAsync(remotePath, cancellationToken);
 

@@ -131,6 +131,14 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         ThrowIf(response.Error, path);
     }
 
+    /// <inheritdoc/>
+    public async ValueTask CheckWritableAsync(string path, CancellationToken cancellationToken)
+    {
+        // Neither create nor truncate: the agent's plain open(O_WRONLY), then its close.
+        var response = await WriteAsync(new WriteFileOpen { Path = path }, Stream.Null, cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
     /// <summary>One WriteFile call: the open, then <paramref name="content"/>'s bytes in chunks.</summary>
     private Task<WriteFileResponse> WriteAsync(WriteFileOpen open, Stream content, CancellationToken cancellationToken) =>
         Call(

@@ -162,4 +162,30 @@ public sealed class WorkingDirectoryTests
         Assert.Equal("/usr\n", result.Stdout);
         Assert.Contains("can't cd to /nonexistent-dir-doppel", result.Stderr);
     }
+
+    [Fact]
+    public async Task ChangingIntoASymlinkedPodDirectoryIsBeingInItsTarget()
+    {
+        using var fs = new RemoteFileSystem();
+        fs.Write("releases/v2/app.conf", "v2");
+        fs.Write("releases/notes.txt", "notes");
+        fs.Symlink("current", "releases/v2");
+        fs.Symlink("releases/latest", "v2");
+        var script = $"""
+            import os
+            os.chdir("{fs.Prefix}/current")
+            print(os.getcwd())
+            print(open("app.conf").read())
+            os.chdir("..")
+            print(os.getcwd())
+            print(open("notes.txt").read())
+            os.chdir("latest/../latest")
+            print(os.getcwd())
+            """;
+
+        var result = await Run.IsolatedAsync(Run.Options("python3", "-c", script), fs.Policy(), fs.Remote);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal($"{fs.Prefix}/releases/v2\nv2\n{fs.Prefix}/releases\nnotes\n{fs.Prefix}/releases/v2\n", result.Stdout);
+    }
 }

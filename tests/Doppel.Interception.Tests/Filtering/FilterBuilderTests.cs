@@ -62,14 +62,25 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
-    public void FstatThroughNewfstatatWithEmptyPathStaysInTheKernel()
+    public void FstatIsTrappedOnlyOnFdsThatCanBeAPodFile()
     {
         var program = FilterBuilder.Build(SyscallFamilies.FilesRead);
 
-        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Newfstatat, args: [3, 0x1000, 0x2000, AtEmptyPath]));
+        // Every fd form of stat on fd 3 and up: it may be a pod file's local copy.
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Newfstatat, args: [3, 0x1000, 0x2000, AtEmptyPath]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Statx, args: [3, 0x1000, AtEmptyPath, 0x7ff, 0x2000]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Fstat, args: [3, 0x2000]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Newfstatat, args: [unchecked((ulong)-100), 0x1000, 0x2000, AtEmptyPath]));
+
+        // Standard input, output and error stay in the kernel.
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Newfstatat, args: [1, 0x1000, 0x2000, AtEmptyPath]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Statx, args: [2, 0x1000, AtEmptyPath, 0x7ff, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Fstat, args: [0, 0x2000]));
+
+        // Path forms are always trapped.
         Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Newfstatat, args: [unchecked((ulong)-100), 0x1000, 0x2000, 0]));
-        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Statx, args: [3, 0x1000, AtEmptyPath, 0x7ff, 0x2000]));
-        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Statx, args: [3, 0x1000, 0x100, 0x7ff, 0x2000]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Statx, args: [1, 0x1000, 0x100, 0x7ff, 0x2000]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.Outgoing), SyscallNumber.Fstat, args: [3, 0x2000]));
     }
 
     [Fact]
@@ -161,6 +172,9 @@ public sealed class FilterBuilderTests
                     break;
                 case 0x45:
                     pc += 1 + ((a & k) != 0 ? insn[2] : insn[3]);
+                    break;
+                case 0x35:
+                    pc += 1 + (a >= k ? insn[2] : insn[3]);
                     break;
                 case 0x06:
                     return k;

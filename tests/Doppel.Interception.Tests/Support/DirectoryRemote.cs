@@ -169,6 +169,14 @@ internal sealed class DirectoryRemote(string root) : IRemote
         return GetEntry(path, followSymlinks: true)!;
     }
 
+    /// <summary>Remote paths whose open for writing fails, with the errno (a read-only file system: EROFS).</summary>
+    public ConcurrentDictionary<string, int> OpenForWritingErrors { get; } = new();
+
+    public ValueTask CheckWritableAsync(string path, CancellationToken cancellationToken)
+    {
+        return OpenForWritingErrors.TryGetValue(path, out var errno) ? throw new RemoteFileException(errno, "refused by the remote side") : ValueTask.CompletedTask;
+    }
+
     public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
     {
         Count(path);
