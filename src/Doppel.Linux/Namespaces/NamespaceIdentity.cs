@@ -26,7 +26,7 @@ public static class NamespaceIdentity
     {
         try
         {
-            return File.ResolveLinkTarget(path, returnFinalTarget: false)?.LinkTarget;
+            return new FileInfo(path).LinkTarget; // the link's own text, "net:[4026531833]"
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -103,7 +103,7 @@ public sealed class EphemeralPlacementTests(KubeFixture fixture)
             var error = await Assert.ThrowsAsync<KubeException>(() => new EphemeralPlacement(connection).PlaceAsync(target, AgentConfig(fixture.AgentImage), timeout.Token));
 
             Assert.Equal(
-                $"The context 'doppel-test' is not allowed to patch pods/ephemeralcontainers in namespace {ns.Name}; check with `kubectl auth can-i patch pods/ephemeralcontainers -n {ns.Name}`.",
+                $"The context 'doppel-test' is not allowed to patch pods/ephemeralcontainers in namespace {ns.Name}; check with `kubectl auth can-i patch pods --subresource=ephemeralcontainers -n {ns.Name}`.",
                 error.Message);
             Assert.Empty(await ns.KubectlAsync(["get", "pod", "box", "-o", "jsonpath={.spec.ephemeralContainers}"], timeout.Token));
         }

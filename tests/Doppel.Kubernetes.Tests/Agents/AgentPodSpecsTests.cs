@@ -26,7 +26,7 @@ public sealed class AgentPodSpecsTests
         Assert.Equal(["node-7"], Assert.Single(term.MatchFields).Values);
         Assert.Equal(["NET_ADMIN", "SYS_ADMIN"], container.SecurityContext.Capabilities.Add);
         Assert.Null(container.SecurityContext.Privileged);
-        Assert.Equal(["--target", "container/abc123", "--listen", "127.0.0.1:40000", "--idle-exit", "5", "--log-level", "info"], container.Args);
+        Assert.Equal(["--target", "container/abc123", "--listen", "127.0.0.1:40000", "--idle-exit", "5", "--first-connection-timeout", "120", "--log-level", "info"], container.Args);
         Assert.Equal("doppel.local/doppel-agent:" + AgentImageConfig.DefaultTag, container.Image);
         Assert.Equal("false", job.Spec.Template.Metadata.Annotations["sidecar.istio.io/inject"]);
         Assert.Equal("disabled", job.Spec.Template.Metadata.Annotations["linkerd.io/inject"]);

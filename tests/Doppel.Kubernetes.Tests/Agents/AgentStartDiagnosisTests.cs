@@ -192,7 +192,7 @@ public sealed class AgentStartDiagnosisTests(KubeFixture fixture, ITestOutputHel
         var ct = timeout.Token;
         await using var ns = await fixture.CreateNamespaceAsync("diag-exit", ct);
         using var connection = Admin();
-        var workload = await AgentJob.CreateAsync(ns, "doppel-agent-exit", "echo starting; echo diag-fatal: no container abc >&2; exit 3", ct);
+        var workload = await AgentJob.CreateAsync(ns, "doppel-agent-exit", "echo starting >&2; echo diag-fatal: no container abc >&2; exit 3", ct);
 
         var sentence = await AgentJob.ExplanationAsync(connection, workload, ct);
 

@@ -126,7 +126,8 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         await ns.ReadyPodAsync("bff", timeout.Token);
         await using var developer = await Developer.StartAsync(fixture, timeout.Token);
 
-        // An image the node does not have and may not pull (no registry): the agent never starts.
+        // An image the node does not have and may not pull (no registry): the agent never starts, and
+        // doppel says so as soon as the kubelet reports the pull failure, not at the startup timeout.
         var (code, stdout, stderr) = await developer.ExecAsync(
             ["-t", "deployment/bff", "-n", ns.Name, "-i", "doppel.local/no-such-agent:0", "--agent-startup-timeout", "5", "--", "/bin/true"],
             timeout.Token);
@@ -134,7 +135,7 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         Assert.Equal(69, code);
         Assert.Equal("", stdout);
         var error = Assert.Single(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
-        Assert.Contains("was not ready within 5 s (agent.startup_timeout)", error, StringComparison.Ordinal);
+        Assert.Contains("The agent's image doppel.local/no-such-agent:0 cannot be pulled on node ", error, StringComparison.Ordinal);
         Assert.EndsWith("'/bin/true' was not started.", error, StringComparison.Ordinal);
         await NothingOfDoppelRemainsAsync(ns, timeout.Token);
     }
