@@ -78,7 +78,7 @@ public sealed class ClusterExecTests(KubeFixture fixture)
 
         var (code, stdout, stderr) = await developer.ExecAsync(
             ["-e", "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--agent-ttl", "1", "--", "/bin/sh", "-c",
-             "echo env=$BFF_GREETING; echo file=$(cat /etc/bff/greeting.txt); echo host=$(hostname); exit 5"],
+             "echo env=$BFF_GREETING; echo file=$(cat /app/config/greeting.txt); echo host=$(hostname); exit 5"],
             timeout.Token);
 
         Assert.True(code == 5, $"exit code {code}\n{stdout}\n{stderr}");
