@@ -167,25 +167,9 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         return pods?.Items?.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
     }
 
-    /// <summary>The agent container's log so far; null when the context may not read pod logs (or the pod is gone).</summary>
-    private async Task<string?> LogAsync(AgentWorkload workload, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var stream = await connection.Client.CoreV1.ReadNamespacedPodLogAsync(
-                workload.PodName, workload.Namespace, container: workload.Container, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var reader = new StreamReader(stream);
-            return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.BadRequest)
-        {
-            return string.Empty; // "container is waiting to start": not yet
-        }
-    }
+    /// <summary>The agent container's log so far (<see cref="AgentLogs.ReadAsync"/>).</summary>
+    private Task<string?> LogAsync(AgentWorkload workload, CancellationToken cancellationToken) =>
+        AgentLogs.ReadAsync(connection, workload.Namespace, workload.PodName!, workload.Container, cancellationToken);
 
     /// <summary>The sentence for an agent that exited before it was ready: its exit code and its last error line.</summary>
     private async Task<string> ExitedAsync(AgentWorkload workload, V1Pod pod, CancellationToken cancellationToken)

@@ -128,24 +128,8 @@ public sealed partial class EphemeralPlacement
         return null;
     }
 
-    /// <summary>The container's log so far; null when the context may not read pod logs. An empty log while the container starts.</summary>
-    private async Task<string?> LogAsync(string ns, string pod, string container, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var stream = await connection.Client.CoreV1.ReadNamespacedPodLogAsync(pod, ns, container: container, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var reader = new StreamReader(stream);
-            return await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
-        {
-            return null;
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.BadRequest)
-        {
-            return string.Empty; // "container ... is waiting to start": not yet
-        }
-    }
+    private Task<string?> LogAsync(string ns, string pod, string container, CancellationToken cancellationToken) =>
+        AgentLogs.ReadAsync(connection, ns, pod, container, cancellationToken);
 
     /// <summary>
     /// The agent's last error line ("doppel-agent: …"), else its last line of output (the
