@@ -71,7 +71,8 @@ public sealed class KubeConnection : IDisposable
         {
             merged = Merge(files.Select(f => KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(f), useRelativePaths: true)).ToList());
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or KubeConfigException or YamlDotNet.Core.YamlException or ArgumentException
+                                      or InvalidOperationException) // YamlDotNet's scanner on some truncated flow mappings
         {
             throw new KubeException($"The kubeconfig {string.Join(", ", files)} cannot be read: {FirstSentence(e.Message)}", e);
         }

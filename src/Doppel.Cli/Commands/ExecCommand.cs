@@ -270,7 +270,19 @@ internal sealed class ExecCommand : Command
         string? podDirectory = null;
         if (parseResult.GetValue(WorkingDirectory) is { } cwd)
         {
+            if (cwd.Length == 0)
+            {
+                _environment.Console.WriteError($"--cwd is empty; give the directory the program should start in, or leave --cwd out; '{commandLine[0]}' was not started.");
+                return ExitCodes.ConfigError;
+            }
+
             var absolute = Path.GetFullPath(cwd, _environment.WorkingDirectory);
+            if (File.Exists(absolute))
+            {
+                _environment.Console.WriteError($"--cwd names '{TargetParser.Shown(absolute)}', which is a file on this machine, not a directory; '{commandLine[0]}' was not started.");
+                return ExitCodes.ConfigError;
+            }
+
             if (Directory.Exists(absolute))
             {
                 environment = _environment with { WorkingDirectory = absolute };

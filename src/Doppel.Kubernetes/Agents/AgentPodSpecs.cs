@@ -175,6 +175,10 @@ public static class AgentPodSpecs
         {
             Containers = [container],
             RestartPolicy = "Never",
+
+            // On SIGTERM the agent removes its redirects and exits within milliseconds; the default 30 s
+            // would keep a deleted agent pod Terminating that long after every session.
+            TerminationGracePeriodSeconds = 5,
             ServiceAccountName = serviceAccount,
 
             // The agent never calls the API server: without a service account of its own, no token.

@@ -52,6 +52,23 @@ public sealed class BadInputTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task AnEmptyCwdOrOneNamingALocalFileIsOneSentence(string binary)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "notes.txt"), "x");
+
+        var (emptyCode, _, emptyError) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-C", "", "--", "pwd");
+        var (fileCode, fileOut, fileError) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-C", "notes.txt", "--", "pwd");
+
+        Assert.Equal(ExitCodes.ConfigError, emptyCode);
+        Assert.Equal("error: --cwd is empty; give the directory the program should start in, or leave --cwd out; 'pwd' was not started.\n", emptyError);
+        Assert.Equal(ExitCodes.ConfigError, fileCode);
+        Assert.Equal(string.Empty, fileOut);
+        Assert.Equal($"error: --cwd names '{Path.Combine(dir.Path, "notes.txt")}', which is a file on this machine, not a directory; 'pwd' was not started.\n", fileError);
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task ACwdThatIsALocalDirectoryIsWhereTheProgramStarts(string binary)
     {
         using var dir = new TempDir();

@@ -53,6 +53,13 @@ public sealed class KubeconfigTests(KubeFixture fixture) : IDisposable
         Assert.StartsWith(
             $"The kubeconfig {garbage} cannot be read: ",
             Open(new KubeConnectionOptions { Kubeconfig = garbage, Variables = Variables() }), StringComparison.Ordinal);
+
+        // A flow mapping cut off mid-scalar: YamlDotNet's scanner throws InvalidOperationException, not YamlException.
+        var truncated = Path.Combine(_directory.FullName, "truncated");
+        File.WriteAllText(truncated, "clusters: [{name: c, cluster: {server: https://127.0.0.1:1");
+        Assert.StartsWith(
+            $"The kubeconfig {truncated} cannot be read: ",
+            Open(new KubeConnectionOptions { Kubeconfig = truncated, Variables = Variables() }), StringComparison.Ordinal);
     }
 
     [Fact]
