@@ -108,7 +108,7 @@ public sealed class ConfigurationCompatibilityTests
             var marker = Path.Combine(dir.Path, $"ran-{i}");
 
             var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "--resolved", file);
-            var exec = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-f", file, "--", "touch", marker);
+            var exec = await DoppelBinaries.RunAsync(binary, dir.Path, new Dictionary<string, string> { ["KUBECONFIG"] = Path.Combine(dir.Path, "no-kubeconfig") }, "exec", "-f", file, "--", "touch", marker);
 
             var expected = withContainer ? $"{words[i]}/web-0/container/app" : $"{words[i]}/bff";
             Assert.True(verify.ExitCode == 0, verify.StdErr);
@@ -116,9 +116,9 @@ public sealed class ConfigurationCompatibilityTests
             Assert.Equal((expected, withContainer ? "dev" : null), (target["path"]!.GetValue<string>(), target["namespace"]?.GetValue<string>()));
             Assert.Equal(string.Empty, verify.StdErr);
 
-            // The Kubernetes target is taken (this build cannot reach a cluster), not dropped for a local run.
-            Assert.Equal(ExitCodes.Unavailable, exec.ExitCode);
-            Assert.Contains($"target '{expected}' is a Kubernetes target", exec.StdErr, StringComparison.Ordinal);
+            // The Kubernetes target is taken (so a cluster is looked for: here no kubeconfig), not dropped for a local run.
+            Assert.Equal(ExitCodes.ConfigError, exec.ExitCode);
+            Assert.Contains("None of the kubeconfig files KUBECONFIG names exists", exec.StdErr, StringComparison.Ordinal);
             Assert.False(File.Exists(marker));
         }
     }

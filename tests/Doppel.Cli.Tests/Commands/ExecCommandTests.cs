@@ -148,13 +148,13 @@ public sealed class ExecCommandTests
     }
 
     [Fact]
-    public async Task ExecSaysPlainlyThatItCannotReachAKubernetesTargetYet()
+    public async Task AKubernetesTargetWithoutAKubeconfigIsOneSentenceAndExit2()
     {
-        var (code, console) = await CliRunner.RunAsync("exec", "-t", "pod/x", "--", "true");
+        var missing = Path.Combine(Path.GetTempPath(), $"doppel-no-kubeconfig-{Guid.NewGuid():N}");
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string> { ["KUBECONFIG"] = missing }, AppContext.BaseDirectory, "exec", "-t", "pod/x", "--", "true");
 
-        Assert.Equal(ExitCodes.Unavailable, code);
-        Assert.Contains("target 'pod/x' is a Kubernetes target, and this build of doppel cannot reach a cluster yet", console.StdErr, StringComparison.Ordinal);
-        Assert.Contains("'true' was not started", console.StdErr, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.ConfigError, code);
+        Assert.Equal($"error: None of the kubeconfig files KUBECONFIG names exists ({missing}). 'true' was not started.\n", console.StdErr);
     }
 
     [Fact]

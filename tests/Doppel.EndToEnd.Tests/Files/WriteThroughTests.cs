@@ -158,8 +158,11 @@ public sealed class WriteThroughTests(ClusterFixture fixture)
     public async Task APushThePodRefusesIsEioAtFsyncAndCloseAndOneSentenceNamingTheFile()
     {
         const string Script = """
-            import errno, os, sys
+            import errno, os, subprocess, sys
             fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+            # Made immutable only now: an open for writing of a file the pod refuses fails at the open
+            # (EPERM, as Linux does); this is the pod refusing a push it accepted the open for.
+            subprocess.run(["chattr", "+i", sys.argv[2]], check=True)
             os.write(fd, b"appended\n")
             for name, call in (("fsync", os.fsync), ("close", os.close)):
                 try:
@@ -172,10 +175,11 @@ public sealed class WriteThroughTests(ClusterFixture fixture)
         var path = directory.Path + "/locked.txt";
         var hostPath = fixture.Bff.HostPath(path);
         await File.WriteAllTextAsync(hostPath, "before\n");
-        await Commands.RunAsync(["chattr", "+i", hostPath]); // immutable: refused even to the agent (root)
         try
         {
-            var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("eio.py", Script), path]);
+            // The program makes the file immutable (refused even to the agent, root) through its local
+            // path on the node after its open: the pod then refuses the push.
+            var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("eio.py", Script), path, hostPath]);
 
             result.AssertSucceededWith("fsync EIO\nclose EIO\n", expectedExitCode: 74);
             var errors = result.Stderr.Split('\n').Where(l => l.Contains(path, StringComparison.Ordinal)).ToList();
