@@ -92,6 +92,7 @@ internal static class ClusterRun
         {
             var placement = new AgentPlacement(connection, config.Agent);
             AgentWorkload? created = null;
+            var replacements = new List<AgentWorkload>(); // agents placed after the first (not ephemeral ones): deleted at the end too
             try
             {
                 var clock = Stopwatch.StartNew();
@@ -137,8 +138,25 @@ internal static class ClusterRun
                     w => $"agent ready (pod {w.Namespace}/{w.PodName}{(w.Kind == AgentWorkloadKind.EphemeralContainer ? $", container {w.Container}" : "")} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
                 created = workload.Kind == AgentWorkloadKind.EphemeralContainer ? null : workload;
 
-                await using var transport = new PortForwardTransport(
-                    new PodPortForward(connection, workload.Namespace, workload.PodName!, workload.Port, loggers.CreateLogger("doppel.portforward")));
+                // The agent's pod deleted or evicted mid-session: a new agent placed as this one was.
+                async Task<AgentWorkload> ReplaceAsync(CancellationToken stopping)
+                {
+                    using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
+                    if (ephemeral is not null)
+                    {
+                        return await ephemeral().WaitAsync(both.Token).ConfigureAwait(false);
+                    }
+
+                    var next = await create().WaitAsync(both.Token).ConfigureAwait(false);
+                    lock (replacements)
+                    {
+                        replacements.Add(next);
+                    }
+
+                    return await placement.WaitReadyAsync(next, both.Token).ConfigureAwait(false);
+                }
+
+                await using var transport = new PortForwardTransport(connection, workload, ReplaceAsync, console.WriteWarning, loggers.CreateLogger("doppel.portforward"));
                 return await TargetRun.RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, cancellationToken).ConfigureAwait(false);
             }
             catch (KubeException e) when (!cancellationToken.IsCancellationRequested)
@@ -151,6 +169,17 @@ internal static class ClusterRun
                 if (created is not null)
                 {
                     await DeleteAsync(placement, created, console).ConfigureAwait(false);
+                }
+
+                AgentWorkload[] more;
+                lock (replacements)
+                {
+                    more = [.. replacements];
+                }
+
+                foreach (var replacement in more)
+                {
+                    await DeleteAsync(placement, replacement, console).ConfigureAwait(false);
                 }
             }
         }

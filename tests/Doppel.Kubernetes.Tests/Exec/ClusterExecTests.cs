@@ -68,6 +68,44 @@ public sealed class ClusterExecTests(KubeFixture fixture)
     }
 
     [Fact]
+    public async Task AnAgentPodDeletedMidSessionIsReplacedAndTheProgramCarriesOn()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await using var ns = await fixture.CreateNamespaceAsync("heal", timeout.Token);
+        await ns.ApplyAsync(s_bffYaml + "\n---\n" + WebWorkload.Yaml, timeout.Token);
+        await ns.ReadyPodAsync("bff", timeout.Token);
+        var web = await ns.ReadyPodAsync("web", timeout.Token);
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+
+        // The program asks the Service web once a second for 25 s (each request a new outgoing
+        // connection through the agent); after its first answers, the agent's pod is deleted by force
+        // (no grace: its connections die at once).
+        var run = developer.ExecAsync(
+            ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "/bin/sh", "-c",
+             "i=0; while [ $i -lt 25 ]; do echo \"web=$(curl -sS --max-time 5 http://web/ 2>&1)\"; i=$((i+1)); sleep 1; done; exit 4"],
+            timeout.Token);
+        var first = string.Empty;
+        await Poll.UntilAsync(
+            async ct => (first = (await ns.KubectlAsync(["get", "pods", "-l", "app.kubernetes.io/managed-by=doppel", "--field-selector=status.phase=Running", "-o", "name"], ct)).Trim()).Length > 0,
+            "the agent pod running",
+            timeout.Token);
+        await Task.Delay(TimeSpan.FromSeconds(3), timeout.Token); // the program has had answers through it
+        await ns.KubectlAsync(["delete", first, "--force", "--grace-period=0", "--wait=false"], timeout.Token);
+
+        var (code, stdout, stderr) = await run;
+
+        Assert.True(code == 4, $"exit code {code}\n{stdout}\n{stderr}");
+        var lines = stdout.TrimEnd('\n').Split('\n');
+        Assert.Equal(25, lines.Length);
+        Assert.Equal($"web=hello-from-{web.Name}", lines[0]);
+        Assert.Equal($"web=hello-from-{web.Name}", lines[^1]); // through the new agent
+        Assert.Contains($"the agent pod {ns.Name}/{first["pod/".Length..]} is gone (", stderr, StringComparison.Ordinal);
+        Assert.Contains("starting a new agent. Connections it carried were reset.", stderr, StringComparison.Ordinal);
+        Assert.Contains("a new agent is ready (pod ", stderr, StringComparison.Ordinal);
+        await NothingOfDoppelRemainsAsync(ns, timeout.Token);
+    }
+
+    [Fact]
     public async Task ExecWithAnEphemeralAgentRunsItInTheTargetPodAndTheAgentEndsAfterTheSession()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
