@@ -13,4 +13,11 @@ public interface IAgentTransport
 
     /// <summary>Opens a new stream to the agent; throws (IOException, SocketException, …) when it cannot be reached.</summary>
     ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The token the agent requires on every call (a cluster agent's, read from its Secret:
+    /// Doppel.Kubernetes.Agents.AgentSharing), sent as gRPC metadata <c>doppel-agent-token</c>;
+    /// null for an agent that requires none (a local agent behind its 0600 unix socket).
+    /// </summary>
+    string? Token => null;
 }
