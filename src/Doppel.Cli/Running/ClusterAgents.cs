@@ -3,7 +3,9 @@ using Doppel.Config;
 using Doppel.Kubernetes;
 using Doppel.Kubernetes.Agents;
 using Doppel.Kubernetes.Targets;
+using Doppel.Protocol.V1;
 using Doppel.Session.Agent;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Running;
@@ -194,15 +196,18 @@ internal sealed class ClusterAgents : IAsyncDisposable
         var status = new PortForwardTransport(_connection, transport.Current, replace: null, _ => { }, _loggers.CreateLogger("doppel.portforward"));
         await using (status.ConfigureAwait(false))
         {
+            using var channel = AgentConnection.OpenChannel(status);
             var clock = Stopwatch.StartNew();
             while (true)
             {
                 int sessions;
                 try
                 {
-                    sessions = 0; await Task.CompletedTask.ConfigureAwait(false); // TODO-MERGE (await AgentStatus.QueryAsync(status, timeout.Token).ConfigureAwait(false)).Sessions.Count;
+                    var answer = await new AgentService.AgentServiceClient(channel).StatusAsync(
+                        new StatusRequest(), deadline: DateTime.UtcNow + AgentConnection.ConnectTimeout, cancellationToken: timeout.Token).ConfigureAwait(false);
+                    sessions = answer.Sessions.Count;
                 }
-                catch (Exception e) when (e is AgentConnectionException or IOException or KubeException or OperationCanceledException)
+                catch (Exception e) when (e is RpcException or IOException or KubeException or OperationCanceledException)
                 {
                     ClusterAgentsLog.NotAsked(_loggers.CreateLogger("doppel.agents"), ns, name, e.Message);
                     return;

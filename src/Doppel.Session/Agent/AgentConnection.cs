@@ -118,6 +118,17 @@ public sealed class AgentConnection : IDisposable
         Relay.Dispose();
     }
 
+    /// <summary>
+    /// A channel to the agent <paramref name="transport"/> reaches for calls outside any session
+    /// (no Hello: the caller is not one of the agent's sessions), with the transport's token:
+    /// <c>AgentService.Status</c> asked by a session that is leaving a shared agent.
+    /// </summary>
+    public static GrpcChannel OpenChannel(IAgentTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return Channel(transport.ConnectAsync, transport.Token is null ? null : () => transport.Token);
+    }
+
     /// <summary>The metadata key a cluster agent's token travels in (Doppel.Kubernetes.Agents.AgentSharing.TokenMetadataKey).</summary>
     internal const string TokenMetadataKey = "doppel-agent-token";
 
