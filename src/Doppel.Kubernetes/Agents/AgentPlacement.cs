@@ -360,7 +360,26 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
 
         await OwnSecretAsync(ns, name, "batch/v1", "Job", created.Metadata.Uid, cancellationToken).ConfigureAwait(false);
         var workload = new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node, Token = token };
-        return new SharedAgent(await WaitReadyAsync(workload, cancellationToken).ConfigureAwait(false), Joined: false);
+        try
+        {
+            return new SharedAgent(await WaitReadyAsync(workload, cancellationToken).ConfigureAwait(false), Joined: false);
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            // An agent this session placed that did not start (or Ctrl+C while it started) serves
+            // nobody: its Job, pod and Secret go now, as an unshared agent's did.
+            using var deleting = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await DeleteSharedAsync(ns, name, waitGone: false, deleting.Token).ConfigureAwait(false);
+            }
+            catch (Exception again) when (again is KubeException or OperationCanceledException)
+            {
+                // Left for the next session's sweep (it has ended or will) — the start failure is what to say.
+            }
+
+            throw;
+        }
     }
 
     /// <summary>
