@@ -6,6 +6,7 @@ using Doppel.Agent.Incoming;
 using Doppel.Agent.Logging;
 using Doppel.Agent.Network;
 using Doppel.Agent.Services;
+using Doppel.Agent.Sessions;
 using Doppel.Agent.Targets;
 using Doppel.Linux.Processes;
 using Doppel.Protocol;
@@ -52,6 +53,8 @@ internal static class AgentHost
         builder.Services.AddSingleton<DnsTransport>();
         builder.Services.AddSingleton<DnsResolver>();
         builder.Services.AddSingleton<IncomingHub>();
+        var sessions = new AgentSessions(TimeProvider.System);
+        builder.Services.AddSingleton(sessions);
 
         IdleExit? idle = null;
         string? socketPath = null;
@@ -70,6 +73,7 @@ internal static class AgentHost
             {
                 listen.Protocols = HttpProtocols.Http2;
                 listen.Use(next => idle!.Wrap(next));
+                listen.Use(sessions.Wrap);
             }
 
             if (options.Listen.StartsWith("unix:", StringComparison.Ordinal))
@@ -97,6 +101,18 @@ internal static class AgentHost
             idleExit.WaitForFirst(first);
         }
 
+        // A cluster agent's token (its Secret, DOPPEL_AGENT_TOKEN): no call without it reaches a service.
+        if (Environment.GetEnvironmentVariable(AgentToken.Variable) is { Length: > 0 } token)
+        {
+            app.Use(AgentToken.Require(token));
+        }
+
+        // Every call that names its session ties its connection to it (agent.proto, "Sessions").
+        app.Use((context, next) =>
+        {
+            sessions.Bind(context);
+            return next(context);
+        });
         app.MapGrpcService<AgentServiceImpl>();
         app.MapGrpcService<EnvironmentServiceImpl>();
         app.MapGrpcService<HostnameServiceImpl>();

@@ -1,3 +1,4 @@
+using Doppel.Agent.Sessions;
 using Doppel.Agent.Targets;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
@@ -7,8 +8,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Doppel.Agent.Services;
 
-/// <summary>Hello (version negotiation, target, features) and Ping.</summary>
-internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> logger) : AgentService.AgentServiceBase
+/// <summary>Hello (version negotiation, target, features; records the session), Ping and Status (the sessions).</summary>
+internal sealed class AgentServiceImpl(Target target, AgentSessions sessions, ILogger<AgentServiceImpl> logger) : AgentService.AgentServiceBase
 {
     private static readonly string s_agentVersion =
         typeof(AgentServiceImpl).Assembly.GetName().Version?.ToString() ?? "0.0.0";
@@ -17,27 +18,12 @@ internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> 
     {
         var version = VersionNegotiation.ChooseOrThrow(request);
         AgentLog.Hello(logger, request.SessionName, request.ClientVersion, version);
-        string hostname;
-        try
-        {
-            hostname = TargetHostname.Read(target).Hostname;
-        }
-        catch (IOException)
-        {
-            hostname = string.Empty; // the target has gone; file and env calls will say so
-        }
-
+        sessions.Hello(context.RequestHeaders.GetValue(SessionMetadata.Key), context.GetHttpContext().Connection.Id, request);
         var response = new HelloResponse
         {
             Version = version,
             AgentVersion = s_agentVersion,
-            Target = new TargetInfo
-            {
-                Pid = target.Pid,
-                ContainerId = target.ContainerId,
-                Hostname = hostname,
-                Targetless = target.IsTargetless,
-            },
+            Target = TargetInfo(),
         };
         // Targetless: an empty environment and, read-only, the namespace's resolv.conf and hosts.
         response.Features.Add(ProtocolFeatures.Hostname);
@@ -46,6 +32,7 @@ internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> 
         response.Features.Add(ProtocolFeatures.Dns);
         response.Features.Add(ProtocolFeatures.OutgoingTcp);
         response.Features.Add(ProtocolFeatures.OutgoingUdp);
+        response.Features.Add(ProtocolFeatures.Status);
         if (!target.IsTargetless)
         {
             response.Features.Add(ProtocolFeatures.FilesWrite);
@@ -57,4 +44,38 @@ internal sealed class AgentServiceImpl(Target target, ILogger<AgentServiceImpl> 
 
     public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) =>
         Task.FromResult(new PingResponse { Sequence = request.Sequence });
+
+    public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
+    {
+        var response = new StatusResponse
+        {
+            AgentVersion = s_agentVersion,
+            ProtocolVersion = ProtocolVersion.Current,
+            Target = TargetInfo(),
+            StartedUnixMs = sessions.Started.ToUnixTimeMilliseconds(),
+        };
+        response.Sessions.Add(sessions.Connected().Select(s => s.ToStatus()));
+        return Task.FromResult(response);
+    }
+
+    private TargetInfo TargetInfo()
+    {
+        string hostname;
+        try
+        {
+            hostname = TargetHostname.Read(target).Hostname;
+        }
+        catch (IOException)
+        {
+            hostname = string.Empty; // the target has gone; file and env calls will say so
+        }
+
+        return new TargetInfo
+        {
+            Pid = target.Pid,
+            ContainerId = target.ContainerId,
+            Hostname = hostname,
+            Targetless = target.IsTargetless,
+        };
+    }
 }

@@ -1,4 +1,6 @@
 using Doppel.Agent.Incoming;
+using Doppel.Agent.Sessions;
+using Doppel.Protocol;
 using Doppel.Protocol.V1;
 using Grpc.Core;
 
@@ -8,7 +10,7 @@ namespace Doppel.Agent.Services;
 /// Incoming traffic (incoming.proto): Subscribe is a session's control stream, Serve its work
 /// calls. The state lives in the agent's one <see cref="IncomingHub"/>.
 /// </summary>
-internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.IncomingServiceBase
+internal sealed class IncomingServiceImpl(IncomingHub hub, AgentSessions sessions) : IncomingService.IncomingServiceBase
 {
     public override async Task Subscribe(IAsyncStreamReader<IncomingClientMessage> requestStream, IServerStreamWriter<IncomingServerMessage> responseStream, ServerCallContext context)
     {
@@ -19,7 +21,8 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
         }
 
         var hello = requestStream.Current.Hello;
-        var session = hub.AddSession(hello.SessionName, responseStream, hello.WholeMessages);
+        var owner = sessions.ForConnection(context.GetHttpContext().Connection.Id);
+        var session = hub.AddSession(hello.SessionName, responseStream, hello.WholeMessages, owner);
         try
         {
             await session.SendAsync(new IncomingServerMessage { Welcome = new IncomingWelcome { SessionId = session.Id, WholeMessages = true } }).ConfigureAwait(false);
@@ -43,10 +46,16 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
                             throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
                         }
 
+                        if (answer.Error is null)
+                        {
+                            owner?.Subscribed(session.Id, (int)message.Subscribe.Port, message.Subscribe.Mode, HttpFilterText.Format(message.Subscribe.Filter));
+                        }
+
                         await session.SendAsync(new IncomingServerMessage { Subscribed = answer }).ConfigureAwait(false);
                         break;
                     case IncomingClientMessage.MessageOneofCase.Unsubscribe:
                         await hub.UnsubscribeAsync(session, (int)message.Unsubscribe.Port, cancellationToken).ConfigureAwait(false);
+                        owner?.Unsubscribed((int)message.Unsubscribe.Port);
                         break;
                     default:
                         throw new RpcException(new Status(StatusCode.InvalidArgument, "hello is only the first message of a Subscribe call."));
@@ -59,6 +68,7 @@ internal sealed class IncomingServiceImpl(IncomingHub hub) : IncomingService.Inc
         }
         finally
         {
+            owner?.CallEnded(session.Id);
             await hub.EndSessionAsync(session).ConfigureAwait(false);
             session.Dispose();
         }

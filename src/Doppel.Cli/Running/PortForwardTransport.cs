@@ -65,6 +65,31 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
         }
     }
 
+    /// <summary>The agent the streams go to now (the first, or the latest replacement).</summary>
+    public AgentWorkload Current
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current.Workload;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The current agent's (<see cref="AgentWorkload.Token"/>): a replacement agent has its own.</remarks>
+    public string? Token
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current.Workload.Token;
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public async ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken)
     {

@@ -40,16 +40,36 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         return new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node };
     }
 
-    /// <summary>Creates the agent's plain pod for a targetless session in <paramref name="targetNamespace"/> (or <c>agent.namespace</c>).</summary>
+    /// <summary>
+    /// Creates the agent's plain pod for a targetless session in <paramref name="targetNamespace"/>
+    /// (or <c>agent.namespace</c>), with its token Secret (same name, owned by the pod: it goes with it).
+    /// Targetless agents are not shared: each session has its own (there is no target pod to key one by).
+    /// </summary>
     public async Task<AgentWorkload> CreateTargetlessPodAsync(string targetNamespace, CancellationToken cancellationToken)
     {
         var ns = NamespaceFor(targetNamespace);
         var name = AgentPodSpecs.NewName();
         var port = NewPort();
-        var pod = AgentPodSpecs.TargetlessPod(agent, ns, name, port);
-        await KubeApi.CallAsync(connection, "create", "pods", ns,
-            () => connection.Client.CoreV1.CreateNamespacedPodAsync(pod, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return new AgentWorkload(AgentWorkloadKind.Pod, ns, name, AgentPodSpecs.ContainerName, port) { PodName = name };
+        var token = AgentPodSpecs.NewToken();
+        var secret = AgentPodSpecs.Secret(agent, ns, name, token);
+        await KubeApi.CallAsync(connection, "create", "secrets", ns,
+            () => connection.Client.CoreV1.CreateNamespacedSecretAsync(secret, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var pod = AgentPodSpecs.TargetlessPod(agent, ns, name, port, tokenSecret: name);
+        V1Pod? created;
+        try
+        {
+            created = await KubeApi.CallAsync(connection, "create", "pods", ns,
+                () => connection.Client.CoreV1.CreateNamespacedPodAsync(pod, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await KubeApi.CallAsync(connection, "delete", "secrets", ns,
+                () => connection.Client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            throw;
+        }
+
+        await OwnSecretAsync(ns, name, "v1", "Pod", created?.Metadata?.Uid, cancellationToken).ConfigureAwait(false);
+        return new AgentWorkload(AgentWorkloadKind.Pod, ns, name, AgentPodSpecs.ContainerName, port) { PodName = name, Token = token };
     }
 
     /// <summary>
@@ -144,11 +164,289 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
             case AgentWorkloadKind.Pod:
                 await KubeApi.CallAsync(connection, "delete", "pods", workload.Namespace,
                     () => connection.Client.CoreV1.DeleteNamespacedPodAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+
+                // Its token Secret is owned by the pod and would go with it; deleted now, not when the garbage collector comes.
+                if (workload.Token is not null)
+                {
+                    await KubeApi.CallAsync(connection, "delete", "secrets", workload.Namespace,
+                        () => connection.Client.CoreV1.DeleteNamespacedSecretAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
+
                 break;
             default:
                 throw new ArgumentException($"{workload.Kind} workloads are not placed by {nameof(AgentPlacement)}.", nameof(workload));
         }
     }
+
+    /// <summary>
+    /// The agent beside <paramref name="target"/>, shared by every session on that pod
+    /// (<see cref="AgentSharing"/>): joins the Job agent another session placed (its Job named
+    /// <see cref="AgentPodSpecs.SharedName"/>, its token from the Secret of that name), or places
+    /// it: the Secret first (its 409 AlreadyExists tells that another session is placing it right
+    /// now: that one is joined), then the Job, then the Secret's ownerReference to the Job. A Job
+    /// whose agent has ended (Complete or Failed: idle past <c>agent.ttl</c>, killed) is deleted
+    /// with its Secret and placed again. Returns the agent once ready. Throws <see cref="KubeException"/>
+    /// (one sentence: RBAC with the verb and resource — <c>get secrets</c> for a joining session —,
+    /// the agent not starting, or the Job changing under doppel five times running).
+    /// </summary>
+    public async Task<SharedAgent> AcquireJobAsync(ResolvedTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var ns = NamespaceFor(target.Namespace);
+        var name = AgentPodSpecs.SharedName(target.Uid ?? $"{target.Namespace}/{target.Pod}", Doppel.Protocol.ProtocolVersion.Current);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var job = await GetJobAsync(ns, name, cancellationToken).ConfigureAwait(false);
+            if (job is null)
+            {
+                if (await PlaceSharedJobAsync(target, ns, name, cancellationToken).ConfigureAwait(false) is { } placed)
+                {
+                    return placed;
+                }
+
+                continue; // another session is placing it, or a stale Secret was removed: look again
+            }
+
+            if (IsFinished(job) || job.Metadata.DeletionTimestamp is not null)
+            {
+                await DeleteSharedAsync(ns, name, waitGone: true, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var port = AgentPodSpecs.ListenPort(job.Spec?.Template?.Spec)
+                ?? throw new KubeException($"The Job {ns}/{name} has no doppel agent listening port in its pod template; delete it (`kubectl delete job {name} -n {ns}`) and try again.");
+            var token = await ReadTokenAsync(ns, name, cancellationToken).ConfigureAwait(false)
+                ?? throw new KubeException($"The agent Job {ns}/{name} has no Secret {name} with its token; delete the Job (`kubectl delete job {name} -n {ns}`) and try again.");
+            var workload = new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node, Token = token };
+            try
+            {
+                return new SharedAgent(await WaitReadyAsync(workload, cancellationToken).ConfigureAwait(false), Joined: true);
+            }
+            catch (KubeException)
+            {
+                // Its agent ended while this session joined (its idle time ran out): placed again.
+                if (!await IsFinishedAsync(ns, name, cancellationToken).ConfigureAwait(false))
+                {
+                    throw;
+                }
+            }
+        }
+
+        throw new KubeException($"The agent Job {ns}/{name} for pod {target.Namespace}/{target.Pod} was deleted or ended five times while doppel joined it; try again.");
+    }
+
+    /// <summary>
+    /// Deletes the shared agent's Job (its pod with it) and its Secret; ones gone already are fine.
+    /// With <paramref name="waitGone"/>, waits (at most 10 s) until the Job is gone, so a new one of
+    /// the same name can be created. Throws <see cref="KubeException"/> when the API server refuses.
+    /// </summary>
+    public async Task DeleteSharedAsync(string @namespace, string name, bool waitGone, CancellationToken cancellationToken)
+    {
+        await KubeApi.CallAsync(connection, "delete", "jobs", @namespace,
+            () => connection.Client.BatchV1.DeleteNamespacedJobAsync(name, @namespace, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var pods = await KubeApi.CallAsync(connection, "list", "pods", @namespace,
+            () => connection.Client.CoreV1.ListNamespacedPodAsync(@namespace, labelSelector: "job-name=" + name, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        foreach (var pod in pods?.Items ?? [])
+        {
+            await KubeApi.CallAsync(connection, "delete", "pods", @namespace,
+                () => connection.Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, @namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await KubeApi.CallAsync(connection, "delete", "secrets", @namespace,
+            () => connection.Client.CoreV1.DeleteNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        while (waitGone && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var job = await GetJobAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
+            if (job is null)
+            {
+                return;
+            }
+
+            await Task.Delay(s_pollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the doppel agent Jobs in <paramref name="namespace"/> whose agent has ended (Complete
+    /// or Failed) and their Secrets: on Kubernetes 1.20 the TTL controller is off, so the Job of an
+    /// agent whose last session was killed (kill -9) stays. One list call when there is nothing to
+    /// do. Returns how many were deleted. Throws <see cref="KubeException"/> when the API server refuses.
+    /// </summary>
+    public async Task<int> SweepFinishedAsync(string @namespace, CancellationToken cancellationToken)
+    {
+        var jobs = await KubeApi.CallAsync(connection, "list", "jobs", @namespace,
+            () => connection.Client.BatchV1.ListNamespacedJobAsync(@namespace, labelSelector: $"{AgentPodSpecs.ManagedByLabel}=doppel,{AgentPodSpecs.NameLabel}={AgentPodSpecs.ContainerName}", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var swept = 0;
+        foreach (var job in jobs?.Items ?? [])
+        {
+            if (IsFinished(job) && job.Metadata.DeletionTimestamp is null)
+            {
+                await DeleteSharedAsync(@namespace, job.Metadata.Name, waitGone: false, cancellationToken).ConfigureAwait(false);
+                swept++;
+            }
+        }
+
+        return swept;
+    }
+
+    /// <summary>The token in Secret <paramref name="name"/> (<see cref="AgentSharing.TokenSecretKey"/>); null when there is no such Secret or key.</summary>
+    public async Task<string?> ReadTokenAsync(string @namespace, string name, CancellationToken cancellationToken)
+    {
+        var secret = await KubeApi.CallAsync(connection, "get", "secrets", @namespace,
+            () => connection.Client.CoreV1.ReadNamespacedSecretAsync(name, @namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return secret?.Data is { } data && data.TryGetValue(AgentSharing.TokenSecretKey, out var bytes) ? System.Text.Encoding.UTF8.GetString(bytes) : null;
+    }
+
+    /// <summary>True when the Job's agent has ended: Complete or Failed, or pods counted as succeeded or failed.</summary>
+    public static bool IsFinished(V1Job job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return job.Status is { } status
+            && ((status.Succeeded ?? 0) > 0 || (status.Failed ?? 0) > 0
+                || status.Conditions?.Any(c => c.Type is "Complete" or "Failed" && c.Status == "True") == true);
+    }
+
+    private async Task<bool> IsFinishedAsync(string @namespace, string name, CancellationToken cancellationToken)
+    {
+        var job = await GetJobAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
+        if (job is not null && !IsFinished(job) && job.Metadata.DeletionTimestamp is null)
+        {
+            // The Job controller counts a pod that ended a moment later than the kubelet reports it.
+            var pods = await KubeApi.CallAsync(connection, "list", "pods", @namespace,
+                () => connection.Client.CoreV1.ListNamespacedPodAsync(@namespace, labelSelector: "job-name=" + name, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return pods?.Items?.Any(p => p.Status?.Phase is "Succeeded" or "Failed" || p.Metadata.DeletionTimestamp is not null) == true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Places the shared Job agent: Secret, Job, ownerReference; then waits until it is ready.
+    /// Null when the Secret or Job exists already (another session is placing it: the caller looks
+    /// again) or a stale Secret (of a deleted Job, or one whose creator died) was removed.
+    /// </summary>
+    private async Task<SharedAgent?> PlaceSharedJobAsync(ResolvedTarget target, string ns, string name, CancellationToken cancellationToken)
+    {
+        var token = AgentPodSpecs.NewToken();
+        var port = NewPort();
+        var secret = AgentPodSpecs.Secret(agent, ns, name, token, AgentPodSpecs.SharingLabels(target, Doppel.Protocol.ProtocolVersion.Current));
+        var made = await CreateOrConflictAsync("secrets", ns,
+            () => connection.Client.CoreV1.CreateNamespacedSecretAsync(secret, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (made is null)
+        {
+            await AwaitOtherPlacementAsync(ns, name, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var job = AgentPodSpecs.Job(agent, target, ns, name, port, tokenSecret: name);
+        V1Job? created;
+        try
+        {
+            created = await CreateOrConflictAsync("jobs", ns,
+                () => connection.Client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await KubeApi.CallAsync(connection, "delete", "secrets", ns,
+                () => connection.Client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: CancellationToken.None)).ConfigureAwait(false);
+            throw;
+        }
+
+        if (created is null)
+        {
+            return null; // a Job of that name appeared after all: joined on the next look
+        }
+
+        await OwnSecretAsync(ns, name, "batch/v1", "Job", created.Metadata.Uid, cancellationToken).ConfigureAwait(false);
+        var workload = new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node, Token = token };
+        try
+        {
+            return new SharedAgent(await WaitReadyAsync(workload, cancellationToken).ConfigureAwait(false), Joined: false);
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            // An agent this session placed that did not start (or Ctrl+C while it started) serves
+            // nobody: its Job, pod and Secret go now, as an unshared agent's did.
+            using var deleting = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await DeleteSharedAsync(ns, name, waitGone: false, deleting.Token).ConfigureAwait(false);
+            }
+            catch (Exception again) when (again is KubeException or OperationCanceledException)
+            {
+                // Left for the next session's sweep (it has ended or will) — the start failure is what to say.
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The Secret exists but no Job: another session is between its two creates (the Job comes
+    /// within moments: wait for it, at most 10 s), or the Secret is stale — owned by a Job that was
+    /// deleted, or without an owner for more than 30 s (its creator died) — and is deleted.
+    /// </summary>
+    private async Task AwaitOtherPlacementAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        var secret = await KubeApi.CallAsync(connection, "get", "secrets", ns,
+            () => connection.Client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (secret is null)
+        {
+            return;
+        }
+
+        var stale = secret.Metadata.OwnerReferences is { Count: > 0 }
+            || DateTime.UtcNow - (secret.Metadata.CreationTimestamp ?? DateTime.UtcNow) > TimeSpan.FromSeconds(30);
+        var clock = Stopwatch.StartNew();
+        while (!stale && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var job = await GetJobAsync(ns, name, cancellationToken).ConfigureAwait(false);
+            if (job is not null)
+            {
+                return;
+            }
+
+            await Task.Delay(s_pollInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        await KubeApi.CallAsync(connection, "delete", "secrets", ns,
+            () => connection.Client.CoreV1.DeleteNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>The Job <paramref name="name"/>; null when there is none.</summary>
+    private Task<V1Job?> GetJobAsync(string ns, string name, CancellationToken cancellationToken) =>
+        KubeApi.CallAsync(connection, "get", "jobs", ns, () => connection.Client.BatchV1.ReadNamespacedJobAsync(name, ns, cancellationToken: cancellationToken));
+
+    /// <summary>Makes Secret <paramref name="name"/> owned by the agent's Job or pod of that name: the garbage collector deletes it with its owner, whoever deletes that.</summary>
+    private async Task OwnSecretAsync(string ns, string name, string apiVersion, string kind, string? uid, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(uid))
+        {
+            return;
+        }
+
+        var owner = new V1Patch(
+            $$$"""{"metadata":{"ownerReferences":[{"apiVersion":"{{{apiVersion}}}","kind":"{{{kind}}}","name":"{{{name}}}","uid":"{{{uid}}}"}]}}""",
+            V1Patch.PatchType.MergePatch);
+        await KubeApi.CallAsync(connection, "patch", "secrets", ns,
+            () => connection.Client.CoreV1.PatchNamespacedSecretAsync(owner, name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>A create through <see cref="KubeApi.CallAsync"/> whose 409 AlreadyExists is null, not a failure.</summary>
+    private Task<T?> CreateOrConflictAsync<T>(string resource, string ns, Func<Task<T>> create)
+        where T : class =>
+        KubeApi.CallAsync<T>(connection, "create", resource, ns, async () =>
+        {
+            try
+            {
+                return await create().ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                return null!;
+            }
+        });
 
     /// <summary>A port for the agent in its pod: 20000–59999 (a Job's or plain pod's network is the agent's own; the range stays clear of common app ports should another kind share a pod's).</summary>
     private static int NewPort() => RandomNumberGenerator.GetInt32(20000, 60000);

@@ -72,11 +72,98 @@ public static class AgentPodSpecs
     }
 
     /// <summary>
+    /// The name of the one Job agent of a target pod (<see cref="AgentSharing"/>): <c>doppel-agent-</c>
+    /// and 16 hex digits of SHA-256 over the pod's UID and the protocol version. Every session on
+    /// that pod computes the same name, so of two that start at once the second create gets 409
+    /// AlreadyExists and joins the first's agent.
+    /// </summary>
+    public static string SharedName(string podUid, uint protocol)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(podUid);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{podUid}/{protocol.ToString(CultureInfo.InvariantCulture)}"));
+        return "doppel-agent-" + Convert.ToHexStringLower(hash, 0, 8);
+    }
+
+    /// <summary>
+    /// A new agent token: 32 random bytes, base64url without padding (43 characters, valid as
+    /// gRPC metadata and as an environment variable).
+    /// </summary>
+    public static string NewToken() => System.Buffers.Text.Base64Url.EncodeToString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// The agent's token Secret (<see cref="AgentSharing"/>): same name as its Job or pod, the same
+    /// labels, <c>data.token</c> = <paramref name="token"/> (UTF-8). Its ownerReference to the Job
+    /// is added once the Job exists (<c>AgentPlacement</c>), so it goes with the Job.
+    /// </summary>
+    public static V1Secret Secret(AgentConfig agent, string @namespace, string name, string token, IReadOnlyDictionary<string, string>? sharingLabels = null)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        var labels = Labels(agent);
+        foreach (var (key, value) in sharingLabels ?? new Dictionary<string, string>())
+        {
+            labels[key] = value;
+        }
+
+        return new V1Secret
+        {
+            ApiVersion = "v1",
+            Kind = "Secret",
+            Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = @namespace, Labels = labels },
+            Type = "Opaque",
+            Data = new Dictionary<string, byte[]> { [AgentSharing.TokenSecretKey] = System.Text.Encoding.UTF8.GetBytes(token) },
+        };
+    }
+
+    /// <summary>
+    /// The labels that let sessions find a Job agent for <paramref name="target"/>
+    /// (<see cref="AgentSharing.TargetPodUidLabel"/>, <see cref="AgentSharing.ProtocolLabel"/>).
+    /// </summary>
+    public static Dictionary<string, string> SharingLabels(ResolvedTarget target, uint protocol)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var labels = new Dictionary<string, string> { [AgentSharing.ProtocolLabel] = protocol.ToString(CultureInfo.InvariantCulture) };
+        if (target.Uid is { Length: > 0 } uid)
+        {
+            labels[AgentSharing.TargetPodUidLabel] = uid;
+        }
+
+        return labels;
+    }
+
+    /// <summary>
+    /// The port an agent pod's agent listens on, from its <c>--listen 127.0.0.1:PORT</c> argument;
+    /// null when the pod has no agent container or no such argument. Sessions joining an agent
+    /// another placed, and <c>doppel status</c>, find the port this way.
+    /// </summary>
+    public static int? ListenPort(V1PodSpec? spec)
+    {
+        var args = spec?.Containers?.Concat(spec.EphemeralContainers?.Select(e => new V1Container { Name = e.Name, Args = e.Args }) ?? [])
+            .FirstOrDefault(c => c.Name == ContainerName)?.Args;
+        if (args is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i + 1 < args.Count; i++)
+        {
+            if (args[i] == "--listen" && args[i + 1].LastIndexOf(':') is var colon and > 0
+                && int.TryParse(args[i + 1].AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+            {
+                return port;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// The Job for a session on <paramref name="target"/>: its pod runs on the target's node and the
     /// agent serves the target container (by its ID) on 127.0.0.1:<paramref name="port"/> of its own pod.
+    /// With <paramref name="tokenSecret"/>, the Job and its pod carry the sharing labels and
+    /// annotations of <see cref="AgentSharing"/> and the agent reads DOPPEL_AGENT_TOKEN from that Secret.
     /// Throws <see cref="KubeException"/> when the target has no container ID yet or a key cannot be used.
     /// </summary>
-    public static V1Job Job(AgentConfig agent, ResolvedTarget target, string @namespace, string name, int port)
+    public static V1Job Job(AgentConfig agent, ResolvedTarget target, string @namespace, string name, int port, string? tokenSecret = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(target);
@@ -85,7 +172,7 @@ public static class AgentPodSpecs
             throw new KubeException($"The container {target.Container} of pod {target.Pod} has no container ID in its status yet; try again once it runs.");
         }
 
-        var pod = PodSpec(agent, ["--target", "container/" + target.ContainerId], port, SecurityContext(agent, elevated: true));
+        var pod = PodSpec(agent, ["--target", "container/" + target.ContainerId], port, SecurityContext(agent, elevated: true), tokenSecret);
         pod.HostPID = true;
         pod.Affinity = new V1Affinity
         {
@@ -104,24 +191,47 @@ public static class AgentPodSpecs
             },
         };
 
+        var metadata = Metadata(agent, @namespace, name);
+        var podMetadata = PodMetadata(agent);
+        if (tokenSecret is not null)
+        {
+            foreach (var meta in new[] { metadata, podMetadata })
+            {
+                foreach (var (key, value) in SharingLabels(target, Doppel.Protocol.ProtocolVersion.Current))
+                {
+                    meta.Labels[key] = value;
+                }
+
+                meta.Annotations ??= new Dictionary<string, string>();
+                meta.Annotations[AgentSharing.TargetAnnotation] = $"{target.Namespace}/{target.Pod}/{target.Container}";
+                if (target.Path is { Length: > 0 } path)
+                {
+                    meta.Annotations[AgentSharing.TargetPathAnnotation] = path;
+                }
+            }
+        }
+
         return new V1Job
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
-            Metadata = Metadata(agent, @namespace, name),
+            Metadata = metadata,
             Spec = new V1JobSpec
             {
                 BackoffLimit = 0,
                 Completions = 1,
                 Parallelism = 1,
                 TtlSecondsAfterFinished = Math.Max(agent.Ttl, 0),
-                Template = new V1PodTemplateSpec { Metadata = PodMetadata(agent), Spec = pod },
+                Template = new V1PodTemplateSpec { Metadata = podMetadata, Spec = pod },
             },
         };
     }
 
-    /// <summary>The plain pod of a targetless session: the agent serves the pod's own network on 127.0.0.1:<paramref name="port"/>.</summary>
-    public static V1Pod TargetlessPod(AgentConfig agent, string @namespace, string name, int port)
+    /// <summary>
+    /// The plain pod of a targetless session: the agent serves the pod's own network on
+    /// 127.0.0.1:<paramref name="port"/>; with <paramref name="tokenSecret"/> it reads DOPPEL_AGENT_TOKEN from that Secret.
+    /// </summary>
+    public static V1Pod TargetlessPod(AgentConfig agent, string @namespace, string name, int port, string? tokenSecret = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         var metadata = PodMetadata(agent);
@@ -138,7 +248,7 @@ public static class AgentPodSpecs
             ApiVersion = "v1",
             Kind = "Pod",
             Metadata = metadata,
-            Spec = PodSpec(agent, ["--target", "targetless"], port, SecurityContext(agent, elevated: false)),
+            Spec = PodSpec(agent, ["--target", "targetless"], port, SecurityContext(agent, elevated: false), tokenSecret),
         };
     }
 
@@ -157,7 +267,7 @@ public static class AgentPodSpecs
         "--log-level", Doppel.Config.Logging.LogLevels.AgentWord(agent.LogLevel),
     ];
 
-    private static V1PodSpec PodSpec(AgentConfig agent, IReadOnlyList<string> target, int port, V1SecurityContext? security)
+    private static V1PodSpec PodSpec(AgentConfig agent, IReadOnlyList<string> target, int port, V1SecurityContext? security, string? tokenSecret)
     {
         var container = new V1Container
         {
@@ -168,6 +278,14 @@ public static class AgentPodSpecs
             SecurityContext = security,
             Resources = Resources(agent.Resources),
             TerminationMessagePolicy = "FallbackToLogsOnError",
+            Env = tokenSecret is null ? null :
+            [
+                new V1EnvVar
+                {
+                    Name = AgentSharing.TokenVariable,
+                    ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = tokenSecret, Key = AgentSharing.TokenSecretKey } },
+                },
+            ],
         };
 
         var serviceAccount = string.IsNullOrEmpty(agent.ServiceAccount) ? null : agent.ServiceAccount;

@@ -30,4 +30,17 @@ public sealed record AgentWorkload(AgentWorkloadKind Kind, string Namespace, str
 
     /// <summary>The node the agent's pod runs on, once scheduled.</summary>
     public string? Node { get; init; }
+
+    /// <summary>
+    /// The token the agent requires on every call (from its Secret, <see cref="AgentSharing"/>);
+    /// null for an agent that requires none (an ephemeral container).
+    /// </summary>
+    public string? Token { get; init; }
 }
+
+/// <summary>
+/// A Job agent shared by every session on one target pod (<see cref="AgentPlacement.AcquireJobAsync"/>).
+/// </summary>
+/// <param name="Workload">The agent's Job, ready (<see cref="AgentWorkload.PodName"/> and <see cref="AgentWorkload.Token"/> set).</param>
+/// <param name="Joined">True when another session placed it and this one joined; false when this session placed it.</param>
+public sealed record SharedAgent(AgentWorkload Workload, bool Joined);

@@ -46,7 +46,11 @@ public sealed class TargetResolver(KubeConnection connection)
                 ? $"{what} in namespace {ns} has no pods."
                 : $"{what} in namespace {ns} has no running, ready pod ({string.Join(", ", candidates.Select(p => $"{p.Metadata.Name}: {State(p)}"))}).");
         var container = ChooseContainer(what, pod, target.Container);
-        return new ResolvedTarget(ns, pod.Metadata.Name, container, ContainerId(pod, container), pod.Spec.NodeName, pod.Status?.PodIP);
+        return new ResolvedTarget(ns, pod.Metadata.Name, container, ContainerId(pod, container), pod.Spec.NodeName, pod.Status?.PodIP)
+        {
+            Uid = pod.Metadata.Uid,
+            Path = target.Path,
+        };
     }
 
     /// <summary>True when the pod is Running, its Ready condition is True and it is not being deleted.</summary>

@@ -31,7 +31,10 @@ public static class ProtocolFeatures
     /// <summary><c>IncomingService</c>: Subscribe (steal whole ports or filtered HTTP requests) and Serve; not for targetless agents.</summary>
     public const string Incoming = "incoming";
 
+    /// <summary><c>AgentService.Status</c>: the agent's sessions and their subscriptions (and the <c>doppel-session-id</c> metadata is honoured).</summary>
+    public const string Status = "status";
+
     /// <summary>Every feature this build implements.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming];
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status];
 }

@@ -59,7 +59,7 @@ public sealed class AgentConnection : IDisposable
     public static Task<AgentConnection> ConnectAsync(IAgentTransport transport, string sessionName, string clientVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        return ConnectAsync(transport.Address, transport.ConnectAsync, sessionName, clientVersion, cancellationToken);
+        return ConnectAsync(transport.Address, transport.ConnectAsync, sessionName, clientVersion, cancellationToken, transport.Token is null ? null : () => transport.Token);
     }
 
     /// <summary>
@@ -67,18 +67,21 @@ public sealed class AgentConnection : IDisposable
     /// opens one byte stream to the agent (a unix socket, a TCP connection, a Kubernetes
     /// port-forward): it is called for every HTTP/2 connection, first and again after a drop.
     /// Throws <see cref="AgentConnectionException"/> with a sentence for the user when the agent
-    /// cannot be reached or speaks no common version.
+    /// cannot be reached or speaks no common version. <paramref name="token"/> (a cluster agent's,
+    /// <see cref="IAgentTransport.Token"/>, asked at every call: an agent placed anew has another)
+    /// goes with every call, streams included, as metadata <c>doppel-agent-token</c>; null sends none.
     /// </summary>
     public static async Task<AgentConnection> ConnectAsync(
         string address,
         Func<CancellationToken, ValueTask<Stream>> connect,
         string sessionName,
         string clientVersion,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Func<string?>? token = null)
     {
         ArgumentNullException.ThrowIfNull(connect);
-        var control = Channel(connect);
-        var relay = new RelayLanes(() => Channel(connect));
+        var control = Channel(connect, token);
+        var relay = new RelayLanes(() => Channel(connect, token));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
@@ -115,7 +118,21 @@ public sealed class AgentConnection : IDisposable
         Relay.Dispose();
     }
 
-    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect)
+    /// <summary>
+    /// A channel to the agent <paramref name="transport"/> reaches for calls outside any session
+    /// (no Hello: the caller is not one of the agent's sessions), with the transport's token:
+    /// <c>AgentService.Status</c> asked by a session that is leaving a shared agent.
+    /// </summary>
+    public static GrpcChannel OpenChannel(IAgentTransport transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return Channel(transport.ConnectAsync, transport.Token is null ? null : () => transport.Token);
+    }
+
+    /// <summary>The metadata key a cluster agent's token travels in (Doppel.Kubernetes.Agents.AgentSharing.TokenMetadataKey).</summary>
+    internal const string TokenMetadataKey = "doppel-agent-token";
+
+    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, Func<string?>? token)
     {
         var handler = new SocketsHttpHandler
         {
@@ -138,7 +155,7 @@ public sealed class AgentConnection : IDisposable
             "http://doppel-agent",
             new GrpcChannelOptions
             {
-                HttpHandler = handler,
+                HttpHandler = token is null ? handler : new TokenHandler(token) { InnerHandler = handler },
                 DisposeHttpClient = true,
 
                 // While a local agent is being restarted its socket refuses connections: a call
@@ -163,5 +180,19 @@ public sealed class AgentConnection : IDisposable
                     },
                 },
             });
+    }
+
+    /// <summary>Adds the agent's token to every request (every gRPC call is one HTTP/2 request): one header, no per-call await.</summary>
+    private sealed class TokenHandler(Func<string?> token) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (token() is { } value)
+            {
+                request.Headers.TryAddWithoutValidation(TokenMetadataKey, value);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

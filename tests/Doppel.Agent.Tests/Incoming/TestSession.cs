@@ -41,10 +41,11 @@ internal sealed class TestSession : IAsyncDisposable
     /// <summary>How many mirror copies of whole connections ended with half_close.</summary>
     public int MirroredHalfCloses => Volatile.Read(ref _mirroredHalfCloses);
 
-    public static async Task<TestSession> StartAsync(GrpcChannel channel, CancellationToken cancellationToken, int serveCalls = 3)
+    /// <summary>Opens Subscribe and <paramref name="serveCalls"/> Serve calls; <paramref name="headers"/>: sent with the Subscribe call (a session's doppel-session-id).</summary>
+    public static async Task<TestSession> StartAsync(GrpcChannel channel, CancellationToken cancellationToken, int serveCalls = 3, Metadata? headers = null)
     {
         var client = new IncomingService.IncomingServiceClient(channel);
-        var control = client.Subscribe(cancellationToken: CancellationToken.None);
+        var control = client.Subscribe(headers, cancellationToken: CancellationToken.None);
         await control.RequestStream.WriteAsync(new IncomingClientMessage { Hello = new IncomingHello { SessionName = "test-session" } }, cancellationToken);
         Assert.True(await control.ResponseStream.MoveNext(cancellationToken));
         var session = new TestSession(channel, control, control.ResponseStream.Current.Welcome.SessionId);

@@ -80,4 +80,31 @@ public sealed class AgentPodSpecsTests
         var e = Assert.Throws<KubeException>(() => AgentPodSpecs.Job(new AgentConfig(), s_target with { ContainerId = null }, "dev", "n", 1));
         Assert.Equal("The container bff of pod bff-1 has no container ID in its status yet; try again once it runs.", e.Message);
     }
+
+    [Fact]
+    public void ASharedJobCarriesTheSharingLabelsAndReadsItsTokenFromItsSecret()
+    {
+        var target = s_target with { Uid = "5b0e7c2e-1111-2222-3333-444455556666", Path = "deployment/bff" };
+        var name = AgentPodSpecs.SharedName(target.Uid!, 1);
+
+        var job = AgentPodSpecs.Job(new AgentConfig(), target, "dev", name, 42000, tokenSecret: name);
+        var secret = AgentPodSpecs.Secret(new AgentConfig(), "dev", name, AgentPodSpecs.NewToken(), AgentPodSpecs.SharingLabels(target, 1));
+
+        // The same pod and protocol: the same name, which a Job name (and its pods' job-name label) may carry.
+        Assert.Equal(name, AgentPodSpecs.SharedName(target.Uid!, 1));
+        Assert.NotEqual(name, AgentPodSpecs.SharedName(target.Uid!, 2));
+        Assert.Matches("^doppel-agent-[0-9a-f]{16}$", name);
+        foreach (var labels in new[] { job.Metadata.Labels, job.Spec.Template.Metadata.Labels, secret.Metadata.Labels })
+        {
+            Assert.Equal((target.Uid, "1", "doppel"), (labels[AgentSharing.TargetPodUidLabel], labels[AgentSharing.ProtocolLabel], labels[AgentPodSpecs.ManagedByLabel]));
+        }
+
+        Assert.Equal(("dev/bff-1/bff", "deployment/bff"), (job.Metadata.Annotations[AgentSharing.TargetAnnotation], job.Metadata.Annotations[AgentSharing.TargetPathAnnotation]));
+        var variable = Assert.Single(Assert.Single(job.Spec.Template.Spec.Containers).Env);
+        Assert.Equal((AgentSharing.TokenVariable, name, AgentSharing.TokenSecretKey), (variable.Name, variable.ValueFrom.SecretKeyRef.Name, variable.ValueFrom.SecretKeyRef.Key));
+        Assert.Equal(43, secret.Data[AgentSharing.TokenSecretKey].Length);
+        Assert.Matches("^[A-Za-z0-9_-]{43}$", System.Text.Encoding.UTF8.GetString(secret.Data[AgentSharing.TokenSecretKey]));
+        Assert.Equal(42000, AgentPodSpecs.ListenPort(job.Spec.Template.Spec));
+        Assert.NotEqual(AgentPodSpecs.NewToken(), AgentPodSpecs.NewToken());
+    }
 }

@@ -32,6 +32,7 @@ public sealed class DeveloperRoleTests(KubeFixture fixture)
         "create pods", "delete pods",
         "get pods --subresource=portforward", "create pods --subresource=portforward", "patch pods --subresource=ephemeralcontainers", "get pods --subresource=log",
         "list events",
+        "get secrets", "create secrets", "patch secrets", "delete secrets",
     ];
 
     [Fact]
@@ -60,7 +61,7 @@ public sealed class DeveloperRoleTests(KubeFixture fixture)
             Assert.Equal("yes", await login.CanIAsync(fixture, ["list", "namespaces"], ct));
             foreach (var check in new[]
                      {
-                         "create pods --subresource=exec", "get secrets", "list secrets", "update deployments.apps", "patch deployments.apps",
+                         "create pods --subresource=exec", "list secrets", "watch secrets", "update secrets", "update deployments.apps", "patch deployments.apps",
                          "delete deployments.apps", "patch pods", "update jobs.batch", "get configmaps", "create services",
                      })
             {
@@ -127,6 +128,14 @@ public sealed class DeveloperRoleTests(KubeFixture fixture)
         };
         await KubeApi.CallAsync(connection, "create", "pods", ns.Name, () => client.CoreV1.CreateNamespacedPodAsync(pod, ns.Name, cancellationToken: ct));
         await KubeApi.CallAsync(connection, "delete", "pods", ns.Name, () => client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns.Name, cancellationToken: ct));
+
+        // The agent's token Secret: created, made owned (patch), read by a joining session, deleted by the last.
+        var secret = AgentPodSpecs.Secret(new AgentConfig(), ns.Name, "doppel-agent-token-check", AgentPodSpecs.NewToken());
+        await KubeApi.CallAsync(connection, "create", "secrets", ns.Name, () => client.CoreV1.CreateNamespacedSecretAsync(secret, ns.Name, cancellationToken: ct));
+        await KubeApi.CallAsync(connection, "patch", "secrets", ns.Name,
+            () => client.CoreV1.PatchNamespacedSecretAsync(new V1Patch("""{"metadata":{"labels":{"checked":"yes"}}}""", V1Patch.PatchType.MergePatch), secret.Metadata.Name, ns.Name, cancellationToken: ct));
+        Assert.Equal(secret.Data[AgentSharing.TokenSecretKey], (await new AgentPlacement(connection, new AgentConfig()).ReadTokenAsync(ns.Name, secret.Metadata.Name, ct)) is { } read ? Encoding.UTF8.GetBytes(read) : null);
+        await KubeApi.CallAsync(connection, "delete", "secrets", ns.Name, () => client.CoreV1.DeleteNamespacedSecretAsync(secret.Metadata.Name, ns.Name, cancellationToken: ct));
 
         // -e: an ephemeral container added to the target pod (the 1.20 shape of the subresource).
         var patch = $$"""{"ephemeralContainers":[{"name":"doppel-agent","image":"{{KubeCluster.BusyboxImage}}","imagePullPolicy":"Never","command":["sleep","3600"],"terminationMessagePolicy":"File"}]}""";

@@ -87,6 +87,56 @@ internal static class Samples
         Add(new TargetInfo { Pid = 1, ContainerId = "c0ffee", Hostname = "backend-0", Targetless = true });
         Add(new PingRequest { Sequence = 7 });
         Add(new PingResponse { Sequence = 7 });
+        Add(
+            new HelloRequest
+            {
+                MinVersion = 1,
+                MaxVersion = 3,
+                ClientVersion = "0.1.0",
+                SessionName = "alice@laptop1 (pid 4242)",
+                User = "alice",
+                Machine = "laptop1",
+                Pid = 4242,
+            },
+            "identity");
+        Add(new StatusRequest());
+        Add(new StatusResponse
+        {
+            AgentVersion = "0.1.0",
+            ProtocolVersion = 1,
+            Target = new TargetInfo { Pid = 4242, ContainerId = "3f2a9c", Hostname = "bff-7d9f8" },
+            StartedUnixMs = 1_796_000_000_000,
+            Sessions =
+            {
+                new SessionStatus
+                {
+                    Id = "5b0c9e",
+                    User = "alice",
+                    Machine = "laptop1",
+                    Pid = 4242,
+                    ClientVersion = "0.1.0",
+                    SessionName = "alice@laptop1 (pid 4242)",
+                    ConnectedUnixMs = 1_796_000_060_000,
+                    Subscriptions = { new SubscriptionStatus { Port = 8080, Mode = SubscriptionMode.Steal, Filter = "X-Dev-User: alice" } },
+                    Requests = 200,
+                    Connections = 3,
+                },
+            },
+        });
+        Add(new SessionStatus
+        {
+            Id = "s",
+            User = "bob",
+            Machine = "laptop2",
+            Pid = 7,
+            ClientVersion = "0.2.0",
+            SessionName = "bob@laptop2 (pid 7)",
+            ConnectedUnixMs = 1,
+            Subscriptions = { new SubscriptionStatus { Port = 9090, Mode = SubscriptionMode.Mirror, Filter = "path ^/api" } },
+            Requests = 1,
+            Connections = 2,
+        });
+        Add(new SubscriptionStatus { Port = 80, Mode = SubscriptionMode.Mirror, Filter = "method POST" });
 
         // environment.proto
         Add(new GetEnvironmentRequest());

@@ -45,11 +45,11 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     /// <summary>How long a new piece of work waits for an idle Serve call of its session.</summary>
     public static TimeSpan ServeWait { get; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Registers a session (its Subscribe call); <paramref name="wholeMessages"/>: its hello's whole_messages (incoming.proto).</summary>
-    public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control, bool wholeMessages = false)
+    /// <summary>Registers a session (its Subscribe call); <paramref name="wholeMessages"/>: its hello's whole_messages (incoming.proto); <paramref name="owner"/>: the agent's record of the session that opened the call.</summary>
+    public IncomingSession AddSession(string name, Grpc.Core.IServerStreamWriter<IncomingServerMessage> control, bool wholeMessages = false, Doppel.Agent.Sessions.AgentSession? owner = null)
     {
         var id = "s" + Interlocked.Increment(ref _sessionNumbers).ToString(CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
-        var session = new IncomingSession(id, string.IsNullOrEmpty(name) ? id : name, control) { WholeMessages = wholeMessages };
+        var session = new IncomingSession(id, string.IsNullOrEmpty(name) ? id : name, control) { WholeMessages = wholeMessages, Owner = owner };
         _sessions[id] = session;
         return session;
     }

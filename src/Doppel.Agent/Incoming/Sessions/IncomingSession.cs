@@ -36,6 +36,9 @@ internal sealed class IncomingSession : IDisposable
     /// <summary>The session's hello said <c>whole_messages</c> (incoming.proto): its Serve calls get whole requests in one message.</summary>
     public bool WholeMessages { get; init; }
 
+    /// <summary>The agent's record of the session that opened this Subscribe call (Status: subscriptions, counters); null when its calls name none.</summary>
+    public Doppel.Agent.Sessions.AgentSession? Owner { get; init; }
+
     /// <summary>Cancelled when the session's Subscribe call has ended.</summary>
     public CancellationToken Ended => _ended.Token;
 
@@ -83,6 +86,7 @@ internal sealed class IncomingSession : IDisposable
         {
             if (ready.TryAssign(work))
             {
+                Owner?.CountRouted(work is TcpWork or MirrorCopy { IsHttp: false });
                 return true;
             }
         }
@@ -96,6 +100,7 @@ internal sealed class IncomingSession : IDisposable
                 var idle = await _idle.Reader.ReadAsync(deadline.Token).ConfigureAwait(false);
                 if (idle.TryAssign(work))
                 {
+                    Owner?.CountRouted(work is TcpWork or MirrorCopy { IsHttp: false });
                     return true;
                 }
             }

@@ -53,6 +53,9 @@ internal sealed class MirrorCopy : IncomingWork
         return copy;
     }
 
+    /// <summary>A copy of one HTTP request (else of a whole connection).</summary>
+    public bool IsHttp => _http;
+
     private MirrorCopy(MirrorQueue queue, int port, bool http)
     {
         _queue = queue;
