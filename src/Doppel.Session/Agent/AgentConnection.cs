@@ -19,9 +19,10 @@ public sealed class AgentConnection : IDisposable
 
     private readonly GrpcChannel _control;
 
-    private AgentConnection(string address, HelloResponse hello, GrpcChannel control, RelayLanes relay)
+    private AgentConnection(string address, string sessionId, HelloResponse hello, GrpcChannel control, RelayLanes relay)
     {
         Address = address;
+        SessionId = sessionId;
         Hello = hello;
         _control = control;
         Relay = relay;
@@ -35,6 +36,9 @@ public sealed class AgentConnection : IDisposable
 
     /// <summary>Where the agent is, for messages (<c>unix:/…/agent.sock</c>, a port-forward, …).</summary>
     public string Address { get; }
+
+    /// <summary>The session's id, sent with every call as <c>doppel-session-id</c> (agent.proto, "Sessions").</summary>
+    public string SessionId { get; }
 
     /// <summary>The agent's answer to the session's hello: version, target, features.</summary>
     public HelloResponse Hello { get; }
@@ -77,8 +81,9 @@ public sealed class AgentConnection : IDisposable
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connect);
-        var control = Channel(connect);
-        var relay = new RelayLanes(() => Channel(connect));
+        var sessionId = SessionMetadata.NewId();
+        var control = Channel(connect, sessionId);
+        var relay = new RelayLanes(() => Channel(connect, sessionId));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
@@ -89,10 +94,13 @@ public sealed class AgentConnection : IDisposable
                     MaxVersion = ProtocolVersion.Current,
                     ClientVersion = clientVersion,
                     SessionName = sessionName,
+                    User = UserName(),
+                    Machine = System.Environment.MachineName,
+                    Pid = System.Environment.ProcessId,
                 },
                 deadline: DateTime.UtcNow + ConnectTimeout + ConnectTimeout,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new AgentConnection(address, hello, control, relay);
+            return new AgentConnection(address, sessionId, hello, control, relay);
         }
         catch (RpcException e)
         {
@@ -115,7 +123,14 @@ public sealed class AgentConnection : IDisposable
         Relay.Dispose();
     }
 
-    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect)
+    /// <summary>Who runs doppel, for other sessions and <c>doppel status</c>: $USER, else $LOGNAME, else the uid's name.</summary>
+    public static string UserName() =>
+        System.Environment.GetEnvironmentVariable("USER") is { Length: > 0 } user ? user
+        : System.Environment.GetEnvironmentVariable("LOGNAME") is { Length: > 0 } logname ? logname
+        : System.Environment.UserName;
+
+    /// <summary>A channel whose every call opens streams through <paramref name="connect"/>; <paramref name="sessionId"/>: sent with every call (null: none, e.g. <c>doppel status</c>).</summary>
+    internal static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, string? sessionId)
     {
         var handler = new SocketsHttpHandler
         {
@@ -138,7 +153,7 @@ public sealed class AgentConnection : IDisposable
             "http://doppel-agent",
             new GrpcChannelOptions
             {
-                HttpHandler = handler,
+                HttpHandler = sessionId is null ? handler : new SessionHeader(sessionId) { InnerHandler = handler },
                 DisposeHttpClient = true,
 
                 // While a local agent is being restarted its socket refuses connections: a call
@@ -163,5 +178,15 @@ public sealed class AgentConnection : IDisposable
                     },
                 },
             });
+    }
+
+    /// <summary>Adds <c>doppel-session-id</c> to every request of a channel (cheaper than a gRPC interceptor per client, and covers every client of the channel).</summary>
+    private sealed class SessionHeader(string sessionId) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.TryAddWithoutValidation(SessionMetadata.Key, sessionId);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }
