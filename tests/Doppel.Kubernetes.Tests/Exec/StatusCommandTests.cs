@@ -30,9 +30,10 @@ public sealed class StatusCommandTests(KubeFixture fixture)
                 command: ["sleep", "100000"]
         """;
 
-    // Listens on a free port of all addresses (doppel subscribes it at the agent), says so, and
-    // waits for a line on stdin.
-    private const string Listener = "import socket, sys\ns = socket.socket()\ns.bind(('0.0.0.0', 0))\ns.listen()\nprint(s.getsockname()[1], flush=True)\nsys.stdin.readline()\n";
+    private const int Port = 8080;
+
+    // Listens on 8080 (doppel subscribes it at the agent), says so, and waits for a line on stdin.
+    private const string Listener = "import socket, sys\ns = socket.socket()\ns.bind(('0.0.0.0', 8080))\ns.listen()\nprint('listening', flush=True)\nsys.stdin.readline()\n";
 
     [Fact]
     public async Task StatusInTheNamespaceShowsTheSessionsUserAndFilter()
@@ -43,18 +44,24 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         await ns.ReadyPodAsync("bff", timeout.Token);
         var config = Path.Combine(RepoPaths.Root, "tests", "Doppel.Config.Tests", "Examples", "seed-multi-developer.json");
 
-        using var alice = Doppel(["exec", "-f", config, "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "python3", "-c", Listener]);
+        // alice's machine: a network namespace of its own (port 8080 free), the API server reached through a relay.
+        var machine = "status-dev-" + Guid.NewGuid().ToString("N")[..6];
+        await Run.CheckedAsync(["ip", "netns", "add", machine], timeout.Token);
+        await using var cleanup = new NetnsCleanup(machine);
+        await Run.CheckedAsync(["ip", "-n", machine, "link", "set", "lo", "up"], timeout.Token);
+        await using var relay = await ApiServerRelay.StartAsync("/run/netns/" + machine, ApiServerPort(fixture.Cluster.Kubeconfig));
+        using var alice = Doppel(["netns", "exec", machine, RepoPaths.Doppel, "exec", "-f", config, "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "python3", "-c", Listener]);
         try
         {
-            var port = await alice.StandardOutput.ReadLineAsync(timeout.Token);
-            Assert.False(string.IsNullOrEmpty(port), "alice's program did not start: " + await alice.StandardError.ReadToEndAsync(timeout.Token));
+            var line = await alice.StandardOutput.ReadLineAsync(timeout.Token);
+            Assert.True(line == "listening", "alice's program did not start: " + await alice.StandardError.ReadToEndAsync(timeout.Token));
 
             // The subscription follows the program's listen asynchronously.
             JsonNode? session = null;
             await Poll.UntilAsync(
                 async ct =>
                 {
-                    var (code, stdout, _) = await StatusAsync(["status", "-n", ns.Name, "-o", "json"], ct);
+                    var (code, stdout, _) = await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name, "-o", "json"], ct);
                     session = code == 0 ? JsonNode.Parse(stdout)!["agents"]!.AsArray().SelectMany(a => a!["sessions"]!.AsArray()).FirstOrDefault(s => s!["subscriptions"]!.AsArray().Count > 0) : null;
                     return session is not null;
                 },
@@ -63,13 +70,13 @@ public sealed class StatusCommandTests(KubeFixture fixture)
 
             Assert.Equal("alice", session!["user"]!.GetValue<string>());
             var subscription = Assert.Single(session["subscriptions"]!.AsArray())!;
-            Assert.Equal(int.Parse(port!, System.Globalization.CultureInfo.InvariantCulture), subscription["port"]!.GetValue<int>());
+            Assert.Equal(Port, subscription["port"]!.GetValue<int>());
             Assert.Equal("^X-Dev-User: alice$", subscription["filter"]!.GetValue<string>());
 
-            var text = await StatusAsync(["status", "-n", ns.Name], timeout.Token);
+            var text = await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name], timeout.Token);
             Assert.True(text.Code == 0, text.Stderr);
-            Assert.Matches(@"^doppel-agent-\S+ \(.+\): agent \S+ since .*Z, 1 session\n", text.Stdout);
-            Assert.Contains($"  alice@{Environment.MachineName}  steal {port}, ^X-Dev-User: alice$  since ", text.Stdout, StringComparison.Ordinal);
+            Assert.Matches(@"^doppel-agent-\S+( \(.+\))?: agent \S+ since .*Z, 1 session\n", text.Stdout);
+            Assert.Contains($"  alice@{Environment.MachineName}  steal {Port}, ^X-Dev-User: alice$  since ", text.Stdout, StringComparison.Ordinal);
         }
         finally
         {
@@ -87,10 +94,11 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         }
     }
 
+    /// <summary>Starts <paramref name="arguments"/> (<c>ip netns exec …</c> or doppel itself) with the cluster's kubeconfig and USER=alice.</summary>
     private Process Doppel(IReadOnlyList<string> arguments)
     {
-        var info = new ProcessStartInfo(RepoPaths.Doppel) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var argument in arguments)
+        var info = new ProcessStartInfo(arguments[0] == RepoPaths.Doppel ? arguments[0] : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var argument in arguments[0] == RepoPaths.Doppel ? arguments.Skip(1) : arguments)
         {
             info.ArgumentList.Add(argument);
         }
@@ -108,5 +116,18 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The port of the kubeconfig's server (https://127.0.0.1:PORT).</summary>
+    private static int ApiServerPort(string kubeconfig)
+    {
+        var server = File.ReadLines(kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
+        return new Uri(server["server:".Length..].Trim()).Port;
+    }
+
+    /// <summary>Deletes the network namespace, also when the test fails.</summary>
+    private sealed class NetnsCleanup(string name) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await Run.CheckedAsync(["ip", "netns", "delete", name], CancellationToken.None);
     }
 }
