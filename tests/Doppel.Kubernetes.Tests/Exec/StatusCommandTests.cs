@@ -50,7 +50,7 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         await using var cleanup = new NetnsCleanup(machine);
         await Run.CheckedAsync(["ip", "-n", machine, "link", "set", "lo", "up"], timeout.Token);
         await using var relay = await ApiServerRelay.StartAsync("/run/netns/" + machine, ApiServerPort(fixture.Cluster.Kubeconfig));
-        using var alice = Doppel(["netns", "exec", machine, RepoPaths.Doppel, "exec", "-f", config, "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "python3", "-c", Listener]);
+        using var alice = Start(["netns", "exec", machine, RepoPaths.Doppel, "exec", "-f", config, "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "python3", "-c", Listener]);
         try
         {
             var line = await alice.StandardOutput.ReadLineAsync(timeout.Token);
@@ -95,7 +95,7 @@ public sealed class StatusCommandTests(KubeFixture fixture)
     }
 
     /// <summary>Starts <paramref name="arguments"/> (<c>ip netns exec …</c> or doppel itself) with the cluster's kubeconfig and USER=alice.</summary>
-    private Process Doppel(IReadOnlyList<string> arguments)
+    private Process Start(IReadOnlyList<string> arguments)
     {
         var info = new ProcessStartInfo(arguments[0] == RepoPaths.Doppel ? arguments[0] : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var argument in arguments[0] == RepoPaths.Doppel ? arguments.Skip(1) : arguments)
@@ -110,7 +110,7 @@ public sealed class StatusCommandTests(KubeFixture fixture)
 
     private async Task<(int Code, string Stdout, string Stderr)> StatusAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        using var process = Doppel(arguments);
+        using var process = Start(arguments);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
