@@ -1,6 +1,6 @@
 using Doppel.Agent.Incoming;
 using Doppel.Agent.Sessions;
-using Doppel.Protocol;
+using Doppel.Protocol.Incoming;
 using Doppel.Protocol.V1;
 using Grpc.Core;
 

@@ -191,7 +191,7 @@ internal sealed class SharedAgentSlot : IDisposable
     /// <summary>The serving agent's PID as its starter recorded it, 0 when unknown.</summary>
     public int ReadPid() => ReadPid(PidPath);
 
-    private static bool IsServed(string socketPath)
+    internal static bool IsServed(string socketPath)
     {
         if (!File.Exists(socketPath))
         {

@@ -175,6 +175,11 @@ internal static class TargetRun
         await using (session.ConfigureAwait(false))
         {
             console.WriteInfo(session.Description);
+            if (await session.OtherSessionsLineAsync(config.Target!.Path, cancellationToken).ConfigureAwait(false) is { } others)
+            {
+                console.WriteInfo(others);
+            }
+
             var programEnvironment = session.Environment;
             if (podDirectory is not null)
             {

@@ -1,6 +1,6 @@
 using Doppel.Protocol.V1;
 
-namespace Doppel.Protocol;
+namespace Doppel.Protocol.Incoming;
 
 /// <summary>
 /// An <see cref="HttpFilter"/> as one line for people (<c>doppel status</c>, the "other sessions"

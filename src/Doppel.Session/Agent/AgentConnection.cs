@@ -19,9 +19,10 @@ public sealed class AgentConnection : IDisposable
 
     private readonly GrpcChannel _control;
 
-    private AgentConnection(string address, HelloResponse hello, GrpcChannel control, RelayLanes relay)
+    private AgentConnection(string address, string sessionId, HelloResponse hello, GrpcChannel control, RelayLanes relay)
     {
         Address = address;
+        SessionId = sessionId;
         Hello = hello;
         _control = control;
         Relay = relay;
@@ -35,6 +36,9 @@ public sealed class AgentConnection : IDisposable
 
     /// <summary>Where the agent is, for messages (<c>unix:/…/agent.sock</c>, a port-forward, …).</summary>
     public string Address { get; }
+
+    /// <summary>The session's id, sent with every call as <c>doppel-session-id</c> (agent.proto, "Sessions").</summary>
+    public string SessionId { get; }
 
     /// <summary>The agent's answer to the session's hello: version, target, features.</summary>
     public HelloResponse Hello { get; }
@@ -80,8 +84,9 @@ public sealed class AgentConnection : IDisposable
         Func<string?>? token = null)
     {
         ArgumentNullException.ThrowIfNull(connect);
-        var control = Channel(connect, token);
-        var relay = new RelayLanes(() => Channel(connect, token));
+        var sessionId = SessionMetadata.NewId();
+        var control = Channel(connect, sessionId, token);
+        var relay = new RelayLanes(() => Channel(connect, sessionId, token));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
@@ -92,10 +97,13 @@ public sealed class AgentConnection : IDisposable
                     MaxVersion = ProtocolVersion.Current,
                     ClientVersion = clientVersion,
                     SessionName = sessionName,
+                    User = UserName(),
+                    Machine = System.Environment.MachineName,
+                    Pid = System.Environment.ProcessId,
                 },
                 deadline: DateTime.UtcNow + ConnectTimeout + ConnectTimeout,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new AgentConnection(address, hello, control, relay);
+            return new AgentConnection(address, sessionId, hello, control, relay);
         }
         catch (RpcException e)
         {
@@ -120,19 +128,31 @@ public sealed class AgentConnection : IDisposable
 
     /// <summary>
     /// A channel to the agent <paramref name="transport"/> reaches for calls outside any session
-    /// (no Hello: the caller is not one of the agent's sessions), with the transport's token:
-    /// <c>AgentService.Status</c> asked by a session that is leaving a shared agent.
+    /// (no Hello and no session id: the caller is not one of the agent's sessions), with the
+    /// transport's token: <c>AgentService.Status</c> asked by <c>doppel status</c> and by a session
+    /// that is leaving a shared agent.
     /// </summary>
     public static GrpcChannel OpenChannel(IAgentTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        return Channel(transport.ConnectAsync, transport.Token is null ? null : () => transport.Token);
+        return Channel(transport.ConnectAsync, sessionId: null, transport.Token is null ? null : () => transport.Token);
     }
 
     /// <summary>The metadata key a cluster agent's token travels in (Doppel.Kubernetes.Agents.AgentSharing.TokenMetadataKey).</summary>
     internal const string TokenMetadataKey = "doppel-agent-token";
 
-    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, Func<string?>? token)
+    /// <summary>Who runs doppel, for other sessions and <c>doppel status</c>: $USER, else $LOGNAME, else the uid's name.</summary>
+    public static string UserName() =>
+        System.Environment.GetEnvironmentVariable("USER") is { Length: > 0 } user ? user
+        : System.Environment.GetEnvironmentVariable("LOGNAME") is { Length: > 0 } logname ? logname
+        : System.Environment.UserName;
+
+    /// <summary>
+    /// A channel whose every call opens streams through <paramref name="connect"/>;
+    /// <paramref name="sessionId"/> (null: none, e.g. <c>doppel status</c>) and the token
+    /// <paramref name="token"/> gives at the call (null: none) go with every call.
+    /// </summary>
+    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, string? sessionId, Func<string?>? token)
     {
         var handler = new SocketsHttpHandler
         {
@@ -155,7 +175,7 @@ public sealed class AgentConnection : IDisposable
             "http://doppel-agent",
             new GrpcChannelOptions
             {
-                HttpHandler = token is null ? handler : new TokenHandler(token) { InnerHandler = handler },
+                HttpHandler = sessionId is null && token is null ? handler : new CallHeaders(sessionId, token) { InnerHandler = handler },
                 DisposeHttpClient = true,
 
                 // While a local agent is being restarted its socket refuses connections: a call
@@ -182,12 +202,21 @@ public sealed class AgentConnection : IDisposable
             });
     }
 
-    /// <summary>Adds the agent's token to every request (every gRPC call is one HTTP/2 request): one header, no per-call await.</summary>
-    private sealed class TokenHandler(Func<string?> token) : DelegatingHandler
+    /// <summary>
+    /// Adds <c>doppel-session-id</c> and the agent's token to every request of a channel (every
+    /// gRPC call is one HTTP/2 request; cheaper than an interceptor per client, and covers every
+    /// client of the channel): headers only, no per-call await.
+    /// </summary>
+    private sealed class CallHeaders(string? sessionId, Func<string?>? token) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (token() is { } value)
+            if (sessionId is not null)
+            {
+                request.Headers.TryAddWithoutValidation(SessionMetadata.Key, sessionId);
+            }
+
+            if (token?.Invoke() is { } value)
             {
                 request.Headers.TryAddWithoutValidation(TokenMetadataKey, value);
             }

@@ -151,6 +151,10 @@ public sealed class DoppelSession : IAsyncDisposable
         }
     }
 
+    /// <summary>The line <c>doppel exec</c> prints when other sessions use the same agent (<see cref="AgentStatus.OtherSessionsLineAsync"/>); null when none do.</summary>
+    public Task<string?> OtherSessionsLineAsync(string targetPath, CancellationToken cancellationToken) =>
+        AgentStatus.OtherSessionsLineAsync(_connection, targetPath, cancellationToken);
+
     /// <summary>
     /// Unsubscribes the incoming ports and ends their Serve calls, ends the write-backs under way and removes the file cache tree,
     /// ends the relays (awaiting their tasks), then closes the agent connection.

@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text;
+using k8s;
+using k8s.Models;
+
+namespace Doppel.Kubernetes.Agents;
+
+/// <summary>
+/// Finds the doppel agents in a namespace and the token each requires (<see cref="AgentSharing"/>):
+/// pods labelled <c>app.kubernetes.io/managed-by=doppel,app.kubernetes.io/name=doppel-agent</c>,
+/// and the Secret named as the pod's Job. RBAC: <c>list pods</c>, <c>get secrets</c>; a refusal is a
+/// <see cref="KubeException"/> naming the verb and resource with its <c>kubectl auth can-i</c> line.
+/// </summary>
+public static class AgentPods
+{
+    private static readonly string s_selector = $"{AgentPodSpecs.ManagedByLabel}=doppel,{AgentPodSpecs.NameLabel}={AgentPodSpecs.ContainerName}";
+
+    /// <summary>The agent pods of <paramref name="ns"/> that are not being deleted, by name.</summary>
+    public static async Task<IReadOnlyList<AgentPod>> ListAsync(KubeConnection connection, string ns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var pods = await KubeApi.CallAsync(connection, "list", "pods", ns, () => connection.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: s_selector, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return [.. (pods?.Items ?? [])
+            .Where(p => p.Metadata.DeletionTimestamp is null)
+            .Select(ToAgentPod)
+            .OrderBy(p => p.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Those of <paramref name="pods"/> that serve <paramref name="target"/>: by its path annotation
+    /// (<see cref="AgentSharing.TargetPathAnnotation"/>), or by the UID or name of the pod the target
+    /// resolves to (<see cref="Targets.TargetResolver"/>; its errors are its <see cref="KubeException"/>s).
+    /// </summary>
+    public static async Task<IReadOnlyList<AgentPod>> OfTargetAsync(KubeConnection connection, IReadOnlyList<AgentPod> pods, Doppel.Config.TargetConfig target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(pods);
+        ArgumentNullException.ThrowIfNull(target);
+        var resolved = await new Targets.TargetResolver(connection).ResolveAsync(target, cancellationToken).ConfigureAwait(false);
+        var pod = await KubeApi.CallAsync(connection, "get", "pods", resolved.Namespace, () => connection.Client.CoreV1.ReadNamespacedPodAsync(resolved.Pod, resolved.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var uid = pod?.Metadata.Uid;
+        return [.. pods.Where(p => p.TargetPath == target.Path || (uid is not null && p.TargetPodUid == uid) || (p.Target is { } t && t.StartsWith($"{resolved.Namespace}/{resolved.Pod}/", StringComparison.Ordinal)))];
+    }
+
+    /// <summary>
+    /// The token the agent requires (<see cref="AgentSharing.TokenSecretKey"/> of the Secret named as
+    /// its Job); null when it has no Job or no such Secret (an agent that requires none).
+    /// </summary>
+    public static async Task<string?> TokenAsync(KubeConnection connection, AgentPod pod, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(pod);
+        if (pod.JobName is null)
+        {
+            return null;
+        }
+
+        var secret = await KubeApi.CallAsync(connection, "get", "secrets", pod.Namespace, () => connection.Client.CoreV1.ReadNamespacedSecretAsync(pod.JobName, pod.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return secret?.Data?.TryGetValue(AgentSharing.TokenSecretKey, out var token) == true ? Encoding.UTF8.GetString(token).Trim() : null;
+    }
+
+    private static AgentPod ToAgentPod(V1Pod pod)
+    {
+        var labels = new Dictionary<string, string>(pod.Metadata.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        var annotations = new Dictionary<string, string>(pod.Metadata.Annotations ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        var job = pod.Metadata.OwnerReferences?.FirstOrDefault(o => o.Kind == "Job")?.Name
+            ?? labels.GetValueOrDefault("batch.kubernetes.io/job-name") ?? labels.GetValueOrDefault("job-name");
+        return new AgentPod(
+            pod.Metadata.NamespaceProperty,
+            pod.Metadata.Name,
+            job,
+            ListenPort(pod),
+            labels.GetValueOrDefault(AgentSharing.TargetPodUidLabel),
+            annotations.GetValueOrDefault(AgentSharing.TargetAnnotation),
+            annotations.GetValueOrDefault(AgentSharing.TargetPathAnnotation),
+            pod.Status?.Phase ?? "Unknown");
+    }
+
+    // The agent container's --listen 127.0.0.1:PORT (AgentPodSpecs.Arguments).
+    private static int ListenPort(V1Pod pod)
+    {
+        var container = pod.Spec?.Containers?.FirstOrDefault(c => c.Name == AgentPodSpecs.ContainerName);
+        var words = (container?.Command ?? []).Concat(container?.Args ?? []).ToList();
+        var at = words.IndexOf("--listen");
+        if (at < 0 || at + 1 >= words.Count)
+        {
+            return 0;
+        }
+
+        var listen = words[at + 1];
+        return int.TryParse(listen.AsSpan(listen.LastIndexOf(':') + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : 0;
+    }
+}
