@@ -94,7 +94,11 @@ internal static class TargetRun
 
         await using (agent.ConfigureAwait(false))
         {
-            return await RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, agent.Endpoint, podDirectory, cancellationToken).ConfigureAwait(false);
+            // Agents of other replicas of the target (DOPPEL_REPLICA_AGENT_SOCKETS) take its incoming traffic too.
+            Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? replicas = environment.Variables(ReplicaFollower.LocalSocketsVariable) is { Length: > 0 } sockets
+                ? (session, ct) => ReplicaFollower.AddLocalAsync(session, sockets, console, ct)
+                : null;
+            return await RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, agent.Endpoint, podDirectory, cancellationToken, replicas).ConfigureAwait(false);
         }
     }
 
@@ -103,10 +107,14 @@ internal static class TargetRun
     /// starts a <see cref="DoppelSession"/> with the agent <paramref name="transport"/> reaches, runs
     /// the program with it and turns what happened into an exit code (the program's own, or
     /// <see cref="ExitCodes.Unavailable"/> when the session cannot start, <see cref="ExitCodes.WriteBackFailed"/>).
+    /// <paramref name="replicas"/>, when given, is called once the session has started (before the
+    /// program): it adds the agents of the target's other replicas (<see cref="ReplicaFollower"/>), and
+    /// what it returns is disposed when the program has ended, before the session.
     /// </summary>
     internal static async Task<int> RunSessionAsync(
         DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
-        IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken)
+        IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken,
+        Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? replicas = null)
     {
         var console = environment.Console;
         var sessionOptions = new SessionOptions
@@ -150,6 +158,7 @@ internal static class TargetRun
         await using (session.ConfigureAwait(false))
         {
             console.WriteInfo(session.Description);
+            await using var following = (replicas is null ? null : await replicas(session, cancellationToken).ConfigureAwait(false)) ?? NoReplicas.Instance;
             var programEnvironment = session.Environment;
             if (podDirectory is not null)
             {
@@ -211,6 +220,14 @@ internal static class TargetRun
         {
             return false; // EACCES and the like: not a directory the program could start in
         }
+    }
+
+    /// <summary>Nothing to stop: no replicas followed.</summary>
+    private sealed class NoReplicas : IAsyncDisposable
+    {
+        public static readonly NoReplicas Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private static string Sentence(string message) => message.EndsWith('.') ? message : message + ".";

@@ -13,8 +13,8 @@ namespace Doppel.Session.Incoming;
 /// <code>
 ///   supervisor: OnListening(local, requested) ─► recorded, and handed to every agent's IncomingTraffic
 ///   AddAsync(name, transport): connect (hello) ─► new IncomingTraffic (shared counts, delivered clients)
-///       ─► the listeners still listening replayed to it ─► "incoming: also stealing from pod NAME (N replicas)"
-///   RemoveAsync(name): its IncomingTraffic disposed (unsubscribe, bounded) ─► connection closed ─► "… left (N replicas)"
+///       ─► the listeners still listening replayed to it ─► "incoming: also stealing from NAME (N replicas)"
+///   RemoveAsync(name): its IncomingTraffic disposed (unsubscribe, bounded) ─► connection closed ─► "incoming: NAME left (N replicas)"
 /// </code>
 /// Counts are summed (one <see cref="IncomingCounts"/>), so the <c>-v</c> summary covers every
 /// replica. A further agent's per-port lines are logged, not shown (the first agent's already
@@ -103,7 +103,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
 
     /// <summary>
     /// Subscribes the session's incoming ports at one more agent, connected to by <paramref name="connect"/>,
-    /// under <paramref name="name"/> (a pod's name, unique among them). Throws what
+    /// under <paramref name="name"/> (<c>pod bff-7d…-x2</c>, unique among them). Throws what
     /// <paramref name="connect"/> throws (<see cref="AgentConnectionException"/>: one sentence) or
     /// <see cref="InvalidOperationException"/> when <paramref name="name"/> is taken.
     /// </summary>
@@ -164,7 +164,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
             }
         }
 
-        _info($"incoming: also {Doing} from pod {name} ({count} replicas)");
+        _info($"incoming: also {Doing} from {name} ({count} replicas)");
     }
 
     /// <summary>
@@ -186,7 +186,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         }
 
         await EndAsync(replica).ConfigureAwait(false);
-        _info($"incoming: pod {name} left ({count} {(count == 1 ? "replica" : "replicas")})");
+        _info($"incoming: {name} left ({count} {(count == 1 ? "replica" : "replicas")})");
         return true;
     }
 

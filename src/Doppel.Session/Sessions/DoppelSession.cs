@@ -92,9 +92,9 @@ public sealed class DoppelSession : IAsyncDisposable
     /// <summary>
     /// Takes this session's incoming traffic also at the agent <paramref name="transport"/> reaches
     /// (issue 12 item 3: the agent beside another replica of the workload), under
-    /// <paramref name="name"/> (the replica's pod name): every port the app listens on now or later
+    /// <paramref name="name"/> (the replica, as the progress lines name it: <c>pod bff-7d…-x2</c>): every port the app listens on now or later
     /// is subscribed there too, with the same mode and filter, and delivered to the same local app;
-    /// counts are summed. One progress line: <c>incoming: also stealing from pod NAME (N replicas)</c>.
+    /// counts are summed. One progress line: <c>incoming: also stealing from pod bff-7d…-x2 (N replicas)</c>.
     /// Env, files and outgoing stay with the session's own agent. Does nothing when
     /// <see cref="TakesIncoming"/> is false. Throws <see cref="AgentConnectionException"/> (one
     /// sentence) when the agent cannot be reached, <see cref="InvalidOperationException"/> when
@@ -112,7 +112,7 @@ public sealed class DoppelSession : IAsyncDisposable
     /// <summary>
     /// Ends this session's subscriptions at the agent added as <paramref name="name"/> (its pod is
     /// gone or no longer ready) and closes that connection, waiting at most 5 s for the agent; one
-    /// progress line: <c>incoming: pod NAME left (N replicas)</c>. False when no agent was added so.
+    /// progress line: <c>incoming: NAME left (N replicas)</c>. False when no agent was added so.
     /// </summary>
     public Task<bool> RemoveIncomingAgentAsync(string name) =>
         _incoming is null ? Task.FromResult(false) : _incoming.RemoveAsync(name);
