@@ -132,14 +132,15 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             pods = await _resolver.ListPodsAsync(_namespace, _selector, _stop.Token).ConfigureAwait(false);
             _listFailing = false;
         }
-        catch (KubeException e)
+        catch (Exception e) when (e is KubeException || (e is OperationCanceledException && !_stop.IsCancellationRequested))
         {
-            // An API server restarting, a dropped connection: the next tick tries again.
-            ReplicaLog.ListFailed(_logger, e.Message);
+            // An API server restarting, a dropped connection, a request timed out: the next tick tries again.
+            var reason = e is KubeException ? e.Message.TrimEnd('.') : "no answer in time";
+            ReplicaLog.ListFailed(_logger, reason);
             if (!_listFailing)
             {
                 _listFailing = true;
-                _console.WriteWarning($"the pods of {_target.Path} cannot be listed ({e.Message.TrimEnd('.')}); replicas are followed again once the API server answers.");
+                _console.WriteWarning($"the pods of {_target.Path} cannot be listed ({reason}); replicas are followed again once the API server answers.");
             }
 
             return;
