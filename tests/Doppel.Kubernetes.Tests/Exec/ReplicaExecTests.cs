@@ -109,7 +109,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
         await AssertServiceRoutingAsync(ns, scaled.Keys, timeout.Token);
 
         // Alice's app ends by a request through the Service, whichever replica took it.
-        Assert.Equal("alice /quit\n", await WgetAsync(ns, "http://bff/quit", "alice", timeout.Token));
+        Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
         var (code, stderr) = await alice.WaitAsync(timeout.Token);
         Assert.True(code == 0, $"exit code {code}\n{stderr}");
         Assert.DoesNotContain(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
@@ -125,9 +125,9 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     /// </summary>
     private static async Task AssertServiceRoutingAsync(TestNamespace ns, IEnumerable<string> pods, CancellationToken cancellationToken)
     {
-        var marked = await WgetManyAsync(ns, "alice", cancellationToken);
+        var marked = await GetManyAsync(ns, "alice", cancellationToken);
         Assert.Equal(Enumerable.Range(0, Requests).Select(i => $"alice /r{i}").ToList(), marked);
-        var unmarked = await WgetManyAsync(ns, null, cancellationToken);
+        var unmarked = await GetManyAsync(ns, null, cancellationToken);
         Assert.Equal(Requests, unmarked.Count);
         var answeredBy = unmarked.Select(l => l["hello-from-".Length..]).ToHashSet(StringComparer.Ordinal);
         Assert.Subset(pods.ToHashSet(StringComparer.Ordinal), answeredBy);
@@ -138,7 +138,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     /// <summary>Asks the pod at <paramref name="ip"/> directly (port 8080) with alice's header until her app answers.</summary>
     private static Task UntilAliceAtAsync(TestNamespace ns, string ip, CancellationToken cancellationToken)
         => Poll.UntilAsync(
-            async ct => (await WgetAsync(ns, $"http://{ip}:8080/ready", "alice", ct)).StartsWith("alice ", StringComparison.Ordinal),
+            async ct => (await GetAsync(ns, ip, 8080, "/ready", "alice", ct)).StartsWith("alice ", StringComparison.Ordinal),
             $"alice's request to pod {ip} reaching her app",
             cancellationToken);
 
@@ -154,24 +154,31 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
     }
 
-    /// <summary>One busybox wget from the client pod (a new connection each time, so the Service picks a replica each time).</summary>
-    private static async Task<string> WgetAsync(TestNamespace ns, string url, string? user, CancellationToken cancellationToken)
+    /// <summary>
+    /// The shell line that sends one HTTP/1.0 GET of PATH (a new connection each time, so the Service
+    /// picks a replica each time) from the client pod with busybox nc (its wget crashes), with
+    /// alice's header when <paramref name="user"/> is set, and prints the answer's body (one line).
+    /// </summary>
+    private static string GetLine(string host, int port, string path, string? user)
+        => $"printf 'GET {path} HTTP/1.0\\r\\n{(user is null ? "" : $"X-Dev-User: {user}\\r\\n")}\\r\\n' | nc {host} {port} | tail -n 1";
+
+    /// <summary>One request from the client pod; its body's line, or the failure (a poll's earlier tries).</summary>
+    private static async Task<string> GetAsync(TestNamespace ns, string host, int port, string path, string? user, CancellationToken cancellationToken)
     {
         try
         {
-            return await ns.KubectlAsync(["exec", "client", "--", "wget", "-q", "-T", "10", "-O-", .. user is null ? Array.Empty<string>() : ["--header", "X-Dev-User: " + user], url], cancellationToken);
+            return await ns.KubectlAsync(["exec", "client", "--", "sh", "-c", GetLine(host, port, path, user)], cancellationToken);
         }
         catch (Doppel.Testing.KubeClusterException e)
         {
-            return e.Message; // not answered yet (a poll's earlier tries)
+            return e.Message;
         }
     }
 
-    /// <summary><see cref="Requests"/> requests through the Service from the client pod (one wget each), their answers in order.</summary>
-    private static async Task<List<string>> WgetManyAsync(TestNamespace ns, string? user, CancellationToken cancellationToken)
+    /// <summary><see cref="Requests"/> requests (/r0, /r1, …) through the Service from the client pod, their answers in order.</summary>
+    private static async Task<List<string>> GetManyAsync(TestNamespace ns, string? user, CancellationToken cancellationToken)
     {
-        var header = user is null ? string.Empty : $"--header 'X-Dev-User: {user}' ";
-        var script = $"i=0; while [ $i -lt {Requests} ]; do wget -q -T 10 -O- {header}http://bff/r$i || echo failed; i=$((i+1)); done";
+        var script = $"i=0; while [ $i -lt {Requests} ]; do {GetLine("bff", 80, "/r$i", user)}; i=$((i+1)); done";
         var output = await ns.KubectlAsync(["exec", "client", "--", "sh", "-c", script], cancellationToken);
         return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
