@@ -68,9 +68,10 @@ internal static class ClusterRun
     /// not started.", <paramref name="run"/> not called).
     /// </summary>
     /// <param name="what">What is not started when the agent is not there, as it appears in the sentence (<c>'npm'</c>).</param>
+    /// <param name="replicas">Given: set to follow the target's other ready replicas (<see cref="ReplicaFollower"/>), each with an agent from the same <see cref="ClusterAgents"/>.</param>
     public static async Task<int> WithAgentAsync(
         DoppelConfig config, CliEnvironment environment, ILoggerFactory loggers, string what,
-        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken)
+        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken, TargetRun.ReplicaHook? replicas = null)
     {
         var console = environment.Console;
         var target = config.Target!;
@@ -107,6 +108,12 @@ internal static class ClusterRun
                             () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
                             r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
                         transport = await agents.ForPodAsync(resolved, cancellationToken).ConfigureAwait(false);
+                        if (replicas is not null)
+                        {
+                            // Incoming traffic at every ready replica of a workload, not only this pod (issue 12 item 3).
+                            replicas.Follow = async (session, ct) => await ReplicaFollower.StartAsync(
+                                connection, target, resolved, session, agents.ForPodAsync, console, loggers.CreateLogger("doppel.replicas"), ct).ConfigureAwait(false);
+                        }
                     }
 
                     return await run(transport, cancellationToken).ConfigureAwait(false);

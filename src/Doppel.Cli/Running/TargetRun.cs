@@ -33,10 +33,12 @@ internal static class TargetRun
             return ExitCodes.ConfigError;
         }
 
+        var replicas = new ReplicaHook();
         return await WithAgentAsync(
             config, environment, loggers, $"'{commandLine[0]}'",
-            (transport, ct) => RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, ct),
-            cancellationToken).ConfigureAwait(false);
+            (transport, ct) => RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, ct, replicas.Follow),
+            cancellationToken,
+            replicas).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -51,9 +53,14 @@ internal static class TargetRun
     /// </summary>
     /// <param name="what">What is not started when there is no agent, as it appears in the sentence (<c>'npm'</c>, with its quotes).</param>
     /// <param name="run">The work with the agent: the transport and the cancellation token; its result is the exit code.</param>
+    /// <param name="replicas">
+    /// Given: before <paramref name="run"/> is called, its <see cref="ReplicaHook.Follow"/> is set when the
+    /// target has other replicas whose agents a session's incoming traffic should reach too (a cluster
+    /// workload's other ready pods, <see cref="ReplicaFollower"/>; DOPPEL_REPLICA_AGENT_SOCKETS).
+    /// </param>
     public static async Task<int> WithAgentAsync(
         DoppelConfig config, CliEnvironment environment, ILoggerFactory loggers, string what,
-        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken)
+        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken, ReplicaHook? replicas = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(environment);
@@ -64,7 +71,7 @@ internal static class TargetRun
         // A cluster target (and targetless with a kubeconfig): the agent runs in the cluster, no root needed.
         if (ClusterRun.IsClusterTarget(config, environment))
         {
-            return await ClusterRun.WithAgentAsync(config, environment, loggers, what, run, cancellationToken).ConfigureAwait(false);
+            return await ClusterRun.WithAgentAsync(config, environment, loggers, what, run, cancellationToken, replicas).ConfigureAwait(false);
         }
 
         if (!System.Environment.IsPrivilegedProcess)
@@ -119,6 +126,12 @@ internal static class TargetRun
 
         await using (agent.ConfigureAwait(false))
         {
+            // Agents of other replicas of the target (DOPPEL_REPLICA_AGENT_SOCKETS) take its incoming traffic too.
+            if (replicas is not null && environment.Variables(ReplicaFollower.LocalSocketsVariable) is { Length: > 0 } sockets)
+            {
+                replicas.Follow = (session, ct) => ReplicaFollower.AddLocalAsync(session, sockets, console, ct);
+            }
+
             return await run(agent.Endpoint, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -128,10 +141,14 @@ internal static class TargetRun
     /// starts a <see cref="DoppelSession"/> with the agent <paramref name="transport"/> reaches, runs
     /// the program with it and turns what happened into an exit code (the program's own, or
     /// <see cref="ExitCodes.Unavailable"/> when the session cannot start, <see cref="ExitCodes.WriteBackFailed"/>).
+    /// <paramref name="replicas"/>, when given, is called once the session has started (before the
+    /// program): it adds the agents of the target's other replicas (<see cref="ReplicaFollower"/>), and
+    /// what it returns is disposed when the program has ended, before the session.
     /// </summary>
     internal static async Task<int> RunSessionAsync(
         DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
-        IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken)
+        IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken,
+        Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? replicas = null)
     {
         var console = environment.Console;
         var sessionOptions = new SessionOptions
@@ -180,6 +197,7 @@ internal static class TargetRun
                 console.WriteInfo(others);
             }
 
+            await using var following = (replicas is null ? null : await replicas(session, cancellationToken).ConfigureAwait(false)) ?? NoReplicas.Instance;
             var programEnvironment = session.Environment;
             if (podDirectory is not null)
             {
@@ -241,6 +259,24 @@ internal static class TargetRun
         {
             return false; // EACCES and the like: not a directory the program could start in
         }
+    }
+
+    /// <summary>
+    /// How <see cref="WithAgentAsync"/> tells its caller's session about the target's other replicas:
+    /// <see cref="Follow"/>, set before the callback runs, is what <see cref="RunSessionAsync"/> takes as its <c>replicas</c>.
+    /// </summary>
+    internal sealed class ReplicaHook
+    {
+        /// <summary>Adds the other replicas' agents to a started session (null: none to add); what it returns is disposed before the session.</summary>
+        public Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? Follow { get; set; }
+    }
+
+    /// <summary>Nothing to stop: no replicas followed.</summary>
+    private sealed class NoReplicas : IAsyncDisposable
+    {
+        public static readonly NoReplicas Instance = new();
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private static string Sentence(string message) => message.EndsWith('.') ? message : message + ".";

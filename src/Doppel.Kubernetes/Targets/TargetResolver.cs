@@ -45,11 +45,46 @@ public sealed class TargetResolver(KubeConnection connection)
             ?? throw new KubeException(candidates.Count == 0
                 ? $"{what} in namespace {ns} has no pods."
                 : $"{what} in namespace {ns} has no running, ready pod ({string.Join(", ", candidates.Select(p => $"{p.Metadata.Name}: {State(p)}"))}).");
-        var container = ChooseContainer(what, pod, target.Container);
-        return new ResolvedTarget(ns, pod.Metadata.Name, container, ContainerId(pod, container), pod.Spec.NodeName, pod.Status?.PodIP)
+        return FromPod(what, pod, target.Container) with { Path = target.Path };
+    }
+
+    /// <summary>
+    /// The label selector (query form, <c>app=bff,tier=web</c>) of the pods <paramref name="target"/>
+    /// names when it names a set of replicas: a deployment, statefulset, replicaset, job, service,
+    /// rollout or label target; null for pod and cronjob targets (one pod; a CronJob's Jobs are no
+    /// replicas of each other). Failures are <see cref="KubeException"/>s as for <see cref="ResolveAsync"/>.
+    /// </summary>
+    public async Task<string?> ReplicaSelectorAsync(TargetConfig target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var ns = target.Namespace ?? connection.Namespace;
+        return target.Kind switch
+        {
+            TargetKind.Label => string.Join(',', target.Labels!.Select(l => $"{l.Key}={l.Value}")),
+            TargetKind.Deployment or TargetKind.StatefulSet or TargetKind.ReplicaSet or TargetKind.Job or TargetKind.Service or TargetKind.Rollout
+                => await SelectorAsync(target.Kind, ns, target.Name!, cancellationToken).ConfigureAwait(false),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// The pods in <paramref name="ns"/> that <paramref name="selector"/> (query form) selects, as the
+    /// API server lists them (ready or not: <see cref="IsReady"/> tells).
+    /// </summary>
+    public Task<IReadOnlyList<V1Pod>> ListPodsAsync(string ns, string selector, CancellationToken cancellationToken) => PodsAsync(ns, selector, cancellationToken);
+
+    /// <summary>
+    /// <paramref name="pod"/> of <paramref name="what"/> (a target path, for messages) as a resolved
+    /// target, with <paramref name="container"/> or the container <see cref="ChooseContainer"/> picks.
+    /// </summary>
+    public static ResolvedTarget FromPod(string what, V1Pod pod, string? container)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var chosen = ChooseContainer(what, pod, container);
+        return new ResolvedTarget(pod.Metadata.NamespaceProperty, pod.Metadata.Name, chosen, ContainerId(pod, chosen), pod.Spec.NodeName, pod.Status?.PodIP)
         {
             Uid = pod.Metadata.Uid,
-            Path = target.Path,
+            Path = what,
         };
     }
 

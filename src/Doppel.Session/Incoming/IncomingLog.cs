@@ -38,4 +38,10 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 421, Level = LogLevel.Information, Message = "incoming: the agent is back; subscribing {Count} port(s) again")]
     public static partial void Resubscribing(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 422, Level = LogLevel.Information, Message = "incoming: replica {Name}: {Line}")]
+    public static partial void ReplicaLine(ILogger logger, string name, string line);
+
+    [LoggerMessage(EventId = 423, Level = LogLevel.Information, Message = "incoming: the agent at {Address} did not confirm the unsubscriptions within 5 s; its connection is closed")]
+    public static partial void ReplicaEndSlow(ILogger logger, string address);
 }

@@ -67,8 +67,11 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private bool _reconnecting;
 
     /// <param name="flushConnections"><c>agent.flush_connections</c>: a stolen port's connections established before the steal are ended by the agent.</param>
-    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true)
+    /// <param name="counts">The counts to add to (shared by the session's agents, <see cref="IncomingReplicas"/>); null: its own.</param>
+    /// <param name="delivered">The delivered connections to record in (shared likewise); null: its own.</param>
+    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true, IncomingCounts? counts = null, DeliveredClients? delivered = null)
     {
+        Delivered = delivered ?? new DeliveredClients();
         _flushConnections = flushConnections;
         _config = config;
         _connection = connection;
@@ -79,7 +82,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         _logger = logger;
         _tasks = new BackgroundTasks(logger);
         _http = new HttpMessageInvoker(Handler());
-        Counts = new IncomingCounts();
+        Counts = counts ?? new IncomingCounts();
         _tasks.Run("incoming subscriptions", SubscribeLoopAsync);
         _tasks.Run("incoming listener watch", WatchListenersAsync);
     }
@@ -131,7 +134,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     public bool DeliversTo(IPEndPoint listener) => _deliveryPorts.ContainsKey(listener.Port);
 
     /// <summary>The whole TCP connections being delivered, for <see cref="OriginalClient"/>.</summary>
-    internal DeliveredClients Delivered { get; } = new();
+    internal DeliveredClients Delivered { get; }
 
     /// <summary>Where work for <paramref name="targetPort"/> goes locally; null when the port is not subscribed.</summary>
     public IPEndPoint? AppFor(int targetPort) => _ports.TryGetValue(targetPort, out var port) ? port.App : null;

@@ -34,10 +34,12 @@ public sealed class DoppelSession : IAsyncDisposable
     private readonly AgentConnection _connection;
     private readonly GrpcRemote _remote;
     private readonly FileSync _files;
-    private readonly IncomingTraffic? _incoming;
+    private readonly IncomingReplicas? _incoming;
+    private readonly SessionOptions _options;
 
-    private DoppelSession(AgentConnection connection, GrpcRemote remote, FileSync files, IncomingTraffic? incoming, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
+    private DoppelSession(SessionOptions options, AgentConnection connection, GrpcRemote remote, FileSync files, IncomingReplicas? incoming, IReadOnlyDictionary<string, string> environment, IInterceptionPolicy policy, string description)
     {
+        _options = options;
         _connection = connection;
         _incoming = incoming;
         _remote = remote;
@@ -84,6 +86,37 @@ public sealed class DoppelSession : IAsyncDisposable
     /// <summary>One line for the person: <c>session: pod/x (pid 12, container 0123456789ab, hostname web-1)</c>.</summary>
     public string Description { get; }
 
+    /// <summary>True when the session takes incoming traffic (<c>incoming.mode</c> steal or mirror, a target): <see cref="AddIncomingAgentAsync"/> then applies.</summary>
+    public bool TakesIncoming => _incoming is not null;
+
+    /// <summary>
+    /// Takes this session's incoming traffic also at the agent <paramref name="transport"/> reaches
+    /// (issue 12 item 3: the agent beside another replica of the workload), under
+    /// <paramref name="name"/> (the replica, as the progress lines name it: <c>pod bff-7d…-x2</c>): every port the app listens on now or later
+    /// is subscribed there too, with the same mode and filter, and delivered to the same local app;
+    /// counts are summed. One progress line: <c>incoming: also stealing from pod bff-7d…-x2 (N replicas)</c>.
+    /// Env, files and outgoing stay with the session's own agent. Does nothing when
+    /// <see cref="TakesIncoming"/> is false. Throws <see cref="AgentConnectionException"/> (one
+    /// sentence) when the agent cannot be reached, <see cref="InvalidOperationException"/> when
+    /// <paramref name="name"/> was added already.
+    /// </summary>
+    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return _incoming is null
+            ? Task.CompletedTask
+            : _incoming.AddAsync(name, ct => AgentConnection.ConnectAsync(transport, _options.Config.Key ?? "doppel", _options.ClientVersion, ct), cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends this session's subscriptions at the agent added as <paramref name="name"/> (its pod is
+    /// gone or no longer ready) and closes that connection, waiting at most 5 s for the agent; one
+    /// progress line: <c>incoming: NAME left (N replicas)</c>. False when no agent was added so.
+    /// </summary>
+    public Task<bool> RemoveIncomingAgentAsync(string name) =>
+        _incoming is null ? Task.FromResult(false) : _incoming.RemoveAsync(name);
+
     /// <summary>
     /// Connects to the agent through <paramref name="transport"/> and prepares the program's side.
     /// Throws <see cref="AgentConnectionException"/> (one sentence) when the agent cannot be reached
@@ -120,9 +153,18 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             // Incoming traffic needs a target to take it from; an app's listeners in a targetless session stay local.
+            var incomingLogger = loggers.CreateLogger("doppel.incoming");
+            var sessionName = IncomingTraffic.SessionName(options.LocalEnvironment);
             var incoming = targetless || config.Feature.Network.Incoming.Mode == IncomingMode.Off
                 ? null
-                : new IncomingTraffic(config.Feature.Network.Incoming, connection, IncomingTraffic.SessionName(options.LocalEnvironment), options.Info, options.Warn, options.ReportError, loggers.CreateLogger("doppel.incoming"), config.Agent.FlushConnections);
+                : new IncomingReplicas(
+                    (agent, info, warn, error, counts, delivered) => new IncomingTraffic(config.Feature.Network.Incoming, agent, sessionName, info, warn, error, incomingLogger, config.Agent.FlushConnections, counts, delivered),
+                    connection,
+                    config.Feature.Network.Incoming.Mode == IncomingMode.Steal ? "stealing" : "mirroring",
+                    options.Info,
+                    options.Warn,
+                    options.ReportError,
+                    incomingLogger);
             var hostname = config.Feature.Hostname && connection.Hello.Target.Hostname is { Length: > 0 } h ? h : null;
             var policy = new ConfigPolicy(
                 config,
@@ -133,8 +175,8 @@ public sealed class DoppelSession : IAsyncDisposable
                 names,
                 incoming is null ? null : incoming.OnListening,
                 options.ReportError,
-                incoming is null ? null : incoming.OriginalClient,
-                incoming is null ? null : incoming.DeliversTo);
+                incoming is null ? null : incoming.First.OriginalClient,
+                incoming is null ? null : incoming.First.DeliversTo);
             var steering = DnsSteering.From(config);
             foreach (var warning in steering.Warnings)
             {
@@ -142,7 +184,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting, recovered: options.ReportRecovered), incoming, environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(options, connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting, recovered: options.ReportRecovered), incoming, environment, policy, Describe(connection.Hello.Target, target));
         }
         catch
         {

@@ -1,0 +1,217 @@
+using System.Net;
+using Doppel.Linux.Sockets;
+using Doppel.Session.Agent;
+using Microsoft.Extensions.Logging;
+
+namespace Doppel.Session.Incoming;
+
+/// <summary>
+/// A session's incoming traffic at several agents (issue 12 item 3: every replica of a workload):
+/// the session's own agent (<see cref="First"/>) and one more per other replica, each with its own
+/// <see cref="IncomingTraffic"/> (its Subscribe call, Serve calls, reconnects) over its own
+/// <see cref="AgentConnection"/>, all delivering to the same local listeners.
+/// <code>
+///   supervisor: OnListening(local, requested) ─► recorded, and handed to every agent's IncomingTraffic
+///   AddAsync(name, transport): connect (hello) ─► new IncomingTraffic (shared counts, delivered clients)
+///       ─► the listeners still listening replayed to it ─► "incoming: also stealing from NAME (N replicas)"
+///   RemoveAsync(name): its IncomingTraffic disposed (unsubscribe, bounded) ─► connection closed ─► "incoming: NAME left (N replicas)"
+/// </code>
+/// Counts are summed (one <see cref="IncomingCounts"/>), so the <c>-v</c> summary covers every
+/// replica. A further agent's per-port lines are logged, not shown (the first agent's already
+/// were); its errors and warnings are shown with the replica's name in front.
+/// </summary>
+internal sealed class IncomingReplicas : IAsyncDisposable
+{
+    private static readonly TimeSpan s_removeWait = TimeSpan.FromSeconds(5);
+
+    private readonly Factory _create;
+    private readonly Action<string> _info;
+    private readonly Action<string> _warn;
+    private readonly Action<string> _error;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+
+    // Every listen reported, by local end point: the port asked for and when (a sequence number).
+    private readonly Dictionary<IPEndPoint, (int Requested, long Seq)> _listens = [];
+    private readonly Dictionary<string, Replica> _more = new(StringComparer.Ordinal);
+    private long _seq;
+
+    /// <param name="create">Makes the IncomingTraffic of one agent connection.</param>
+    /// <param name="connection">The session's own agent.</param>
+    /// <param name="describe">The word for the mode in progress lines: <c>stealing</c> or <c>mirroring</c>.</param>
+    public IncomingReplicas(
+        Factory create,
+        AgentConnection connection,
+        string describe,
+        Action<string> info,
+        Action<string> warn,
+        Action<string> error,
+        ILogger logger)
+    {
+        _create = create;
+        _info = info;
+        _warn = warn;
+        _error = error;
+        _logger = logger;
+        Doing = describe;
+        First = create(connection, info, warn, error, Counts, Delivered);
+    }
+
+    /// <summary>Makes the IncomingTraffic of one agent connection with these progress, warning and error sinks, adding to these counts and delivered connections.</summary>
+    public delegate IncomingTraffic Factory(AgentConnection connection, Action<string> info, Action<string> warn, Action<string> error, IncomingCounts counts, DeliveredClients delivered);
+
+    /// <summary>The session's own agent's incoming traffic.</summary>
+    public IncomingTraffic First { get; }
+
+    /// <summary>What the agents handed over, summed, for the <c>-v</c> summary.</summary>
+    public IncomingCounts Counts { get; } = new();
+
+    /// <summary>The whole TCP connections being delivered by any agent, for the app's getpeername.</summary>
+    public DeliveredClients Delivered { get; } = new();
+
+    /// <summary><c>stealing</c> or <c>mirroring</c>.</summary>
+    public string Doing { get; }
+
+    /// <summary>How many agents take this session's incoming traffic (the session's own included).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return 1 + _more.Count;
+            }
+        }
+    }
+
+    /// <summary>The interception policy's listen report (supervisor thread: no I/O): handed to every agent's traffic.</summary>
+    public void OnListening(IPEndPoint local, int requestedPort)
+    {
+        IncomingTraffic[] more;
+        lock (_gate)
+        {
+            _listens[local] = (requestedPort, ++_seq);
+            more = [.. _more.Values.Select(r => r.Traffic)];
+        }
+
+        First.OnListening(local, requestedPort);
+        foreach (var traffic in more)
+        {
+            traffic.OnListening(local, requestedPort);
+        }
+    }
+
+    /// <summary>
+    /// Subscribes the session's incoming ports at one more agent, connected to by <paramref name="connect"/>,
+    /// under <paramref name="name"/> (<c>pod bff-7d…-x2</c>, unique among them). Throws what
+    /// <paramref name="connect"/> throws (<see cref="AgentConnectionException"/>: one sentence) or
+    /// <see cref="InvalidOperationException"/> when <paramref name="name"/> is taken.
+    /// </summary>
+    public async Task AddAsync(string name, Func<CancellationToken, Task<AgentConnection>> connect, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_more.ContainsKey(name))
+            {
+                throw new InvalidOperationException($"incoming traffic is already taken from {name}");
+            }
+        }
+
+        var connection = await connect(cancellationToken).ConfigureAwait(false);
+        var prefix = $"replica {name}: ";
+        var traffic = _create(
+            connection,
+            line => IncomingLog.ReplicaLine(_logger, name, line),
+            line => _warn(prefix + line),
+            line => _error(prefix + line),
+            Counts,
+            Delivered);
+
+        // Listeners reported before the snapshot are replayed only when still listening (a listener
+        // closed since would be stolen with nothing behind it); ones reported after it always are.
+        long before;
+        lock (_gate)
+        {
+            before = _seq;
+        }
+
+        HashSet<int> listening;
+        try
+        {
+            listening = SockDiag.List(1u << SockDiag.Listen).Select(s => s.Local.Port).ToHashSet();
+        }
+        catch (IOException e)
+        {
+            IncomingLog.ListenerWatchFailed(_logger, e.Message);
+            listening = [];
+        }
+
+        int count;
+        lock (_gate)
+        {
+            _more[name] = new Replica(connection, traffic);
+            count = 1 + _more.Count;
+            foreach (var (local, (requested, seq)) in _listens.ToList())
+            {
+                if (seq > before || listening.Contains(local.Port))
+                {
+                    traffic.OnListening(local, requested);
+                }
+                else
+                {
+                    _listens.Remove(local);
+                }
+            }
+        }
+
+        _info($"incoming: also {Doing} from {name} ({count} replicas)");
+    }
+
+    /// <summary>
+    /// Ends the subscriptions at the agent added as <paramref name="name"/> (a pod gone): unsubscribes
+    /// (waiting at most 5 s: the pod may be gone with its agent) and closes its connection. False when there is none.
+    /// </summary>
+    public async Task<bool> RemoveAsync(string name)
+    {
+        Replica? replica;
+        int count;
+        lock (_gate)
+        {
+            if (!_more.Remove(name, out replica))
+            {
+                return false;
+            }
+
+            count = 1 + _more.Count;
+        }
+
+        await EndAsync(replica).ConfigureAwait(false);
+        _info($"incoming: {name} left ({count} {(count == 1 ? "replica" : "replicas")})");
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Replica[] more;
+        lock (_gate)
+        {
+            more = [.. _more.Values];
+            _more.Clear();
+        }
+
+        await Task.WhenAll(more.Select(EndAsync).Append(First.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    private async Task EndAsync(Replica replica)
+    {
+        var ending = replica.Traffic.DisposeAsync().AsTask();
+        if (await Task.WhenAny(ending, Task.Delay(s_removeWait)).ConfigureAwait(false) != ending)
+        {
+            IncomingLog.ReplicaEndSlow(_logger, replica.Connection.Address);
+        }
+
+        replica.Connection.Dispose();
+    }
+
+    private sealed record Replica(AgentConnection Connection, IncomingTraffic Traffic);
+}

@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using System.Text;
+using Doppel.Kubernetes.Tests.Support;
+
+namespace Doppel.Kubernetes.Tests.Exec;
+
+/// <summary>
+/// Issue 12 item 3 on the real cluster: a session on <c>deployment/bff</c> (2 replicas behind the
+/// Service bff) with <c>seed-multi-developer.json</c> (steal, header filter X-Dev-User: USER) takes
+/// its requests at every ready replica, and follows the deployment when it is scaled to 3. The
+/// session runs as uid 65534 in a developer network namespace that reaches only the API server
+/// (as in <see cref="ClusterExecTests"/>); a client pod sends the requests through the Service.
+/// </summary>
+[Collection(KubeCollection.Name)]
+public sealed class ReplicaExecTests(KubeFixture fixture)
+{
+    private const int NobodyId = 65534;
+    private const int Requests = 200;
+
+    private static readonly string s_yaml = $$$"""
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: bff, namespace: NS}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: bff}}
+          template:
+            metadata: {labels: {app: bff}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: bff
+                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
+                imagePullPolicy: Never
+                command: ["sh", "-c", "echo hello-from-$(hostname) > /var/www/index.html; exec httpd -f -p 8080 -h /var/www"]
+                ports: [{containerPort: 8080}]
+                readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: bff, namespace: NS}
+        spec:
+          selector: {app: bff}
+          ports: [{port: 80, targetPort: 8080}]
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: client, namespace: NS, labels: {app: client}}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: client
+            image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
+            imagePullPolicy: Never
+            command: ["sleep", "100000"]
+        """;
+
+    // Alice's local app: answers "NAME PATH" on 8080; /quit ends it.
+    private const string App = """
+        import http.server, os, sys, threading
+        name = sys.argv[1]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+            def do_GET(self):
+                body = f'{name} {self.path}\n'.encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                if self.path == '/quit':
+                    threading.Timer(0.3, lambda: os._exit(0)).start()
+            def log_message(self, *args):
+                pass
+        server = http.server.ThreadingHTTPServer(('0.0.0.0', 8080), Handler)
+        print('listening', flush=True)
+        server.serve_forever()
+        """;
+
+    [Fact]
+    public async Task ASessionStealsItsRequestsFromEveryReplicaAndFollowsAScaleUp()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        await using var ns = await fixture.CreateNamespaceAsync("replicas", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["wait", "pod", "-l", "app", "--for", "condition=Ready", "--timeout", "90s"], timeout.Token);
+        var pods = await PodsAsync(ns, timeout.Token);
+        Assert.Equal(2, pods.Count);
+
+        await using var alice = await Session.StartAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+
+        // Both replicas take alice's requests (each asked directly), then the Service's spread.
+        foreach (var (name, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, timeout.Token);
+        }
+
+        var other = pods.Keys.Single(p => !alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
+        Assert.Contains($"incoming: also stealing from pod {other} (2 replicas)", alice.Stderr, StringComparison.Ordinal);
+        await AssertServiceRoutingAsync(ns, pods.Keys, timeout.Token);
+
+        // Scale to 3: the new pod gets an agent and the subscription; requests it serves are routed too.
+        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], timeout.Token);
+        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "a third ready bff pod", timeout.Token);
+        var scaled = await PodsAsync(ns, timeout.Token);
+        var (newPod, newIp) = scaled.Single(p => !pods.ContainsKey(p.Key));
+        await UntilAliceAtAsync(ns, newIp, timeout.Token);
+        Assert.Contains($"incoming: also stealing from pod {newPod} (3 replicas)", alice.Stderr, StringComparison.Ordinal);
+        await AssertServiceRoutingAsync(ns, scaled.Keys, timeout.Token);
+
+        // Alice's app ends by a request through the Service, whichever replica took it.
+        Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
+        var (code, stderr) = await alice.WaitAsync(timeout.Token);
+        Assert.True(code == 0, $"exit code {code}\n{stderr}");
+        Assert.DoesNotContain(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        await Poll.UntilAsync(
+            async ct => (await ns.KubectlAsync(["get", "jobs,pods", "-l", "app.kubernetes.io/managed-by=doppel", "-o", "name"], ct)).Trim().Length == 0,
+            "doppel's agent Jobs and pods are gone",
+            timeout.Token);
+    }
+
+    /// <summary>
+    /// <see cref="Requests"/> requests with alice's header through the Service all reach alice's app;
+    /// as many without it all reach the pods' app, and more than one replica answered them.
+    /// </summary>
+    private static async Task AssertServiceRoutingAsync(TestNamespace ns, IEnumerable<string> pods, CancellationToken cancellationToken)
+    {
+        var marked = await GetManyAsync(ns, "alice", cancellationToken);
+        Assert.Equal(Enumerable.Range(0, Requests).Select(i => $"alice /r{i}").ToList(), marked);
+        var unmarked = await GetManyAsync(ns, null, cancellationToken);
+        Assert.Equal(Requests, unmarked.Count);
+        var answeredBy = unmarked.Select(l => l["hello-from-".Length..]).ToHashSet(StringComparer.Ordinal);
+        Assert.Subset(pods.ToHashSet(StringComparer.Ordinal), answeredBy);
+        Assert.True(answeredBy.Count > 1, $"the Service sent all {Requests} requests to {string.Join(", ", answeredBy)}");
+        Assert.All(unmarked, l => Assert.StartsWith("hello-from-", l, StringComparison.Ordinal));
+    }
+
+    /// <summary>Asks the pod at <paramref name="ip"/> directly (port 8080) with alice's header until her app answers.</summary>
+    private static Task UntilAliceAtAsync(TestNamespace ns, string ip, CancellationToken cancellationToken)
+        => Poll.UntilAsync(
+            async ct => (await GetAsync(ns, ip, 8080, "/ready", "alice", ct)).StartsWith("alice ", StringComparison.Ordinal),
+            $"alice's request to pod {ip} reaching her app",
+            cancellationToken);
+
+    /// <summary>The ready bff pods: name → IP.</summary>
+    private static async Task<Dictionary<string, string>> PodsAsync(TestNamespace ns, CancellationToken cancellationToken)
+    {
+        var lines = await ns.KubectlAsync(
+            ["get", "pods", "-l", "app=bff", "-o", "jsonpath={range .items[*]}{.metadata.name} {.status.podIP} {.metadata.deletionTimestamp} {.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}"],
+            cancellationToken);
+        return lines.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' '))
+            .Where(f => f.Length == 4 && f[2].Length == 0 && f[3] == "True")
+            .ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The shell line that sends one HTTP/1.0 GET of PATH (a new connection each time, so the Service
+    /// picks a replica each time) from the client pod with busybox nc (its wget crashes), with
+    /// alice's header when <paramref name="user"/> is set, and prints the answer's body (one line).
+    /// </summary>
+    private static string GetLine(string host, int port, string path, string? user)
+        => $"printf 'GET {path} HTTP/1.0\\r\\n{(user is null ? "" : $"X-Dev-User: {user}\\r\\n")}\\r\\n' | nc {host} {port} | tail -n 1";
+
+    /// <summary>One request from the client pod; its body's line, or the failure (a poll's earlier tries).</summary>
+    private static async Task<string> GetAsync(TestNamespace ns, string host, int port, string path, string? user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ns.KubectlAsync(["exec", "client", "--", "sh", "-c", GetLine(host, port, path, user)], cancellationToken);
+        }
+        catch (Doppel.Testing.KubeClusterException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary><see cref="Requests"/> requests (/r0, /r1, …) through the Service from the client pod, their answers in order.</summary>
+    private static async Task<List<string>> GetManyAsync(TestNamespace ns, string? user, CancellationToken cancellationToken)
+    {
+        var script = $"i=0; while [ $i -lt {Requests} ]; do {GetLine("bff", 80, "/r$i", user)}; i=$((i+1)); done";
+        var output = await ns.KubectlAsync(["exec", "client", "--", "sh", "-c", script], cancellationToken);
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    /// <summary>
+    /// One developer's <c>doppel exec -f seed-multi-developer.json ARGS -- python3 app.py USER</c>, running, as
+    /// uid 65534 in a network namespace of its own with loopback and the API server relay only; its
+    /// stdout and stderr are collected as they come.
+    /// </summary>
+    private sealed class Session : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly string _netns;
+        private readonly string _home;
+        private readonly ApiServerRelay _relay;
+        private readonly StringBuilder _stdout = new();
+        private readonly StringBuilder _stderr = new();
+
+        private Session(Process process, string netns, string home, ApiServerRelay relay)
+        {
+            _process = process;
+            _netns = netns;
+            _home = home;
+            _relay = relay;
+            _process.OutputDataReceived += (_, e) => Append(_stdout, e.Data);
+            _process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data);
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public string Stderr
+        {
+            get
+            {
+                lock (_stderr)
+                {
+                    return _stderr.ToString();
+                }
+            }
+        }
+
+        public static async Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
+        {
+            var netns = $"replicas-{user}-{Guid.NewGuid().ToString("N")[..6]}";
+            await Run.CheckedAsync(["ip", "netns", "add", netns], cancellationToken);
+            var home = Directory.CreateTempSubdirectory("replicas-home-").FullName;
+            ApiServerRelay? relay = null;
+            try
+            {
+                await Run.CheckedAsync(["ip", "-n", netns, "link", "set", "lo", "up"], cancellationToken);
+                File.Copy(fixture.Cluster.Kubeconfig, Path.Combine(home, "kubeconfig"));
+                File.SetUnixFileMode(Path.Combine(home, "kubeconfig"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.Copy(Path.Combine(RepoPaths.Root, "tests", "Doppel.Config.Tests", "Examples", "seed-multi-developer.json"), Path.Combine(home, "doppel.json"));
+                await File.WriteAllTextAsync(Path.Combine(home, "app.py"), app, cancellationToken);
+                await Run.CheckedAsync(["chown", "-R", $"{NobodyId}:{NobodyId}", home], cancellationToken);
+                var server = File.ReadLines(fixture.Cluster.Kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
+                relay = await ApiServerRelay.StartAsync("/run/netns/" + netns, new Uri(server["server:".Length..].Trim()).Port);
+
+                var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = home };
+                foreach (var argument in (string[])["netns", "exec", netns, "setpriv", $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", RepoPaths.Doppel, "exec", "-v", "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user])
+                {
+                    info.ArgumentList.Add(argument);
+                }
+
+                foreach (var name in (string[])["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"])
+                {
+                    info.Environment.Remove(name);
+                }
+
+                info.Environment["HOME"] = home;
+                info.Environment["USER"] = user;
+                info.Environment["KUBECONFIG"] = Path.Combine(home, "kubeconfig");
+                var process = Process.Start(info) ?? throw new InvalidOperationException("ip netns exec could not be started.");
+                process.StandardInput.Close();
+                return new Session(process, netns, home, relay);
+            }
+            catch
+            {
+                if (relay is not null)
+                {
+                    await relay.DisposeAsync();
+                }
+
+                await Run.CheckedAsync(["ip", "netns", "delete", netns], CancellationToken.None);
+                Directory.Delete(home, recursive: true);
+                throw;
+            }
+        }
+
+        /// <summary>Waits until the program printed <paramref name="line"/>; throws with doppel's stderr when doppel ends first.</summary>
+        public Task WaitForLineAsync(string line, CancellationToken cancellationToken)
+            => Poll.UntilAsync(
+                _ =>
+                {
+                    lock (_stdout)
+                    {
+                        if (_stdout.ToString().Split('\n').Contains(line))
+                        {
+                            return Task.FromResult(true);
+                        }
+                    }
+
+                    return _process.HasExited ? throw new InvalidOperationException($"doppel exited ({_process.ExitCode}) before '{line}':\n{Stderr}") : Task.FromResult(false);
+                },
+                $"the program's '{line}'",
+                cancellationToken);
+
+        /// <summary>Waits for doppel's exit: its code and stderr.</summary>
+        public async Task<(int Code, string Stderr)> WaitAsync(CancellationToken cancellationToken)
+        {
+            await _process.WaitForExitAsync(cancellationToken);
+            _process.WaitForExit(); // the output events have all come
+            return (_process.ExitCode, Stderr);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+            await _relay.DisposeAsync();
+            await Run.CheckedAsync(["ip", "netns", "delete", _netns], CancellationToken.None);
+            Directory.Delete(_home, recursive: true);
+        }
+
+        private static void Append(StringBuilder builder, string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (builder)
+            {
+                builder.Append(line).Append('\n');
+            }
+        }
+    }
+}
