@@ -124,6 +124,7 @@ public static class DoppelCli
             new VerifyConfigCommand(environment, loggers),
             new SchemaCommand(environment),
             new LsCommand(environment, loggers),
+            new PortForwardCommand(environment, loggers),
         };
         root.Options.Add(GlobalOptions.Verbose);
         return root;
