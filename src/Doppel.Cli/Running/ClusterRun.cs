@@ -2,8 +2,8 @@ using System.Diagnostics;
 using Doppel.Config;
 using Doppel.Kubernetes;
 using Doppel.Kubernetes.Agents;
-using Doppel.Kubernetes.PortForward;
 using Doppel.Kubernetes.Targets;
+using Doppel.Session.Agent;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Running;
@@ -16,16 +16,14 @@ namespace Doppel.Cli.Running;
 ///   starting agent on node n1 ...            → agent ready (pod doppel-agent-… on node n1, 1800 ms)
 ///   session: … (then the program runs with the session exactly as for a local target)
 /// </code>
-/// The agent's workload (a Job, a plain pod for targetless — <see cref="AgentPlacement"/>) is
-/// deleted when the session ends, fails or is interrupted; with <c>-e</c> the agent is an ephemeral
-/// container in the target pod (<see cref="EphemeralPlacement"/>), which cannot be deleted and ends
-/// <c>agent.ttl</c> seconds after the session; the agent reaches the session through
-/// the API server's port-forward (<see cref="PortForwardTransport"/>).
+/// The agents (<see cref="ClusterAgents"/>: a Job, a plain pod for targetless, with <c>-e</c> an
+/// ephemeral container in the target pod) are deleted when the session ends, fails or is
+/// interrupted — an ephemeral container cannot be deleted and ends <c>agent.ttl</c> seconds after
+/// the session; the agent reaches the session through the API server's port-forward
+/// (<see cref="PortForwardTransport"/>).
 /// </summary>
 internal static class ClusterRun
 {
-    private static readonly TimeSpan s_deleteTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>
     /// True when the target's agent runs in a cluster: every Kubernetes target; <c>targetless</c>
     /// when a kubeconfig is found (the <c>kubeconfig</c> key, KUBECONFIG or ~/.kube/config) and
@@ -63,19 +61,20 @@ internal static class ClusterRun
     }
 
     /// <summary>
-    /// Resolves the target, places the agent, connects through the port-forward, runs the session
-    /// (<see cref="TargetRun.RunSessionAsync"/>) and deletes the agent's workload. Exit codes: the
-    /// program's; 2 when the kubeconfig cannot be used; 69 when the target cannot be resolved or
-    /// the agent does not start (one sentence, nothing run).
+    /// Resolves the target, places the agent (<see cref="ClusterAgents"/>), calls <paramref name="run"/>
+    /// with the transport that reaches it through the port-forward, and deletes the agent's workload.
+    /// Exit codes: <paramref name="run"/>'s; 2 when the kubeconfig cannot be used; 69 when the target
+    /// cannot be resolved or the agent does not start (one sentence ending "<paramref name="what"/> was
+    /// not started.", <paramref name="run"/> not called).
     /// </summary>
-    public static async Task<int> RunAsync(
-        DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
-        IReadOnlyList<KeyValuePair<string, string>> envFile, string? podDirectory, CancellationToken cancellationToken)
+    /// <param name="what">What is not started when the agent is not there, as it appears in the sentence (<c>'npm'</c>).</param>
+    public static async Task<int> WithAgentAsync(
+        DoppelConfig config, CliEnvironment environment, ILoggerFactory loggers, string what,
+        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken)
     {
         var console = environment.Console;
         var target = config.Target!;
-        var targetless = target.Kind == TargetKind.Targetless;
-        var notStarted = $"'{commandLine[0]}' was not started.";
+        var notStarted = $"{what} was not started.";
 
         KubeConnection connection;
         try
@@ -90,115 +89,34 @@ internal static class ClusterRun
 
         using (connection)
         {
-            var placement = new AgentPlacement(connection, config.Agent);
-            AgentWorkload? created = null;
-            var replacements = new List<AgentWorkload>(); // agents placed after the first (not ephemeral ones): deleted at the end too
-            try
+            var agents = new ClusterAgents(connection, config.Agent, console, loggers);
+            await using (agents.ConfigureAwait(false))
             {
-                var clock = Stopwatch.StartNew();
-                string where;
-                Func<Task<AgentWorkload>> create;
-                Func<Task<AgentWorkload>>? ephemeral = null;
-                if (targetless)
+                try
                 {
-                    var ns = placement.NamespaceFor(target.Namespace ?? connection.Namespace);
-                    where = $"in namespace {ns}";
-                    create = () => placement.CreateTargetlessPodAsync(ns, cancellationToken);
-                }
-                else
-                {
-                    var resolved = await console.ProgressAsync(
-                        $"resolving target {target.Path}",
-                        () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
-                        r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
-                    where = $"on node {resolved.Node}";
-                    create = () => placement.CreateJobAsync(resolved, cancellationToken);
-                    if (config.Agent.Ephemeral)
+                    IAgentTransport transport;
+                    if (target.Kind == TargetKind.Targetless)
                     {
-                        // An ephemeral container cannot be deleted: nothing is recorded in `created`;
-                        // the agent exits agent.ttl seconds after the session (docs/kubernetes.md).
-                        where = $"in pod {resolved.Namespace}/{resolved.Pod} (ephemeral container)";
-                        ephemeral = () => new EphemeralPlacement(connection).PlaceAsync(resolved, config.Agent, cancellationToken);
+                        transport = await agents.ForTargetlessAsync(target.Namespace ?? connection.Namespace, cancellationToken).ConfigureAwait(false);
                     }
-                }
-
-                clock.Restart();
-                var workload = await console.ProgressAsync(
-                    $"starting agent {where}",
-                    async () =>
+                    else
                     {
-                        if (ephemeral is not null)
-                        {
-                            return await ephemeral().ConfigureAwait(false);
-                        }
-
-                        created = await create().ConfigureAwait(false);
-                        return await placement.WaitReadyAsync(created, cancellationToken).ConfigureAwait(false);
-                    },
-                    w => $"agent ready (pod {w.Namespace}/{w.PodName}{(w.Kind == AgentWorkloadKind.EphemeralContainer ? $", container {w.Container}" : "")} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
-                created = workload.Kind == AgentWorkloadKind.EphemeralContainer ? null : workload;
-
-                // The agent's pod deleted or evicted mid-session: a new agent placed as this one was.
-                async Task<AgentWorkload> ReplaceAsync(CancellationToken stopping)
-                {
-                    using var both = CancellationTokenSource.CreateLinkedTokenSource(stopping, cancellationToken);
-                    if (ephemeral is not null)
-                    {
-                        return await ephemeral().WaitAsync(both.Token).ConfigureAwait(false);
+                        var clock = Stopwatch.StartNew();
+                        var resolved = await console.ProgressAsync(
+                            $"resolving target {target.Path}",
+                            () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
+                            r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                        transport = await agents.ForPodAsync(resolved, cancellationToken).ConfigureAwait(false);
                     }
 
-                    var next = await create().WaitAsync(both.Token).ConfigureAwait(false);
-                    lock (replacements)
-                    {
-                        replacements.Add(next);
-                    }
-
-                    return await placement.WaitReadyAsync(next, both.Token).ConfigureAwait(false);
+                    return await run(transport, cancellationToken).ConfigureAwait(false);
                 }
-
-                await using var transport = new PortForwardTransport(connection, workload, ReplaceAsync, console.WriteWarning, loggers.CreateLogger("doppel.portforward"));
-                return await TargetRun.RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, cancellationToken).ConfigureAwait(false);
-            }
-            catch (KubeException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                console.WriteError($"{e.Message.TrimEnd('.')}; {notStarted}");
-                return ExitCodes.Unavailable;
-            }
-            finally
-            {
-                if (created is not null)
+                catch (KubeException e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    await DeleteAsync(placement, created, console).ConfigureAwait(false);
-                }
-
-                AgentWorkload[] more;
-                lock (replacements)
-                {
-                    more = [.. replacements];
-                }
-
-                foreach (var replacement in more)
-                {
-                    await DeleteAsync(placement, replacement, console).ConfigureAwait(false);
+                    console.WriteError($"{e.Message.TrimEnd('.')}; {notStarted}");
+                    return ExitCodes.Unavailable;
                 }
             }
-        }
-    }
-
-    /// <summary>Deletes the agent's workload whatever happened (also after Ctrl+C); a failure is one warning naming what is left.</summary>
-    private static async Task DeleteAsync(AgentPlacement placement, AgentWorkload workload, IUserConsole console)
-    {
-        using var timeout = new CancellationTokenSource(s_deleteTimeout);
-        try
-        {
-            await placement.DeleteAsync(workload, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is KubeException or OperationCanceledException)
-        {
-            var kind = workload.Kind == AgentWorkloadKind.Job ? "job" : "pod";
-            console.WriteWarning(
-                $"the agent's {kind} {workload.Namespace}/{workload.Name} could not be deleted ({(e is KubeException ? e.Message.TrimEnd('.') : "no answer within 10 s")}); " +
-                $"it ends agent.ttl seconds after the session, or delete it with `kubectl delete {kind} {workload.Name} -n {workload.Namespace}`.");
         }
     }
 

@@ -12,10 +12,10 @@ using Microsoft.Extensions.Logging;
 namespace Doppel.Cli.Running;
 
 /// <summary>
-/// <c>doppel exec</c> with a target: a cluster target goes to <see cref="ClusterRun"/>; for a local
-/// target this starts a <c>doppel-agent</c>, starts a
-/// <see cref="DoppelSession"/> with it (environment, policy, remote), runs the program with the
-/// session, and turns what happened into an exit code.
+/// <c>doppel exec</c> with a target: <see cref="WithAgentAsync"/> gets the agent (a cluster target's
+/// through <see cref="ClusterRun"/>, a local target's <c>doppel-agent</c>), then
+/// <see cref="RunSessionAsync"/> starts a <see cref="DoppelSession"/> with it (environment, policy,
+/// remote), runs the program with the session, and turns what happened into an exit code.
 /// </summary>
 internal static class TargetRun
 {
@@ -27,19 +27,44 @@ internal static class TargetRun
     /// </param>
     public static async Task<int> RunAsync(DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose, CancellationToken cancellationToken, string? podDirectory = null)
     {
-        var target = config.Target!;
-        var console = environment.Console;
-
         // The env file is part of the configuration: a broken one stops doppel before any agent starts.
         if (ReadEnvFile(config, commandLine, environment) is not { } envFile)
         {
             return ExitCodes.ConfigError;
         }
 
+        return await WithAgentAsync(
+            config, environment, loggers, $"'{commandLine[0]}'",
+            (transport, ct) => RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, transport, podDirectory, ct),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gets an agent for the configured target, calls <paramref name="run"/> with the transport that
+    /// reaches it, and releases the agent: a cluster target (and targetless with a kubeconfig) through
+    /// <see cref="ClusterRun.WithAgentAsync"/>, no root needed; a local target with a local
+    /// <c>doppel-agent</c> (root; joined through DOPPEL_AGENT_SOCKET or the target's
+    /// <see cref="SharedAgentSlot"/> when another session runs one). Returns <paramref name="run"/>'s
+    /// exit code; without an agent, one sentence ending "<paramref name="what"/> was not started."
+    /// and 77 (not root), 69 (no agent binary, the agent does not start or the cluster target
+    /// cannot be resolved) or 2 (the kubeconfig cannot be used).
+    /// </summary>
+    /// <param name="what">What is not started when there is no agent, as it appears in the sentence (<c>'npm'</c>, with its quotes).</param>
+    /// <param name="run">The work with the agent: the transport and the cancellation token; its result is the exit code.</param>
+    public static async Task<int> WithAgentAsync(
+        DoppelConfig config, CliEnvironment environment, ILoggerFactory loggers, string what,
+        Func<IAgentTransport, CancellationToken, Task<int>> run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(environment);
+        ArgumentNullException.ThrowIfNull(run);
+        var target = config.Target!;
+        var console = environment.Console;
+
         // A cluster target (and targetless with a kubeconfig): the agent runs in the cluster, no root needed.
         if (ClusterRun.IsClusterTarget(config, environment))
         {
-            return await ClusterRun.RunAsync(config, commandLine, environment, loggers, signals, verbose, envFile, podDirectory, cancellationToken).ConfigureAwait(false);
+            return await ClusterRun.WithAgentAsync(config, environment, loggers, what, run, cancellationToken).ConfigureAwait(false);
         }
 
         if (!System.Environment.IsPrivilegedProcess)
@@ -88,13 +113,13 @@ internal static class TargetRun
         }
         catch (AgentConnectionException e) when (!cancellationToken.IsCancellationRequested)
         {
-            console.WriteError($"{Sentence(e.Message)} '{commandLine[0]}' was not started.");
+            console.WriteError($"{Sentence(e.Message)} {what} was not started.");
             return ExitCodes.Unavailable;
         }
 
         await using (agent.ConfigureAwait(false))
         {
-            return await RunSessionAsync(config, commandLine, environment, loggers, signals, verbose, envFile, agent.Endpoint, podDirectory, cancellationToken).ConfigureAwait(false);
+            return await run(agent.Endpoint, cancellationToken).ConfigureAwait(false);
         }
     }
 
