@@ -35,8 +35,8 @@ internal sealed class PortForwardCommand : Command
 
     static PortForwardCommand()
     {
-        Local.Validators.Add(result => Validate(result, "-L", ForwardSpecs.TryParseLocal, f => f.LocalPort, "local port"));
-        Reverse.Validators.Add(result => Validate(result, "-R", ForwardSpecs.TryParseReverse, f => f.RemotePort, "target port"));
+        Local.Validators.Add(result => Validate<LocalForward>(result, "-L", ForwardSpecs.TryParseLocal, f => f.LocalPort, "local port"));
+        Reverse.Validators.Add(result => Validate<ReverseForward>(result, "-R", ForwardSpecs.TryParseReverse, f => f.RemotePort, "target port"));
     }
 
     public PortForwardCommand(CliEnvironment environment, ILoggerFactory loggers)

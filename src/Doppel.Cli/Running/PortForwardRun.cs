@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using Doppel.Config;
 using Doppel.Session.Agent;
 using Doppel.Session.Forwarding;
-using Doppel.Session.Incoming;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Running;
@@ -97,7 +96,7 @@ internal static class PortForwardRun
                     Listeners = listeners,
                     Reverse = reverses,
                     ClientVersion = TargetRun.Version,
-                    SessionName = IncomingTraffic.SessionName(TargetRun.LocalEnvironment()),
+                    SessionName = PortForwardSession.NameOf(TargetRun.LocalEnvironment()),
                     Info = console.WriteInfo,
                     Warn = console.WriteWarning,
                     Error = console.WriteError,

@@ -78,6 +78,9 @@ public sealed class PortForwardSession : IAsyncDisposable
     /// <summary>Completes, with one sentence saying why, when the agent has not answered for <see cref="GoneAfter"/>.</summary>
     public Task<string> Gone => _gone.Task;
 
+    /// <summary>"alice@laptop (pid 4242)": the session's name in other sessions' messages, from USER in <paramref name="environment"/>.</summary>
+    public static string NameOf(IReadOnlyDictionary<string, string> environment) => IncomingTraffic.SessionName(environment);
+
     /// <summary>
     /// Connects to the agent, starts accepting on every -L listener and subscribes every -R port.
     /// Throws <see cref="AgentConnectionException"/> (one sentence) when the agent cannot be reached
