@@ -63,7 +63,7 @@ internal static class PortForwardRun
                 config,
                 environment,
                 loggers,
-                "the port-forward",
+                "'doppel port-forward'",
                 (transport, ct) => ForwardAsync(config, listeners, locals, reverses, transport, environment, loggers, () => forwarding = true, ct),
                 stop.Token).ConfigureAwait(false);
         }
