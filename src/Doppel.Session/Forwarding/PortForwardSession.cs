@@ -169,7 +169,7 @@ public sealed class PortForwardSession : IAsyncDisposable
                 Failed(forward, $"the pod could not connect to {destination} ({Marshal.GetPInvokeErrorMessage(errno)})");
             }
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        catch (Exception e) when (_closing.IsCancellationRequested && e is OperationCanceledException or RpcException)
         {
             // The session is ending.
         }
@@ -256,7 +256,11 @@ public sealed class PortForwardSession : IAsyncDisposable
                     _options.Info($"the agent at {_connection.Address} answers again; forwarding goes on.");
                 }
             }
-            catch (RpcException e) when (!_closing.IsCancellationRequested)
+            catch (Exception e) when (_closing.IsCancellationRequested && e is OperationCanceledException or RpcException)
+            {
+                return; // the session is ending
+            }
+            catch (RpcException e)
             {
                 ForwardLog.PingFailed(_logger, $"{e.StatusCode}: {e.Status.Detail}");
                 if (answered.Elapsed >= GoneAfter)
