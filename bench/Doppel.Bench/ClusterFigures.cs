@@ -30,6 +30,7 @@ internal static class ClusterFigures
         try
         {
             await output.WriteLineAsync((await TcpThroughput.RunAsync(rig, settings, cancellationToken)).ToString());
+            await output.WriteLineAsync((await PortForwardThroughput.RunAsync(rig, doppel, workDirectory, settings, cancellationToken)).ToString());
             await output.WriteLineAsync((await RequestLatency.RunAsync(rig, settings, cancellationToken)).ToString());
             await output.WriteLineAsync((await RemoteFileRead.RunAsync(rig, settings, cancellationToken)).ToString());
             await output.WriteLineAsync((await AgentMemory.RunAsync(rig, settings, cancellationToken)).ToString());

@@ -80,6 +80,19 @@ internal sealed class ClusterRig : IAsyncDisposable
         return ResultLine.Parse(result.StandardOutput, "p3net (direct)");
     }
 
+    /// <summary>The developer netns's name (loopback only).</summary>
+    public string DeveloperNamespace => _cluster.Developer.Name;
+
+    /// <summary>p3net run in the developer netns without doppel (a port-forward's client).</summary>
+    public async Task<ResultLine> InDeveloperAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_runTimeout);
+        var result = await _cluster.Developer.ExecAsync([Client, .. arguments], timeout.Token);
+        result.EnsureSuccess($"p3net {string.Join(' ', arguments)} in the developer netns");
+        return ResultLine.Parse(result.StandardOutput, "p3net (developer netns)");
+    }
+
     /// <summary>p3net run on the host (outside any pod), e.g. reading the pod's file through /proc/PID/root.</summary>
     public async Task<ResultLine> DirectOnHostAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
         => ResultLine.Parse((await Runs.DirectAsync(Client, arguments, cancellationToken)).Stdout, "p3net (direct)");

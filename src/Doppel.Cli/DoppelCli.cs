@@ -125,6 +125,7 @@ public static class DoppelCli
             new SchemaCommand(environment),
             new LsCommand(environment, loggers),
             new StatusCommand(environment, loggers),
+            new PortForwardCommand(environment, loggers),
         };
         root.Options.Add(GlobalOptions.Verbose);
         return root;

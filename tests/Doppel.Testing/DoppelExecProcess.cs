@@ -41,6 +41,7 @@ public sealed class DoppelExecProcess : IAsyncDisposable
     /// Starts <c>ip netns exec <paramref name="developerNamespace"/> <paramref name="doppel"/> exec <paramref name="execArguments"/></c>.
     /// A null value in <paramref name="environment"/> removes that variable. The program's stdin
     /// stays open for <see cref="WriteLineAsync"/> when <paramref name="keepStdinOpen"/>.
+    /// <paramref name="subcommand"/> runs another of doppel's commands the same way (<c>port-forward</c>).
     /// </summary>
     public static DoppelExecProcess Start(
         string doppel,
@@ -48,7 +49,8 @@ public sealed class DoppelExecProcess : IAsyncDisposable
         IReadOnlyList<string> execArguments,
         string workingDirectory,
         IReadOnlyDictionary<string, string?>? environment = null,
-        bool keepStdinOpen = false)
+        bool keepStdinOpen = false,
+        string subcommand = "exec")
     {
         ArgumentNullException.ThrowIfNull(execArguments);
         var info = new ProcessStartInfo("ip")
@@ -59,7 +61,7 @@ public sealed class DoppelExecProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = workingDirectory,
         };
-        foreach (var argument in (string[])["netns", "exec", developerNamespace, doppel, "exec", .. execArguments])
+        foreach (var argument in (string[])["netns", "exec", developerNamespace, doppel, subcommand, .. execArguments])
         {
             info.ArgumentList.Add(argument);
         }

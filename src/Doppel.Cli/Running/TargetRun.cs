@@ -281,7 +281,7 @@ internal static class TargetRun
 
     private static string Sentence(string message) => message.EndsWith('.') ? message : message + ".";
 
-    private static string Version =>
+    internal static string Version =>
         typeof(TargetRun).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
     /// <summary>

@@ -67,6 +67,24 @@ internal sealed record IncomingPort(int TargetPort, IPEndPoint App, Subscription
         return new IncomingPort(target, Reachable(local), mode, filter);
     }
 
+    /// <summary>
+    /// <c>doppel port-forward -R</c>'s subscription of <paramref name="targetPort"/>, delivered to
+    /// <paramref name="app"/>: steal when <c>mode</c> is steal, else mirror (off too: the flag asks for
+    /// traffic), with <c>http_filter</c> unless <c>http_filter.ports</c> leaves the port out, as mirrord's
+    /// reverse port-forward decides; the listener rules (ports, ignore_ports, port_mapping) do not apply.
+    /// </summary>
+    public static IncomingPort Reverse(IncomingConfig config, int targetPort, IPEndPoint app)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var filter = HttpFilterProto.FromConfig(config.HttpFilter);
+        if (config.HttpFilter.Ports is { } filtered && !filtered.Contains(targetPort))
+        {
+            filter = null;
+        }
+
+        return new IncomingPort(targetPort, app, config.Mode == IncomingMode.Steal ? SubscriptionMode.Steal : SubscriptionMode.Mirror, filter);
+    }
+
     /// <summary>The address to deliver to: a wildcard listener is reached over loopback of its family.</summary>
     public static IPEndPoint Reachable(IPEndPoint local)
     {

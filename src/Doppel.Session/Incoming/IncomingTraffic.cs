@@ -63,15 +63,21 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private readonly HttpMessageInvoker _http;
     private AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? _call;
     private CancellationTokenSource? _callServes;
+    private readonly bool _watchListeners;
     private bool _unavailable;
     private bool _reconnecting;
 
     /// <param name="flushConnections"><c>agent.flush_connections</c>: a stolen port's connections established before the steal are ended by the agent.</param>
     /// <param name="counts">The counts to add to (shared by the session's agents, <see cref="IncomingReplicas"/>); null: its own.</param>
     /// <param name="delivered">The delivered connections to record in (shared likewise); null: its own.</param>
-    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true, IncomingCounts? counts = null, DeliveredClients? delivered = null)
+    /// <param name="watchListeners">
+    /// False for <c>doppel port-forward -R</c>: its ports (<see cref="Forward"/>) stay subscribed whether
+    /// or not anything listens locally yet, as mirrord's do.
+    /// </param>
+    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true, IncomingCounts? counts = null, DeliveredClients? delivered = null, bool watchListeners = true)
     {
         Delivered = delivered ?? new DeliveredClients();
+        _watchListeners = watchListeners;
         _flushConnections = flushConnections;
         _config = config;
         _connection = connection;
@@ -122,6 +128,13 @@ internal sealed class IncomingTraffic : IAsyncDisposable
             IncomingLog.ListenerIgnored(_logger, local, requestedPort);
         }
     }
+
+    /// <summary>
+    /// <c>doppel port-forward -R</c>: subscribes <paramref name="targetPort"/> in the configured mode and
+    /// filter (<see cref="IncomingPort.Reverse"/>), delivered to <paramref name="app"/>, until the session ends.
+    /// </summary>
+    public void Forward(int targetPort, IPEndPoint app) =>
+        _listeners.Writer.TryWrite(new Change(ChangeKind.Listening, IncomingPort.Reverse(_config, targetPort, app)));
 
     /// <summary>The original client of a whole TCP connection the session delivers, by the session's end of it (the peer the app sees); null for any other peer.</summary>
     public IPEndPoint? OriginalClient(IPEndPoint peer) => Delivered.OriginalClient(peer);
@@ -308,6 +321,11 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     /// <summary>Once a second while ports are subscribed: queues the ports whose listener was seen listening and is gone, or is missing at two ticks in a row.</summary>
     private async Task WatchListenersAsync()
     {
+        if (!_watchListeners)
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         // Disposed at the session's end: the wait answers false (a canceled wait would throw, and be logged as a failure).
         using var stop = _closed.Token.Register(timer.Dispose);

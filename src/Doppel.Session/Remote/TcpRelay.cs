@@ -14,29 +14,55 @@ namespace Doppel.Session.Remote;
 /// interception engine admitted: <see cref="TcpStandIn.Admit"/>; any other connection, another
 /// local process that found the port, is reset), then copies both ways. End of stream on either
 /// side is passed on as a half-close; an error on the agent's side (or the agent going away)
-/// resets the app's socket, so the app sees ECONNRESET rather than a hang.
+/// resets the app's socket, so the app sees ECONNRESET rather than a hang. A port-forward's
+/// connection (<see cref="RunConnectedAsync"/>) has no stand-in: its accepted socket is relayed as it is.
 /// </summary>
 internal sealed class TcpRelay(
     IPEndPoint destination,
-    TcpStandIn standIn,
-    Socket listener,
+    TcpStandIn? standIn,
+    Socket? listener,
     AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage> call,
     CancellationTokenSource cancel,
     IDisposable lane,
     ILogger logger)
 {
+    /// <summary>Accepts the app's connection on the stand-in, then relays it (see <see cref="RunConnectedAsync"/>).</summary>
     public async Task RunAsync()
     {
         Socket? app = null;
         try
         {
-            using (var acceptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token))
+            using var acceptTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
+            acceptTimeout.CancelAfter(TcpRelays.ConnectTimeout);
+            app = await AcceptAdmittedAsync(acceptTimeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            RemoteLog.RelayEndedBeforeAccept(logger, destination);
+        }
+        finally
+        {
+            listener?.Dispose();
+            if (app is null)
             {
-                acceptTimeout.CancelAfter(TcpRelays.ConnectTimeout);
-                app = await AcceptAdmittedAsync(acceptTimeout.Token).ConfigureAwait(false);
+                await cancel.CancelAsync().ConfigureAwait(false);
+                call.Dispose();
+                cancel.Dispose();
+                lane.Dispose();
             }
+        }
 
-            listener.Dispose();
+        if (app is not null)
+        {
+            await RunConnectedAsync(app).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Copies both ways between <paramref name="app"/> and the call until both directions end; then closes both.</summary>
+    public async Task RunConnectedAsync(Socket app)
+    {
+        try
+        {
             app.NoDelay = true;
             var upload = UploadAsync(app);
             var download = DownloadAsync(app);
@@ -50,18 +76,9 @@ internal sealed class TcpRelay(
 
             await Task.WhenAll(upload, download).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            RemoteLog.RelayEndedBeforeAccept(logger, destination);
-        }
         finally
         {
-            listener.Dispose();
-            if (app is not null)
-            {
-                app.Dispose();
-            }
-
+            app.Dispose();
             await cancel.CancelAsync().ConfigureAwait(false);
             call.Dispose();
             cancel.Dispose();
@@ -77,11 +94,11 @@ internal sealed class TcpRelay(
     {
         while (true)
         {
-            var accepted = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            var accepted = await listener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
             var peer = accepted.RemoteEndPoint as IPEndPoint;
             try
             {
-                await standIn.AdmittedPeer.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await standIn!.AdmittedPeer.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

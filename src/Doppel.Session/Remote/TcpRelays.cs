@@ -45,6 +45,58 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
 
     public async ValueTask<TcpConnectOutcome> ConnectAsync(IPEndPoint destination, CancellationToken cancellationToken)
     {
+        var opened = await OpenAsync(destination, cancellationToken).ConfigureAwait(false);
+        if (opened.Call is not { } call)
+        {
+            return TcpConnectOutcome.Failed(opened.Errno);
+        }
+
+        Socket listener;
+        try
+        {
+            listener = LoopbackSocket.Bind(SocketType.Stream, ProtocolType.Tcp, StandInBacklog);
+        }
+        catch (SocketException e)
+        {
+            // A stand-in that cannot listen has closed its socket: the call and the lane are let go.
+            RemoteLog.ConnectFailed(logger, destination, e.Message);
+            Abandon(call, opened.Cancel!);
+            opened.Lane!.Dispose();
+            return TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
+        }
+
+        var standIn = new TcpStandIn((IPEndPoint)listener.LocalEndPoint!, opened.PodSide);
+        var relay = new TcpRelay(destination, standIn, listener, call, opened.Cancel!, opened.Lane!, logger);
+        _relays.Run($"TCP relay to {destination}", relay.RunAsync);
+        return TcpConnectOutcome.Connected(standIn);
+    }
+
+    /// <summary>
+    /// <c>doppel port-forward -L</c>: the agent connects to <paramref name="destination"/> from the
+    /// pod, then <paramref name="local"/> (an accepted connection) is relayed to it, half-closes
+    /// included; the relay owns the socket from here. 0 when relaying started, else the pod's errno
+    /// (the socket is left to the caller).
+    /// </summary>
+    public async ValueTask<int> ForwardAsync(IPEndPoint destination, Socket local, CancellationToken cancellationToken)
+    {
+        var opened = await OpenAsync(destination, cancellationToken).ConfigureAwait(false);
+        if (opened.Call is not { } call)
+        {
+            return opened.Errno;
+        }
+
+        var relay = new TcpRelay(destination, standIn: null, listener: null, call, opened.Cancel!, opened.Lane!, logger);
+        _relays.Run($"TCP forward to {destination}", () => relay.RunConnectedAsync(local));
+        return 0;
+    }
+
+    /// <summary>
+    /// The agent's half of a relayed connection: a ConnectTcp call on the least busy lane, whose
+    /// connect in the pod has succeeded (Call set, with its cancel source, lane and the pod-side
+    /// address), or failed (Errno: the pod's, or ECONNREFUSED when the agent did not answer).
+    /// </summary>
+    private async ValueTask<Opened> OpenAsync(IPEndPoint destination, CancellationToken cancellationToken)
+    {
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         var lane = lanes.Take();
         AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage>? call = null;
@@ -73,19 +125,13 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
                 RemoteLog.AgentConnectFailed(logger, destination, error.Errno, error.Message);
                 Abandon(call, cancel);
                 lane.Dispose();
-                return TcpConnectOutcome.Failed(error.Errno > 0 ? error.Errno : Errno.ECONNREFUSED);
+                return new Opened(error.Errno > 0 ? error.Errno : Errno.ECONNREFUSED, null, null, null, null);
             }
 
-            var listener = LoopbackSocket.Bind(SocketType.Stream, ProtocolType.Tcp, StandInBacklog);
-            var standIn = new TcpStandIn((IPEndPoint)listener.LocalEndPoint!, call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint());
-            var relay = new TcpRelay(destination, standIn, listener, call, cancel, lane, logger);
-            _relays.Run($"TCP relay to {destination}", relay.RunAsync);
-            return TcpConnectOutcome.Connected(standIn);
+            return new Opened(0, call, cancel, lane, call.ResponseStream.Current.ConnectResult.LocalAddress?.ToIPEndPoint());
         }
         catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException or IOException or SocketException)
         {
-            // A stand-in that cannot listen (SocketException) has closed its socket: the call and
-            // the lane are let go here like any other failure.
             // Cancelled here (the app closed its socket or gave up) or as the session ends (the
             // program exited with connects under way): neither is a failure to warn about.
             var cancelled = cancellationToken.IsCancellationRequested
@@ -111,7 +157,7 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
             lane.Dispose();
 
             // No answer from the agent: refused, as an unreachable service would be.
-            return TcpConnectOutcome.Failed(Errno.ECONNREFUSED);
+            return new Opened(Errno.ECONNREFUSED, null, null, null, null);
         }
     }
 
@@ -129,4 +175,12 @@ internal sealed class TcpRelays(RelayLanes lanes, ILogger logger) : IAsyncDispos
         call.Dispose();
         cancel.Dispose();
     }
+
+    /// <summary>What <see cref="OpenAsync"/> came to: a call whose connect succeeded, or the errno of its failure.</summary>
+    private readonly record struct Opened(
+        int Errno,
+        AsyncDuplexStreamingCall<TcpClientMessage, TcpServerMessage>? Call,
+        CancellationTokenSource? Cancel,
+        RelayLanes.Lease? Lane,
+        IPEndPoint? PodSide);
 }

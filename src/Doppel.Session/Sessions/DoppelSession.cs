@@ -290,7 +290,7 @@ public sealed class DoppelSession : IAsyncDisposable
     private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory) =>
         ProgramResolver.Resolve(program, variables.GetValueOrDefault("PATH")).Path is { } path ? Path.GetFullPath(path, workingDirectory) : null;
 
-    private static string Describe(TargetInfo info, TargetConfig target) => info.Targetless
+    internal static string Describe(TargetInfo info, TargetConfig target) => info.Targetless
         ? $"session: targetless{(target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"
         : $"session: {target.Path} (pid {info.Pid}{(info.ContainerId.Length > 0 ? $", container {info.ContainerId[..Math.Min(12, info.ContainerId.Length)]}" : string.Empty)}, hostname {info.Hostname})";
 }
