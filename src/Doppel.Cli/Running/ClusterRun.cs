@@ -93,6 +93,9 @@ internal static class ClusterRun
             var placement = new AgentPlacement(connection, config.Agent);
             AgentWorkload? created = null;
             var replacements = new List<AgentWorkload>(); // agents placed after the first (not ephemeral ones): deleted at the end too
+            string? starting = null; // what was under way before the program ran, for the line Ctrl+C then gets
+            string? ephemeralPod = null; // -e: the pod an ephemeral agent goes into (NS/NAME)
+            var interrupted = false;
             try
             {
                 var clock = Stopwatch.StartNew();
@@ -107,6 +110,7 @@ internal static class ClusterRun
                 }
                 else
                 {
+                    starting = "resolving the target";
                     var resolved = await console.ProgressAsync(
                         $"resolving target {target.Path}",
                         () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
@@ -118,11 +122,13 @@ internal static class ClusterRun
                         // An ephemeral container cannot be deleted: nothing is recorded in `created`;
                         // the agent exits agent.ttl seconds after the session (docs/kubernetes.md).
                         where = $"in pod {resolved.Namespace}/{resolved.Pod} (ephemeral container)";
+                        ephemeralPod = $"{resolved.Namespace}/{resolved.Pod}";
                         ephemeral = () => new EphemeralPlacement(connection).PlaceAsync(resolved, config.Agent, cancellationToken);
                     }
                 }
 
                 clock.Restart();
+                starting = "starting the agent";
                 var workload = await console.ProgressAsync(
                     $"starting agent {where}",
                     async () =>
@@ -137,6 +143,7 @@ internal static class ClusterRun
                     },
                     w => $"agent ready (pod {w.Namespace}/{w.PodName}{(w.Kind == AgentWorkloadKind.EphemeralContainer ? $", container {w.Container}" : "")} on node {w.Node}, {clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
                 created = workload.Kind == AgentWorkloadKind.EphemeralContainer ? null : workload;
+                starting = null;
 
                 // The agent's pod deleted or evicted mid-session: a new agent placed as this one was.
                 async Task<AgentWorkload> ReplaceAsync(CancellationToken stopping)
@@ -164,11 +171,22 @@ internal static class ClusterRun
                 console.WriteError($"{e.Message.TrimEnd('.')}; {notStarted}");
                 return ExitCodes.Unavailable;
             }
+            catch (Exception) when (cancellationToken.IsCancellationRequested && starting is not null)
+            {
+                interrupted = true; // the caller exits 130; the line below says what became of the agent
+                throw;
+            }
             finally
             {
-                if (created is not null)
+                var deleted = created is not null && await DeleteAsync(placement, created, console).ConfigureAwait(false);
+                if (interrupted)
                 {
-                    await DeleteAsync(placement, created, console).ConfigureAwait(false);
+                    // One line (docs/cli.md, "Ctrl+C and signals"); the caller exits 130.
+                    console.WriteInfo($"doppel: interrupted while {starting}; " + (created is not null
+                        ? deleted ? $"deleted {Describe(created)}." : $"{Describe(created)} is left (see the warning above)."
+                        : ephemeralPod is not null && starting == "starting the agent"
+                            ? $"an ephemeral agent container added to pod {ephemeralPod} stays in its spec (Kubernetes cannot remove one) and exits by itself."
+                            : "nothing was left in the cluster."));
                 }
 
                 AgentWorkload[] more;
@@ -185,13 +203,18 @@ internal static class ClusterRun
         }
     }
 
-    /// <summary>Deletes the agent's workload whatever happened (also after Ctrl+C); a failure is one warning naming what is left.</summary>
-    private static async Task DeleteAsync(AgentPlacement placement, AgentWorkload workload, IUserConsole console)
+    /// <summary><c>job NS/NAME</c> or <c>pod NS/NAME</c>.</summary>
+    private static string Describe(AgentWorkload workload)
+        => $"{(workload.Kind == AgentWorkloadKind.Job ? "job" : "pod")} {workload.Namespace}/{workload.Name}";
+
+    /// <summary>Deletes the agent's workload whatever happened (also after Ctrl+C); a failure is one warning naming what is left (false).</summary>
+    private static async Task<bool> DeleteAsync(AgentPlacement placement, AgentWorkload workload, IUserConsole console)
     {
         using var timeout = new CancellationTokenSource(s_deleteTimeout);
         try
         {
             await placement.DeleteAsync(workload, timeout.Token).ConfigureAwait(false);
+            return true;
         }
         catch (Exception e) when (e is KubeException or OperationCanceledException)
         {
@@ -199,6 +222,7 @@ internal static class ClusterRun
             console.WriteWarning(
                 $"the agent's {kind} {workload.Namespace}/{workload.Name} could not be deleted ({(e is KubeException ? e.Message.TrimEnd('.') : "no answer within 10 s")}); " +
                 $"it ends agent.ttl seconds after the session, or delete it with `kubectl delete {kind} {workload.Name} -n {workload.Namespace}`.");
+            return false;
         }
     }
 

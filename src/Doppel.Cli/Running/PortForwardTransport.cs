@@ -65,6 +65,18 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
         }
     }
 
+    /// <summary>The agent the streams go to (the current one, after a replacement).</summary>
+    public AgentWorkload Agent
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current.Workload;
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public async ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken)
     {
