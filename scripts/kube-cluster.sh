@@ -5,6 +5,9 @@
 #   scripts/kube-cluster.sh down DIR        stop it and put the machine back as it was (also after a failed up)
 #   scripts/kube-cluster.sh env DIR         print the env lines of a running cluster
 #   scripts/kube-cluster.sh import DIR TAR  import an image archive (OCI or docker) into the node
+#   scripts/kube-cluster.sh restart-apiserver DIR  stop the API server (TERM; KILL after 2 s) and start it
+#                                           again with the same flags; returns once /readyz answers,
+#                                           printing the milliseconds that took
 #
 # Binaries: DOPPEL_KUBE_BIN names a directory with either `hyperkube` (or hyperkube.xz: one binary,
 # the component chosen by argv[0]) or the separate binaries of a server release (kube-apiserver,
@@ -29,7 +32,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { echo "usage: scripts/kube-cluster.sh up|down|env DIR | import DIR TAR" >&2; exit 2; }
+usage() { echo "usage: scripts/kube-cluster.sh up|down|env|restart-apiserver DIR | import DIR TAR" >&2; exit 2; }
 [ $# -ge 2 ] || usage
 ACTION=$1
 DIR=$2
@@ -375,9 +378,10 @@ import_image() { ctr_ images import "$1" >/dev/null; }
 # ---------------------------------------------------------------------------------------- DNS
 # Cluster DNS stand-in: dnsmasq on the node IP answers *.svc.cluster.local from a hosts file that
 # dns_feed rewrites on every Service/Endpoints change; nothing else (no upstream).
+# Fails when the API server cannot be asked (restarting): the file then keeps its last content.
 dns_hosts() {
   local lines
-  lines=$(kubectl_ get services -A -o jsonpath='{range .items[*]}{.metadata.namespace} {.metadata.name} {.spec.clusterIP}{"\n"}{end}') || return 0
+  lines=$(kubectl_ get services -A -o jsonpath='{range .items[*]}{.metadata.namespace} {.metadata.name} {.spec.clusterIP}{"\n"}{end}') || return 1
   while read -r ns name ip; do
     [ -n "$ip" ] || continue
     if [ "$ip" = None ]; then
@@ -388,13 +392,21 @@ dns_hosts() {
     fi
   done <<<"$lines"
 }
+# False (and the file unchanged) when the API server could not be asked.
 dns_write() {
-  dns_hosts >"$DIR/dns/hosts.d/.next" && { cmp -s "$DIR/dns/hosts.d/.next" "$DIR/dns/hosts.d/services" || mv "$DIR/dns/hosts.d/.next" "$DIR/dns/hosts.d/services"; }
-  rm -f "$DIR/dns/hosts.d/.next"
+  local next=$DIR/dns/hosts.d/.next status=0
+  if dns_hosts >"$next"; then
+    cmp -s "$next" "$DIR/dns/hosts.d/services" || mv "$next" "$DIR/dns/hosts.d/services"
+  else
+    status=1
+  fi
+  rm -f "$next"
+  return $status
 }
 dns_feed() {
   while :; do
-    dns_write
+    # Until the API server answers (it may be restarting) nothing is written and nothing watched.
+    until dns_write; do sleep 0.5; done
     # One line per change; the watch ends after 60 s (and is then restarted) to bound any miss.
     timeout 60 "$BIN/kubectl" --kubeconfig "$DIR/admin.kubeconfig" get endpoints -A --watch-only -o name 2>/dev/null |
       while read -r _; do dns_write; done || true
@@ -421,6 +433,41 @@ EOF
     --hostsdir="$DIR/dns/hosts.d" --domain-needed --local-ttl=1 --neg-ttl=1 --cache-size=0
   launch dns-feed bash "${BASH_SOURCE[0]}" dns-feed "$DIR"
   until_ok 10 "dnsmasq listening" bash -c "exec 3<>/dev/tcp/$NODE_IP/53"
+}
+
+# ---------------------------------------------------------------------------------------- API server
+# The one place its flags are: up and restart-apiserver start it the same way.
+start_apiserver() {
+  launch kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 0.0.0.0 --secure-port "$API_PORT" --insecure-port 0 --advertise-address "$NODE_IP" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --feature-gates "$FEATURE_GATES" \
+    --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --profiling=false --v 1
+}
+
+# restart-apiserver: what a control-plane upgrade or a crash does to clients. TERM to the API server
+# up started (its own process group, by the pid file; KILL after 2 s), the same command again,
+# then /readyz. Prints the milliseconds from the stop to ready as its last line.
+restart_apiserver() {
+  T0=$(date +%s%N)
+  running kube-apiserver || fail "no API server runs in $DIR (no live $RUN/kube-apiserver.pid)."
+  stop_all 2 kube-apiserver
+  note "kube-apiserver stopped ($(elapsed))"
+  # Its log so far is kept beside the new one.
+  mv "$LOGS/kube-apiserver.log" "$LOGS/kube-apiserver.$(date +%s).log" 2>/dev/null || true
+  start_apiserver
+  until_ok 90 "apiserver ready" kubectl_ get --raw /readyz
+  note "apiserver ready again ($(elapsed))"
+  echo "$(( ($(date +%s%N) - T0) / 1000000 ))"
 }
 
 # ---------------------------------------------------------------------------------------- up
@@ -455,20 +502,7 @@ up() {
     --initial-cluster "doppel-test=http://127.0.0.1:$ETCD_PEER_PORT" --logger zap --log-level warn
   launch containerd containerd --config "$DIR/containerd/config.toml"
   until_ok 30 "etcd listening" bash -c "exec 3<>/dev/tcp/127.0.0.1/$ETCD_PORT"
-  launch kube-apiserver "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 0.0.0.0 --secure-port "$API_PORT" --insecure-port 0 --advertise-address "$NODE_IP" \
-    --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --feature-gates "$FEATURE_GATES" \
-    --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
-    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
-    --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP \
-    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
-    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
-    --requestheader-extra-headers-prefix X-Remote-Extra- \
-    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
-    --profiling=false --v 1
+  start_apiserver
 
   until_ok 30 "containerd answering" ctr --address "$SOCK" version
   wait $images || fail "the pause and busybox images could not be built."
@@ -655,6 +689,7 @@ case $ACTION in
     [ -S "$SOCK" ] || fail "no cluster runs in $DIR."
     for tar in "${@:3}"; do import_image "$tar" || fail "containerd could not import $tar."; done
     ;;
+  restart-apiserver) restart_apiserver ;;
   dns-feed) dns_feed ;;
   *) usage ;;
 esac

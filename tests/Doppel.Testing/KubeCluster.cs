@@ -141,6 +141,22 @@ public sealed class KubeCluster : IAsyncDisposable
         => (await Commands.RunAsync(["bash", Script, "import", Directory, archive], environment: null, cancellationToken))
             .EnsureSuccess($"Importing {archive}");
 
+    /// <summary>
+    /// Restarts the API server as a crash or a control-plane upgrade does (scripts/kube-cluster.sh
+    /// restart-apiserver: TERM to the process the script started, KILL after 2 s, then the same
+    /// command line again) and returns once <c>/readyz</c> answers, with how long it was away. Every
+    /// connection through it drops (watches, port-forwards, a session's streams); on a shared
+    /// cluster that disturbs every user, so only the one test that is about it calls this.
+    /// Throws <see cref="KubeClusterException"/> with the script's last lines when it did not come back.
+    /// </summary>
+    public async Task<TimeSpan> RestartApiServerAsync(CancellationToken cancellationToken)
+    {
+        var restart = await Commands.RunAsync(["bash", Script, "restart-apiserver", Directory], environment: null, cancellationToken);
+        return restart.Succeeded && long.TryParse(restart.StandardOutput.Trim().Split('\n')[^1], out var milliseconds)
+            ? TimeSpan.FromMilliseconds(milliseconds)
+            : throw new KubeClusterException($"The API server did not come back (exit code {restart.ExitCode}): {Tail(restart.StandardError)}\n{LogTail("kube-apiserver")}");
+    }
+
     /// <summary>The last lines of a component's log (logs/NAME.log), for failure messages.</summary>
     public string LogTail(string component, int lines = 20)
     {

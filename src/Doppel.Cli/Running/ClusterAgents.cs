@@ -43,6 +43,8 @@ internal sealed class ClusterAgents : IAsyncDisposable
     private readonly List<PortForwardTransport> _transports = [];
     private readonly Dictionary<(string Namespace, string Name), PortForwardTransport> _shared = [];
     private Task? _sweep;
+    private AgentWorkload? _starting; // the agent this process created and is waiting for (null once ready)
+    private string? _startingEphemeral; // -e: the pod an ephemeral agent is being added to (NS/NAME)
 
     /// <param name="connection">The cluster (owned by the caller; it outlives this object).</param>
     /// <param name="agent">The <c>agent.*</c> settings every agent is placed with.</param>
@@ -69,6 +71,7 @@ internal sealed class ClusterAgents : IAsyncDisposable
         {
             // An ephemeral container cannot be deleted: nothing is recorded to delete; the agent
             // exits agent.ttl seconds after the session (docs/kubernetes.md).
+            _startingEphemeral = $"{pod.Namespace}/{pod.Pod}";
             return PlaceAsync(
                 $"in pod {pod.Namespace}/{pod.Pod} (ephemeral container)",
                 ct => new EphemeralPlacement(_connection).PlaceAsync(pod, _agent, ct),
@@ -134,7 +137,7 @@ internal sealed class ClusterAgents : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         var first = await _console.ProgressAsync(
             $"starting agent on node {pod.Node}",
-            () => _placement.AcquireJobAsync(pod, cancellationToken),
+            () => _placement.AcquireJobAsync(pod, cancellationToken, created => _starting = created),
             a => $"agent ready (pod {a.Workload.Namespace}/{a.Workload.PodName} on node {a.Workload.Node}, {clock.ElapsedMilliseconds} ms{(a.Joined ? "; joined the agent another session placed" : "")})").ConfigureAwait(false);
 
         async Task<AgentWorkload> ReplaceAsync(CancellationToken stopping)
@@ -151,6 +154,39 @@ internal sealed class ClusterAgents : IAsyncDisposable
         }
 
         return transport;
+    }
+
+    /// <summary>
+    /// After Ctrl+C while an agent started (and after <see cref="DisposeAsync"/>): what became of
+    /// it, as the end of one sentence — <c>deleted job NS/NAME.</c> when the API server no longer
+    /// has it (or is deleting it), <c>job NS/NAME is left; delete it with `kubectl delete …`.</c>
+    /// otherwise, the ephemeral container that stays in its pod, or <c>nothing was left in the
+    /// cluster.</c> when this process had created nothing yet.
+    /// </summary>
+    public async Task<string> LeftBehindAsync()
+    {
+        if (_starting is { } created)
+        {
+            var kind = created.Kind == AgentWorkloadKind.Job ? "job" : "pod";
+            using var timeout = new CancellationTokenSource(s_deleteTimeout);
+            bool gone;
+            try
+            {
+                gone = await _placement.IsGoneAsync(created, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is KubeException or OperationCanceledException)
+            {
+                gone = false;
+            }
+
+            return gone
+                ? $"deleted {kind} {created.Namespace}/{created.Name}."
+                : $"{kind} {created.Namespace}/{created.Name} is left; delete it with `kubectl delete {kind} {created.Name} -n {created.Namespace}`.";
+        }
+
+        return _startingEphemeral is { } pod
+            ? $"an ephemeral agent container added to pod {pod} stays in its spec (Kubernetes cannot remove one) and exits by itself."
+            : "nothing was left in the cluster.";
     }
 
     /// <summary>
@@ -274,6 +310,7 @@ internal sealed class ClusterAgents : IAsyncDisposable
         lock (_lock)
         {
             _placed.Add(created);
+            _starting = created;
         }
 
         var ready = await _placement.WaitReadyAsync(created, cancellationToken).ConfigureAwait(false);

@@ -91,22 +91,26 @@ internal static class ClusterRun
         using (connection)
         {
             var agents = new ClusterAgents(connection, config.Agent, console, loggers);
-            await using (agents.ConfigureAwait(false))
+            string? starting = null; // what was under way before `run`, for the line Ctrl+C then gets
+            try
             {
                 try
                 {
                     IAgentTransport transport;
                     if (target.Kind == TargetKind.Targetless)
                     {
+                        starting = "starting the agent";
                         transport = await agents.ForTargetlessAsync(target.Namespace ?? connection.Namespace, cancellationToken).ConfigureAwait(false);
                     }
                     else
                     {
+                        starting = "resolving the target";
                         var clock = Stopwatch.StartNew();
                         var resolved = await console.ProgressAsync(
                             $"resolving target {target.Path}",
                             () => new TargetResolver(connection).ResolveAsync(target, cancellationToken),
                             r => $"target: pod {r.Namespace}/{r.Pod} (container {r.Container}) on node {r.Node} ({clock.ElapsedMilliseconds} ms)").ConfigureAwait(false);
+                        starting = "starting the agent";
                         transport = await agents.ForPodAsync(resolved, cancellationToken).ConfigureAwait(false);
                         if (replicas is not null)
                         {
@@ -116,12 +120,23 @@ internal static class ClusterRun
                         }
                     }
 
+                    starting = null;
                     return await run(transport, cancellationToken).ConfigureAwait(false);
                 }
                 catch (KubeException e) when (!cancellationToken.IsCancellationRequested)
                 {
                     console.WriteError($"{e.Message.TrimEnd('.')}; {notStarted}");
                     return ExitCodes.Unavailable;
+                }
+            }
+            finally
+            {
+                await agents.DisposeAsync().ConfigureAwait(false);
+                if (starting is not null && cancellationToken.IsCancellationRequested)
+                {
+                    // Ctrl+C before the program ran: one line saying what became of the agent (docs/cli.md,
+                    // "Ctrl+C and signals"); the caller exits 130.
+                    console.WriteInfo($"doppel: interrupted while {starting}; {await agents.LeftBehindAsync().ConfigureAwait(false)}");
                 }
             }
         }

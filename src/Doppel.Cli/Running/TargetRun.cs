@@ -161,6 +161,9 @@ internal static class TargetRun
             ClientVersion = Version,
             Warn = console.WriteWarning,
 
+            // A cluster's targetless agent is a pod in a Kubernetes namespace, not a local network namespace.
+            TargetlessPlace = transport is PortForwardTransport { Current: var agent } ? $"in namespace {agent.Namespace} (agent pod {agent.Namespace}/{agent.PodName})" : null,
+
             // One progress line per port subscribed at the agent (docs/cli.md, "Incoming traffic").
             Info = console.WriteInfo,
 

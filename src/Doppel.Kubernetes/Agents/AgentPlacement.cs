@@ -189,7 +189,8 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
     /// (one sentence: RBAC with the verb and resource — <c>get secrets</c> for a joining session —,
     /// the agent not starting, or the Job changing under doppel five times running).
     /// </summary>
-    public async Task<SharedAgent> AcquireJobAsync(ResolvedTarget target, CancellationToken cancellationToken)
+    /// <param name="created">Told the Job when this call creates it (before waiting for its agent), so a caller interrupted meanwhile can say what became of it.</param>
+    public async Task<SharedAgent> AcquireJobAsync(ResolvedTarget target, CancellationToken cancellationToken, Action<AgentWorkload>? created = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         var ns = NamespaceFor(target.Namespace);
@@ -199,7 +200,7 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
             var job = await GetJobAsync(ns, name, cancellationToken).ConfigureAwait(false);
             if (job is null)
             {
-                if (await PlaceSharedJobAsync(target, ns, name, cancellationToken).ConfigureAwait(false) is { } placed)
+                if (await PlaceSharedJobAsync(target, ns, name, created, cancellationToken).ConfigureAwait(false) is { } placed)
                 {
                     return placed;
                 }
@@ -233,6 +234,30 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         }
 
         throw new KubeException($"The agent Job {ns}/{name} for pod {target.Namespace}/{target.Pod} was deleted or ended five times while doppel joined it; try again.");
+    }
+
+    /// <summary>
+    /// True when <paramref name="workload"/>'s Job or pod is gone from the API server or being
+    /// deleted. Throws <see cref="KubeException"/> when the API server cannot tell.
+    /// </summary>
+    public async Task<bool> IsGoneAsync(AgentWorkload workload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        try
+        {
+            V1ObjectMeta? meta = workload.Kind == AgentWorkloadKind.Job
+                ? (await connection.Client.BatchV1.ReadNamespacedJobAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata
+                : (await connection.Client.CoreV1.ReadNamespacedPodAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false)).Metadata;
+            return meta?.DeletionTimestamp is not null;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or IOException)
+        {
+            throw new KubeException($"The API server could not say whether {workload.Namespace}/{workload.Name} is gone: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -326,7 +351,7 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
     /// Null when the Secret or Job exists already (another session is placing it: the caller looks
     /// again) or a stale Secret (of a deleted Job, or one whose creator died) was removed.
     /// </summary>
-    private async Task<SharedAgent?> PlaceSharedJobAsync(ResolvedTarget target, string ns, string name, CancellationToken cancellationToken)
+    private async Task<SharedAgent?> PlaceSharedJobAsync(ResolvedTarget target, string ns, string name, Action<AgentWorkload>? created, CancellationToken cancellationToken)
     {
         var token = AgentPodSpecs.NewToken();
         var port = NewPort();
@@ -340,10 +365,10 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         }
 
         var job = AgentPodSpecs.Job(agent, target, ns, name, port, tokenSecret: name);
-        V1Job? created;
+        V1Job? createdJob;
         try
         {
-            created = await CreateOrConflictAsync("jobs", ns,
+            createdJob = await CreateOrConflictAsync("jobs", ns,
                 () => connection.Client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch
@@ -353,15 +378,16 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
             throw;
         }
 
-        if (created is null)
+        if (createdJob is null)
         {
             return null; // a Job of that name appeared after all: joined on the next look
         }
 
-        await OwnSecretAsync(ns, name, "batch/v1", "Job", created.Metadata.Uid, cancellationToken).ConfigureAwait(false);
         var workload = new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node, Token = token };
+        created?.Invoke(workload);
         try
         {
+            await OwnSecretAsync(ns, name, "batch/v1", "Job", createdJob.Metadata.Uid, cancellationToken).ConfigureAwait(false);
             return new SharedAgent(await WaitReadyAsync(workload, cancellationToken).ConfigureAwait(false), Joined: false);
         }
         catch (Exception e) when (e is KubeException or OperationCanceledException)

@@ -311,7 +311,7 @@ public static class AgentStartDiagnosis
         }).FirstOrDefault(i => i is not null) ?? "(unknown image)";
 
     /// <summary>A message from the cluster, one line, without its final period, at most <see cref="MessageLength"/> characters (its start and its end).</summary>
-    private static string Cut(string? message)
+    internal static string Cut(string? message)
     {
         var line = string.Join(' ', (message ?? "").Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).TrimEnd('.');
         if (line.Length == 0)

@@ -33,6 +33,7 @@ public sealed partial class EphemeralPlacement
         deadline.CancelAfter(timeout);
         var last = "the API server has not shown it to the node's kubelet yet";
         var logReadable = true;
+        var eventsReadable = true;
         try
         {
             while (true)
@@ -44,6 +45,18 @@ public sealed partial class EphemeralPlacement
                 if (outcome is { Pod: null })
                 {
                     return outcome.Value;
+                }
+
+                if (outcome is null && eventsReadable)
+                {
+                    // The kubelet reports a failed pull in the container's status only at its next
+                    // sync of the pod (up to its syncFrequency later), its event at once.
+                    var failed = await PullFailureAsync(ns, podName, container, deadline.Token).ConfigureAwait(false);
+                    eventsReadable = failed is not null;
+                    if (failed is { Length: > 0 })
+                    {
+                        throw new KubeException(ImageFailure(container, $"pod {ns}/{podName}", pod.Spec?.NodeName, $"ErrImagePull: {failed}"));
+                    }
                 }
 
                 if (outcome is not null)
@@ -109,8 +122,7 @@ public sealed partial class EphemeralPlacement
             var detail = string.IsNullOrEmpty(waiting.Message) ? waiting.Reason : $"{waiting.Reason}: {waiting.Message.TrimEnd('.')}";
             if (s_imageFailures.Contains(waiting.Reason))
             {
-                throw new KubeException(
-                    $"The agent image {container.Image} cannot be pulled for the {where} on node {pod.Spec?.NodeName} ({detail}); set agent.image to an image that node can pull (docs/kubernetes.md, \"Agent image\").");
+                throw new KubeException(ImageFailure(container, where, pod.Spec?.NodeName, detail));
             }
 
             if (s_createFailures.Contains(waiting.Reason))
@@ -126,6 +138,39 @@ public sealed partial class EphemeralPlacement
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The sentence for an agent image the node cannot have; the container stays: Kubernetes has
+    /// no way to remove an ephemeral container from a pod.
+    /// </summary>
+    private static string ImageFailure(V1EphemeralContainer container, string where, string? node, string detail)
+        => $"The agent image {container.Image} cannot be pulled for the {where} on node {node} ({detail}); set agent.image to an image that node can pull (docs/kubernetes.md, \"Agent image\"). " +
+           $"The ephemeral container {container.Name} stays in the pod's spec (Kubernetes cannot remove one) until the pod is replaced.";
+
+    /// <summary>
+    /// The kubelet's message of a failed pull of <paramref name="container"/>'s image (its
+    /// <c>Failed</c> event, "Failed to pull image …"), "" when there is none yet, null when the
+    /// context may not list events.
+    /// </summary>
+    private async Task<string?> PullFailureAsync(string ns, string podName, V1EphemeralContainer container, CancellationToken cancellationToken)
+    {
+        // This container's (spec.ephemeralContainers{NAME}): an earlier session's failed pull of the same image is no answer now.
+        var selector = $"involvedObject.kind=Pod,involvedObject.name={podName},reason=Failed";
+        try
+        {
+            var events = await KubeApi.CallAsync(connection, "list", "events", ns,
+                () => connection.Client.CoreV1.ListNamespacedEventAsync(ns, fieldSelector: selector, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var message = events?.Items
+                .Where(e => (e.InvolvedObject?.FieldPath ?? "").EndsWith($"{{{container.Name}}}", StringComparison.Ordinal))
+                .Select(e => e.Message ?? "")
+                .FirstOrDefault(m => m.StartsWith("Failed to pull image", StringComparison.Ordinal));
+            return message is null ? "" : AgentStartDiagnosis.Cut(message);
+        }
+        catch (KubeException)
+        {
+            return null;
+        }
     }
 
     private Task<string?> LogAsync(string ns, string pod, string container, CancellationToken cancellationToken) =>

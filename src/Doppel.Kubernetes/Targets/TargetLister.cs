@@ -28,7 +28,11 @@ public sealed record ListedTarget(string Kind, string Name, IReadOnlyList<string
 /// </summary>
 public sealed class TargetLister(KubeConnection connection)
 {
-    /// <summary>Lists the targets of <paramref name="ns"/>; <see cref="KubeException"/> on RBAC or connection failures.</summary>
+    /// <summary>
+    /// Lists the targets of <paramref name="ns"/>; <see cref="KubeException"/> on RBAC or connection
+    /// failures, and when the namespace does not exist (told apart from an empty one with <c>get
+    /// namespaces</c>; without that right a missing namespace lists as empty).
+    /// </summary>
     public async Task<IReadOnlyList<ListedTarget>> ListAsync(string ns, CancellationToken cancellationToken)
     {
         var client = connection.Client;
@@ -53,6 +57,12 @@ public sealed class TargetLister(KubeConnection connection)
             .OrderBy(t => t.Name, StringComparer.Ordinal) ?? Enumerable.Empty<ListedTarget>());
         result.AddRange(Sorted("replicaset", (await replicaSets.ConfigureAwait(false))?.Items.Select(r => (r.Metadata.Name, r.Spec.Template?.Spec))));
         result.AddRange(Sorted("pod", (await pods.ConfigureAwait(false))?.Items.Where(TargetResolver.IsReady).Select(p => (p.Metadata.Name, (V1PodSpec?)p.Spec))));
+        if (result.Count == 0)
+        {
+            // The API server lists a namespace that does not exist as empty: say which it is.
+            await TargetResolver.ThrowIfNamespaceMissingAsync(connection, ns, cancellationToken).ConfigureAwait(false);
+        }
+
         return result;
     }
 

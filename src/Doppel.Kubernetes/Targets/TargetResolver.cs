@@ -31,20 +31,32 @@ public sealed class TargetResolver(KubeConnection connection)
         ArgumentNullException.ThrowIfNull(target);
         var ns = target.Namespace ?? connection.Namespace;
         var what = target.Kind == TargetKind.Label ? $"label/{string.Join(',', target.Labels!.Select(l => $"{l.Key}={l.Value}"))}" : $"{TargetParser.KindWord(target.Kind)}/{target.Name}";
-        var candidates = target.Kind switch
+        var (candidates, selector) = target.Kind switch
         {
-            TargetKind.Pod => [await PodAsync(ns, target.Name!, cancellationToken).ConfigureAwait(false)],
-            TargetKind.Label => await PodsAsync(ns, string.Join(',', target.Labels!.Select(l => $"{l.Key}={l.Value}")), cancellationToken).ConfigureAwait(false),
-            TargetKind.CronJob => await CronJobPodsAsync(ns, target.Name!, cancellationToken).ConfigureAwait(false),
+            TargetKind.Pod => Unselected([await PodAsync(ns, target.Name!, cancellationToken).ConfigureAwait(false)]),
+            TargetKind.Label => await SelectedAsync(ns, string.Join(',', target.Labels!.Select(l => $"{l.Key}={l.Value}")), cancellationToken).ConfigureAwait(false),
+            TargetKind.CronJob => Unselected(await CronJobPodsAsync(ns, target.Name!, cancellationToken).ConfigureAwait(false)),
             TargetKind.Deployment or TargetKind.StatefulSet or TargetKind.ReplicaSet or TargetKind.Job or TargetKind.Service or TargetKind.Rollout
-                => await PodsAsync(ns, await SelectorAsync(target.Kind, ns, target.Name!, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                => await SelectedAsync(ns, await SelectorAsync(target.Kind, ns, target.Name!, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
             _ => throw new KubeException($"'{target.Path}' is not a cluster target; use pod, deployment, statefulset, replicaset, job, cronjob, service, rollout or label targets."),
         };
 
-        var pod = candidates.Where(IsReady).OrderBy(p => p.Metadata.Name, StringComparer.Ordinal).FirstOrDefault()
-            ?? throw new KubeException(candidates.Count == 0
-                ? $"{what} in namespace {ns} has no pods."
-                : $"{what} in namespace {ns} has no running, ready pod ({string.Join(", ", candidates.Select(p => $"{p.Metadata.Name}: {State(p)}"))}).");
+        var pod = candidates.Where(IsReady).OrderBy(p => p.Metadata.Name, StringComparer.Ordinal).FirstOrDefault();
+        if (pod is null)
+        {
+            if (candidates.Count == 0)
+            {
+                await ThrowIfNamespaceMissingAsync(connection, ns, cancellationToken).ConfigureAwait(false);
+                throw new KubeException(NoPods(target, what, ns, selector));
+            }
+
+            var first = candidates.OrderBy(p => p.Metadata.Name, StringComparer.Ordinal).First().Metadata.Name;
+            var list = selector is null ? $"`kubectl get pod {first} -n {ns}`" : $"`kubectl get pods -n {ns} -l {Quoted(selector)}`";
+            throw new KubeException(
+                $"{what} in namespace {ns} has no running, ready pod ({string.Join(", ", candidates.Select(p => $"{p.Metadata.Name}: {State(p)}"))}); " +
+                $"see why with {list} and `kubectl describe pod {first} -n {ns}`, or wait until one is ready.");
+        }
+
         return FromPod(what, pod, target.Container) with { Path = target.Path };
     }
 
@@ -143,7 +155,13 @@ public sealed class TargetResolver(KubeConnection connection)
 
     private async Task<V1Pod> PodAsync(string ns, string name, CancellationToken cancellationToken)
         => await KubeApi.CallAsync(connection, "get", "pods", ns, () => connection.Client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-           ?? throw NotFound("pod", name, ns);
+           ?? throw await NotFoundAsync("pod", name, ns, cancellationToken).ConfigureAwait(false);
+
+    private static (IReadOnlyList<V1Pod> Pods, string? Selector) Unselected(IReadOnlyList<V1Pod> pods) => (pods, null);
+
+    /// <summary>The pods <paramref name="selector"/> selects, with the selector (for the sentences that name it).</summary>
+    private async Task<(IReadOnlyList<V1Pod> Pods, string? Selector)> SelectedAsync(string ns, string selector, CancellationToken cancellationToken)
+        => (await PodsAsync(ns, selector, cancellationToken).ConfigureAwait(false), selector);
 
     private async Task<IReadOnlyList<V1Pod>> PodsAsync(string ns, string selector, CancellationToken cancellationToken)
     {
@@ -159,16 +177,16 @@ public sealed class TargetResolver(KubeConnection connection)
         V1LabelSelector? selector = kind switch
         {
             TargetKind.Deployment => (await KubeApi.CallAsync(connection, "get", "deployments", ns, () => connection.Client.AppsV1.ReadNamespacedDeploymentAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-                ?? throw NotFound(word, name, ns)).Spec.Selector,
+                ?? throw await NotFoundAsync(word, name, ns, cancellationToken).ConfigureAwait(false)).Spec.Selector,
             TargetKind.StatefulSet => (await KubeApi.CallAsync(connection, "get", "statefulsets", ns, () => connection.Client.AppsV1.ReadNamespacedStatefulSetAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-                ?? throw NotFound(word, name, ns)).Spec.Selector,
+                ?? throw await NotFoundAsync(word, name, ns, cancellationToken).ConfigureAwait(false)).Spec.Selector,
             TargetKind.ReplicaSet => (await KubeApi.CallAsync(connection, "get", "replicasets", ns, () => connection.Client.AppsV1.ReadNamespacedReplicaSetAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-                ?? throw NotFound(word, name, ns)).Spec.Selector,
+                ?? throw await NotFoundAsync(word, name, ns, cancellationToken).ConfigureAwait(false)).Spec.Selector,
             TargetKind.Job => (await KubeApi.CallAsync(connection, "get", "jobs", ns, () => connection.Client.BatchV1.ReadNamespacedJobAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-                ?? throw NotFound(word, name, ns)).Spec.Selector,
+                ?? throw await NotFoundAsync(word, name, ns, cancellationToken).ConfigureAwait(false)).Spec.Selector,
             TargetKind.Service => ServiceSelector(
                 await KubeApi.CallAsync(connection, "get", "services", ns, () => connection.Client.CoreV1.ReadNamespacedServiceAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)
-                ?? throw NotFound(word, name, ns)),
+                ?? throw await NotFoundAsync(word, name, ns, cancellationToken).ConfigureAwait(false)),
             TargetKind.Rollout => await RolloutSelectorAsync(ns, name, cancellationToken).ConfigureAwait(false),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
@@ -189,7 +207,7 @@ public sealed class TargetResolver(KubeConnection connection)
         }
 
         var rollout = await KubeApi.GetGenericAsync(connection, RolloutGroup, versions[0], "rollouts", ns, name, cancellationToken).ConfigureAwait(false)
-            ?? throw NotFound("rollout", name, ns);
+            ?? throw await NotFoundAsync("rollout", name, ns, cancellationToken).ConfigureAwait(false);
         return rollout.TryGetProperty("spec", out var spec) && spec.TryGetProperty("selector", out var selector)
             ? KubeApi.SelectorFromJson(selector)
             : null;
@@ -200,7 +218,7 @@ public sealed class TargetResolver(KubeConnection connection)
     {
         var version = await CronJobVersionAsync(connection, cancellationToken).ConfigureAwait(false);
         var cronJob = await KubeApi.GetGenericAsync(connection, "batch", version, "cronjobs", ns, name, cancellationToken).ConfigureAwait(false)
-            ?? throw NotFound("cronjob", name, ns);
+            ?? throw await NotFoundAsync("cronjob", name, ns, cancellationToken).ConfigureAwait(false);
         var uid = cronJob.GetProperty("metadata").GetProperty("uid").GetString();
         var jobs = await KubeApi.CallAsync(connection, "list", "jobs", ns, () => connection.Client.BatchV1.ListNamespacedJobAsync(ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var owned = jobs?.Items.Where(j => (j.Metadata.OwnerReferences ?? []).Any(o => o.Uid == uid)).Select(j => j.Metadata.Uid).ToHashSet(StringComparer.Ordinal) ?? [];
@@ -234,6 +252,57 @@ public sealed class TargetResolver(KubeConnection connection)
             : throw new KubeException("The cluster serves no CronJob API (neither batch/v1 nor batch/v1beta1 has cronjobs).");
     }
 
-    private static KubeException NotFound(string kind, string name, string ns)
-        => new($"{kind}/{name} was not found in namespace {ns}.");
+    /// <summary>
+    /// The sentence for a target that names no pods: what to scale or check, with the <c>kubectl</c>
+    /// line that lists what the selector selects.
+    /// </summary>
+    private static string NoPods(TargetConfig target, string what, string ns, string? selector)
+    {
+        var check = selector is null ? "" : $"; check with `kubectl get pods -n {ns} -l {Quoted(selector)}`";
+        return target.Kind switch
+        {
+            TargetKind.Deployment or TargetKind.StatefulSet or TargetKind.ReplicaSet or TargetKind.Rollout
+                => $"{what} in namespace {ns} has no pods: scale it up (`kubectl scale {what} -n {ns} --replicas=1`){check}.",
+            TargetKind.Service => $"{what} in namespace {ns} selects no pods: start the workload behind it, or fix its selector ({selector}){check}.",
+            TargetKind.Label => $"No pod in namespace {ns} has the labels {selector}{check}.",
+            TargetKind.Job => $"{what} in namespace {ns} has no pods; run the Job again, or target a pod that runs{check}.",
+            TargetKind.CronJob => $"{what} in namespace {ns} has no running Job: wait for its schedule, or start one with `kubectl create job --from={what} -n {ns} NAME`.",
+            _ => $"{what} in namespace {ns} has no pods{check}.",
+        };
+    }
+
+    /// <summary>A label selector as a shell word: quoted when it holds more than names, <c>=</c> and <c>,</c> (<c>'tier in (a,b)'</c>, <c>'!canary'</c>).</summary>
+    private static string Quoted(string selector)
+        => selector.All(c => char.IsAsciiLetterOrDigit(c) || c is '=' or ',' or '.' or '-' or '_' or '/') ? selector : $"'{selector}'";
+
+    /// <summary>
+    /// Throws one sentence when namespace <paramref name="ns"/> does not exist (a lookup in it finds
+    /// nothing, and listing in it finds empty lists, with nothing saying why). Needs <c>get
+    /// namespaces</c>; a context without it learns nothing here and gets the plain "not found".
+    /// </summary>
+    internal static async Task ThrowIfNamespaceMissingAsync(KubeConnection connection, string ns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        V1Namespace? found;
+        try
+        {
+            found = await KubeApi.CallAsync(connection, "get", "namespaces", null, () => connection.Client.CoreV1.ReadNamespaceAsync(ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (KubeException e) when (KubeApi.IsForbidden(e))
+        {
+            return;
+        }
+
+        if (found is null)
+        {
+            throw new KubeException($"The namespace {ns} does not exist in context '{connection.Context}'; check -n (target.namespace) and the context, or list the namespaces with `kubectl get namespaces`.");
+        }
+    }
+
+    /// <summary><c>KIND/NAME was not found in namespace N.</c>, or the missing namespace's sentence when that is why.</summary>
+    private async Task<KubeException> NotFoundAsync(string kind, string name, string ns, CancellationToken cancellationToken)
+    {
+        await ThrowIfNamespaceMissingAsync(connection, ns, cancellationToken).ConfigureAwait(false);
+        return new KubeException($"{kind}/{name} was not found in namespace {ns}.");
+    }
 }

@@ -184,7 +184,7 @@ public sealed class DoppelSession : IAsyncDisposable
             }
 
             var remote = new GrpcRemote(connection, hostname, loggers.CreateLogger("doppel.remote"), new DnsRouting(steering, LocalResolver.Nameserver()));
-            return new DoppelSession(options, connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting, recovered: options.ReportRecovered), incoming, environment, policy, Describe(connection.Hello.Target, target));
+            return new DoppelSession(options, connection, remote, new FileSync(remote, options.ReportError, logger: loggers.CreateLogger("doppel.files"), finalFlushStarting: options.FinalFlushStarting, recovered: options.ReportRecovered), incoming, environment, policy, Describe(connection.Hello.Target, target, options.TargetlessPlace));
         }
         catch
         {
@@ -290,7 +290,7 @@ public sealed class DoppelSession : IAsyncDisposable
     private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory) =>
         ProgramResolver.Resolve(program, variables.GetValueOrDefault("PATH")).Path is { } path ? Path.GetFullPath(path, workingDirectory) : null;
 
-    internal static string Describe(TargetInfo info, TargetConfig target) => info.Targetless
-        ? $"session: targetless{(target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"
+    internal static string Describe(TargetInfo info, TargetConfig target, string? targetlessPlace = null) => info.Targetless
+        ? $"session: targetless{(targetlessPlace is not null ? " " + targetlessPlace : target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"
         : $"session: {target.Path} (pid {info.Pid}{(info.ContainerId.Length > 0 ? $", container {info.ContainerId[..Math.Min(12, info.ContainerId.Length)]}" : string.Empty)}, hostname {info.Hostname})";
 }

@@ -20,6 +20,13 @@ public sealed record SessionOptions
     /// <summary>The variables of <c>feature.env.env_file</c>, read before the agent started (<see cref="Env.SessionEnvironment.ReadEnvFile"/>).</summary>
     public IReadOnlyList<KeyValuePair<string, string>> EnvFile { get; init; } = [];
 
+    /// <summary>
+    /// Where a targetless session's traffic leaves from, for its session line (<c>in namespace dev
+    /// (agent pod dev/doppel-agent-x1y2z3)</c>: a cluster's targetless agent); null: the local
+    /// agent's, which <c>-n</c> names as a network namespace (<c>in network namespace NS</c>).
+    /// </summary>
+    public string? TargetlessPlace { get; init; }
+
     /// <summary>doppel's version, sent in the hello (<c>0.1.0</c>).</summary>
     public required string ClientVersion { get; init; }
 

@@ -4,6 +4,7 @@ using Doppel.Config.Targets;
 using Doppel.Kubernetes.Agents;
 using Doppel.Kubernetes.Targets;
 using Doppel.Kubernetes.Tests.Support;
+using Xunit.Abstractions;
 using Doppel.Protocol.V1;
 using Doppel.Testing;
 using Grpc.Core;
@@ -17,7 +18,7 @@ namespace Doppel.Kubernetes.Tests.Agent;
 /// <see cref="EphemeralPlacementRecordedTests"/>), with the real agent image.
 /// </summary>
 [Collection(KubeCollection.Name)]
-public sealed class EphemeralPlacementTests(KubeFixture fixture)
+public sealed class EphemeralPlacementTests(KubeFixture fixture, ITestOutputHelper output)
 {
     private const string BoxYaml = """
         apiVersion: v1
@@ -130,7 +131,42 @@ public sealed class EphemeralPlacementTests(KubeFixture fixture)
             $"The agent image doppel.local/doppel-agent:eph-absent cannot be pulled for the pod {ns.Name}/box on node {fixture.Cluster.NodeName} (ErrImageNeverPull: ",
             error.Message,
             StringComparison.Ordinal);
-        Assert.EndsWith("set agent.image to an image that node can pull (docs/kubernetes.md, \"Agent image\").", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(StaysSentence(error.Message), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAgentImageThatFailsToPullIsToldFromTheKubeletsEventWithoutWaitingForItsStatusAndTheContainerIsSaidToStay()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("eph", timeout.Token);
+        await ns.ApplyAsync(BoxYaml, timeout.Token);
+        await ns.ReadyPodAsync("box", timeout.Token);
+        using var connection = Connect(ns);
+        var target = await new TargetResolver(connection).ResolveAsync(Box(ns), timeout.Token);
+        var config = AgentConfig("doppel.local/doppel-agent:eph-missing") with { ImagePullPolicy = "IfNotPresent" };
+
+        // The node has no such image and cannot reach a registry (the cluster is sealed): the pull
+        // fails at once. The kubelet's Failed event says so then; the container's status says
+        // ErrImagePull only from the kubelet's next sync of the pod (syncFrequency, 10 s here).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<KubeException>(() => new EphemeralPlacement(connection).PlaceAsync(target, config, timeout.Token));
+        output.WriteLine($"told after {clock.Elapsed.TotalSeconds:0.0} s: {error.Message}");
+
+        Assert.StartsWith(
+            $"The agent image doppel.local/doppel-agent:eph-missing cannot be pulled for the pod {ns.Name}/box on node {fixture.Cluster.NodeName} (ErrImagePull: ",
+            error.Message,
+            StringComparison.Ordinal);
+        Assert.Contains("doppel.local/doppel-agent:eph-missing", error.Message[error.Message.IndexOf('(', StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.EndsWith(StaysSentence(error.Message), error.Message, StringComparison.Ordinal);
+        var added = await ns.KubectlAsync(["get", "pod", "box", "-o", "jsonpath={.spec.ephemeralContainers[*].name}"], timeout.Token);
+        Assert.Contains(added.Trim(), error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The end of an image failure's sentence: the fix, and the ephemeral container (named in it) that stays.</summary>
+    private static string StaysSentence(string message)
+    {
+        var name = System.Text.RegularExpressions.Regex.Match(message, "The ephemeral container (doppel-agent-[0-9a-f]{6}) stays").Groups[1].Value;
+        return $"set agent.image to an image that node can pull (docs/kubernetes.md, \"Agent image\"). The ephemeral container {name} stays in the pod's spec (Kubernetes cannot remove one) until the pod is replaced.";
     }
 
     private KubeConnection Connect(TestNamespace ns)

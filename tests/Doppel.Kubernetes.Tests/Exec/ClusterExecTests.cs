@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using Doppel.Kubernetes.Tests.Cluster;
 using Doppel.Kubernetes.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Doppel.Kubernetes.Tests.Exec;
 
@@ -11,7 +13,7 @@ namespace Doppel.Kubernetes.Tests.Exec;
 /// through the agent doppel placed and the API server's port-forward.
 /// </summary>
 [Collection(KubeCollection.Name)]
-public sealed class ClusterExecTests(KubeFixture fixture)
+public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper output)
 {
     private const int NobodyId = 65534;
 
@@ -106,6 +108,54 @@ public sealed class ClusterExecTests(KubeFixture fixture)
     }
 
     [Fact]
+    public async Task TheApiServerRestartedMidSessionDropsTheStreamsAndTheProgramGetsAnswersAgain()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await using var ns = await fixture.CreateNamespaceAsync("restart", timeout.Token);
+        await ns.ApplyAsync(s_bffYaml + "\n---\n" + WebWorkload.Yaml, timeout.Token);
+        await ns.ReadyPodAsync("bff", timeout.Token);
+        var web = await ns.ReadyPodAsync("web", timeout.Token);
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+
+        // The program asks the Service web by name and by its ClusterIP about twice a second for
+        // 90 s, each line stamped with the time (Unix ms) its answers came; the API server is
+        // restarted after the first answers. Every port-forward stream of the session goes through
+        // the API server and drops with it. (The IP shows the session's reconnect apart from the
+        // cluster DNS, whose feed follows the API server too.)
+        var ip = (await ns.KubectlAsync(["get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"], timeout.Token)).Trim();
+        var run = developer.ExecAsync(
+            ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "/bin/sh", "-c",
+             $"end=$(($(date +%s) + 90)); while [ $(date +%s) -lt $end ]; do n=$(curl -sS --max-time 3 http://web/ 2>&1); i=$(curl -sS --max-time 3 http://{ip}/ 2>&1); echo \"$(date +%s%3N)|$n|$i\"; sleep 0.5; done; exit 6"],
+            timeout.Token);
+        await Poll.UntilAsync(
+            async ct => (await ns.KubectlAsync(["get", "pods", "-l", "app.kubernetes.io/managed-by=doppel", "--field-selector=status.phase=Running", "-o", "name"], ct)).Trim().Length > 0,
+            "the agent pod running",
+            timeout.Token);
+        await Task.Delay(TimeSpan.FromSeconds(3), timeout.Token); // the program has had answers
+        var away = await fixture.Cluster.RestartApiServerAsync(timeout.Token);
+        var ready = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        var (code, stdout, stderr) = await run;
+
+        Assert.True(code == 6, $"exit code {code}\n{stdout}\n{stderr}");
+        var answers = stdout.TrimEnd('\n').Split('\n')
+            .Select(l => l.Split('|'))
+            .Select(p => (At: long.Parse(p[0], CultureInfo.InvariantCulture), Name: p[1], Ip: p[2]))
+            .ToList();
+        var ok = $"hello-from-{web.Name}";
+        Assert.Equal((ok, ok), (answers[0].Name, answers[0].Ip));
+        var byIp = answers.FirstOrDefault(a => a.At > ready && a.Ip == ok);
+        var byName = answers.FirstOrDefault(a => a.At > ready && a.Name == ok);
+        Assert.True(byIp.Ip is not null && byName.Name is not null, $"no answers after the API server was ready again\n{stdout}\n{stderr}");
+        Assert.Equal((ok, ok), (answers[^1].Name, answers[^1].Ip));
+        output.WriteLine($"API server away {away.TotalSeconds:0.0} s; first answer by ClusterIP {(byIp.At - ready) / 1000.0:0.0} s and by name " +
+            $"{(byName.At - ready) / 1000.0:0.0} s after it was ready; {answers.Count(a => a.Ip != ok)} of {answers.Count} calls by IP failed");
+        output.WriteLine(stdout);
+        output.WriteLine(stderr);
+        await NothingOfDoppelRemainsAsync(ns, timeout.Token);
+    }
+
+    [Fact]
     public async Task ExecWithAnEphemeralAgentRunsItInTheTargetPodAndTheAgentEndsAfterTheSession()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
@@ -152,6 +202,8 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         Assert.True(code == 3, $"exit code {code}\n{stdout}\n{stderr}");
         Assert.Equal($"web=hello-from-{web.Name}\n", stdout);
         Assert.Contains($"starting agent in namespace {ns.Name}", stderr, StringComparison.Ordinal);
+        Assert.Contains($"session: targetless in namespace {ns.Name} (agent pod {ns.Name}/doppel-agent-", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("network namespace", stderr, StringComparison.Ordinal);
         await NothingOfDoppelRemainsAsync(ns, timeout.Token);
     }
 
@@ -175,6 +227,66 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         var error = Assert.Single(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
         Assert.Contains("The agent's image doppel.local/no-such-agent:0 cannot be pulled on node ", error, StringComparison.Ordinal);
         Assert.EndsWith("'/bin/true' was not started.", error, StringComparison.Ordinal);
+        await NothingOfDoppelRemainsAsync(ns, timeout.Token);
+    }
+
+    [Fact]
+    public async Task ANamespaceThatDoesNotExistIsOneSentenceAndExitCode69()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+        var missing = "exec-missing-" + Guid.NewGuid().ToString("N")[..6];
+
+        var (code, stdout, stderr) = await developer.ExecAsync(["-n", missing, "-t", "deployment/x", "--", "/bin/true"], timeout.Token);
+
+        Assert.Equal((69, ""), (code, stdout));
+        Assert.Contains(
+            $"error: The namespace {missing} does not exist in context 'doppel-test'; check -n (target.namespace) and the context, or list the namespaces with `kubectl get namespaces`; '/bin/true' was not started.\n",
+            stderr,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CtrlCWhileTheAgentStartsDeletesItsJobSaysSoInOneLineAndExits130()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("interrupt", timeout.Token);
+        await ns.ApplyAsync(s_bffYaml, timeout.Token);
+        await ns.ReadyPodAsync("bff", timeout.Token);
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+
+        // A "registry" on the node's loopback that accepts connections and never answers: the
+        // kubelet's pull of the agent image hangs (until containerd's own handshake timeout), so
+        // the agent is still starting when SIGINT comes.
+        using var registry = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        registry.Start();
+        var image = $"127.0.0.1:{((System.Net.IPEndPoint)registry.LocalEndpoint).Port}/doppel/agent:hangs";
+        var run = developer.StartExec(["-t", "deployment/bff", "-n", ns.Name, "-i", image, "--agent-startup-timeout", "120", "--", "/bin/true"]);
+        var job = string.Empty;
+        (int Code, string Stdout, string Stderr) result;
+        try
+        {
+            await Poll.UntilAsync(
+                async ct => (job = (await ns.KubectlAsync(["get", "jobs", "-l", "app.kubernetes.io/managed-by=doppel", "-o", "jsonpath={range .items[*]}{.metadata.name}{end}"], ct)).Trim()).Length > 0,
+                "the agent's Job",
+                timeout.Token);
+            await Run.CheckedAsync(["kill", "-INT", run.Pid.ToString(CultureInfo.InvariantCulture)], timeout.Token);
+            result = await run.Completion.WaitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!run.Completion.IsCompleted)
+            {
+                run.Kill();
+            }
+        }
+
+        var (code, stdout, stderr) = result;
+
+        Assert.True(code == 130, $"exit code {code}\n{stdout}\n{stderr}");
+        Assert.Equal("", stdout);
+        Assert.Equal($"doppel: interrupted while starting the agent; deleted job {ns.Name}/{job}.", stderr.TrimEnd('\n').Split('\n')[^1]);
+        Assert.DoesNotContain("error:", stderr, StringComparison.Ordinal);
         await NothingOfDoppelRemainsAsync(ns, timeout.Token);
     }
 
@@ -227,6 +339,24 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         /// <summary>Runs <c>doppel exec ARGS</c> as uid 65534 in the developer namespace, to its end.</summary>
         public async Task<(int Code, string Stdout, string Stderr)> ExecAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
         {
+            var run = StartExec(arguments);
+            try
+            {
+                return await run.Completion.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                run.Kill();
+                throw new TimeoutException($"doppel exec did not end in time:\n{await run.Stdout}\n{await run.Stderr}");
+            }
+        }
+
+        /// <summary>
+        /// Starts <c>doppel exec ARGS</c> as uid 65534 in the developer namespace (<c>ip netns exec</c>
+        /// and <c>setpriv</c> exec in turn, so <see cref="RunningExec.Pid"/> is doppel's).
+        /// </summary>
+        public RunningExec StartExec(IReadOnlyList<string> arguments)
+        {
             var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = _home };
             foreach (var argument in (string[])["netns", "exec", _netns, "setpriv", $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", RepoPaths.Doppel, "exec", .. arguments])
             {
@@ -240,21 +370,9 @@ public sealed class ClusterExecTests(KubeFixture fixture)
 
             info.Environment["HOME"] = _home;
             info.Environment["KUBECONFIG"] = Path.Combine(_home, "kubeconfig");
-            using var process = Process.Start(info) ?? throw new InvalidOperationException("ip netns exec could not be started.");
+            var process = Process.Start(info) ?? throw new InvalidOperationException("ip netns exec could not be started.");
             process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
-            try
-            {
-                await process.WaitForExitAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"doppel exec did not end in time:\n{await stdout}\n{await stderr}");
-            }
-
-            return (process.ExitCode, await stdout, await stderr);
+            return new RunningExec(process);
         }
 
         public async ValueTask DisposeAsync()
@@ -269,6 +387,42 @@ public sealed class ClusterExecTests(KubeFixture fixture)
         {
             var server = File.ReadLines(kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
             return new Uri(server["server:".Length..].Trim()).Port;
+        }
+    }
+
+    /// <summary>A <c>doppel exec</c> under way: its pid, its output, its end (the process is disposed then).</summary>
+    private sealed class RunningExec
+    {
+        private readonly Process _process;
+
+        public RunningExec(Process process)
+        {
+            _process = process;
+            Pid = process.Id;
+            Stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            Stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            Completion = CompleteAsync();
+        }
+
+        public int Pid { get; }
+
+        public Task<string> Stdout { get; }
+
+        public Task<string> Stderr { get; }
+
+        /// <summary>The exit code and the whole output, once doppel has exited.</summary>
+        public Task<(int Code, string Stdout, string Stderr)> Completion { get; }
+
+        /// <summary>Kills doppel and what it started (by this pid's process tree).</summary>
+        public void Kill() => _process.Kill(entireProcessTree: true);
+
+        private async Task<(int, string, string)> CompleteAsync()
+        {
+            using (_process)
+            {
+                await _process.WaitForExitAsync(CancellationToken.None);
+                return (_process.ExitCode, await Stdout, await Stderr);
+            }
         }
     }
 }

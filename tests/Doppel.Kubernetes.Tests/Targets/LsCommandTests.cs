@@ -141,6 +141,21 @@ public sealed class LsCommandTests(KubeFixture fixture)
         Assert.StartsWith("error: The API server https://127.0.0.1:1 of context 'doppel-test' cannot be reached: ", unreachableErr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AMissingNamespaceIsExitCode69AndSaysSoWhereAnEmptyOneListsNothing()
+    {
+        // mirrord's ls lists a namespace that does not exist as empty (`[]`, exit 0): the API server
+        // answers lists in it with empty lists. doppel tells the two apart (get namespaces).
+        var missing = "ls-missing-" + Guid.NewGuid().ToString("N")[..6];
+
+        var (code, stdout, stderr) = await LsAsync(["ls", "-n", missing]);
+        var (jsonCode, json, jsonErr) = await LsAsync(["ls", "-n", missing, "-o", "json"]);
+
+        var sentence = $"error: The namespace {missing} does not exist in context 'doppel-test'; check -n (target.namespace) and the context, or list the namespaces with `kubectl get namespaces`.\n";
+        Assert.Equal((ExitCodes.Unavailable, "", sentence), (code, stdout, stderr));
+        Assert.Equal((ExitCodes.Unavailable, "", sentence), (jsonCode, json, jsonErr));
+    }
+
     /// <summary>A copy of the admin kubeconfig whose server is 127.0.0.1:1, where nothing listens.</summary>
     private async Task<string> UnreachableKubeconfigAsync()
     {

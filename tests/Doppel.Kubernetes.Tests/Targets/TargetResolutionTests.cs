@@ -53,9 +53,9 @@ public sealed class TargetResolutionTests(KubeFixture fixture)
     [Theory]
     [InlineData("deployment/absent", "^deployment/absent was not found in namespace NS\\.$")]
     [InlineData("cronjob/absent", "^cronjob/absent was not found in namespace NS\\.$")]
-    [InlineData("pod/unready", "^pod/unready in namespace NS has no running, ready pod \\(unready: Running, not ready\\)\\.$")]
-    [InlineData("label/state=stuck", "^label/state=stuck in namespace NS has no running, ready pod \\(stuck: Pending, ErrImageNeverPull\\)\\.$")]
-    [InlineData("label/app=nothing", "^label/app=nothing in namespace NS has no pods\\.$")]
+    [InlineData("pod/unready", "^pod/unready in namespace NS has no running, ready pod \\(unready: Running, not ready\\); see why with `kubectl get pod unready -n NS` and `kubectl describe pod unready -n NS`, or wait until one is ready\\.$")]
+    [InlineData("label/state=stuck", "^label/state=stuck in namespace NS has no running, ready pod \\(stuck: Pending, ErrImageNeverPull\\); see why with `kubectl get pods -n NS -l state=stuck` and `kubectl describe pod stuck -n NS`, or wait until one is ready\\.$")]
+    [InlineData("label/app=nothing", "^No pod in namespace NS has the labels app=nothing; check with `kubectl get pods -n NS -l app=nothing`\\.$")]
     [InlineData("deployment/web/container/nope", "^Pod web-[-a-z0-9]+ of deployment/web has no container 'nope'; its containers are web\\.$")]
     [InlineData("pod/mesh-only", "^Pod mesh-only of pod/mesh-only has only sidecar containers \\(istio-proxy, linkerd-proxy\\); choose one with pod/mesh-only/container/NAME\\.$")]
     [InlineData("service/external", "^service/external in namespace NS has no selector, so it names no pods; target one of its pods instead\\.$")]
@@ -69,6 +69,48 @@ public sealed class TargetResolutionTests(KubeFixture fixture)
         var error = await Assert.ThrowsAsync<KubeException>(() => new TargetResolver(connection).ResolveAsync(Parse(target, ns.Name), timeout.Token));
 
         Assert.Matches(pattern.Replace("NS", Regex.Escape(ns.Name), StringComparison.Ordinal), error.Message);
+    }
+
+    [Fact]
+    public async Task AWorkloadWithoutPodsNamesTheFixAndAMissingNamespaceIsSaidToBeMissing()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("nopods", timeout.Token);
+        await ns.ApplyAsync(
+            $$$"""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: idle, namespace: NS}
+            spec:
+              replicas: 0
+              selector: {matchLabels: {app: idle}}
+              template:
+                metadata: {labels: {app: idle}}
+                spec: {containers: [{name: idle, image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}, imagePullPolicy: Never, command: [sleep, "3600"]}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: idle, namespace: NS}
+            spec: {selector: {app: idle}, ports: [{port: 80}]}
+            """,
+            timeout.Token);
+        using var connection = Connect(ns.Name);
+        var missing = ns.Name + "-gone";
+
+        var scaledDown = await Assert.ThrowsAsync<KubeException>(() => new TargetResolver(connection).ResolveAsync(Parse("deployment/idle", ns.Name), timeout.Token));
+        var service = await Assert.ThrowsAsync<KubeException>(() => new TargetResolver(connection).ResolveAsync(Parse("service/idle", ns.Name), timeout.Token));
+        var workload = await Assert.ThrowsAsync<KubeException>(() => new TargetResolver(connection).ResolveAsync(Parse("deployment/x", missing), timeout.Token));
+        var labels = await Assert.ThrowsAsync<KubeException>(() => new TargetResolver(connection).ResolveAsync(Parse("label/app=x", missing), timeout.Token));
+
+        Assert.Equal(
+            $"deployment/idle in namespace {ns.Name} has no pods: scale it up (`kubectl scale deployment/idle -n {ns.Name} --replicas=1`); check with `kubectl get pods -n {ns.Name} -l app=idle`.",
+            scaledDown.Message);
+        Assert.Equal(
+            $"service/idle in namespace {ns.Name} selects no pods: start the workload behind it, or fix its selector (app=idle); check with `kubectl get pods -n {ns.Name} -l app=idle`.",
+            service.Message);
+        var gone = $"The namespace {missing} does not exist in context 'doppel-test'; check -n (target.namespace) and the context, or list the namespaces with `kubectl get namespaces`.";
+        Assert.Equal(gone, workload.Message);
+        Assert.Equal(gone, labels.Message);
     }
 
     [Fact]
