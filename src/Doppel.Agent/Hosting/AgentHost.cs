@@ -58,6 +58,10 @@ internal static class AgentHost
 
         IdleExit? idle = null;
         string? socketPath = null;
+        // The HTTP/2 connections' frame loops run on their sockets' completions (no thread-pool
+        // hop per read; they never block: calls' code still runs on the thread pool), as every
+        // incoming request crosses them twice (IncomingFront does the same for its connections).
+        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Doppel.Protocol;
@@ -297,7 +298,7 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             "HTTP/1.0" => HttpVersion.Version10,
             _ => HttpVersion.Version11,
         };
-        var request = new HttpRequestMessage(new HttpMethod(head.Method), new Uri($"http://{app}{PathAndQuery(head.Target)}"))
+        var request = new HttpRequestMessage(Method(head.Method), new Uri($"http://{app}{PathAndQuery(head.Target)}"))
         {
             Version = version,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -367,6 +368,9 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         return request;
     }
 
+    // The shared instance of a well-known method (SocketsHttpHandler writes it from cached bytes); Parse alone would also upper-case "get".
+    private static HttpMethod Method(string method) => HttpMethod.Parse(method) is { } known && known.Method == method ? known : new HttpMethod(method);
+
     private static string PathAndQuery(string target)
     {
         if (target.StartsWith('/'))
@@ -413,60 +417,76 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     {
         var head = ResponseHead(response);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        // Pooled: each message's bytes are serialized by the time its WriteAsync completes, so the
+        // buffer is free again after every write (a fresh 64 KiB array per request kept the
+        // session's GC busy at a few thousand requests/s).
+        var buffer = ArrayPool<byte>.Shared.Rent(Relay.ChunkSize);
+        var readPending = false;
+        try
         {
-            var buffer = GC.AllocateUninitializedArray<byte>(Relay.ChunkSize);
-            var filled = 0;
-            ValueTask<int>? pending = null;
-            if (wholeResponses)
+            await using (stream.ConfigureAwait(false))
             {
-                var bounded = discard || response.Content.Headers.ContentLength <= Relay.ChunkSize;
-                while (discard || filled < buffer.Length)
+                var filled = 0;
+                ValueTask<int>? pending = null;
+                if (wholeResponses)
                 {
-                    var read = stream.ReadAsync(buffer.AsMemory(discard ? 0 : filled), cancellationToken);
-                    if (!read.IsCompleted && !bounded)
+                    var bounded = discard || response.Content.Headers.ContentLength <= Relay.ChunkSize;
+                    while (discard || filled < Relay.ChunkSize)
                     {
-                        pending = read;
-                        break;
-                    }
+                        var read = stream.ReadAsync(buffer.AsMemory(discard ? 0 : filled, Relay.ChunkSize - (discard ? 0 : filled)), cancellationToken);
+                        if (!read.IsCompleted && !bounded)
+                        {
+                            pending = read;
+                            readPending = true;
+                            break;
+                        }
 
-                    var n = await read.ConfigureAwait(false);
-                    if (n == 0)
+                        var n = await read.ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            head.Body = filled == 0 ? ByteString.Empty : Relay.Wrap(buffer, filled);
+                            head.End = ResponseEnd(response);
+                            await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
+                            return;
+                        }
+
+                        filled += discard ? 0 : n;
+                    }
+                }
+
+                await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
+                var more = true;
+                if (filled > 0)
+                {
+                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, filled) }, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (pending is { } read2)
+                {
+                    var n = await read2.ConfigureAwait(false);
+                    readPending = false;
+                    more = n > 0;
+                    if (more && !discard)
                     {
-                        head.Body = filled == 0 ? ByteString.Empty : Relay.Wrap(buffer, filled);
-                        head.End = ResponseEnd(response);
-                        await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
-                        return;
+                        await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer.AsMemory(filled, n)) }, cancellationToken).ConfigureAwait(false);
                     }
-
-                    filled += discard ? 0 : n;
                 }
-            }
 
-            await writer.WriteAsync(new ServeClientMessage { ResponseHead = head }, cancellationToken).ConfigureAwait(false);
-            var more = true;
-            if (filled > 0)
-            {
-                await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, filled) }, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (pending is { } read2)
-            {
-                var n = await read2.ConfigureAwait(false);
-                more = n > 0;
-                if (more && !discard)
+                int m;
+                while (more && (m = await stream.ReadAsync(buffer.AsMemory(0, Relay.ChunkSize), cancellationToken).ConfigureAwait(false)) > 0)
                 {
-                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer.AsMemory(filled, n)) }, cancellationToken).ConfigureAwait(false);
+                    if (!discard)
+                    {
+                        await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, m) }, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
-
-            int m;
-            while (more && (m = await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        }
+        finally
+        {
+            if (!readPending)
             {
-                if (!discard)
-                {
-                    await writer.WriteAsync(new ServeClientMessage { Data = Relay.Wrap(buffer, m) }, cancellationToken).ConfigureAwait(false);
-                }
+                ArrayPool<byte>.Shared.Return(buffer); // else a read may still fill it: left to the GC
             }
         }
 

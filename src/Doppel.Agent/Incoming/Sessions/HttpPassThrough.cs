@@ -91,7 +91,7 @@ internal sealed partial class HttpPassThrough : IDisposable
     {
         var request = context.Request;
         var authority = destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{destination.Address}]:{destination.Port}" : destination.ToString();
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri($"http://{authority}{request.Path.ToUriComponent()}{request.QueryString.ToUriComponent()}"))
+        var message = new HttpRequestMessage(Method(request.Method), new Uri($"http://{authority}{request.Path.ToUriComponent()}{request.QueryString.ToUriComponent()}"))
         {
             Version = version ?? (request.Protocol == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11),
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
@@ -120,6 +120,9 @@ internal sealed partial class HttpPassThrough : IDisposable
 
         return message;
     }
+
+    // The shared instance of a well-known method (SocketsHttpHandler writes it from cached bytes); Parse alone would also upper-case "get".
+    private static HttpMethod Method(string method) => HttpMethod.Parse(method) is { } known && known.Method == method ? known : new HttpMethod(method);
 
     private static async Task CopyResponseAsync(HttpContext context, HttpResponseMessage response)
     {
