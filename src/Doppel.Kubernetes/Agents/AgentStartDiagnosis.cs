@@ -36,6 +36,10 @@ public static class AgentStartDiagnosis
         "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable", "ErrImageInspect", "ImageInspectError",
     };
 
+    /// <summary>The kubelet's transient "failed to sync secret cache: timed out waiting for the condition" (configmap likewise).</summary>
+    private static bool IsCacheSync(string? message) =>
+        message is not null && message.Contains("failed to sync", StringComparison.Ordinal) && message.Contains("cache", StringComparison.Ordinal);
+
     private static readonly HashSet<string> s_configReasons = new(StringComparer.Ordinal)
     {
         "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreStartHookError", "PostStartHookError",
@@ -189,7 +193,10 @@ public static class AgentStartDiagnosis
             return $"The agent's image {facts.Image} cannot be pulled on node {facts.Node} ({waiting.Reason}: {Cut(detail)}); set agent.image to an image that node can pull (with agent.image_pull_secrets for a private registry), or load it into the node's container runtime.";
         }
 
-        if (waiting is not null && s_configReasons.Contains(waiting.Reason ?? ""))
+        // "failed to sync secret cache" / "configmap cache": the kubelet had not yet seen the agent's
+        // token Secret, created a moment before (its watch catches up and the next sync starts the
+        // container within a second or two) — still starting, not a failure (at the timeout: "creating its container").
+        if (waiting is not null && s_configReasons.Contains(waiting.Reason ?? "") && !IsCacheSync(waiting.Message))
         {
             return $"The agent's container {facts.Container} in pod {facts.PodName} (namespace {facts.Namespace}) cannot be started ({waiting.Reason}: {Cut(waiting.Message)}); fix what the message names (a missing secret, service account or volume) in the agent's settings.";
         }

@@ -312,7 +312,13 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
         public void KillDoppel()
         {
             _process.Kill(entireProcessTree: false);
-            _process.WaitForExit();
+
+            // The int overload waits for the process only: WaitForExit() would also wait for the end of
+            // its output, which the program (still running, holding the pipes) never gives.
+            if (!_process.WaitForExit(60_000))
+            {
+                throw new InvalidOperationException("doppel did not end within 60 s of SIGKILL.");
+            }
         }
 
         public async ValueTask DisposeAsync()

@@ -80,8 +80,15 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         }
         finally
         {
-            await alice.StandardInput.WriteLineAsync("bye");
-            alice.StandardInput.Close();
+            try
+            {
+                await alice.StandardInput.WriteLineAsync("bye");
+                alice.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // doppel has ended already (the assertion above says why): nothing to tell it.
+            }
             using var end = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             try
             {
