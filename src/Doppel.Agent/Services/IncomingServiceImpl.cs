@@ -62,9 +62,15 @@ internal sealed class IncomingServiceImpl(IncomingHub hub, AgentSessions session
                 }
             }
         }
-        catch (IOException)
+        catch (IOException) when (cancellationToken.IsCancellationRequested)
         {
-            // the session's connection broke: the same as the call ending
+            // the session's connection broke or it reset the call: the same as the call ending
+        }
+        catch (IOException e)
+        {
+            // Anything else (the redirect or its listener in the target's namespace failed) is the
+            // session's to see, with the reason, rather than a call that just ends.
+            throw new RpcException(new Status(StatusCode.Internal, $"The agent could not serve this subscription: {e.Message}"));
         }
         finally
         {
