@@ -21,6 +21,9 @@ trap 'rm -rf "$context"' EXIT
 rootfs=$context/rootfs
 mkdir -p "$rootfs"
 cp "$agent" "$rootfs/doppel-agent"
+# /tmp as every image has it (sticky, world-writable): the agent's incoming front makes its private
+# socket directory there (it falls back to /dev/shm, which the runtime mounts, when there is none).
+mkdir -m 1777 "$rootfs/tmp"
 
 # copy_library PATH: the file PATH points to, under its own name (the soname the loader asks for).
 copy_library() {

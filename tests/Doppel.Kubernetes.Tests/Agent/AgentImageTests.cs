@@ -23,6 +23,7 @@ public sealed class AgentImageTests(KubeFixture fixture)
     public async Task ImageHoldsTheAgentAndOnlySharedLibrariesWithinFortyMegabytes()
     {
         var files = new List<(string Name, long Length)>();
+        UnixFileMode? tmp = null;
         await using (var archive = File.OpenRead(fixture.AgentImageArchive))
         {
             var layers = await LayersAsync(archive);
@@ -36,11 +37,20 @@ public sealed class AgentImageTests(KubeFixture fixture)
                     {
                         files.Add(("/" + entry.Name.TrimStart('.', '/'), entry.Length));
                     }
+                    else if (entry.EntryType == TarEntryType.Directory && entry.Name.Trim('.', '/') == "tmp")
+                    {
+                        tmp = entry.Mode;
+                    }
                 }
             }
         }
 
         Assert.Contains(files, f => f.Name == "/doppel-agent");
+
+        // The incoming front makes its private socket directory under /tmp: a FROM-scratch image has
+        // none unless it is made (without it every Subscribe failed in a cluster).
+        Assert.True(tmp is not null, "the image has no /tmp");
+        Assert.Equal(UnixFileMode.StickyBit | (UnixFileMode)0b111_111_111, tmp!.Value & (UnixFileMode.StickyBit | (UnixFileMode)0b111_111_111));
         Assert.Contains(files, f => f.Name == "/lib64/ld-linux-x86-64.so.2");
         Assert.Contains(files, f => f.Name.EndsWith("/libnftables.so.1", StringComparison.Ordinal));
         Assert.All(files.Where(f => f.Name != "/doppel-agent"), f => Assert.Matches(@"^/(lib|lib64|usr/lib)/.*\.so(\.\d+)*$", f.Name));

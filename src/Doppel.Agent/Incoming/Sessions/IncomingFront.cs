@@ -33,6 +33,24 @@ internal sealed class IncomingFront : IAsyncDisposable
     /// <summary>How long a filtered port's connection may stay silent before it is passed through as plain TCP.</summary>
     public static readonly TimeSpan HttpDetectionTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A new 0700 directory for the HTTP/2 pipeline's socket: under the temporary directory, or —
+    /// where there is none, as in the agent's FROM-scratch image — under <c>/dev/shm</c>, which
+    /// container runtimes mount in every container. Throws <see cref="IOException"/> when neither works.
+    /// </summary>
+    private static DirectoryInfo PrivateDirectory()
+    {
+        try
+        {
+            return Directory.CreateTempSubdirectory("doppel-agent-h2-");
+        }
+        catch (IOException) when (Directory.Exists("/dev/shm"))
+        {
+            var path = Path.Combine("/dev/shm", "doppel-agent-h2-" + Guid.NewGuid().ToString("N")[..12]);
+            return Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
     private static readonly byte[] s_http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray();
 
     private readonly WebApplication _app;
@@ -75,7 +93,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         // that aborts anything that reaches it. The redirect's endpoint speaks HTTP/1.x and hands
         // connections that begin with the HTTP/2 preface to that pipeline.
         var http2 = new TaskCompletionSource<ConnectionDelegate>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var directory = Directory.CreateTempSubdirectory("doppel-agent-h2-");
+        var directory = PrivateDirectory();
         var http2Socket = Path.Combine(directory.FullName, "h2.sock");
         // Every redirected request crosses this front, so it takes the shortest path per read:
         // the request's code runs on the socket's completion (no thread-pool hop per read; it
