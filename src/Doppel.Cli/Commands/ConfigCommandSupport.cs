@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
 using Doppel.Cli.Logging;
 using Doppel.Config;
 using Doppel.Protocol.Incoming;
@@ -41,5 +43,28 @@ internal static class ConfigCommandSupport
         }
 
         return loaded;
+    }
+
+    /// <summary>
+    /// The configuration of a command that talks to the cluster without running a program
+    /// (<c>ls</c>, <c>status</c>): <c>-f</c>'s file with <c>--context</c> (<c>kube_context</c>) and
+    /// <c>-c</c> (<c>accept_invalid_certificates</c>) over it, the target left for the command to
+    /// choose. Errors as <see cref="Load"/>.
+    /// </summary>
+    public static DoppelConfig LoadForCluster(CliEnvironment environment, ParseResult parseResult, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        var overrides = new List<ConfigOverride>();
+        if (parseResult.GetValue(ExecCommand.Context) is { } context)
+        {
+            overrides.Add(new ConfigOverride("kube_context", JsonValue.Create(context), ExecCommand.Context.Name));
+        }
+
+        if (parseResult.GetValue(ExecCommand.AcceptInvalidCertificates))
+        {
+            overrides.Add(new ConfigOverride("accept_invalid_certificates", JsonValue.Create(true), ExecCommand.AcceptInvalidCertificates.Name));
+        }
+
+        return Load(environment, parseResult.GetValue(ExecCommand.ConfigFile), overrides, logger, targetChosenLater: true).Config;
     }
 }

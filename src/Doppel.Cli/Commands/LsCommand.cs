@@ -70,18 +70,7 @@ internal sealed class LsCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var overrides = new List<ConfigOverride>();
-        if (parseResult.GetValue(ExecCommand.Context) is { } context)
-        {
-            overrides.Add(new ConfigOverride("kube_context", JsonValue.Create(context), ExecCommand.Context.Name));
-        }
-
-        if (parseResult.GetValue(ExecCommand.AcceptInvalidCertificates))
-        {
-            overrides.Add(new ConfigOverride("accept_invalid_certificates", JsonValue.Create(true), ExecCommand.AcceptInvalidCertificates.Name));
-        }
-
-        var config = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ExecCommand.ConfigFile), overrides, _logger, targetChosenLater: true).Config;
+        var config = ConfigCommandSupport.LoadForCluster(_environment, parseResult, _logger);
         var json = parseResult.GetValue(s_output) == "json";
         var rich = parseResult.GetValue(s_rich) || IsTrue(_environment.Variables("MIRRORD_LS_RICH_OUTPUT"));
         if (!TryTargetTypes(parseResult.GetValue(s_targetTypes), _environment.Variables("MIRRORD_LS_TARGET_TYPES"), out var kinds, out var kindsError))

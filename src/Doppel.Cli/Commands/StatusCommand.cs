@@ -153,18 +153,7 @@ internal sealed class StatusCommand : Command
 
     private async Task<(List<AgentReport>? Agents, int Exit)> ClusterAsync(ParseResult parseResult, TargetConfig? target, CancellationToken cancellationToken)
     {
-        var overrides = new List<ConfigOverride>();
-        if (parseResult.GetValue(ExecCommand.Context) is { } context)
-        {
-            overrides.Add(new ConfigOverride("kube_context", JsonValue.Create(context), ExecCommand.Context.Name));
-        }
-
-        if (parseResult.GetValue(ExecCommand.AcceptInvalidCertificates))
-        {
-            overrides.Add(new ConfigOverride("accept_invalid_certificates", JsonValue.Create(true), ExecCommand.AcceptInvalidCertificates.Name));
-        }
-
-        var config = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ExecCommand.ConfigFile), overrides, _logger, targetChosenLater: true).Config;
+        var config = ConfigCommandSupport.LoadForCluster(_environment, parseResult, _logger);
         KubeConnection connection;
         try
         {
