@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol.V1;
@@ -219,7 +218,7 @@ internal sealed class FileWrite : IDisposable
         var stem = System.Text.Encoding.UTF8.GetByteCount(name) + 17 <= NameMax ? "." + name : string.Empty;
         for (var attempt = 0; ; attempt++)
         {
-            tempName = $"{stem}.doppel-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+            tempName = $"{stem}.doppel-{Doppel.Linux.Native.KernelRandom.Hex(4)}"; // not RandomNumberGenerator: no libssl in the agent's image
             var fd = RootedFiles.OpenInRoot(directory, tempName, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.Exclusive | OpenFlags.NoFollow, mode, out errno);
             if (fd is not null || errno != Errno.EEXIST || attempt == TemporaryAttempts)
             {

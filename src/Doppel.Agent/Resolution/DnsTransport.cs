@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using Doppel.Agent.Network;
 
 namespace Doppel.Agent.Resolution;
@@ -21,7 +20,7 @@ internal sealed class DnsTransport(TargetNetwork network)
     /// </summary>
     public async Task<DnsAnswer?> AskAsync(ResolverConfig config, string name, ushort type, CancellationToken cancellationToken)
     {
-        var id = (ushort)RandomNumberGenerator.GetInt32(0, 65_536);
+        var id = Doppel.Linux.Native.KernelRandom.UInt16(); // not RandomNumberGenerator: no libssl in the agent's image
         if (!DnsMessage.TryEncodeQuery(id, name, type, out var query))
         {
             return new DnsAnswer(DnsAnswer.NameError, false, [], name); // no such name can exist

@@ -44,6 +44,11 @@ public sealed record FsConfig
         "^/etc/resolv.conf$", "^/etc/hosts$", "^/etc/hostname$", "^/etc/ssl/certs(/|$)",
     ];
 
-    /// <summary>Not found by default: credentials of the developer's own cloud tools.</summary>
-    public static IReadOnlyList<string> DefaultNotFound { get; } = [@"\.config/gcloud", @"\.kube", @"\.azure"];
+    /// <summary>
+    /// Not found by default, below the developer's home directory only (as mirrord's
+    /// <c>not_found_by_default.rs</c>): credentials of the developer's own cloud tools. Each is
+    /// matched as <c>^HOME/PATTERN</c>, so a project directory named <c>Doppel.Kubernetes.Tests</c>
+    /// or <c>my.kube-tools</c> elsewhere is not hidden.
+    /// </summary>
+    public static IReadOnlyList<string> DefaultNotFound { get; } = [@"\.aws", @"\.config/gcloud", @"\.kube", @"\.azure"];
 }

@@ -485,10 +485,18 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
                 () => connection.Client.CoreV1.ReadNamespacedPodAsync(workload.Name, workload.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        // The Job controller labels its pods job-name=NAME (Kubernetes 1.20 and later).
+        // The Job controller labels its pods job-name=NAME (Kubernetes 1.20 and later). A shared
+        // agent's Job is deleted and made again under the same name, so the pod of the Job before
+        // it (Failed, or being deleted) can still carry that label: only this Job's own pods count
+        // (ownerReferences), and none that is being deleted.
+        var job = await GetJobAsync(workload.Namespace, workload.Name, cancellationToken).ConfigureAwait(false);
         var pods = await KubeApi.CallAsync(connection, "list", "pods", workload.Namespace,
             () => connection.Client.CoreV1.ListNamespacedPodAsync(workload.Namespace, labelSelector: "job-name=" + workload.Name, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return pods?.Items?.OrderByDescending(p => p.Metadata.CreationTimestamp).FirstOrDefault();
+        return pods?.Items?
+            .Where(p => p.Metadata.DeletionTimestamp is null)
+            .Where(p => job?.Metadata?.Uid is not { } uid || (p.Metadata.OwnerReferences?.Any(o => o.Uid == uid) ?? false))
+            .OrderByDescending(p => p.Metadata.CreationTimestamp)
+            .FirstOrDefault();
     }
 
     /// <summary>The agent container's log so far (<see cref="AgentLogs.ReadAsync"/>).</summary>
@@ -503,7 +511,7 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         var last = (log ?? terminated?.Message ?? string.Empty)
             .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .LastOrDefault()?.Replace("doppel-agent: ", string.Empty, StringComparison.Ordinal);
-        var code = terminated is null ? $"its pod is {pod.Status?.Phase}" : $"with code {terminated.ExitCode}";
+        var code = terminated is null ? $"(its pod is {pod.Status?.Phase})" : $"with code {terminated.ExitCode}";
         return $"The agent in pod {workload.Namespace}/{pod.Metadata.Name} on node {pod.Spec?.NodeName} exited {code} before it was ready" +
                (string.IsNullOrEmpty(last) ? "." : $": {last.TrimEnd('.')}.");
     }

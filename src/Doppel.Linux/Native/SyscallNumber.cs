@@ -90,6 +90,7 @@ public static class SyscallNumber
     public const int ProcessVmWritev = 311;
     public const int Renameat2 = 316;
     public const int Seccomp = 317;
+    public const int Getrandom = 318;
     public const int Statx = 332;
     public const int PidfdSendSignal = 424;
     public const int IoUringSetup = 425;

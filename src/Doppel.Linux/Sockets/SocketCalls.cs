@@ -43,6 +43,9 @@ public static unsafe class SocketCalls
     /// <summary>TCP_CLOSE: never connected, disconnected, or a failed connect (include/net/tcp_states.h).</summary>
     public const int TcpClose = 7;
 
+    /// <summary>TCP_CLOSE_WAIT: the peer sent its FIN (half-closed) and this side may still send (include/net/tcp_states.h).</summary>
+    public const int TcpCloseWait = 8;
+
     /// <summary>connect(2) with a raw sockaddr; returns 0 or <c>-errno</c> (e.g. -EINPROGRESS).</summary>
     public static int Connect(SafeHandle fd, ReadOnlySpan<byte> sockaddr)
     {

@@ -154,6 +154,19 @@ public sealed class AgentConnection : IDisposable
     /// </summary>
     private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, string? sessionId, Func<string?>? token)
     {
+        var retryable = new RetryPolicy
+        {
+            MaxAttempts = 5,
+            InitialBackoff = TimeSpan.FromMilliseconds(200),
+            MaxBackoff = TimeSpan.FromSeconds(1),
+            BackoffMultiplier = 2,
+            RetryableStatusCodes = { StatusCode.Unavailable },
+        };
+        if (token is not null)
+        {
+            retryable.RetryableStatusCodes.Add(StatusCode.Unauthenticated);
+        }
+
         var handler = new SocketsHttpHandler
         {
             InitialHttp2StreamWindowSize = Http2Tuning.StreamWindowSize,
@@ -188,14 +201,10 @@ public sealed class AgentConnection : IDisposable
                         new MethodConfig
                         {
                             Names = { MethodName.Default },
-                            RetryPolicy = new RetryPolicy
-                            {
-                                MaxAttempts = 5,
-                                InitialBackoff = TimeSpan.FromMilliseconds(200),
-                                MaxBackoff = TimeSpan.FromSeconds(1),
-                                BackoffMultiplier = 2,
-                                RetryableStatusCodes = { StatusCode.Unavailable },
-                            },
+                            // With a token, Unauthenticated too: a call that read the token just before
+                            // its connection went to an agent placed anew (another Secret, another
+                            // token) is refused once; the retry reads the new one.
+                            RetryPolicy = retryable,
                         },
                     },
                 },

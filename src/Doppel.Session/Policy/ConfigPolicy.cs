@@ -18,9 +18,10 @@ namespace Doppel.Session.Policy;
 ///  user not_found ─► NotFound        user read_write ─► Remote
 ///  user read_only ─► Remote (writes: EROFS)           user local ─► Local
 ///  mode localwithoverrides ─► Local
-///  default not_found (.kube, .azure, gcloud) ─► NotFound
+///  default not_found (~/.aws, ~/.kube, ~/.azure, ~/.config/gcloud) ─► NotFound
 ///  default remote (/etc/resolv.conf, hosts, hostname, ssl certs) ─► Remote (writes: EROFS)
-///  default local (/proc, /usr, *.so, the working directory, the executable, ~/.*) ─► Local
+///  default local (/proc, /usr, *.so, the working directory, the executable, ~/.*,
+///                 and the directories above the working directory and the executable) ─► Local
 ///  mode read ─► Remote (writes: EROFS)      mode write ─► Remote
 /// </code>
 /// </remarks>
@@ -30,13 +31,13 @@ public sealed class ConfigPolicy : IInterceptionPolicy
 
     private static readonly Regex[] s_defaultLocal = Compile(FsConfig.DefaultLocal);
     private static readonly Regex[] s_defaultRemote = Compile(FsConfig.DefaultRemote);
-    private static readonly Regex[] s_defaultNotFound = Compile(FsConfig.DefaultNotFound);
 
     private readonly FsConfig _fs;
     private readonly OutgoingConfig _outgoing;
     private readonly DnsConfig _dns;
     private readonly IncomingConfig _incoming;
     private readonly string[] _localRoots;
+    private readonly Regex[] _defaultNotFound;
     private readonly bool _targetless;
     private readonly (Regex Pattern, string Replacement)[] _pathMapping;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<IPAddress>> _names;
@@ -77,6 +78,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _incoming = config.Feature.Network.Incoming;
         _localRoots = new[] { workingDirectory, executable }.OfType<string>().Select(p => p.TrimEnd('/')).Where(p => p.Length > 0).ToArray();
         HomeDotFiles = home is { Length: > 0 } ? new Regex("^" + Regex.Escape(home.TrimEnd('/')) + "/\\.", Options) : null;
+        _defaultNotFound = home is { Length: > 0 } ? Compile(FsConfig.DefaultNotFound.Select(p => "^" + Regex.Escape(home.TrimEnd('/')) + "/" + p).ToArray()) : [];
         _targetless = targetless;
         _pathMapping = targetless ? [] : _fs.Mapping.Select(m => (new Regex(m.Key, Options), m.Value)).ToArray();
         _names = names ?? new Dictionary<string, IReadOnlySet<IPAddress>>();
@@ -174,7 +176,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
             return InterceptionDecision.Local;
         }
 
-        if (Matches(s_defaultNotFound, path))
+        if (Matches(_defaultNotFound, path))
         {
             return InterceptionDecision.NotFound;
         }
@@ -184,7 +186,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
             return ReadOnlyRemote(intent);
         }
 
-        if (Matches(s_defaultLocal, path) || IsUnderLocalRoot(path) || (HomeDotFiles?.IsMatch(path) ?? false))
+        if (Matches(s_defaultLocal, path) || IsUnderLocalRoot(path) || IsAboveLocalRoot(path) || (HomeDotFiles?.IsMatch(path) ?? false))
         {
             return InterceptionDecision.Local;
         }
@@ -313,6 +315,16 @@ public sealed class ConfigPolicy : IInterceptionPolicy
 
     private bool IsUnderLocalRoot(string path) =>
         _localRoots.Any(root => path == root || (path.StartsWith(root, StringComparison.Ordinal) && path.Length > root.Length && path[root.Length] == '/'));
+
+    /// <summary>
+    /// A directory on the way to a local root (<c>/work</c> and <c>/work/app</c> for the working
+    /// directory <c>/work/app/src</c>), but not <c>/</c>: a shell's <c>cd "$PWD"</c> (bash, the
+    /// pyenv shims) and realpath stat every one of them, and the pod rarely has them. Only the
+    /// directories themselves: the pod's other files below them stay the pod's.
+    /// </summary>
+    private bool IsAboveLocalRoot(string path) =>
+        path.Length > 1 && !path.EndsWith('/') &&
+        _localRoots.Any(root => root.Length > path.Length && root.StartsWith(path, StringComparison.Ordinal) && root[path.Length] == '/');
 
     private static bool Matches(IReadOnlyList<Regex> patterns, string path)
     {

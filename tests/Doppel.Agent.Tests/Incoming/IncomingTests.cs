@@ -217,6 +217,50 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         Assert.Empty(session.Requests);
     }
 
+    [Theory]
+    [InlineData("GET /x HTTP/1.0\r\nX-Dev-User: test\r\n\r\n", TestSession.Answer)]
+    [InlineData("GET /x HTTP/1.0\r\n\r\n", App + "\n")]
+    [InlineData("POST /x HTTP/1.1\r\nHost: backend\r\nX-Dev-User: test\r\nConnection: close\r\nContent-Length: 4\r\n\r\nping", TestSession.Answer)]
+    [InlineData("GET /x HTTP/1.1\r\nHost: backend\r\nConnection: close\r\n\r\n", App + "\n")]
+    [InlineData("GET /x HTTP/1.1\r\nHost: backend\r\nX-Dev-User: test\r\nConnection: close\r\n\r\n", TestSession.Answer)]
+    [InlineData("GET /x HTTP/1.1\r\nHost: backend\r\nX-Dev-User: test\r\n\r\n", TestSession.Answer)]
+    [InlineData("POST /x HTTP/1.0\r\nX-Dev-User: test\r\nContent-Length: 4\r\n\r\nping", TestSession.Answer)]
+    public async Task AClientThatHalfClosesAfterItsRequestStillGetsTheAnswer(string request, string body)
+    {
+        // printf 'GET … HTTP/1.0\r\n\r\n' | nc host port: busybox nc sends its FIN when its input ends,
+        // then reads the answer; the pod's own server answers it, so through doppel it must be answered too.
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout, ["--log-level", "debug"]);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var session = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.HttpPort, Timeout);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request), Timeout);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var answer = new List<byte>();
+        var buffer = new byte[4096];
+        int n;
+        try
+        {
+            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+            {
+                answer.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await Task.Delay(200, Timeout);
+            Assert.Fail($"{e.Message} after '{System.Text.Encoding.ASCII.GetString([.. answer])}'; agent: {agent.ErrorOutput}");
+        }
+
+        var text = System.Text.Encoding.ASCII.GetString([.. answer]);
+        Assert.True(text.StartsWith("HTTP/1.", StringComparison.Ordinal) && text.Contains(" 200 ", StringComparison.Ordinal), $"answer: '{text}'; agent: {agent.ErrorOutput}");
+        var content = text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        Assert.Equal(body, text.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? Unchunk(content) : content);
+    }
+
     [Fact]
     public async Task WhenTheSessionsCallIsCancelledItsSubscriptionsAreGoneAndRequestsReachTheApp()
     {
@@ -248,6 +292,25 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
             Assert.Equal($"{App}\n", await CurlAsync([Url()]));
             var tables = await cluster.Backend.ExecInNetworkAsync(["nft", "list", "tables"], Timeout);
             Assert.DoesNotContain("doppel_", tables.EnsureSuccess("nft list tables").StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The data of a chunked body (RFC 9112 §7.1: hex size CRLF data CRLF …, 0 CRLF CRLF).</summary>
+    private static string Unchunk(string chunked)
+    {
+        var data = new System.Text.StringBuilder();
+        var at = 0;
+        while (true)
+        {
+            var lineEnd = chunked.IndexOf("\r\n", at, StringComparison.Ordinal);
+            var size = Convert.ToInt32(chunked[at..lineEnd].Split(';')[0], 16);
+            if (size == 0)
+            {
+                return data.ToString();
+            }
+
+            data.Append(chunked, lineEnd + 2, size);
+            at = lineEnd + 2 + size + 2;
         }
     }
 

@@ -1,4 +1,5 @@
 using Doppel.EndToEnd.Tests.Support;
+using Doppel.Testing;
 
 namespace Doppel.EndToEnd.Tests.Files;
 
@@ -48,6 +49,30 @@ public sealed class WorkingDirectoryTests(ClusterFixture fixture)
         var result = await fixture.ExecAsync(["-t", Target, "--", ClusterFixture.Python, "-c", script]);
 
         result.AssertSucceededWith($"{Site}\n{ClusterFixture.SettingsIni}{ClusterFixture.SettingsIni}{Site}\n/app True\n");
+    }
+
+    [Fact]
+    public async Task BashCdToItsOwnStartingDirectoryWorksWhereThePodHasNoneOfItsParents()
+    {
+        // A project outside every built-in local path (/var/lib/…, /srv/…, /work/…): bash's cd "$PWD"
+        // (pyenv's shims do it before every python3) stats /var/lib/doppel-e2e-…, /var/lib/… one by
+        // one; the pod has none of them. Its other entries stay the pod's: /var/lib/dpkg is not listed.
+        var project = Path.Combine("/var/lib", "doppel-e2e-cwd-" + Guid.NewGuid().ToString("N")[..8], "project");
+        Directory.CreateDirectory(project);
+        try
+        {
+            await using var doppel = DoppelExecProcess.Start(
+                RepoPaths.Doppel, fixture.Cluster.Developer.Name,
+                ["-t", Target, "--", "bash", "-c", "cd \"$PWD\" && cd .. && ls && cd project && pwd && test ! -e /var/lib/dpkg && echo ok"],
+                project);
+            var result = await doppel.WaitAsync(TimeSpan.FromSeconds(60));
+
+            result.AssertSucceededWith($"project\n{project}\nok\n");
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(project)!, recursive: true);
+        }
     }
 
     [Fact]

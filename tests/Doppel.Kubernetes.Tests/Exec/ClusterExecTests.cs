@@ -70,6 +70,28 @@ public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task InWriteModeAFileRewrittenByTheProgramIsThePodsNewFile()
+    {
+        // The agent in its FROM-scratch image replaces the file through a random temporary name
+        // (no libssl there: a RandomNumberGenerator call aborted the agent, "No usable version of libssl").
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await using var ns = await fixture.CreateNamespaceAsync("write", timeout.Token);
+        await ns.ApplyAsync(WebWorkload.Yaml, timeout.Token);
+        var web = await ns.ReadyPodAsync("web", timeout.Token);
+        await using var developer = await Developer.StartAsync(fixture, timeout.Token);
+
+        var (code, stdout, stderr) = await developer.ExecAsync(
+            ["-t", "deployment/web", "-n", ns.Name, "-i", fixture.AgentImage, "--fs-mode", "write", "--", "/bin/sh", "-c",
+             "echo rewritten-by-doppel > /var/www/index.html && cat /var/www/index.html"],
+            timeout.Token);
+
+        Assert.True(code == 0, $"exit code {code}\n{stdout}\n{stderr}");
+        Assert.Equal("rewritten-by-doppel\n", stdout);
+        Assert.Equal("rewritten-by-doppel\n", await ns.KubectlAsync(["exec", web.Name, "--", "cat", "/var/www/index.html"], timeout.Token));
+        await NothingOfDoppelRemainsAsync(ns, timeout.Token);
+    }
+
+    [Fact]
     public async Task AnAgentPodDeletedMidSessionIsReplacedAndTheProgramCarriesOn()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));

@@ -158,9 +158,11 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     /// The shell line that sends one HTTP/1.0 GET of PATH (a new connection each time, so the Service
     /// picks a replica each time) from the client pod with busybox nc (its wget crashes), with
     /// alice's header when <paramref name="user"/> is set, and prints the answer's body (one line).
+    /// PATH may name the loop's shell variable (<c>/r$i</c>): the format is in double quotes. nc sends
+    /// its FIN as soon as the request is out, before the answer (a half-close).
     /// </summary>
     private static string GetLine(string host, int port, string path, string? user)
-        => $"printf 'GET {path} HTTP/1.0\\r\\n{(user is null ? "" : $"X-Dev-User: {user}\\r\\n")}\\r\\n' | nc {host} {port} | tail -n 1";
+        => $"printf \"GET {path} HTTP/1.0\\r\\n{(user is null ? "" : $"X-Dev-User: {user}\\r\\n")}\\r\\n\" | nc {host} {port} | tail -n 1";
 
     /// <summary>One request from the client pod; its body's line, or the failure (a poll's earlier tries).</summary>
     private static async Task<string> GetAsync(TestNamespace ns, string host, int port, string path, string? user, CancellationToken cancellationToken)
@@ -178,7 +180,8 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     /// <summary><see cref="Requests"/> requests (/r0, /r1, …) through the Service from the client pod, their answers in order.</summary>
     private static async Task<List<string>> GetManyAsync(TestNamespace ns, string? user, CancellationToken cancellationToken)
     {
-        var script = $"i=0; while [ $i -lt {Requests} ]; do {GetLine("bff", 80, "/r$i", user)}; i=$((i+1)); done";
+        // The pods' busybox httpd has index.html only: their requests ask for it (/?r$i), alice's app answers any path.
+        var script = $"i=0; while [ $i -lt {Requests} ]; do {GetLine("bff", 80, user is null ? "/?r$i" : "/r$i", user)}; i=$((i+1)); done";
         var output = await ns.KubectlAsync(["exec", "client", "--", "sh", "-c", script], cancellationToken);
         return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }

@@ -103,6 +103,29 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task ASessionStartedAsTheLastOneLeavesPlacesAFreshAgentNotTheEndingOnesPod()
+    {
+        // The last session deletes the Job, its pod and Secret; the next Job has the same name, and
+        // for seconds the old pod (Failed, Terminating) still carries its job-name label.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await using var ns = await fixture.CreateNamespaceAsync("share-again", timeout.Token);
+        await ns.ApplyAsync(s_bffYaml + "\n---\n" + WebWorkload.Yaml, timeout.Token);
+        await ns.ReadyPodAsync("bff", timeout.Token);
+        var web = await ns.ReadyPodAsync("web", timeout.Token);
+
+        for (var round = 0; round < 3; round++)
+        {
+            await using var session = Session.Start(fixture, ns.Name, "deployment/bff");
+            await session.WaitForLineAsync("web=", timeout.Token);
+            Assert.Equal($"web=hello-from-{web.Name}", session.Lines[^1]);
+            Assert.DoesNotContain("joined the agent another session placed", session.Stderr, StringComparison.Ordinal);
+            Assert.Equal(3, await session.ReleaseAsync(timeout.Token));
+        }
+
+        await Poll.UntilAsync(async ct => (await NamesAsync(ns, "jobs,pods,secrets", ct)).Count == 0, "the shared agent gone", timeout.Token);
+    }
+
+    [Fact]
     public async Task TwoSessionsStartedAtTheSameInstantPlaceOneAgent()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -54,7 +54,11 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         try
         {
             var line = await alice.StandardOutput.ReadLineAsync(timeout.Token);
-            Assert.True(line == "listening", "alice's program did not start: " + await alice.StandardError.ReadToEndAsync(timeout.Token));
+            if (line != "listening")
+            {
+                // Only then: doppel's stderr ends when doppel does, which a running program does not.
+                Assert.Fail($"alice's program did not start ('{line}'): " + await alice.StandardError.ReadToEndAsync(timeout.Token));
+            }
 
             // The subscription follows the program's listen asynchronously.
             JsonNode? session = null;

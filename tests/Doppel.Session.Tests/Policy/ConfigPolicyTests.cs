@@ -10,7 +10,7 @@ public sealed class ConfigPolicyTests
     private const string Cwd = "/home/dev/project";
     private const string Home = "/home/dev";
 
-    private static ConfigPolicy PolicyFor(string json, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null)
+    private static ConfigPolicy PolicyFor(string json, bool targetless = false, IReadOnlyDictionary<string, IReadOnlySet<IPAddress>>? names = null, string cwd = Cwd)
     {
         var dir = Directory.CreateTempSubdirectory("doppel-policy-");
         try
@@ -18,7 +18,7 @@ public sealed class ConfigPolicyTests
             var file = Path.Combine(dir.FullName, "mirrord.json");
             File.WriteAllText(file, json);
             var config = ConfigLoader.Load(new ConfigLoadOptions { ConfigFile = file, Environment = _ => null, WorkingDirectory = dir.FullName }).Config;
-            return new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home, targetless, names);
+            return new ConfigPolicy(config, cwd, "/usr/local/bin/myapp", Home, targetless, names);
         }
         finally
         {
@@ -43,10 +43,29 @@ public sealed class ConfigPolicyTests
     [InlineData("/home/dev/project/src/main.go", FileIntent.Write, InterceptionDecision.Local)]
     [InlineData("/usr/local/bin/myapp", FileIntent.Read, InterceptionDecision.Local)]
     [InlineData("/home/dev/.kube/config", FileIntent.Read, InterceptionDecision.NotFound)]
-    [InlineData("/root/.config/gcloud/credentials.db", FileIntent.Read, InterceptionDecision.NotFound)]
+    [InlineData("/home/dev/.config/gcloud/credentials.db", FileIntent.Read, InterceptionDecision.NotFound)]
+    [InlineData("/home/dev/.aws/credentials", FileIntent.Read, InterceptionDecision.NotFound)]
+    [InlineData("/home/dev/.azure", FileIntent.Read, InterceptionDecision.NotFound)]
+    [InlineData("/root/.kube/config", FileIntent.Read, InterceptionDecision.Remote)]                       // another user's home: the pod's
+    [InlineData("/srv/Doppel.Kubernetes.Tests/bin", FileIntent.Read, InterceptionDecision.Remote)]       // ".Kube" in a project name hides nothing
+    [InlineData("/home/dev/project/my.kube-tools/run.sh", FileIntent.Read, InterceptionDecision.Local)]
     public void DefaultReadModeFollowsMirrordsDefaultRules(string path, FileIntent intent, InterceptionDecision expected)
     {
         Assert.Equal(expected, PolicyFor("{}").DecideFile(path, intent));
+    }
+
+    [Theory]
+    [InlineData("/work", InterceptionDecision.Local)]            // above the working directory: bash's cd "$PWD" stats it
+    [InlineData("/work/team", InterceptionDecision.Local)]
+    [InlineData("/work/team/app", InterceptionDecision.Local)]    // the working directory itself
+    [InlineData("/work/team/app/main.rb", InterceptionDecision.Local)]
+    [InlineData("/work/other", InterceptionDecision.Remote)]       // beside the way: the pod's
+    [InlineData("/work/tea", InterceptionDecision.Remote)]
+    [InlineData("/work/team/config.yaml", InterceptionDecision.Remote)]
+    [InlineData("/", InterceptionDecision.Remote)]
+    public void TheDirectoriesAboveTheWorkingDirectoryAreLocalButNotTheirOtherFiles(string path, InterceptionDecision expected)
+    {
+        Assert.Equal(expected, PolicyFor("{}", cwd: "/work/team/app").DecideFile(path, FileIntent.Read));
     }
 
     [Fact]

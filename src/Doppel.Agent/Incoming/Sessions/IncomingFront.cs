@@ -231,16 +231,14 @@ internal sealed class IncomingFront : IAsyncDisposable
 
         if (route.Filtered is not null || route.Mirrors?.Filtered is not null)
         {
-            switch (await DetectAsync(connection.Transport.Input, CancellationToken.None).ConfigureAwait(false))
+            var detected = await DetectAsync(connection.Transport.Input, CancellationToken.None).ConfigureAwait(false);
+            if (detected is Detected.Http1 or Detected.Http2)
             {
-                case Detected.Http2:
-                    connection.Features.Set(new OriginalDestinationFeature(original, client));
-                    await (await http2.ConfigureAwait(false))(connection).ConfigureAwait(false);
-                    return;
-                case Detected.Http1:
-                    connection.Features.Set(new OriginalDestinationFeature(original, client));
-                    await next(connection).ConfigureAwait(false);
-                    return;
+                connection.Features.Set(new OriginalDestinationFeature(original, client));
+                await using var tolerant = new HalfCloseTolerantConnection(connection, socket!);
+                var pipeline = detected == Detected.Http2 ? await http2.ConfigureAwait(false) : next;
+                await pipeline(tolerant).ConfigureAwait(false);
+                return;
             }
         }
 
