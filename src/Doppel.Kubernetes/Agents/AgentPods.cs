@@ -15,13 +15,24 @@ public static class AgentPods
 {
     private static readonly string s_selector = $"{AgentPodSpecs.ManagedByLabel}=doppel,{AgentPodSpecs.NameLabel}={AgentPodSpecs.ContainerName}";
 
-    /// <summary>The agent pods of <paramref name="ns"/> that are not being deleted, by name.</summary>
+    /// <summary>
+    /// The agent pods of <paramref name="ns"/> that are not being deleted and have not ended (Succeeded),
+    /// by name. Throws <see cref="KubeException"/> when <paramref name="ns"/> does not exist.
+    /// </summary>
     public static async Task<IReadOnlyList<AgentPod>> ListAsync(KubeConnection connection, string ns, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var pods = await KubeApi.CallAsync(connection, "list", "pods", ns, () => connection.Client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: s_selector, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (pods?.Items is not { Count: > 0 })
+        {
+            // The API server lists a namespace that does not exist as empty: say which it is.
+            await Targets.TargetResolver.ThrowIfNamespaceMissingAsync(connection, ns, cancellationToken).ConfigureAwait(false);
+        }
+
+        // An agent whose pod Succeeded ended as it should (its last session left, or its idle time
+        // ran out) and is no one's any more: only its Job is left, for the next doppel to sweep.
         return [.. (pods?.Items ?? [])
-            .Where(p => p.Metadata.DeletionTimestamp is null)
+            .Where(p => p.Metadata.DeletionTimestamp is null && p.Status?.Phase != "Succeeded")
             .Select(ToAgentPod)
             .OrderBy(p => p.Name, StringComparer.Ordinal)];
     }

@@ -192,28 +192,9 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         await using var session = await TestSession.StartAsync(channel, Timeout);
         Assert.Null((await session.SubscribeAsync(ClusterFixture.TcpEchoPort, DevUserIsTest, Timeout)).Error);
 
-        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
-        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
-        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.TcpEchoPort, Timeout);
-        await socket.SendAsync("\u0001binary, not http\r\n"u8.ToArray(), Timeout);
-        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-        var echoed = new List<byte>();
-        var buffer = new byte[4096];
-        int n;
-        try
-        {
-            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
-            {
-                echoed.AddRange(buffer.AsSpan(0, n).ToArray());
-            }
-        }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            await Task.Delay(200, Timeout);
-            Assert.Fail($"{e.Message} after '{System.Text.Encoding.UTF8.GetString([.. echoed])}'; agent: {agent.ErrorOutput}");
-        }
+        var echoed = await HalfClosedExchangeAsync(agent, ClusterFixture.TcpEchoPort, "\u0001binary, not http\r\n");
 
-        Assert.Equal("\u0001binary, not http\r\n", System.Text.Encoding.UTF8.GetString([.. echoed]));
+        Assert.Equal("\u0001binary, not http\r\n", echoed);
         Assert.Empty(session.Requests);
     }
 
@@ -234,28 +215,7 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         await using var session = await TestSession.StartAsync(channel, Timeout);
         Assert.Null((await session.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
 
-        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
-        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
-        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.HttpPort, Timeout);
-        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request), Timeout);
-        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
-        var answer = new List<byte>();
-        var buffer = new byte[4096];
-        int n;
-        try
-        {
-            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
-            {
-                answer.AddRange(buffer.AsSpan(0, n).ToArray());
-            }
-        }
-        catch (System.Net.Sockets.SocketException e)
-        {
-            await Task.Delay(200, Timeout);
-            Assert.Fail($"{e.Message} after '{System.Text.Encoding.ASCII.GetString([.. answer])}'; agent: {agent.ErrorOutput}");
-        }
-
-        var text = System.Text.Encoding.ASCII.GetString([.. answer]);
+        var text = await HalfClosedExchangeAsync(agent, ClusterFixture.HttpPort, request);
         Assert.True(text.StartsWith("HTTP/1.", StringComparison.Ordinal) && text.Contains(" 200 ", StringComparison.Ordinal), $"answer: '{text}'; agent: {agent.ErrorOutput}");
         var content = text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
         Assert.Equal(body, text.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase) ? Unchunk(content) : content);
@@ -293,6 +253,37 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
             var tables = await cluster.Backend.ExecInNetworkAsync(["nft", "list", "tables"], Timeout);
             Assert.DoesNotContain("doppel_", tables.EnsureSuccess("nft list tables").StandardOutput, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// From the web pod: connects to the backend's <paramref name="port"/>, sends <paramref name="request"/>
+    /// (ASCII), half-closes (as busybox nc at the end of its input), and returns all it is sent until
+    /// the end; a reset fails the test with what came and the agent's log.
+    /// </summary>
+    private async Task<string> HalfClosedExchangeAsync(AgentProcess agent, int port, string request)
+    {
+        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, port, Timeout);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request), Timeout);
+        socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        int n;
+        try
+        {
+            while ((n = await socket.ReceiveAsync(buffer, Timeout)) > 0)
+            {
+                received.AddRange(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            await Task.Delay(200, Timeout);
+            Assert.Fail($"{e.Message} after '{System.Text.Encoding.ASCII.GetString([.. received])}'; agent: {agent.ErrorOutput}");
+        }
+
+        return System.Text.Encoding.ASCII.GetString([.. received]);
     }
 
     /// <summary>The data of a chunked body (RFC 9112 §7.1: hex size CRLF data CRLF …, 0 CRLF CRLF).</summary>

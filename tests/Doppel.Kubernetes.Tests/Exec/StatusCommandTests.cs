@@ -105,6 +105,19 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task StatusInANamespaceThatDoesNotExistSaysSoAndExits69()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+
+        var (code, stdout, stderr) = await StatusAsync([RepoPaths.Doppel, "status", "-n", "no-such-namespace-here"], timeout.Token);
+
+        Assert.Equal(69, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.StartsWith("error: The namespace no-such-namespace-here does not exist in context ", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+    }
+
     /// <summary>Starts <paramref name="arguments"/> (<c>ip netns exec …</c> or doppel itself) with the cluster's kubeconfig and USER=alice.</summary>
     private Process Start(IReadOnlyList<string> arguments)
     {
