@@ -44,4 +44,7 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 423, Level = LogLevel.Information, Message = "incoming: the agent at {Address} did not confirm the unsubscriptions within 5 s; its connection is closed")]
     public static partial void ReplicaEndSlow(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 424, Level = LogLevel.Debug, Message = "{Line} (said less than 30 s ago)")]
+    public static partial void SaidAlready(ILogger logger, string line);
 }

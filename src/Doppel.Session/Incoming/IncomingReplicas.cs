@@ -50,11 +50,12 @@ internal sealed class IncomingReplicas : IAsyncDisposable
     {
         _create = create;
         _info = info;
-        _warn = warn;
-        _error = error;
+        var quiet = new QuietRepeats(TimeProvider.System, line => IncomingLog.SaidAlready(logger, line));
+        _warn = line => quiet.Say(line, warn);
+        _error = line => quiet.Say(line, error);
         _logger = logger;
         Doing = describe;
-        First = create(connection, info, warn, error, Counts, Delivered);
+        First = create(connection, info, _warn, _error, Counts, Delivered);
     }
 
     /// <summary>Makes the IncomingTraffic of one agent connection with these progress, warning and error sinks, adding to these counts and delivered connections.</summary>
