@@ -265,10 +265,15 @@ internal sealed class StatusCommand : Command
         }
     }
 
-    /// <summary><c>doppel-agent-x7k2p (deployment/bff): agent 1.0.0 since 2026-11-30 22:10:05Z, 2 sessions</c>.</summary>
+    /// <summary>
+    /// <c>doppel-agent-x7k2p (deployment/bff, pod bff-7d9c-x2): agent 1.0.0 since 2026-11-30 22:10:05Z, 2 sessions</c>:
+    /// the pod (its hostname, as the agent reports it) tells the agents of one workload's replicas apart.
+    /// </summary>
     private static string Heading(AgentReport agent)
     {
-        var name = agent.Target is null ? agent.Name : $"{agent.Name} ({agent.Target})";
+        var pod = agent.Status?.Target.Hostname is { Length: > 0 } hostname ? $"pod {hostname}" : null;
+        var about = string.Join(", ", new[] { agent.Target, pod }.OfType<string>());
+        var name = about.Length == 0 ? agent.Name : $"{agent.Name} ({about})";
         if (agent.Status is not { } status)
         {
             return $"{name}: not answering";
@@ -279,7 +284,7 @@ internal sealed class StatusCommand : Command
     }
 
     private static string Routed(SessionStatus session) =>
-        string.Create(CultureInfo.InvariantCulture, $"{session.Requests} requests, {session.Connections} connections");
+        string.Create(CultureInfo.InvariantCulture, $"{session.Requests} request{(session.Requests == 1 ? "" : "s")}, {session.Connections} connection{(session.Connections == 1 ? "" : "s")}");
 
     private static string Time(long unixMs) =>
         DateTimeOffset.FromUnixTimeMilliseconds(unixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -121,10 +121,9 @@ internal sealed class ClusterAgents : IAsyncDisposable
             await DeleteAsync(workload).ConfigureAwait(false);
         }
 
-        foreach (var ((ns, name), transport) in shared)
-        {
-            await ReleaseSharedAsync(ns, name, transport).ConfigureAwait(false);
-        }
+        // All at once: one that cannot be asked (its pod gone with a replica) must not hold the
+        // others up until their agents end on agent.ttl and cannot be asked either.
+        await Task.WhenAll(shared.Select(s => ReleaseSharedAsync(s.Key.Namespace, s.Key.Name, s.Value))).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -224,7 +223,8 @@ internal sealed class ClusterAgents : IAsyncDisposable
     /// asked for up to 2 s, as the agent notices this session's connections closing a moment
     /// later), this session was the last and deletes the Job, its pod and Secret; else it stays
     /// for the others, and ends <c>agent.ttl</c> seconds after the last of them. An agent that
-    /// cannot be asked (gone, an older agent) is left: its Job is swept once it has ended.
+    /// cannot be asked is deleted too when its Job has ended (its idle time ran out, its pod went with a
+    /// replica); one that has not (an older agent, an API server that cannot tell) is left, and swept once ended.
     /// </summary>
     private async Task ReleaseSharedAsync(string ns, string name, PortForwardTransport transport)
     {
@@ -245,8 +245,15 @@ internal sealed class ClusterAgents : IAsyncDisposable
                 }
                 catch (Exception e) when (e is RpcException or IOException or KubeException or OperationCanceledException)
                 {
-                    ClusterAgentsLog.NotAsked(_loggers.CreateLogger("doppel.agents"), ns, name, e.Message);
-                    return;
+                    // An agent that has ended (its idle time ran out, its pod went with a replica)
+                    // serves no one: its Job and Secret go now, not at the next doppel's sweep.
+                    if (!await EndedAsync(ns, name, timeout.Token).ConfigureAwait(false))
+                    {
+                        ClusterAgentsLog.NotAsked(_loggers.CreateLogger("doppel.agents"), ns, name, e.Message);
+                        return;
+                    }
+
+                    break;
                 }
 
                 if (sessions == 0)
@@ -272,6 +279,19 @@ internal sealed class ClusterAgents : IAsyncDisposable
             _console.WriteWarning(
                 $"the agent's job {ns}/{name} could not be deleted ({(e is KubeException ? e.Message.TrimEnd('.') : "no answer within 10 s")}); " +
                 $"it ends agent.ttl seconds after the session, or delete it with `kubectl delete job {name} -n {ns}`.");
+        }
+    }
+
+    /// <summary>Whether the shared agent's Job has ended; false when the API server cannot tell.</summary>
+    private async Task<bool> EndedAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _placement.IsFinishedAsync(ns, name, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is KubeException or OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -19,6 +19,7 @@ namespace Doppel.Cli.Running;
 ///       new ─► agentFor(pod) (an agent beside it, ready) ─► AddIncomingAgentAsync ─► "incoming: also stealing from pod P (N replicas)"
 ///       gone ─► RemoveIncomingAgentAsync ─► "incoming: pod P left (N replicas)"
 ///       a pod whose agent could not be placed or reached: one warning, tried again 30 s later
+///       the session's own pod gone: one warning (its env, files and outgoing traffic fail from then on)
 /// </code>
 /// A list (not a watch): it is one request a second, works the same on every API server version,
 /// and recovers from an API server restart by itself. Env, files and outgoing stay with the
@@ -43,6 +44,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     private readonly Dictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
     private readonly Task _loop;
     private bool _listFailing;
+    private bool _ownPodGone;
 
     private ReplicaFollower(
         TargetResolver resolver, TargetConfig target, string ns, string selector, string ownPod, DoppelSession session,
@@ -144,6 +146,16 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             }
 
             return;
+        }
+
+        if (!_ownPodGone && !pods.Any(p => p.Metadata.Name == _ownPod && p.Metadata.DeletionTimestamp is null))
+        {
+            // Deleted, scaled down, replaced by a rollout: the session's env, files and outgoing
+            // traffic were that pod's. Said once, not silently failing call after call.
+            _ownPodGone = true;
+            _console.WriteWarning(
+                $"the session's pod {_namespace}/{_ownPod} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, " +
+                $"while incoming requests still come through the other replicas of {_target.Path}; run doppel again to take one of them.");
         }
 
         var ready = pods.Where(p => TargetResolver.IsReady(p) && p.Metadata.Name != _ownPod).ToDictionary(p => p.Metadata.Name, StringComparer.Ordinal);

@@ -332,7 +332,12 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
                 || status.Conditions?.Any(c => c.Type is "Complete" or "Failed" && c.Status == "True") == true);
     }
 
-    private async Task<bool> IsFinishedAsync(string @namespace, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// True when the shared agent Job <paramref name="name"/> has ended (<see cref="IsFinished"/>, or
+    /// its pod ended or is being deleted a moment before the Job controller counts it) or is gone.
+    /// Throws <see cref="KubeException"/> when the API server refuses.
+    /// </summary>
+    public async Task<bool> IsFinishedAsync(string @namespace, string name, CancellationToken cancellationToken)
     {
         var job = await GetJobAsync(@namespace, name, cancellationToken).ConfigureAwait(false);
         if (job is not null && !IsFinished(job) && job.Metadata.DeletionTimestamp is null)

@@ -27,8 +27,8 @@ public sealed class StatusTests(MultiDeveloperFixture fixture) : IClassFixture<M
         Assert.True(exit == 0, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(", 2 sessions", lines[0], StringComparison.Ordinal);
-        Assert.Matches(@"^  alice@\S+  steal 80, \^X-Dev-User: alice\$  since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  \d+ requests, 0 connections$", lines[1]);
-        Assert.Matches(@"^  bob@\S+  steal 80, \^X-Dev-User: bob\$  since .*Z  \d+ requests, 0 connections$", lines[2]);
+        Assert.Matches(@"^  alice@\S+  steal 80, \^X-Dev-User: alice\$  since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ  \d+ requests?, 0 connections$", lines[1]);
+        Assert.Matches(@"^  bob@\S+  steal 80, \^X-Dev-User: bob\$  since .*Z  \d+ requests?, 0 connections$", lines[2]);
     }
 
     [Fact]

@@ -119,6 +119,30 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             timeout.Token);
     }
 
+    [Fact]
+    public async Task WhenTheSessionsOwnPodIsDeletedItSaysSoOnceAndTheOtherReplicaStillStealsForIt()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await using var ns = await fixture.CreateNamespaceAsync("ownpod", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["wait", "pod", "-l", "app", "--for", "condition=Ready", "--timeout", "90s"], timeout.Token);
+        var pods = await PodsAsync(ns, timeout.Token);
+
+        await using var alice = await Session.StartAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+        var own = pods.Keys.Single(p => alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
+        var otherIp = pods.Single(p => p.Key != own).Value;
+        await UntilAliceAtAsync(ns, otherIp, timeout.Token);
+
+        await ns.KubectlAsync(["delete", "pod", own, "--wait=false"], timeout.Token);
+
+        var warning = $"warning: the session's pod {ns.Name}/{own} is gone (deleted or being deleted)";
+        await Poll.UntilAsync(_ => Task.FromResult(alice.Stderr.Contains(warning, StringComparison.Ordinal)), "the warning that the session's pod is gone", timeout.Token);
+        Assert.StartsWith("alice /after", await GetAsync(ns, otherIp, 8080, "/after", "alice", timeout.Token), StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(3), timeout.Token); // more ticks of the follower: still said once
+        Assert.Single(alice.Stderr.Split('\n'), l => l.StartsWith(warning, StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// <see cref="Requests"/> requests with alice's header through the Service all reach alice's app;
     /// as many without it all reach the pods' app, and more than one replica answered them.

@@ -79,7 +79,7 @@ public sealed class StatusCommandTests(KubeFixture fixture)
 
             var text = await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name], timeout.Token);
             Assert.True(text.Code == 0, text.Stderr);
-            Assert.Matches(@"^doppel-agent-\S+( \(.+\))?: agent \S+ since .*Z, 1 session\n", text.Stdout);
+            Assert.Matches(@"^doppel-agent-\S+ \(deployment/bff, pod bff-\S+\): agent \S+ since .*Z, 1 session\n", text.Stdout);
             Assert.Contains($"  alice@{Environment.MachineName}  steal {Port}, ^X-Dev-User: alice$  since ", text.Stdout, StringComparison.Ordinal);
         }
         finally
