@@ -15,7 +15,7 @@ namespace Doppel.Cli.Running;
 /// filtered request reaches them whichever replica the Service picked; a pod that goes (deleted,
 /// scaled down, replaced by a rollout, no longer ready) is dropped.
 /// <code>
-///   every second: list pods (selector) ─► ready, not being deleted, not the session's pod
+///   every second: list pods (selector) ─► (once the program has listened) ready, not being deleted, not the session's pod
 ///       new ─► agentFor(pod) (an agent beside it, ready) ─► AddIncomingAgentAsync ─► "incoming: also stealing from pod P (N replicas)"
 ///       gone ─► RemoveIncomingAgentAsync ─► "incoming: pod P left (N replicas)"
 ///       a pod whose agent could not be placed or reached: one warning, tried again 30 s later
@@ -156,6 +156,11 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             _console.WriteWarning(
                 $"the session's pod {_namespace}/{_ownPod} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, " +
                 $"while incoming requests still come through the other replicas of {_target.Path}; run doppel again to take one of them.");
+        }
+
+        if (!_session.IncomingListened)
+        {
+            return; // no agents at the replicas for a program that has not listened (it may never)
         }
 
         var ready = pods.Where(p => TargetResolver.IsReady(p) && p.Metadata.Name != _ownPod).ToDictionary(p => p.Metadata.Name, StringComparer.Ordinal);

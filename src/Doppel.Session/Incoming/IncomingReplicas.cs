@@ -85,6 +85,18 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the program has listened at all (a TCP listener reported since the session began).</summary>
+    public bool HasListened
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _listens.Count > 0;
+            }
+        }
+    }
+
     /// <summary>The interception policy's listen report (supervisor thread: no I/O): handed to every agent's traffic.</summary>
     public void OnListening(IPEndPoint local, int requestedPort)
     {

@@ -89,6 +89,9 @@ public sealed class DoppelSession : IAsyncDisposable
     /// <summary>True when the session takes incoming traffic (<c>incoming.mode</c> steal or mirror, a target): <see cref="AddIncomingAgentAsync"/> then applies.</summary>
     public bool TakesIncoming => _incoming is not null;
 
+    /// <summary>Whether the program has listened on a TCP port (so there is incoming traffic to take); false when <see cref="TakesIncoming"/> is.</summary>
+    public bool IncomingListened => _incoming?.HasListened ?? false;
+
     /// <summary>
     /// Takes this session's incoming traffic also at the agent <paramref name="transport"/> reaches
     /// (issue 12 item 3: the agent beside another replica of the workload), under
