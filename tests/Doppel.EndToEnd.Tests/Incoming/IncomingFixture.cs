@@ -122,16 +122,30 @@ public sealed class IncomingFixture : IAsyncLifetime
             ["-v", "-f", config, "-t", $"pid/{Web.Pid}", .. extraArguments, "--", Node, AppScript, user, Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             WorkDirectory,
             new Dictionary<string, string?> { ["USER"] = user });
+        string? line;
         try
         {
-            Assert.Equal("listening", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
-            return doppel;
+            line = await doppel.ReadLineAsync(TimeSpan.FromSeconds(120)); // node and doppel start slowly while other suites load both CPUs
         }
         catch
         {
             await doppel.DisposeAsync();
             throw;
         }
+
+        if (line != "listening")
+        {
+            // doppel ended (or said something else) first: its stderr says why.
+            DoppelExecResult result;
+            await using (doppel)
+            {
+                result = await doppel.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+
+            Assert.Fail($"{user}'s app did not say 'listening' (first line: '{line}'): {result}");
+        }
+
+        return doppel;
     }
 
     /// <summary>
