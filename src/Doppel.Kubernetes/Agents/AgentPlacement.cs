@@ -86,9 +86,15 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         var clock = Stopwatch.StartNew();
         var logReadable = true;
         var diagnosed = TimeSpan.Zero;
+        string? jobUid = null; // a Job agent's UID, read once it is seen: only that Job's pods count (FindPodAsync)
         while (true)
         {
-            var pod = await FindPodAsync(workload, cancellationToken).ConfigureAwait(false);
+            if (workload.Kind == AgentWorkloadKind.Job && jobUid is null)
+            {
+                jobUid = (await GetJobAsync(workload.Namespace, workload.Name, cancellationToken).ConfigureAwait(false))?.Metadata?.Uid;
+            }
+
+            var pod = await FindPodAsync(workload, jobUid, cancellationToken).ConfigureAwait(false);
             if (pod is not null)
             {
                 workload = workload with { PodName = pod.Metadata.Name, Node = pod.Spec?.NodeName ?? workload.Node };
@@ -482,7 +488,8 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
     /// <summary>A port for the agent in its pod: 20000–59999 (a Job's or plain pod's network is the agent's own; the range stays clear of common app ports should another kind share a pod's).</summary>
     private static int NewPort() => RandomNumberGenerator.GetInt32(20000, 60000);
 
-    private async Task<V1Pod?> FindPodAsync(AgentWorkload workload, CancellationToken cancellationToken)
+    /// <summary>The agent's pod: a plain pod by name; a Job's newest pod owned by the Job of UID <paramref name="jobUid"/> (null: any) and not being deleted.</summary>
+    private async Task<V1Pod?> FindPodAsync(AgentWorkload workload, string? jobUid, CancellationToken cancellationToken)
     {
         if (workload.Kind == AgentWorkloadKind.Pod)
         {
@@ -494,12 +501,11 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
         // agent's Job is deleted and made again under the same name, so the pod of the Job before
         // it (Failed, or being deleted) can still carry that label: only this Job's own pods count
         // (ownerReferences), and none that is being deleted.
-        var job = await GetJobAsync(workload.Namespace, workload.Name, cancellationToken).ConfigureAwait(false);
         var pods = await KubeApi.CallAsync(connection, "list", "pods", workload.Namespace,
             () => connection.Client.CoreV1.ListNamespacedPodAsync(workload.Namespace, labelSelector: "job-name=" + workload.Name, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return pods?.Items?
             .Where(p => p.Metadata.DeletionTimestamp is null)
-            .Where(p => job?.Metadata?.Uid is not { } uid || (p.Metadata.OwnerReferences?.Any(o => o.Uid == uid) ?? false))
+            .Where(p => jobUid is null || (p.Metadata.OwnerReferences?.Any(o => o.Uid == jobUid) ?? false))
             .OrderByDescending(p => p.Metadata.CreationTimestamp)
             .FirstOrDefault();
     }
