@@ -4,6 +4,7 @@ using Doppel.Agent.Targets;
 
 // doppel-agent --target pid/N | container/ID | targetless [--netns NAME|PATH] [--listen unix:PATH | 127.0.0.1:PORT] [--idle-exit SECONDS] [--log-level LEVEL]
 // Exit codes: 0 after an idle exit or a signal, 2 for a bad flag or target, 1 when the listener cannot start.
+InlineSocketCompletions.Enable(); // before any socket: the runtime reads it once
 try
 {
     var options = AgentArguments.Parse(args);
