@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Doppel.Config;
 using Doppel.Session.Agent;
 using Doppel.Session.Forwarding;
+using Doppel.Session.Incoming;
 using Microsoft.Extensions.Logging;
 
 namespace Doppel.Cli.Running;
@@ -15,6 +16,7 @@ namespace Doppel.Cli.Running;
 ///   session: deployment/bff (pid 12, …)
 ///   forwarding 127.0.0.1:8080 → postgres:5432 from deployment/bff
 ///   steal :80 → localhost:3000 (filter ^X-Dev-User: alice$)        (once the agent has subscribed it)
+///   incoming: also stealing from pod bff-…-x2 (2 replicas)           (-R on a workload: every ready replica, followed)
 ///   port-forward ready; Ctrl+C stops it.
 /// </code>
 /// Exit codes: 0 after Ctrl+C (SIGINT, SIGTERM or SIGHUP: listeners closed, -R ports unsubscribed,
@@ -57,6 +59,7 @@ internal static class PortForwardRun
             }))
             .ToList();
         var forwarding = false;
+        var replicas = new TargetRun.ReplicaHook(); // -R at every ready replica of a workload, as exec's incoming traffic
         try
         {
             return await TargetRun.WithAgentAsync(
@@ -64,8 +67,9 @@ internal static class PortForwardRun
                 environment,
                 loggers,
                 "'doppel port-forward'",
-                (transport, ct) => ForwardAsync(config, listeners, locals, reverses, transport, environment, loggers, () => forwarding = true, ct),
-                stop.Token).ConfigureAwait(false);
+                (transport, ct) => ForwardAsync(config, listeners, locals, reverses, transport, environment, loggers, () => forwarding = true, replicas.Follow, ct),
+                stop.Token,
+                replicas).ConfigureAwait(false);
         }
         catch (Exception e) when (stop.IsCancellationRequested && e is OperationCanceledException or Grpc.Core.RpcException or AgentConnectionException)
         {
@@ -83,7 +87,8 @@ internal static class PortForwardRun
 
     private static async Task<int> ForwardAsync(
         DoppelConfig config, ForwardListeners listeners, IReadOnlyList<LocalForward> locals, IReadOnlyList<ReverseForward> reverses, IAgentTransport transport,
-        CliEnvironment environment, ILoggerFactory loggers, Action started, CancellationToken cancellationToken)
+        CliEnvironment environment, ILoggerFactory loggers, Action started,
+        Func<IIncomingAgents, CancellationToken, Task<IAsyncDisposable?>>? replicas, CancellationToken cancellationToken)
     {
         var console = environment.Console;
         PortForwardSession session;
@@ -127,6 +132,8 @@ internal static class PortForwardRun
                 console.WriteInfo($"{mode} {target}'s port {reverse.RemotePort} to 127.0.0.1:{reverse.LocalPort}");
             }
 
+            // The other replicas' agents take the -R ports too; stopped before the session (its own agent) ends.
+            await using var following = (reverses.Count == 0 || replicas is null ? null : await replicas(session, cancellationToken).ConfigureAwait(false)) ?? TargetRun.NoReplicas.Instance;
             console.WriteInfo("port-forward ready; Ctrl+C stops it.");
             var ended = await Task.WhenAny(session.Gone, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
             if (ended == session.Gone)

@@ -2,7 +2,7 @@ using Doppel.Config;
 using Doppel.Kubernetes;
 using Doppel.Kubernetes.Targets;
 using Doppel.Session.Agent;
-using Doppel.Session.Sessions;
+using Doppel.Session.Incoming;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +11,8 @@ namespace Doppel.Cli.Running;
 /// <summary>
 /// Follows the replicas of a workload target for incoming traffic (issue 12 item 3): every ready
 /// pod the target's selector selects, other than the session's own pod, gets an agent and the
-/// session's subscriptions (<see cref="DoppelSession.AddIncomingAgentAsync"/>), so a developer's
+/// session's subscriptions (<see cref="IIncomingAgents.AddIncomingAgentAsync"/>: exec's session, or
+/// port-forward's with -R), so a developer's
 /// filtered request reaches them whichever replica the Service picked; a pod that goes (deleted,
 /// scaled down, replaced by a rollout, no longer ready) is dropped.
 /// <code>
@@ -36,7 +37,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     private readonly string _namespace;
     private readonly string _selector;
     private readonly string _ownPod;
-    private readonly DoppelSession _session;
+    private readonly IIncomingAgents _session;
     private readonly Func<ResolvedTarget, CancellationToken, Task<IAgentTransport>> _agentFor;
     private readonly IUserConsole _console;
     private readonly ILogger _logger;
@@ -47,7 +48,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     private bool _ownPodGone;
 
     private ReplicaFollower(
-        TargetResolver resolver, TargetConfig target, string ns, string selector, string ownPod, DoppelSession session,
+        TargetResolver resolver, TargetConfig target, string ns, string selector, string ownPod, IIncomingAgents session,
         Func<ResolvedTarget, CancellationToken, Task<IAgentTransport>> agentFor, IUserConsole console, ILogger logger)
     {
         _resolver = resolver;
@@ -70,7 +71,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     /// sentence) when it cannot. A selector that cannot be read is one warning and null.
     /// </summary>
     public static async Task<ReplicaFollower?> StartAsync(
-        KubeConnection connection, TargetConfig target, ResolvedTarget ownPod, DoppelSession session,
+        KubeConnection connection, TargetConfig target, ResolvedTarget ownPod, IIncomingAgents session,
         Func<ResolvedTarget, CancellationToken, Task<IAgentTransport>> agentFor, IUserConsole console, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -97,7 +98,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
         return selector is null ? null : new ReplicaFollower(resolver, target, ownPod.Namespace, selector, ownPod.Pod, session, agentFor, console, logger);
     }
 
-    /// <summary>Stops following and joining; the subscriptions at the replicas' agents end with the session (<see cref="DoppelSession.DisposeAsync"/>).</summary>
+    /// <summary>Stops following and joining; the subscriptions at the replicas' agents end with the session (the session's DisposeAsync).</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -247,7 +248,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     /// <c>agent unix:PATH</c>; one that cannot be reached is one warning. Returns null (nothing to stop:
     /// the subscriptions end with the session).
     /// </summary>
-    public static async Task<IAsyncDisposable?> AddLocalAsync(DoppelSession session, string sockets, IUserConsole console, CancellationToken cancellationToken)
+    public static async Task<IAsyncDisposable?> AddLocalAsync(IIncomingAgents session, string sockets, IUserConsole console, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(sockets);

@@ -6,6 +6,7 @@ using Doppel.Interception;
 using Doppel.Linux.Text;
 using Doppel.Session.Agent;
 using Doppel.Session.Env;
+using Doppel.Session.Incoming;
 using Doppel.Session.Sessions;
 using Microsoft.Extensions.Logging;
 
@@ -148,7 +149,7 @@ internal static class TargetRun
     internal static async Task<int> RunSessionAsync(
         DoppelConfig config, IReadOnlyList<string> commandLine, CliEnvironment environment, ILoggerFactory loggers, ProgramSignals signals, bool verbose,
         IReadOnlyList<KeyValuePair<string, string>> envFile, IAgentTransport transport, string? podDirectory, CancellationToken cancellationToken,
-        Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? replicas = null)
+        Func<IIncomingAgents, CancellationToken, Task<IAsyncDisposable?>>? replicas = null)
     {
         var console = environment.Console;
         var sessionOptions = new SessionOptions
@@ -271,11 +272,11 @@ internal static class TargetRun
     internal sealed class ReplicaHook
     {
         /// <summary>Adds the other replicas' agents to a started session (null: none to add); what it returns is disposed before the session.</summary>
-        public Func<DoppelSession, CancellationToken, Task<IAsyncDisposable?>>? Follow { get; set; }
+        public Func<IIncomingAgents, CancellationToken, Task<IAsyncDisposable?>>? Follow { get; set; }
     }
 
     /// <summary>Nothing to stop: no replicas followed.</summary>
-    private sealed class NoReplicas : IAsyncDisposable
+    internal sealed class NoReplicas : IAsyncDisposable
     {
         public static readonly NoReplicas Instance = new();
 

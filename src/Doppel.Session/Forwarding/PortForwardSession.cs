@@ -27,7 +27,7 @@ namespace Doppel.Session.Forwarding;
 /// replaced by the transport; incoming subscriptions are restored), so only an agent that stays
 /// unreachable ends the session.
 /// </summary>
-public sealed class PortForwardSession : IAsyncDisposable
+public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
 {
     /// <summary>How long the agent may stay unreachable (every ping failing) before the session gives it up.</summary>
     public static readonly TimeSpan GoneAfter = TimeSpan.FromSeconds(30);
@@ -39,7 +39,7 @@ public sealed class PortForwardSession : IAsyncDisposable
     private readonly PortForwardOptions _options;
     private readonly AgentConnection _connection;
     private readonly TcpRelays _tcp;
-    private readonly IncomingTraffic? _incoming;
+    private readonly IncomingReplicas? _incoming;
     private readonly ILogger _logger;
     private readonly BackgroundTasks _tasks;
     private readonly CancellationTokenSource _closing = new();
@@ -56,16 +56,17 @@ public sealed class PortForwardSession : IAsyncDisposable
         Description = description;
         if (options.Reverse.Count > 0)
         {
-            _incoming = new IncomingTraffic(
-                options.Config.Feature.Network.Incoming,
+            var incomingLogger = loggers.CreateLogger("doppel.incoming");
+            _incoming = new IncomingReplicas(
+                (agent, info, warn, error, counts, delivered) => new IncomingTraffic(
+                    options.Config.Feature.Network.Incoming, agent, options.SessionName, info, warn, error, incomingLogger,
+                    options.Config.Agent.FlushConnections, counts, delivered, watchListeners: false),
                 connection,
-                options.SessionName,
+                options.Config.Feature.Network.Incoming.Mode == IncomingMode.Steal ? "stealing" : "mirroring",
                 options.Info,
                 options.Warn,
                 options.Error,
-                loggers.CreateLogger("doppel.incoming"),
-                options.Config.Agent.FlushConnections,
-                watchListeners: false);
+                incomingLogger);
         }
     }
 
@@ -77,6 +78,26 @@ public sealed class PortForwardSession : IAsyncDisposable
 
     /// <summary>Completes, with one sentence saying why, when the agent has not answered for <see cref="GoneAfter"/>.</summary>
     public Task<string> Gone => _gone.Task;
+
+    /// <inheritdoc/>
+    public bool TakesIncoming => _incoming is not null;
+
+    /// <inheritdoc/>
+    public bool IncomingListened => _incoming?.HasListened ?? false;
+
+    /// <inheritdoc/>
+    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return _incoming is null
+            ? Task.CompletedTask
+            : _incoming.AddAsync(name, ct => AgentConnection.ConnectAsync(transport, _options.Config.Key ?? "doppel", _options.ClientVersion, ct), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> RemoveIncomingAgentAsync(string name) =>
+        _incoming is null ? Task.FromResult(false) : _incoming.RemoveAsync(name);
 
     /// <summary>"alice@laptop (pid 4242)": the session's name in other sessions' messages, from USER in <paramref name="environment"/>.</summary>
     public static string NameOf(IReadOnlyDictionary<string, string> environment) => IncomingTraffic.SessionName(environment);

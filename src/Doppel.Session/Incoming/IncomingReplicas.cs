@@ -12,6 +12,7 @@ namespace Doppel.Session.Incoming;
 /// <see cref="AgentConnection"/>, all delivering to the same local listeners.
 /// <code>
 ///   supervisor: OnListening(local, requested) ─► recorded, and handed to every agent's IncomingTraffic
+///   port-forward -R: Forward(target port, local app) ─► the same
 ///   AddAsync(name, transport): connect (hello) ─► new IncomingTraffic (shared counts, delivered clients)
 ///       ─► the listeners still listening replayed to it ─► "incoming: also stealing from NAME (N replicas)"
 ///   RemoveAsync(name): its IncomingTraffic disposed (unsubscribe, bounded) ─► connection closed ─► "incoming: NAME left (N replicas)"
@@ -33,6 +34,9 @@ internal sealed class IncomingReplicas : IAsyncDisposable
 
     // Every listen reported, by local end point: the port asked for and when (a sequence number).
     private readonly Dictionary<IPEndPoint, (int Requested, long Seq)> _listens = [];
+
+    // port-forward -R: target port → local app, handed to every agent, added ones too.
+    private readonly List<(int TargetPort, IPEndPoint App)> _forwards = [];
     private readonly Dictionary<string, Replica> _more = new(StringComparer.Ordinal);
     private long _seq;
 
@@ -85,15 +89,35 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         }
     }
 
-    /// <summary>Whether the program has listened at all (a TCP listener reported since the session began).</summary>
+    /// <summary>Whether the program has listened at all (a TCP listener reported since the session began), or a port is forwarded (<see cref="Forward"/>).</summary>
     public bool HasListened
     {
         get
         {
             lock (_gate)
             {
-                return _listens.Count > 0;
+                return _listens.Count > 0 || _forwards.Count > 0;
             }
+        }
+    }
+
+    /// <summary>
+    /// <c>doppel port-forward -R</c>: subscribes <paramref name="targetPort"/> at every agent, added
+    /// ones too (<see cref="IncomingTraffic.Forward"/>), delivered to <paramref name="app"/>.
+    /// </summary>
+    public void Forward(int targetPort, IPEndPoint app)
+    {
+        IncomingTraffic[] more;
+        lock (_gate)
+        {
+            _forwards.Add((targetPort, app));
+            more = [.. _more.Values.Select(r => r.Traffic)];
+        }
+
+        First.Forward(targetPort, app);
+        foreach (var traffic in more)
+        {
+            traffic.Forward(targetPort, app);
         }
     }
 
@@ -164,6 +188,11 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         {
             _more[name] = new Replica(connection, traffic);
             count = 1 + _more.Count;
+            foreach (var (targetPort, app) in _forwards)
+            {
+                traffic.Forward(targetPort, app);
+            }
+
             foreach (var (local, (requested, seq)) in _listens.ToList())
             {
                 if (seq > before || listening.Contains(local.Port))

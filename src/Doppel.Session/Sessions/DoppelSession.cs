@@ -26,7 +26,7 @@ namespace Doppel.Session.Sessions;
 /// Placing the agent (a local process, a pod) is the caller's: it hands over an
 /// <see cref="IAgentTransport"/> that reaches it.
 /// </summary>
-public sealed class DoppelSession : IAsyncDisposable
+public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
 {
     private static readonly TimeSpan s_startCallTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_localLookupTimeout = TimeSpan.FromSeconds(15);

@@ -143,6 +143,50 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
         Assert.Single(alice.Stderr.Split('\n'), l => l.StartsWith(warning, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task PortForwardMinusRStealsAtEveryReplicaAndFollowsAScaleUp()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        await using var ns = await fixture.CreateNamespaceAsync("pf-replicas", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["wait", "pod", "-l", "app", "--for", "condition=Ready", "--timeout", "90s"], timeout.Token);
+        var pods = await PodsAsync(ns, timeout.Token);
+
+        // mirrord's `port-forward -R`: the pods' port 8080 stolen (alice's header filter) to the app on local 8080.
+        await using var alice = await Session.StartPortForwardAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "-R", "8080:8080"], App, timeout.Token);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+        foreach (var (_, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, timeout.Token);
+        }
+
+        var other = pods.Keys.Single(p => !alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
+        Assert.Contains($"incoming: also stealing from pod {other} (2 replicas)", alice.Stderr, StringComparison.Ordinal);
+        await AssertServiceRoutingAsync(ns, pods.Keys, timeout.Token);
+
+        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], timeout.Token);
+        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "a third ready bff pod", timeout.Token);
+        var scaled = await PodsAsync(ns, timeout.Token);
+        var (newPod, newIp) = scaled.Single(p => !pods.ContainsKey(p.Key));
+        await UntilAliceAtAsync(ns, newIp, timeout.Token);
+        Assert.Contains($"incoming: also stealing from pod {newPod} (3 replicas)", alice.Stderr, StringComparison.Ordinal);
+
+        // Ctrl+C: every agent's subscription ends (requests reach the pods again) and the agents go.
+        Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
+        var (code, stderr) = await alice.InterruptAsync(timeout.Token);
+        Assert.True(code == 0, $"exit code {code}\n{stderr}");
+        Assert.DoesNotContain(stderr.Split('\n'), l => l.StartsWith("error:", StringComparison.Ordinal));
+        foreach (var (name, ip) in scaled)
+        {
+            Assert.Equal($"hello-from-{name}\n", await GetAsync(ns, ip, 8080, "/", "alice", timeout.Token));
+        }
+
+        await Poll.UntilAsync(
+            async ct => (await ns.KubectlAsync(["get", "jobs,pods", "-l", "app.kubernetes.io/managed-by=doppel", "-o", "name"], ct)).Trim().Length == 0,
+            "doppel's agent Jobs and pods are gone",
+            timeout.Token);
+    }
+
     /// <summary>
     /// <see cref="Requests"/> requests with alice's header through the Service all reach alice's app;
     /// as many without it all reach the pods' app, and more than one replica answered them.
@@ -247,7 +291,17 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             }
         }
 
-        public static async Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
+        public static Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
+            => StartCommandAsync(fixture, user, [RepoPaths.Doppel, "exec", "-v", "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user], app, cancellationToken);
+
+        /// <summary>
+        /// The app started by a shell in the background, then <c>doppel port-forward -v -f doppel.json ARGS</c>
+        /// in the shell's place (so the process is doppel's, and SIGINT reaches it); ARGS must not need quoting.
+        /// </summary>
+        public static Task<Session> StartPortForwardAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
+            => StartCommandAsync(fixture, user, ["/bin/sh", "-c", $"python3 app.py {user} & exec {RepoPaths.Doppel} port-forward -v -f doppel.json {string.Join(' ', arguments)}"], app, cancellationToken);
+
+        private static async Task<Session> StartCommandAsync(KubeFixture fixture, string user, IReadOnlyList<string> command, string app, CancellationToken cancellationToken)
         {
             var netns = $"replicas-{user}-{Guid.NewGuid().ToString("N")[..6]}";
             await Run.CheckedAsync(["ip", "netns", "add", netns], cancellationToken);
@@ -265,7 +319,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
                 relay = await ApiServerRelay.StartAsync("/run/netns/" + netns, new Uri(server["server:".Length..].Trim()).Port);
 
                 var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = home };
-                foreach (var argument in (string[])["netns", "exec", netns, "setpriv", $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", RepoPaths.Doppel, "exec", "-v", "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user])
+                foreach (var argument in (string[])["netns", "exec", netns, "setpriv", $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", .. command])
                 {
                     info.ArgumentList.Add(argument);
                 }
@@ -312,6 +366,17 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
                 },
                 $"the program's '{line}'",
                 cancellationToken);
+
+        /// <summary>SIGINT to doppel (Ctrl+C), then its exit: its code and stderr.</summary>
+        public async Task<(int Code, string Stderr)> InterruptAsync(CancellationToken cancellationToken)
+        {
+            using (var kill = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(cancellationToken);
+            }
+
+            return await WaitAsync(cancellationToken);
+        }
 
         /// <summary>Waits for doppel's exit: its code and stderr.</summary>
         public async Task<(int Code, string Stderr)> WaitAsync(CancellationToken cancellationToken)
