@@ -17,31 +17,16 @@ public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper outp
 {
     private const int NobodyId = 65534;
 
-    private static readonly string s_bffYaml = $$$"""
+    private static readonly string s_bffYaml = """
         apiVersion: v1
         kind: ConfigMap
         metadata: {name: bff-files, namespace: NS}
         data: {greeting.txt: "from-the-config-map"}
         ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: bff, namespace: NS}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: bff}}
-          template:
-            metadata: {labels: {app: bff}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: bff
-                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
-                imagePullPolicy: Never
-                command: ["sleep", "100000"]
-                env: [{name: BFF_GREETING, value: from-the-pod-spec}]
-                volumeMounts: [{name: files, mountPath: /app/config}]
-              volumes: [{name: files, configMap: {name: bff-files}}]
-        """;
+        """ + "\n" + BusyboxDeployment.Yaml(
+        "bff",
+        container: ["env: [{name: BFF_GREETING, value: from-the-pod-spec}]", "volumeMounts: [{name: files, mountPath: /app/config}]"],
+        pod: ["volumes: [{name: files, configMap: {name: bff-files}}]"]);
 
     [Fact]
     public async Task ExecOnADeploymentAsAnOrdinaryUserSeesThePodAndReachesAServiceByName()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Doppel.Kubernetes.Tests.Cluster;
 using Doppel.Kubernetes.Tests.Support;
 
 namespace Doppel.Kubernetes.Tests.Exec;
@@ -17,24 +18,12 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     private const int NobodyId = 65534;
     private const int Requests = 200;
 
-    private static readonly string s_yaml = $$$"""
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: bff, namespace: NS}
-        spec:
-          replicas: 2
-          selector: {matchLabels: {app: bff}}
-          template:
-            metadata: {labels: {app: bff}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: bff
-                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
-                imagePullPolicy: Never
-                command: ["sh", "-c", "echo hello-from-$(hostname) > /var/www/index.html; exec httpd -f -p 8080 -h /var/www"]
-                ports: [{containerPort: 8080}]
-                readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+    private static readonly string s_yaml = BusyboxDeployment.Yaml(
+        "bff",
+        replicas: 2,
+        command: """["sh", "-c", "echo hello-from-$(hostname) > /var/www/index.html; exec httpd -f -p 8080 -h /var/www"]""",
+        container: ["ports: [{containerPort: 8080}]", "readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}"]) + $$$"""
+
         ---
         apiVersion: v1
         kind: Service

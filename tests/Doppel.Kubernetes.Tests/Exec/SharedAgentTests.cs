@@ -24,41 +24,9 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
 {
     private const string DoppelLabel = "app.kubernetes.io/managed-by=doppel";
 
-    private static readonly string s_bffYaml = $$$"""
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: bff, namespace: NS}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: bff}}
-          template:
-            metadata: {labels: {app: bff}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: bff
-                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
-                imagePullPolicy: Never
-                command: ["sleep", "100000"]
-                env: [{name: BFF_GREETING, value: from-the-pod-spec}]
-        ---
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: other, namespace: NS}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: other}}
-          template:
-            metadata: {labels: {app: other}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: other
-                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
-                imagePullPolicy: Never
-                command: ["sleep", "100000"]
-                env: [{name: BFF_GREETING, value: from-the-other-pod}]
-        """;
+    private static readonly string s_bffYaml =
+        BusyboxDeployment.Yaml("bff", container: ["env: [{name: BFF_GREETING, value: from-the-pod-spec}]"]) + "\n---\n" +
+        BusyboxDeployment.Yaml("other", container: ["env: [{name: BFF_GREETING, value: from-the-other-pod}]"]);
 
     /// <summary>The program of every session: the pod's env and a Service by name, then (after a line on stdin) the Service again.</summary>
     private const string Program =

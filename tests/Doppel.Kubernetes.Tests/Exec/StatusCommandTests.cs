@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Doppel.Kubernetes.Tests.Cluster;
 using Doppel.Kubernetes.Tests.Support;
 
 namespace Doppel.Kubernetes.Tests.Exec;
@@ -12,23 +13,7 @@ namespace Doppel.Kubernetes.Tests.Exec;
 [Collection(KubeCollection.Name)]
 public sealed class StatusCommandTests(KubeFixture fixture)
 {
-    private static readonly string s_bffYaml = $$$"""
-        apiVersion: apps/v1
-        kind: Deployment
-        metadata: {name: bff, namespace: NS}
-        spec:
-          replicas: 1
-          selector: {matchLabels: {app: bff}}
-          template:
-            metadata: {labels: {app: bff}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: bff
-                image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
-                imagePullPolicy: Never
-                command: ["sleep", "100000"]
-        """;
+    private static readonly string s_bffYaml = BusyboxDeployment.Yaml("bff");
 
     private const int Port = 8080;
 
