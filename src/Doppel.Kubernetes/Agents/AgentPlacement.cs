@@ -223,7 +223,9 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
             var port = AgentPodSpecs.ListenPort(job.Spec?.Template?.Spec)
                 ?? throw new KubeException($"The Job {ns}/{name} has no doppel agent listening port in its pod template; delete it (`kubectl delete job {name} -n {ns}`) and try again.");
             var token = await ReadTokenAsync(ns, name, cancellationToken).ConfigureAwait(false)
-                ?? throw new KubeException($"The agent Job {ns}/{name} has no Secret {name} with its token; delete the Job (`kubectl delete job {name} -n {ns}`) and try again.");
+                ?? throw new KubeException(
+                    $"The agent Job {ns}/{name} has no Secret {name} with its token, so no session can join it; `doppel status -n {ns}` shows who still uses it, " +
+                    $"and once they are done (or if nobody is) delete the Job (`kubectl delete job {name} -n {ns}`) and try again.");
             var workload = new AgentWorkload(AgentWorkloadKind.Job, ns, name, AgentPodSpecs.ContainerName, port) { Node = target.Node, Token = token };
             try
             {
@@ -420,17 +422,31 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
     }
 
     /// <summary>
-    /// The Secret exists but no Job: another session is between its two creates (the Job comes
-    /// within moments: wait for it, at most 10 s), or the Secret is stale — owned by a Job that was
-    /// deleted, or without an owner for more than 30 s (its creator died) — and is deleted.
+    /// This session's create of Secret <paramref name="name"/> found one: another session is placing
+    /// the agent or has placed it. Returns (the caller looks again, and joins) when the Secret is
+    /// owned by the Job of that name that exists now (placed a moment ago: the other session's
+    /// Job create and ownerReference patch came between this session's look for the Job and its
+    /// create of the Secret), or when the Job appears within 10 s (the other session is between its
+    /// two creates). The Secret is stale and deleted when it is owned by a Job that is gone (another
+    /// Job of the name, or none), or has had no owner for more than 30 s (its creator died).
     /// </summary>
-    private async Task AwaitOtherPlacementAsync(string ns, string name, CancellationToken cancellationToken)
+    internal async Task AwaitOtherPlacementAsync(string ns, string name, CancellationToken cancellationToken)
     {
         var secret = await KubeApi.CallAsync(connection, "get", "secrets", ns,
             () => connection.Client.CoreV1.ReadNamespacedSecretAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
         if (secret is null)
         {
             return;
+        }
+
+        if (secret.Metadata.OwnerReferences is { Count: > 0 } owners)
+        {
+            // Its owner decides: a live agent's Secret must stay, every session on it reads its token.
+            var owner = await GetJobAsync(ns, name, cancellationToken).ConfigureAwait(false);
+            if (owner is not null && owners.Any(o => o.Uid == owner.Metadata.Uid))
+            {
+                return;
+            }
         }
 
         var stale = secret.Metadata.OwnerReferences is { Count: > 0 }

@@ -86,14 +86,8 @@ public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
     public bool IncomingListened => _incoming?.HasListened ?? false;
 
     /// <inheritdoc/>
-    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transport);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return _incoming is null
-            ? Task.CompletedTask
-            : _incoming.AddAsync(name, ct => AgentConnection.ConnectAsync(transport, _options.Config.Key ?? "doppel", _options.ClientVersion, ct), cancellationToken);
-    }
+    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken) =>
+        _incoming?.AddAsync(name, transport, _options.Config.Key ?? "doppel", _options.ClientVersion, cancellationToken) ?? Task.CompletedTask;
 
     /// <inheritdoc/>
     public Task<bool> RemoveIncomingAgentAsync(string name) =>

@@ -139,6 +139,18 @@ internal sealed class IncomingReplicas : IAsyncDisposable
     }
 
     /// <summary>
+    /// <see cref="AddAsync(string, Func{CancellationToken, Task{AgentConnection}}, CancellationToken)"/> with the agent
+    /// <paramref name="transport"/> reaches, connected to as the session's own (<paramref name="key"/>: the session key;
+    /// <paramref name="clientVersion"/>: doppel's version, for the hello): what <see cref="IIncomingAgents.AddIncomingAgentAsync"/> does.
+    /// </summary>
+    public Task AddAsync(string name, IAgentTransport transport, string key, string clientVersion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return AddAsync(name, ct => AgentConnection.ConnectAsync(transport, key, clientVersion, ct), cancellationToken);
+    }
+
+    /// <summary>
     /// Subscribes the session's incoming ports at one more agent, connected to by <paramref name="connect"/>,
     /// under <paramref name="name"/> (<c>pod bff-7d…-x2</c>, unique among them). Throws what
     /// <paramref name="connect"/> throws (<see cref="AgentConnectionException"/>: one sentence) or

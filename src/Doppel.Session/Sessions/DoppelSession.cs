@@ -103,14 +103,8 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
     /// sentence) when the agent cannot be reached, <see cref="InvalidOperationException"/> when
     /// <paramref name="name"/> was added already.
     /// </summary>
-    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(transport);
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        return _incoming is null
-            ? Task.CompletedTask
-            : _incoming.AddAsync(name, ct => AgentConnection.ConnectAsync(transport, _options.Config.Key ?? "doppel", _options.ClientVersion, ct), cancellationToken);
-    }
+    public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken) =>
+        _incoming?.AddAsync(name, transport, _options.Config.Key ?? "doppel", _options.ClientVersion, cancellationToken) ?? Task.CompletedTask;
 
     /// <summary>
     /// Ends this session's subscriptions at the agent added as <paramref name="name"/> (its pod is

@@ -22,22 +22,22 @@ internal static class BusyboxDeployment
     {
         var containerLines = string.Concat((container ?? []).Select(l => "\n        " + l));
         var podLines = string.Concat((pod ?? []).Select(l => "\n      " + l));
-        return $$"""
+        return $$$"""
             apiVersion: apps/v1
             kind: Deployment
-            metadata: {name: {{name}}, namespace: NS}
+            metadata: {name: {{{name}}}, namespace: NS}
             spec:
-              replicas: {{replicas}}
-              selector: {matchLabels: {app: {{name}}}}
+              replicas: {{{replicas}}}
+              selector: {matchLabels: {app: {{{name}}}}}
               template:
-                metadata: {labels: {app: {{name}}}}
+                metadata: {labels: {app: {{{name}}}}}
                 spec:
                   terminationGracePeriodSeconds: 1
                   containers:
-                  - name: {{name}}
-                    image: {{Doppel.Testing.KubeCluster.BusyboxImage}}
+                  - name: {{{name}}}
+                    image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}
                     imagePullPolicy: Never
-                    command: {{command}}
+                    command: {{{command}}}
             """ + containerLines + podLines;
     }
 }

@@ -78,24 +78,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
         await using var alice = await Session.StartAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token);
         await alice.WaitForLineAsync("listening", timeout.Token);
 
-        // Both replicas take alice's requests (each asked directly), then the Service's spread.
-        foreach (var (name, ip) in pods)
-        {
-            await UntilAliceAtAsync(ns, ip, timeout.Token);
-        }
-
-        var other = pods.Keys.Single(p => !alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
-        Assert.Contains($"incoming: also stealing from pod {other} (2 replicas)", alice.Stderr, StringComparison.Ordinal);
-        await AssertServiceRoutingAsync(ns, pods.Keys, timeout.Token);
-
-        // Scale to 3: the new pod gets an agent and the subscription; requests it serves are routed too.
-        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], timeout.Token);
-        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "a third ready bff pod", timeout.Token);
-        var scaled = await PodsAsync(ns, timeout.Token);
-        var (newPod, newIp) = scaled.Single(p => !pods.ContainsKey(p.Key));
-        await UntilAliceAtAsync(ns, newIp, timeout.Token);
-        Assert.Contains($"incoming: also stealing from pod {newPod} (3 replicas)", alice.Stderr, StringComparison.Ordinal);
-        await AssertServiceRoutingAsync(ns, scaled.Keys, timeout.Token);
+        await AssertEveryReplicaThenScaleToThreeAsync(ns, pods, alice, timeout.Token);
 
         // Alice's app ends by a request through the Service, whichever replica took it.
         Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
@@ -144,21 +127,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
         // mirrord's `port-forward -R`: the pods' port 8080 stolen (alice's header filter) to the app on local 8080.
         await using var alice = await Session.StartPortForwardAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "-R", "8080:8080"], App, timeout.Token);
         await alice.WaitForLineAsync("listening", timeout.Token);
-        foreach (var (_, ip) in pods)
-        {
-            await UntilAliceAtAsync(ns, ip, timeout.Token);
-        }
-
-        var other = pods.Keys.Single(p => !alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
-        Assert.Contains($"incoming: also stealing from pod {other} (2 replicas)", alice.Stderr, StringComparison.Ordinal);
-        await AssertServiceRoutingAsync(ns, pods.Keys, timeout.Token);
-
-        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], timeout.Token);
-        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "a third ready bff pod", timeout.Token);
-        var scaled = await PodsAsync(ns, timeout.Token);
-        var (newPod, newIp) = scaled.Single(p => !pods.ContainsKey(p.Key));
-        await UntilAliceAtAsync(ns, newIp, timeout.Token);
-        Assert.Contains($"incoming: also stealing from pod {newPod} (3 replicas)", alice.Stderr, StringComparison.Ordinal);
+        var scaled = await AssertEveryReplicaThenScaleToThreeAsync(ns, pods, alice, timeout.Token);
 
         // Ctrl+C: every agent's subscription ends (requests reach the pods again) and the agents go.
         Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
@@ -174,6 +143,32 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             async ct => (await ns.KubectlAsync(["get", "jobs,pods", "-l", "app.kubernetes.io/managed-by=doppel", "-o", "name"], ct)).Trim().Length == 0,
             "doppel's agent Jobs and pods are gone",
             timeout.Token);
+    }
+
+    /// <summary>
+    /// Both <paramref name="pods"/> take alice's requests (each asked directly), then the Service's
+    /// spread; scaled to 3, the new pod gets an agent and the subscription, and the requests it
+    /// serves are routed too. Returns the 3 ready pods.
+    /// </summary>
+    private static async Task<Dictionary<string, string>> AssertEveryReplicaThenScaleToThreeAsync(TestNamespace ns, Dictionary<string, string> pods, Session alice, CancellationToken cancellationToken)
+    {
+        foreach (var (_, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, cancellationToken);
+        }
+
+        var other = pods.Keys.Single(p => !alice.Stderr.Contains($"target: pod {ns.Name}/{p} ", StringComparison.Ordinal));
+        Assert.Contains($"incoming: also stealing from pod {other} (2 replicas)", alice.Stderr, StringComparison.Ordinal);
+        await AssertServiceRoutingAsync(ns, pods.Keys, cancellationToken);
+
+        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], cancellationToken);
+        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "a third ready bff pod", cancellationToken);
+        var scaled = await PodsAsync(ns, cancellationToken);
+        var (newPod, newIp) = scaled.Single(p => !pods.ContainsKey(p.Key));
+        await UntilAliceAtAsync(ns, newIp, cancellationToken);
+        Assert.Contains($"incoming: also stealing from pod {newPod} (3 replicas)", alice.Stderr, StringComparison.Ordinal);
+        await AssertServiceRoutingAsync(ns, scaled.Keys, cancellationToken);
+        return scaled;
     }
 
     /// <summary>

@@ -117,6 +117,45 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
         await Poll.UntilAsync(async ct => (await NamesAsync(ns, "jobs,pods,secrets", ct)).Count == 0, "the shared agent gone", timeout.Token);
     }
 
+    /// <summary>
+    /// The race two sessions placing one shared agent ran into (both failed, "secret … not found"):
+    /// the second one's Secret create finds the first one's Secret, already owned by the Job just
+    /// created. That Secret is the live agent's and must stay (every session reads its token from
+    /// it); it was taken for stale (it has an owner) and deleted. Decided by
+    /// <c>AwaitOtherPlacementAsync</c>, called here in that state. (A Secret whose owner is gone is
+    /// not asked here: the garbage collector deletes it too, so the test could not tell who did.)
+    /// </summary>
+    [Fact]
+    public async Task ASecretFoundWhilePlacingStaysWhenItsOwnerJobIsThere()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await using var ns = await fixture.CreateNamespaceAsync("share-secret", timeout.Token);
+        using var connection = KubeConnection.Open(new KubeConnectionOptions { Kubeconfig = fixture.Cluster.Kubeconfig });
+        await ns.ApplyAsync($$$"""
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: live, namespace: NS, labels: {app.kubernetes.io/managed-by: doppel}}
+            spec:
+              template:
+                spec:
+                  restartPolicy: Never
+                  terminationGracePeriodSeconds: 0
+                  containers:
+                  - {name: agent, image: {{{Doppel.Testing.KubeCluster.BusyboxImage}}}, imagePullPolicy: Never, command: ["sleep", "100000"]}
+            ---
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: live, namespace: NS, labels: {app.kubernetes.io/managed-by: doppel}}
+            stringData: {token: t}
+            """, timeout.Token);
+        var uid = (await connection.Client.BatchV1.ReadNamespacedJobAsync("live", ns.Name, cancellationToken: timeout.Token)).Metadata.Uid;
+        await ns.KubectlAsync(["patch", "secret", "live", "--type", "merge", "-p", $$$"""{"metadata":{"ownerReferences":[{"apiVersion":"batch/v1","kind":"Job","name":"live","uid":"{{{uid}}}"}]}}"""], timeout.Token);
+
+        await new AgentPlacement(connection, new Doppel.Config.AgentConfig()).AwaitOtherPlacementAsync(ns.Name, "live", timeout.Token);
+
+        Assert.Contains("secret/live", await NamesAsync(ns, "secrets", timeout.Token));
+    }
+
     [Fact]
     public async Task APortForwardToTheAgentWithoutItsTokenIsRefused()
     {
