@@ -80,6 +80,57 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         Assert.Equal(cluster.ProcessPod.IP, head.Client.ToIPEndPoint().Address);
     }
 
+    /// <summary>
+    /// A keep-alive connection routed by a filter before another session stole the whole port:
+    /// its later requests go to the whole steal, as new connections do — they went to the app,
+    /// the filtered session's requests included (a new user's report, session 11).
+    /// </summary>
+    [Fact]
+    public async Task AWholeStealThatComesLaterTakesTheFurtherRequestsOfAFilteredKeepAliveConnection()
+    {
+        await using var agent = await AgentProcess.StartAsync($"pid/{cluster.Backend.Pid}", 60, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        await using var alice = await TestSession.StartAsync(channel, Timeout);
+        await using var bob = await TestSession.StartAsync(channel, Timeout);
+        Assert.Null((await alice.SubscribeAsync(ClusterFixture.HttpPort, DevUserIsTest, Timeout)).Error);
+
+        using var thread = Doppel.Linux.Namespaces.NetworkNamespaceThread.Start(cluster.ProcessPod.NetworkNamespacePath, "test-client");
+        using var socket = await thread.RunAsync(() => new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp));
+        await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.HttpPort, Timeout);
+        Assert.Contains(App, await ExchangeAsync(socket, "GET /before HTTP/1.1\r\nHost: backend\r\n\r\n", App), StringComparison.Ordinal);
+
+        Assert.Null((await bob.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout)).Error);
+        foreach (var request in (string[])["GET /unmarked HTTP/1.1\r\nHost: backend\r\n\r\n", "GET /marked HTTP/1.1\r\nHost: backend\r\nX-Dev-User: test\r\n\r\n"])
+        {
+            var answer = await ExchangeAsync(socket, request, "\r\n0\r\n\r\n"); // the session's answer is chunked
+            Assert.Equal(TestSession.Answer, Unchunk(answer[(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]));
+        }
+
+        Assert.Equal(["/unmarked", "/marked"], bob.Requests.Select(r => r.Target));
+        Assert.Empty(alice.Requests);
+    }
+
+    /// <summary>Sends <paramref name="request"/> on a kept-alive connection and reads until the answer holds <paramref name="until"/> (at most 10 s).</summary>
+    private static async Task<string> ExchangeAsync(System.Net.Sockets.Socket socket, string request, string until)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(request), deadline.Token);
+        var received = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().Contains(until, StringComparison.Ordinal))
+        {
+            var n = await socket.ReceiveAsync(buffer, deadline.Token);
+            if (n == 0)
+            {
+                break;
+            }
+
+            received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        return received.ToString();
+    }
+
     [Fact]
     public async Task OverH2cTheMatchingRequestGoesToTheSessionAndTheOtherToTheAppOnOneConnection()
     {

@@ -25,6 +25,7 @@ namespace Doppel.Agent.Incoming;
 ///                                      │             else / timeout → TCP pass-through to the app
 ///                                      └─none (unsubscribed meanwhile) ──► TCP pass-through to the app
 ///   HTTP request ──PortSubscriptions.Choose──► winner: HttpWork on a Serve call │ none: HttpPassThrough to the app
+///                (an unfiltered steal subscribed since the connection came: HttpWork on its Serve call)
 ///   mirrors: whole ──► a tee on the connection's input; filtered ──► a tee on each matching request's body (MirrorCopies)
 /// </code>
 /// </summary>
@@ -355,6 +356,15 @@ internal sealed class IncomingFront : IAsyncDisposable
         var connection = context.Features.Get<OriginalDestinationFeature>()!;
         var port = connection.Original.Port;
         var route = hub.Route(port);
+        if (route.WholeSteal is { } whole)
+        {
+            // An unfiltered steal subscribed after this connection was routed as HTTP: it takes
+            // the connection's further requests, as it takes every new connection (without it,
+            // they went to the app, matching filters or not).
+            await DispatchAsync(whole, new HttpWork(context, port, connection.Client), context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
         var subscriptions = route.Filtered;
         if (subscriptions is not null || route.Mirrors?.Filtered is not null)
         {
@@ -399,19 +409,24 @@ internal sealed class IncomingFront : IAsyncDisposable
                         hub.Find(other.SessionId)?.Notify($"A request on port {port} ({request.Method} {request.Path}) matched your filter too; {session.Name}'s earlier subscription took it (the earliest subscription wins).");
                     }
 
-                    var work = new HttpWork(context, port, connection.Client);
-                    if (!await session.DispatchAsync(work, IncomingHub.ServeWait, context.RequestAborted).ConfigureAwait(false))
-                    {
-                        await work.FailAsync($"no idle Serve call of {session.Name} within {IncomingHub.ServeWait.TotalSeconds} s").ConfigureAwait(false);
-                    }
-
-                    await work.Done.ConfigureAwait(false);
+                    await DispatchAsync(session, new HttpWork(context, port, connection.Client), context.RequestAborted).ConfigureAwait(false);
                     return;
                 }
             }
         }
 
         await passThrough.ForwardAsync(context, connection.Original).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands <paramref name="work"/> to an idle Serve call of <paramref name="session"/> (a 502 with the reason when none comes in time) and waits until it is done.</summary>
+    private static async Task DispatchAsync(IncomingSession session, HttpWork work, CancellationToken cancellationToken)
+    {
+        if (!await session.DispatchAsync(work, IncomingHub.ServeWait, cancellationToken).ConfigureAwait(false))
+        {
+            await work.FailAsync($"no idle Serve call of {session.Name} within {IncomingHub.ServeWait.TotalSeconds} s").ConfigureAwait(false);
+        }
+
+        await work.Done.ConfigureAwait(false);
     }
 
     /// <summary>Forwards the front's log lines to the agent's logger factory.</summary>
