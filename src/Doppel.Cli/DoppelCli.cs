@@ -58,7 +58,9 @@ public static class DoppelCli
         if (parseResult.Errors.Count > 0 && parseResult.Action is not System.CommandLine.Help.HelpAction)
         {
             var command = parseResult.CommandResult.Command;
-            var messages = parseResult.Errors.Select(e => Message(e, command)).Distinct(StringComparer.Ordinal).ToList();
+            var messages = StructureMessages(parseResult, root) is { Count: > 0 } structure
+                ? structure
+                : parseResult.Errors.Select(e => Message(e, command)).Distinct(StringComparer.Ordinal).ToList();
             if (messages.Count > 1)
             {
                 // 'exec -t' with nothing after it: the option's missing value is the mistake, not the program.
@@ -129,6 +131,40 @@ public static class DoppelCli
         };
         root.Options.Add(GlobalOptions.Verbose);
         return root;
+    }
+
+    /// <summary>
+    /// Mistakes in the command line's shape, as sentences (System.CommandLine's own say "required
+    /// command was not provided", "unrecognized command or argument 'x'"): no command or an unknown
+    /// one (naming the commands), a word a command does not take, a command's missing argument.
+    /// Empty when the mistakes are of another kind (an option's value: <see cref="Message"/>).
+    /// </summary>
+    private static List<string> StructureMessages(ParseResult parseResult, RootCommand root)
+    {
+        var command = parseResult.CommandResult.Command;
+        if (command == root)
+        {
+            var commands = OptionChoices.Words(root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList());
+            return parseResult.UnmatchedTokens switch
+            {
+                [var first, ..] when first.StartsWith('-') => [$"'{TargetParser.Shown(first)}' is not an option of doppel; give a command first: {commands}."],
+                [var first, ..] => [$"'{TargetParser.Shown(first)}' is not a doppel command; use {commands}."],
+                _ => [$"doppel needs a command: {commands}."],
+            };
+        }
+
+        if (parseResult.UnmatchedTokens.Count > 0)
+        {
+            return [.. parseResult.UnmatchedTokens.Select(t => $"'{TargetParser.Shown(t)}' is not an option or argument of doppel {command.Name}.").Distinct(StringComparer.Ordinal)];
+        }
+
+        if (command.Name != "exec"
+            && command.Arguments.FirstOrDefault(a => a.Arity.MinimumNumberOfValues > 0 && parseResult.CommandResult.GetResult(a) is not { Tokens.Count: > 0 }) is { } missing)
+        {
+            return [$"doppel {command.Name} needs its {missing.Name} argument ({missing.Description?.TrimEnd('.')})."];
+        }
+
+        return [];
     }
 
     private const string NeedsProgram = "doppel exec needs the program to run: doppel exec [OPTIONS] [--] PROGRAM [ARGS...].";

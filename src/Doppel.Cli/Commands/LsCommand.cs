@@ -51,13 +51,18 @@ internal sealed class LsCommand : Command
     private readonly CliEnvironment _environment;
     private readonly ILogger _logger;
 
+    static LsCommand()
+    {
+        // One sentence naming the accepted values (OptionChoices), not System.CommandLine's indented list.
+        OptionChoices.Only(s_output, "text", "json");
+        OptionChoices.Only(s_targetTypes, s_kinds);
+    }
+
     public LsCommand(CliEnvironment environment, ILoggerFactory loggers)
         : base("ls", "List the targets of a namespace (deployments, rollouts, statefulsets, cronjobs, jobs, services, replicasets, ready pods) with their containers.")
     {
         _environment = environment;
         _logger = loggers.CreateLogger("doppel.ls");
-        s_output.AcceptOnlyFromAmong("text", "json");
-        s_targetTypes.AcceptOnlyFromAmong(s_kinds);
         Options.Add(s_namespace);
         Options.Add(s_output);
         Options.Add(s_targetTypes);

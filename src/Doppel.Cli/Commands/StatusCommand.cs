@@ -52,13 +52,18 @@ internal sealed class StatusCommand : Command
     // The namespace the cluster listing used (for the "no agents" line).
     private string? _namespaceUsed;
 
+    static StatusCommand()
+    {
+        // One sentence naming the accepted values (OptionChoices), not System.CommandLine's indented list.
+        OptionChoices.Only(s_output, "text", "json");
+    }
+
     public StatusCommand(CliEnvironment environment, ILoggerFactory loggers)
         : base("status", "Show the doppel agents of a namespace or target and, for each, its sessions: who, which ports in which mode with which filter, since when, and the requests routed to them.")
     {
         _environment = environment;
         _loggers = loggers;
         _logger = loggers.CreateLogger("doppel.status");
-        s_output.AcceptOnlyFromAmong("text", "json");
         Options.Add(s_target);
         Options.Add(s_namespace);
         Options.Add(s_local);

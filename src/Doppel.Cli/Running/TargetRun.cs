@@ -34,6 +34,13 @@ internal static class TargetRun
             return ExitCodes.ConfigError;
         }
 
+        // A program that certainly cannot start is said now, not after the agent is placed.
+        if (ProgramCheck.Refusal(config, commandLine[0], envFile, environment.WorkingDirectory, podDirectory is not null) is { } refusal)
+        {
+            environment.Console.Error.WriteLine(refusal.Line);
+            return refusal.ExitCode;
+        }
+
         var replicas = new ReplicaHook();
         return await WithAgentAsync(
             config, environment, loggers, $"'{commandLine[0]}'",

@@ -11,9 +11,11 @@ public static class ProgramResolver
 
     /// <summary>
     /// Returns the path to exec (relative to the working directory when <paramref name="program"/>
-    /// or a PATH entry is), or an error message and the exit code to use.
+    /// or a PATH entry is), or an error message and the exit code to use. Relative paths are looked
+    /// up from <paramref name="workingDirectory"/> (null: this process's current directory, as in
+    /// the launcher, which runs in the program's).
     /// </summary>
-    public static (string? Path, string? Error, int ExitCode) Resolve(string program, string? pathVariable)
+    public static (string? Path, string? Error, int ExitCode) Resolve(string program, string? pathVariable, string? workingDirectory = null)
     {
         if (program.Length == 0)
         {
@@ -22,19 +24,19 @@ public static class ProgramResolver
 
         if (program.Contains('/'))
         {
-            return Check(program, program);
+            return Check(program, program, workingDirectory);
         }
 
         string? firstNonExecutable = null;
-        foreach (var directory in (pathVariable ?? DefaultPath).Split(':'))
+        foreach (var directory in SearchPath(pathVariable))
         {
             var candidate = Path.Combine(directory.Length == 0 ? "." : directory, program);
-            if (!File.Exists(candidate))
+            if (!File.Exists(Local(candidate, workingDirectory)))
             {
                 continue;
             }
 
-            if (FileCalls.CanExecute(candidate))
+            if (FileCalls.CanExecute(Local(candidate, workingDirectory)))
             {
                 return (candidate, null, 0);
             }
@@ -47,19 +49,25 @@ public static class ProgramResolver
             : (null, $"doppel: {program}: command not found", NotFoundExitCode);
     }
 
-    private static (string? Path, string? Error, int ExitCode) Check(string path, string shown)
+    /// <summary>The directories PATH names, in order (an empty entry is the working directory); the shell's default when PATH is not set.</summary>
+    public static string[] SearchPath(string? pathVariable) => (pathVariable ?? DefaultPath).Split(':');
+
+    private static string Local(string path, string? workingDirectory) => workingDirectory is null ? path : Path.GetFullPath(path, workingDirectory);
+
+    private static (string? Path, string? Error, int ExitCode) Check(string path, string shown, string? workingDirectory)
     {
-        if (Directory.Exists(path))
+        var local = Local(path, workingDirectory);
+        if (Directory.Exists(local))
         {
             return (null, $"doppel: {shown}: Is a directory", NotExecutableExitCode);
         }
 
-        if (!File.Exists(path))
+        if (!File.Exists(local))
         {
             return (null, $"doppel: {shown}: No such file or directory", NotFoundExitCode);
         }
 
-        return FileCalls.CanExecute(path)
+        return FileCalls.CanExecute(local)
             ? (path, null, 0)
             : (null, $"doppel: {shown}: Permission denied", NotExecutableExitCode);
     }

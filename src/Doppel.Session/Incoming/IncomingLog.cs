@@ -33,6 +33,9 @@ internal static partial class IncomingLog
     [LoggerMessage(EventId = 408, Level = LogLevel.Information, Message = "incoming: the agent does not mirror port {Port}: {Reason}")]
     public static partial void MirrorUnsupported(ILogger logger, int port, string reason);
 
+    [LoggerMessage(EventId = 409, Level = LogLevel.Information, Message = "incoming: the local app at {App} does not speak HTTP/2 over cleartext (h2c); its HTTP/2 clients' requests reach it over HTTP/1.1")]
+    public static partial void H2cRefused(ILogger logger, IPEndPoint app);
+
     [LoggerMessage(EventId = 420, Level = LogLevel.Warning, Message = "incoming: the listener watch stopped (closed listeners stay subscribed until the session ends): {Reason}")]
     public static partial void ListenerWatchFailed(ILogger logger, string reason);
 

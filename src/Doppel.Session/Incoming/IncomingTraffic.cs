@@ -61,6 +61,8 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private readonly ConcurrentDictionary<IncomingPort, bool> _seenListening = new(ReferenceEqualityComparer.Instance);
     private readonly bool _flushConnections;
     private readonly HttpMessageInvoker _http;
+    // What the local apps showed of h2c, kept across the Serve calls of reconnects.
+    private readonly LocalAppProtocols _appProtocols = new();
     private AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? _call;
     private CancellationTokenSource? _callServes;
     private readonly bool _watchListeners;
@@ -423,7 +425,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 return (lease.Incoming, lease);
             },
             call.ResponseStream.Current.Welcome.SessionId,
-            new ServeWork(_http, AppFor, Counts, _logger, Delivered, wholeResponses: call.ResponseStream.Current.Welcome.WholeMessages),
+            new ServeWork(_http, AppFor, Counts, _logger, Delivered, wholeResponses: call.ResponseStream.Current.Welcome.WholeMessages, protocols: _appProtocols),
             _tasks,
             _logger,
             serves.Token);

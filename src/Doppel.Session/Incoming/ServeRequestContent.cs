@@ -25,7 +25,7 @@ internal sealed class ServeRequestContent(IAsyncStreamReader<ServeServerMessage>
     private const int Sending = 1;
     private const int Closed = 2;
 
-    private readonly TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _sent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ByteString? _whole;
     private int _state;
     private bool _ended;
@@ -61,6 +61,31 @@ internal sealed class ServeRequestContent(IAsyncStreamReader<ServeServerMessage>
             }
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// Makes the body ready to be sent again after a send that failed (the app refused h2c, so the
+    /// request goes again over HTTP/1.1): true for a whole request (its bytes are at hand; waits
+    /// until the failed send has stopped writing them) and for a body of which nothing has been
+    /// read from the call yet; false for a streamed body already partly read (those bytes are gone).
+    /// </summary>
+    public async Task<bool> TryRewindAsync()
+    {
+        var state = Volatile.Read(ref _state);
+        if (state == NotStarted)
+        {
+            return true;
+        }
+
+        if (_whole is null || state != Sending)
+        {
+            return false;
+        }
+
+        await _sent.Task.ConfigureAwait(false);
+        _sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _state, NotStarted);
         return true;
     }
 

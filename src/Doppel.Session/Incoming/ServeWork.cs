@@ -27,9 +27,13 @@ namespace Doppel.Session.Incoming;
 /// A request_head with end set is a whole request (its body inline, nothing more on the call);
 /// with <c>wholeResponses</c> (the agent's welcome said whole_messages) a response that has
 /// ended within one chunk goes back as one response_head with body and end.
+/// An HTTP/2 request to an app that refuses h2c goes again over HTTP/1.1 (<see cref="LocalAppProtocols"/>);
+/// its response still reaches the client over HTTP/2 (the agent serves the client).
 /// </summary>
-internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null, bool wholeResponses = false)
+internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null, bool wholeResponses = false, LocalAppProtocols? protocols = null)
 {
+    private readonly LocalAppProtocols _protocols = protocols ?? new LocalAppProtocols();
+
     // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the replay sets itself.
     private static readonly HashSet<string> s_requestSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -81,11 +85,11 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             return false;
         }
 
-        using var request = Request(head, app, body);
+        HttpRequestMessage request;
         HttpResponseMessage response;
         try
         {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            (request, response) = await SendAsync(head, app, body, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e)
         {
@@ -95,6 +99,7 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             return false;
         }
 
+        using (request)
         using (response)
         {
             var upgraded = response.StatusCode == HttpStatusCode.SwitchingProtocols
@@ -131,6 +136,56 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         }
 
         return await body.FinishAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends the replay of <paramref name="head"/> to <paramref name="app"/>: over HTTP/1.1 when the
+    /// request was HTTP/2 and the app refused h2c before; when it refuses h2c now, again over
+    /// HTTP/1.1 if the body can be sent again (<see cref="ServeRequestContent.TryRewindAsync"/>),
+    /// else the failure stands (and later requests go over HTTP/1.1). Returns the request that got
+    /// the response (to dispose with it).
+    /// </summary>
+    private async Task<(HttpRequestMessage Request, HttpResponseMessage Response)> SendAsync(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, CancellationToken cancellationToken)
+    {
+        var request = Request(head, app, body, http1Only: _protocols.Http1Only(app));
+        try
+        {
+            var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.Version == HttpVersion.Version20)
+            {
+                _protocols.AnsweredH2c(app);
+            }
+
+            return (request, response);
+        }
+        catch (HttpRequestException e) when (request.Version == HttpVersion.Version20 && !cancellationToken.IsCancellationRequested)
+        {
+            if (!await _protocols.RefusedH2cAsync(app, e, cancellationToken).ConfigureAwait(false))
+            {
+                request.Dispose();
+                throw;
+            }
+
+            IncomingLog.H2cRefused(logger, app);
+            if (!await body.TryRewindAsync().ConfigureAwait(false))
+            {
+                request.Dispose();
+                throw new HttpRequestException(HttpRequestError.HttpProtocolError, $"it does not speak HTTP/2 over cleartext (h2c), and this request's body was already on its way; later HTTP/2 requests reach it over HTTP/1.1 ({e.Message})", e);
+            }
+
+            // Not disposed: that would dispose the body, which the HTTP/1.1 request sends.
+            request = Request(head, app, body, http1Only: true);
+        }
+
+        try
+        {
+            return (request, await http.SendAsync(request, cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            request.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One whole TCP connection; the call ends with it (false).</summary>
@@ -289,12 +344,15 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     private static Task Write(IAsyncStreamWriter<ServeClientMessage> writer, ServeClientMessage message, bool mirror, CancellationToken cancellationToken) =>
         mirror && message.MessageCase == ServeClientMessage.MessageOneofCase.Data ? Task.CompletedTask : writer.WriteAsync(message, cancellationToken);
 
-    /// <summary>The replayed request: same method, target, version and headers, to the app's address.</summary>
-    internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body)
+    /// <summary>
+    /// The replayed request: same method, target, version and headers, to the app's address;
+    /// <paramref name="http1Only"/>: an HTTP/2 request goes as HTTP/1.1 (the app refused h2c).
+    /// </summary>
+    internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, bool http1Only = false)
     {
         var version = head.Version switch
         {
-            "HTTP/2" or "HTTP/2.0" => HttpVersion.Version20,
+            "HTTP/2" or "HTTP/2.0" when !http1Only => HttpVersion.Version20,
             "HTTP/1.0" => HttpVersion.Version10,
             _ => HttpVersion.Version11,
         };
@@ -303,14 +361,16 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             Version = version,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+        var http2 = head.Version is "HTTP/2" or "HTTP/2.0";
         var headers = head.Headers;
-        var upgrade = version == HttpVersion.Version11 && headers.FirstOrDefault(h => h.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) is not null;
+        var upgrade = !http2 && version == HttpVersion.Version11 && headers.FirstOrDefault(h => h.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) is not null;
         var contentLength = headers.FirstOrDefault(h => h.Name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))?.Value;
         var chunked = headers.Any(h => h.Name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase));
 
-        // HTTP/1.x says whether a body follows; an HTTP/2 request may stream one without a length.
-        // A whole request (request_head with end) has exactly the body it carries.
-        var hasBody = head.End is not null ? !head.Body.IsEmpty : contentLength is { } length ? length.Trim() != "0" : chunked || version == HttpVersion.Version20;
+        // HTTP/1.x says whether a body follows; an HTTP/2 request may stream one without a length
+        // (sent chunked when it goes to an HTTP/1.1-only app). A whole request (request_head with
+        // end) has exactly the body it carries.
+        var hasBody = head.End is not null ? !head.Body.IsEmpty : contentLength is { } length ? length.Trim() != "0" : chunked || http2;
         if (hasBody)
         {
             request.Content = body;

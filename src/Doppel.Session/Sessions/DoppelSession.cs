@@ -285,7 +285,7 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
 
     /// <summary>The program's absolute path, found as the launcher will find it (to keep it local); null when not found.</summary>
     private static string? ExecutablePath(string program, IReadOnlyDictionary<string, string> variables, string workingDirectory) =>
-        ProgramResolver.Resolve(program, variables.GetValueOrDefault("PATH")).Path is { } path ? Path.GetFullPath(path, workingDirectory) : null;
+        ProgramResolver.Resolve(program, variables.GetValueOrDefault("PATH"), workingDirectory).Path is { } path ? Path.GetFullPath(path, workingDirectory) : null;
 
     internal static string Describe(TargetInfo info, TargetConfig target, string? targetlessPlace = null) => info.Targetless
         ? $"session: targetless{(targetlessPlace is not null ? " " + targetlessPlace : target.Namespace is { Length: > 0 } ns ? $" in network namespace {ns}" : string.Empty)}"

@@ -78,4 +78,50 @@ public sealed class OptionErrorTests
 
         Assert.Equal(0, help.ExitCode);
     }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task AnUnsupportedOutputFormatOrTargetTypeNamesTheAcceptedValues(string binary)
+    {
+        using var dir = new TempDir();
+
+        var status = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "status", "-o", "yaml");
+        var statusTypo = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "status", "--output=jsn");
+        var ls = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "ls", "-o", "yaml");
+        var kind = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "ls", "-t", "pod", "-t", "pods");
+
+        Assert.Equal((ExitCodes.ConfigError, "error: -o takes text or json, not 'yaml'.\nRun 'doppel status --help' to see the usage.\n"), (status.ExitCode, status.StdErr));
+        Assert.Equal((ExitCodes.ConfigError, "error: --output takes text or json, not 'jsn' (did you mean 'json'?).\nRun 'doppel status --help' to see the usage.\n"), (statusTypo.ExitCode, statusTypo.StdErr));
+        Assert.Equal((ExitCodes.ConfigError, "error: -o takes text or json, not 'yaml'.\nRun 'doppel ls --help' to see the usage.\n"), (ls.ExitCode, ls.StdErr));
+        Assert.Equal(
+            (ExitCodes.ConfigError, "error: -t takes pod, deployment, rollout, job, cronjob, statefulset, service or replicaset, not 'pods' (did you mean 'pod'?).\nRun 'doppel ls --help' to see the usage.\n"),
+            (kind.ExitCode, kind.StdErr));
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task AMissingOrUnknownCommandAStrayWordAndAMissingArgumentAreOneSentenceEach(string binary)
+    {
+        using var dir = new TempDir();
+        const string Commands = "exec, verify-config, schema, ls, status or port-forward";
+
+        var cases = new (string[] Args, string Expected)[]
+        {
+            ([], $"error: doppel needs a command: {Commands}.\nRun 'doppel --help' to see the usage.\n"),
+            (["stauts"], $"error: 'stauts' is not a doppel command; use {Commands}.\nRun 'doppel --help' to see the usage.\n"),
+            (["--bogus"], $"error: '--bogus' is not an option of doppel; give a command first: {Commands}.\nRun 'doppel --help' to see the usage.\n"),
+            (["status", "extra"], "error: 'extra' is not an option or argument of doppel status.\nRun 'doppel status --help' to see the usage.\n"),
+            (["schema", "extra"], "error: 'extra' is not an option or argument of doppel schema.\nRun 'doppel schema --help' to see the usage.\n"),
+            (["verify-config", "a.json", "b.json"], "error: 'b.json' is not an option or argument of doppel verify-config.\nRun 'doppel verify-config --help' to see the usage.\n"),
+            (["verify-config"], "error: doppel verify-config needs its PATH argument (The configuration file (.json, .jsonc, .toml, .yaml, .yml)).\nRun 'doppel verify-config --help' to see the usage.\n"),
+        };
+        foreach (var (args, expected) in cases)
+        {
+            var (code, stdout, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, args);
+
+            Assert.True(code == ExitCodes.ConfigError, $"doppel {string.Join(' ', args)}: exit {code}: {stderr}");
+            Assert.Equal(string.Empty, stdout);
+            Assert.Equal(expected, stderr);
+        }
+    }
 }

@@ -171,6 +171,26 @@ public sealed partial class SignalTests
 
     [Theory]
     [MemberData(nameof(Binaries))]
+    public async Task AProgramWhoseSigintHandlerEndsItGetsNoWaitingLine(string binary)
+    {
+        // The new-user tryout's program: its handler prints and exits 0 at the first Ctrl+C.
+        const string Program = "import signal, time\nsignal.signal(signal.SIGINT, lambda *a: print('bye', flush=True) or exit(0))\nprint('program-ready', flush=True)\ntime.sleep(60)\n";
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            await using var run = DoppelRun.OnTerminal(binary, AgentEnvironment(), "exec", "-t", "targetless", "--", "python3", "-c", Program);
+            await run.WaitForAsync("program-ready", Timeout);
+
+            await run.PressCtrlCAsync();
+            var code = await run.WaitForExitAsync(Timeout);
+
+            Assert.True(code == 0, $"attempt {attempt}: exit code {code}\n{run.Output}");
+            Assert.Contains("bye", run.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("doppel: waiting for", run.Output, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
     public async Task AShellWhoseTrapCatchesCtrlCIsLeftAloneEveryTime(string binary)
     {
         // dash blocks every signal for a moment around its wait for `sleep 0.1` and while its handler

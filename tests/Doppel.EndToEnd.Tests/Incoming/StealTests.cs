@@ -34,4 +34,58 @@ public sealed class StealTests(ClusterFixture fixture)
         Assert.Contains("incoming: steal :80: 0 requests, 1 connection\n", exited.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("error:", exited.Stderr, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// A client that speaks h2c (curl with prior knowledge) to a port stolen with a filter, while
+    /// the program speaks HTTP/1.x only: the session replays the request over HTTP/1.1 and the
+    /// client gets the program's answer over HTTP/2, the first time and after.
+    /// </summary>
+    [Theory]
+    [InlineData("python")] // python3 -m http.server: HTTP/1.0
+    [InlineData("busybox")] // busybox httpd
+    [InlineData("node")] // node's http module
+    public async Task AnH2cClientReachesAnHttp11OnlyProgramThroughAFilteredSteal(string server)
+    {
+        var www = Path.Combine(fixture.WorkDirectory, $"h2c-{server}");
+        Directory.CreateDirectory(www);
+        File.WriteAllText(Path.Combine(www, "who"), $"local {server}\n");
+        string command = server switch
+        {
+            "python" => $"exec {ClusterFixture.Python} -m http.server 80 --directory {www}",
+            "busybox" => $"exec busybox httpd -f -p 80 -h {www}",
+            _ => $"exec /usr/bin/node -e \"require('http').createServer((q, s) => s.end('local node\\n')).listen(80)\"",
+        };
+        var config = fixture.WriteFile($"h2c-{server}.json", """
+            {"feature": {"network": {"incoming": {"mode": "steal", "http_filter": {"header_filter": "^X-Dev-User: alice$"}}}}}
+            """);
+        await using var doppel = fixture.Start(["-v", "-f", config, "-t", $"pid/{fixture.Backend.Pid}", "--", "sh", "-c", command]);
+        string[] h2c = ["--http2-prior-knowledge", "-w", "|%{http_version}\n"];
+        string[] alice = [.. h2c, "-H", "X-Dev-User: alice"];
+        var url = $"http://{fixture.Backend.IP}/who";
+
+        // The subscription follows the listen asynchronously: until it is in place the pod's app
+        // (HTTP/1.1 only, with no agent in between yet) fails curl's h2c (no HTTP/2 answer: "|0").
+        var limit = Stopwatch.StartNew();
+        string first;
+        do
+        {
+            first = await CurlAsync([.. alice, url]);
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the program never got the request; last answer: {first}\n{doppel.SoFar}");
+        }
+        while (!first.Contains("|2\n", StringComparison.Ordinal));
+
+        var again = await CurlAsync([.. alice, url]);
+        var others = await CurlAsync([.. h2c, url]);
+
+        Assert.True($"local {server}\n|2\n" == first, $"first: {first}\n{doppel.SoFar}");
+        Assert.Equal($"local {server}\n|2\n", again);
+        Assert.Equal($"{ClusterFixture.BackendBody}|2\n", others);
+        Assert.DoesNotContain("error:", doppel.SoFar.Stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<string> CurlAsync(IReadOnlyList<string> arguments)
+    {
+        var result = await fixture.Other.ExecInNetworkAsync(["curl", "-sS", "-m", "10", .. arguments], CancellationToken.None);
+        return result.StandardOutput + result.StandardError;
+    }
 }

@@ -28,6 +28,7 @@ public sealed class IncomingSessionTests(IncomingClusterFixture cluster) : IClas
     [Theory]
     [InlineData("--http1.1", HttpProtocols.Http1, "HTTP/1.1")]
     [InlineData("--http2-prior-knowledge", HttpProtocols.Http2, "HTTP/2")]
+    [InlineData("--http2-prior-knowledge", HttpProtocols.Http1, "HTTP/1.1")] // an HTTP/1.1-only app: the replay falls back
     public async Task AFilteredStealBringsAlicesRequestsToHerAppAndLeavesTheRestWithThePod(string curlVersion, HttpProtocols protocols, string protocol)
     {
         await using var agent = await AgentUnderTest.StartAsync($"pid/{cluster.Backend.Pid}");

@@ -219,6 +219,114 @@ public sealed class ServeWorkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnH2cGetToAnHttp11OnlyAppIsReplayedOverHttp11()
+    {
+        var line = new ServeLine();
+        var head = Head("GET", "/who", "HTTP/2");
+        head.End = new HttpMessageEnd();
+
+        var more = await Work(_http1).ServeHttpAsync(head, line.Reader, line.Writer, Timeout);
+
+        var answer = await line.NextAsync(Timeout);
+        Assert.True(answer.MessageCase == ServeClientMessage.MessageOneofCase.ResponseHead, answer.ToString());
+        var body = Encoding.UTF8.GetString((await line.ReadBodyAsync(Timeout)).Body);
+        Assert.Equal(200u, answer.ResponseHead.Status);
+        Assert.Contains("host=web.example:80;", body, StringComparison.Ordinal);
+        Assert.Contains(";proto=HTTP/1.1;", body, StringComparison.Ordinal);
+        Assert.True(more);
+        Assert.Equal(0, _counts.FailedCount);
+    }
+
+    [Fact]
+    public async Task AWholeH2cPostToPythonsHttpServerKeepsItsBodyAndLaterH2cRequestsGoStraightToHttp11()
+    {
+        await using var python = await PythonHttpApp.StartAsync(Timeout);
+        var work = Work(python.EndPoint);
+        var post = Head("POST", "/orders", "HTTP/2", ("content-type", "text/plain"));
+        post.Body = ByteString.CopyFromUtf8("two apples");
+        post.End = new HttpMessageEnd();
+        var get = Head("GET", "/orders/1", "HTTP/2");
+        get.End = new HttpMessageEnd();
+
+        var postLine = new ServeLine();
+        var postMore = await work.ServeHttpAsync(post, postLine.Reader, postLine.Writer, Timeout);
+        var postAnswer = await postLine.NextAsync(Timeout);
+        var postBody = await postLine.ReadBodyAsync(Timeout);
+        var getLine = new ServeLine();
+        var getMore = await work.ServeHttpAsync(get, getLine.Reader, getLine.Writer, Timeout);
+        var getAnswer = await getLine.NextAsync(Timeout);
+        var getBody = await getLine.ReadBodyAsync(Timeout);
+
+        Assert.True(postAnswer.MessageCase == ServeClientMessage.MessageOneofCase.ResponseHead, postAnswer.ToString());
+        Assert.Equal(200u, postAnswer.ResponseHead.Status);
+        Assert.Equal("python HTTP/1.1 POST /orders host=web.example:80 body=two apples\n", Encoding.UTF8.GetString(postBody.Body));
+        Assert.True(getAnswer.MessageCase == ServeClientMessage.MessageOneofCase.ResponseHead, getAnswer.ToString());
+        Assert.Equal("python HTTP/1.1 GET /orders/1 host=web.example:80 body=\n", Encoding.UTF8.GetString(getBody.Body));
+        Assert.True(postMore && getMore);
+        // The request's refused preface and the probe's, then each request once: the second never tried h2c.
+        Assert.Equal(["PRI * HTTP/2.0", "PRI * HTTP/2.0", "POST /orders HTTP/1.1", "GET /orders/1 HTTP/1.1"], await python.RequestLinesAsync(4, Timeout));
+        Assert.Equal(0, _counts.FailedCount);
+    }
+
+    [Fact]
+    public async Task AStreamedH2cBodyReachesAnHttp11OnlyAppChunkedOnceTheAppIsKnown()
+    {
+        await using var python = await PythonHttpApp.StartAsync(Timeout);
+        var work = Work(python.EndPoint);
+        var first = Head("GET", "/", "HTTP/2");
+        first.End = new HttpMessageEnd();
+        var firstLine = new ServeLine();
+        await work.ServeHttpAsync(first, firstLine.Reader, firstLine.Writer, Timeout);
+        var firstAnswer = await firstLine.NextAsync(Timeout);
+        Assert.True(firstAnswer.ResponseHead?.Status == 200u, firstAnswer.ToString());
+        await firstLine.ReadBodyAsync(Timeout);
+
+        var line = new ServeLine();
+        var serving = work.ServeHttpAsync(Head("POST", "/upload", "HTTP/2"), line.Reader, line.Writer, Timeout); // no length: the body streams
+        await line.SendAsync(Data("first "));
+        await line.SendAsync(Data("second"));
+        await line.SendAsync(End());
+        var answer = await line.NextAsync(Timeout);
+        var (body, _) = await line.ReadBodyAsync(Timeout);
+
+        Assert.True(answer.MessageCase == ServeClientMessage.MessageOneofCase.ResponseHead, answer.ToString());
+        Assert.Equal("python HTTP/1.1 POST /upload host=web.example:80 body=first second\n", Encoding.UTF8.GetString(body));
+        Assert.True(await serving);
+        Assert.Equal(["PRI * HTTP/2.0", "PRI * HTTP/2.0", "GET / HTTP/1.1", "POST /upload HTTP/1.1"], await python.RequestLinesAsync(4, Timeout));
+    }
+
+    [Fact]
+    public async Task TheH2cProbeTellsAnH2cAppFromHttp1OnlyOnesAndFromNobody()
+    {
+        await using var python = await PythonHttpApp.StartAsync(Timeout);
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        Assert.True(await LocalAppProtocols.ProbeAsync(_h2c, Timeout));
+        Assert.False(await LocalAppProtocols.ProbeAsync(_http1, Timeout)); // Kestrel: a GOAWAY, not SETTINGS
+        Assert.False(await LocalAppProtocols.ProbeAsync(python.EndPoint, Timeout)); // an HTTP/1.0 505
+        Assert.Null(await LocalAppProtocols.ProbeAsync((IPEndPoint)closed.LocalEndPoint!, Timeout)); // nothing listens
+    }
+
+    [Fact]
+    public async Task AnH2cRequestToAnAppThatIsNotListeningIsAnErrorForThe502()
+    {
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var nobody = (IPEndPoint)closed.LocalEndPoint!; // bound, never listening: connections are refused
+        var head = Head("GET", "/", "HTTP/2");
+        head.End = new HttpMessageEnd();
+        var line = new ServeLine();
+
+        var more = await Work(nobody).ServeHttpAsync(head, line.Reader, line.Writer, Timeout);
+
+        var error = await line.NextAsync(Timeout);
+        Assert.False(more);
+        Assert.Equal(111, error.Error.Errno);
+        Assert.Equal(1, _counts.FailedCount);
+    }
+
+    [Fact]
     public async Task AnUpgradeBecomesAByteRelayAndEndsTheCall()
     {
         var line = new ServeLine();
