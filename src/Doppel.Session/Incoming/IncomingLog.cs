@@ -12,7 +12,7 @@ internal static partial class IncomingLog
     [LoggerMessage(EventId = 401, Level = LogLevel.Debug, Message = "incoming: listener {Local} (asked for port {Requested}) is left alone by the configuration")]
     public static partial void ListenerIgnored(ILogger logger, IPEndPoint local, int requested);
 
-    [LoggerMessage(EventId = 402, Level = LogLevel.Warning, Message = "incoming: the Subscribe call ended: {Reason}")]
+    [LoggerMessage(EventId = 402, Level = LogLevel.Debug, Message = "incoming: the Subscribe call ended: {Reason}")]
     public static partial void SubscribeEnded(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 403, Level = LogLevel.Debug, Message = "incoming: a Serve call ended: {Reason}")]

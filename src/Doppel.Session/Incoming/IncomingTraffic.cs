@@ -469,10 +469,20 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         IncomingLog.SubscribeEnded(_logger, reason);
         if (!_ports.IsEmpty)
         {
-            _error($"the agent ended this session's incoming subscriptions ({reason}); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app until doppel has subscribed them again, once the agent is back.");
+            _error($"the session's incoming subscriptions at the agent were lost ({Short(reason)}: the agent ended or the connection to it broke); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app until doppel has subscribed them again, once the agent is back.");
         }
 
         _listeners.Writer.TryWrite(new Change(ChangeKind.Lost, Call: call));
+    }
+
+    /// <summary>A reason's first sentence, at most 120 characters: a gRPC status detail carries the whole exception chain.</summary>
+    private static string Short(string reason)
+    {
+        var end = reason.IndexOfAny(['\n', '(']);
+        var sentence = end > 0 ? reason[..end] : reason;
+        var stop = sentence.IndexOf(". ", StringComparison.Ordinal);
+        sentence = (stop > 0 ? sentence[..stop] : sentence).TrimEnd(' ', '.', ':');
+        return sentence.Length <= 120 ? sentence : sentence[..117] + "...";
     }
 
     private void Subscribed(PortSubscribed subscribed)
