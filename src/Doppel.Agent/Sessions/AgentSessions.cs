@@ -11,7 +11,8 @@ namespace Doppel.Agent.Sessions;
 /// opened:
 /// <code>
 ///   Hello ──────────────────────────────► record (id from doppel-session-id, or made up) + this connection
-///   any call with doppel-session-id ────► ties its connection to that session (once per connection)
+///   any call with doppel-session-id ────► ties its connection to that session (once per connection);
+///                                         a session with no Hello here takes the one in doppel-session-hello-bin
 ///   connection closes (Wrap) ───────────► the session's last one: no longer listed
 /// </code>
 /// A session that vanishes (killed, its port-forward gone) is dropped when its connections close —
@@ -47,7 +48,13 @@ internal sealed class AgentSessions(TimeProvider time)
         ArgumentNullException.ThrowIfNull(context);
         if (context.Request.Headers.TryGetValue(SessionMetadata.Key, out var id) && id.Count == 1 && !string.IsNullOrEmpty(id[0]))
         {
-            Bind(id[0]!, context.Connection.Id);
+            var session = Bind(id[0]!, context.Connection.Id);
+
+            // A session that never said Hello to this agent (it reconnected to an agent placed anew) says who it is with every call.
+            if (session.Hello is null && context.Request.Headers.TryGetValue(SessionMetadata.HelloKey, out var hello) && hello.Count == 1)
+            {
+                session.Hello = SessionMetadata.DecodeHello(hello[0]);
+            }
         }
     }
 

@@ -85,22 +85,24 @@ public sealed class AgentConnection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(connect);
         var sessionId = SessionMetadata.NewId();
-        var control = Channel(connect, sessionId, token);
-        var relay = new RelayLanes(() => Channel(connect, sessionId, token));
+        var request = new HelloRequest
+        {
+            MinVersion = ProtocolVersion.MinimumSupported,
+            MaxVersion = ProtocolVersion.Current,
+            ClientVersion = clientVersion,
+            SessionName = sessionName,
+            User = UserName(),
+            Machine = System.Environment.MachineName,
+            Pid = System.Environment.ProcessId,
+        };
+        var who = new SessionHeaders(sessionId, SessionMetadata.EncodeHello(request));
+        var control = Channel(connect, who, token);
+        var relay = new RelayLanes(() => Channel(connect, who, token));
         try
         {
             var agent = new AgentService.AgentServiceClient(control);
             var hello = await agent.HelloAsync(
-                new HelloRequest
-                {
-                    MinVersion = ProtocolVersion.MinimumSupported,
-                    MaxVersion = ProtocolVersion.Current,
-                    ClientVersion = clientVersion,
-                    SessionName = sessionName,
-                    User = UserName(),
-                    Machine = System.Environment.MachineName,
-                    Pid = System.Environment.ProcessId,
-                },
+                request,
                 deadline: DateTime.UtcNow + ConnectTimeout + ConnectTimeout,
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             return new AgentConnection(address, sessionId, hello, control, relay);
@@ -135,7 +137,7 @@ public sealed class AgentConnection : IDisposable
     public static GrpcChannel OpenChannel(IAgentTransport transport)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        return Channel(transport.ConnectAsync, sessionId: null, transport.Token is null ? null : () => transport.Token);
+        return Channel(transport.ConnectAsync, session: null, transport.Token is null ? null : () => transport.Token);
     }
 
     /// <summary>The metadata key a cluster agent's token travels in (Doppel.Kubernetes.Agents.AgentSharing.TokenMetadataKey).</summary>
@@ -152,7 +154,7 @@ public sealed class AgentConnection : IDisposable
     /// <paramref name="sessionId"/> (null: none, e.g. <c>doppel status</c>) and the token
     /// <paramref name="token"/> gives at the call (null: none) go with every call.
     /// </summary>
-    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, string? sessionId, Func<string?>? token)
+    private static GrpcChannel Channel(Func<CancellationToken, ValueTask<Stream>> connect, SessionHeaders? session, Func<string?>? token)
     {
         var retryable = new RetryPolicy
         {
@@ -188,7 +190,7 @@ public sealed class AgentConnection : IDisposable
             "http://doppel-agent",
             new GrpcChannelOptions
             {
-                HttpHandler = sessionId is null && token is null ? handler : new CallHeaders(sessionId, token) { InnerHandler = handler },
+                HttpHandler = session is null && token is null ? handler : new CallHeaders(session, token) { InnerHandler = handler },
                 DisposeHttpClient = true,
 
                 // While a local agent is being restarted its socket refuses connections: a call
@@ -211,18 +213,22 @@ public sealed class AgentConnection : IDisposable
             });
     }
 
+    /// <summary>The session's id and its Hello (<see cref="SessionMetadata.HelloKey"/>), sent with every call.</summary>
+    private sealed record SessionHeaders(string Id, string Hello);
+
     /// <summary>
-    /// Adds <c>doppel-session-id</c> and the agent's token to every request of a channel (every
+    /// Adds <c>doppel-session-id</c>, the session's Hello and the agent's token to every request of a channel (every
     /// gRPC call is one HTTP/2 request; cheaper than an interceptor per client, and covers every
     /// client of the channel): headers only, no per-call await.
     /// </summary>
-    private sealed class CallHeaders(string? sessionId, Func<string?>? token) : DelegatingHandler
+    private sealed class CallHeaders(SessionHeaders? session, Func<string?>? token) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (sessionId is not null)
+            if (session is not null)
             {
-                request.Headers.TryAddWithoutValidation(SessionMetadata.Key, sessionId);
+                request.Headers.TryAddWithoutValidation(SessionMetadata.Key, session.Id);
+                request.Headers.TryAddWithoutValidation(SessionMetadata.HelloKey, session.Hello);
             }
 
             if (token?.Invoke() is { } value)

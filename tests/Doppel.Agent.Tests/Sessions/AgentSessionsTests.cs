@@ -41,6 +41,40 @@ public sealed class AgentSessionsTests
         Assert.Equal(since.ToUnixTimeMilliseconds(), status.ConnectedUnixMs);
     }
 
+    /// <summary>
+    /// A session whose agent was placed anew reaches it without a Hello (its transport reconnects
+    /// by itself): it is still listed with its user, machine and pid, from the Hello every call
+    /// carries (a new user's report: <c>doppel status</c> showed only the session id).
+    /// </summary>
+    [Fact]
+    public void ACallOfASessionThatNeverSaidHelloHereNamesItByTheHelloItCarries()
+    {
+        var sessions = new AgentSessions(new FakeTimeProvider());
+        var call = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        call.Connection.Id = "c9";
+        call.Request.Headers[Doppel.Protocol.SessionMetadata.Key] = "a1";
+        call.Request.Headers[Doppel.Protocol.SessionMetadata.HelloKey] = Doppel.Protocol.SessionMetadata.EncodeHello(Alice).TrimEnd('='); // gRPC may drop the padding
+
+        sessions.Bind(call);
+
+        var status = Assert.Single(sessions.Connected()).ToStatus();
+        Assert.Equal(("alice", "laptop1", 4242, "0.1.0"), (status.User, status.Machine, status.Pid, status.ClientVersion));
+    }
+
+    [Fact]
+    public void AHelloHeaderThatIsNotOneLeavesTheSessionUnnamed()
+    {
+        var sessions = new AgentSessions(new FakeTimeProvider());
+        var call = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        call.Connection.Id = "c9";
+        call.Request.Headers[Doppel.Protocol.SessionMetadata.Key] = "a1";
+        call.Request.Headers[Doppel.Protocol.SessionMetadata.HelloKey] = "not base64 at all!";
+
+        sessions.Bind(call);
+
+        Assert.Equal(string.Empty, Assert.Single(sessions.Connected()).ToStatus().User);
+    }
+
     [Fact]
     public void AHelloWithoutASessionIdIsASessionOfItsConnectionAlone()
     {
