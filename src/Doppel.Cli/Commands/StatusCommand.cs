@@ -314,10 +314,11 @@ internal sealed class StatusCommand : Command
             ["sessions"] = new JsonArray([.. (a.Status?.Sessions ?? []).Select(session => (JsonNode?)new JsonObject
             {
                 ["id"] = session.Id,
-                ["user"] = session.User,
-                ["machine"] = session.Machine,
-                ["pid"] = session.Pid,
-                ["client_version"] = session.ClientVersion,
+                // null where the agent does not know (a session with no Hello there): not "" and 0.
+                ["user"] = session.User.Length == 0 ? null : session.User,
+                ["machine"] = session.Machine.Length == 0 ? null : session.Machine,
+                ["pid"] = session.Pid == 0 ? null : session.Pid,
+                ["client_version"] = session.ClientVersion.Length == 0 ? null : session.ClientVersion,
                 ["since"] = Iso(session.ConnectedUnixMs),
                 ["subscriptions"] = new JsonArray([.. session.Subscriptions.Select(p => (JsonNode?)new JsonObject
                 {
