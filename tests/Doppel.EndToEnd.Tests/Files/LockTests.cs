@@ -177,15 +177,17 @@ public sealed class LockTests(ClusterFixture fixture)
         await File.WriteAllTextAsync(fixture.Bff.HostPath(path), "");
         var locker = fixture.WriteFile("locker.py", Locker);
 
+        // The second session starts the agent (killing a session kills its child processes, and the
+        // agent is the child of the session that started it); the first joins it.
+        await using var second = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "read", "--", ClusterFixture.Python, locker, path, "rb"], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("open", await second.ReadLineAsync(Patience));
         var first = DoppelExecProcess.Start(
             RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, locker, path], fixture.WorkDirectory, keepStdinOpen: true);
         var firstEnded = false;
         try
         {
-            await using var second = DoppelExecProcess.Start(
-                RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "read", "--", ClusterFixture.Python, locker, path, "rb"], fixture.WorkDirectory, keepStdinOpen: true);
             Assert.Equal("open", await first.ReadLineAsync(Patience));
-            Assert.Equal("open", await second.ReadLineAsync(Patience));
 
             await first.WriteLineAsync("flock");
             Assert.Equal("ok", await first.ReadLineAsync(Patience));
