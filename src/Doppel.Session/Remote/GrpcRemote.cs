@@ -140,6 +140,12 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public async ValueTask<LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLocks))
+        {
+            // An agent from before locks: the program's lock call fails as on a file system without them.
+            throw new RemoteFileException(Errno.ENOLCK, $"{path}: the agent takes no locks (it is older than this doppel)");
+        }
+
         var message = new LockRequest
         {
             Path = path,
@@ -165,6 +171,11 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public async ValueTask ReleaseLocksAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(owners);
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLocks))
+        {
+            return;
+        }
+
         var request = new ReleaseLocksRequest();
         request.Owners.Add(owners);
         await Call(c => _agent.Files.ReleaseLocksAsync(request, deadline: Deadline(), cancellationToken: c).ResponseAsync, string.Join(", ", owners), cancellationToken).ConfigureAwait(false);

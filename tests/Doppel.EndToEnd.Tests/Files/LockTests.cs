@@ -170,6 +170,37 @@ public sealed class LockTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task WalModeOnAPodDatabaseFailsWithSqlitesOwnErrorAndLeavesItIntact()
+    {
+        const string ProgramSide = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+            try:
+                print(db.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+                db.execute("INSERT INTO t VALUES ('program')")
+                print("inserted")
+            except sqlite3.OperationalError as e:
+                print(e)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "wal");
+        var path = directory.Path + "/app.db";
+        var hostPath = fixture.Bff.HostPath(path);
+        await RunPythonAsync("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"CREATE TABLE t (who TEXT)\"); db.execute(\"INSERT INTO t VALUES ('pod')\"); db.commit()", hostPath);
+
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("program-wal.py", ProgramSide), path]);
+
+        // SQLite takes the pragma (it only marks the database), and fails at the first use of the WAL index.
+        result.AssertSucceededWith("wal\nunable to open database file\n");
+        // A database already in WAL mode is refused from its first statement.
+        var again = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("program-wal.py", ProgramSide), path]);
+        again.AssertSucceededWith("unable to open database file\n");
+
+        // Intact, without the program's row; the pragma's mark (the header's WAL version) reached the
+        // pod, so pod processes go on in WAL mode with their own index.
+        Assert.Equal("ok ['pod'] wal\n", await RunPythonAsync("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); print(db.execute('PRAGMA integrity_check').fetchone()[0], [r[0] for r in db.execute('SELECT who FROM t')], db.execute('PRAGMA journal_mode').fetchone()[0])", hostPath));
+    }
+
+    [Fact]
     public async Task TwoSessionsContendForOneFlockInThePod()
     {
         await using var directory = PodDirectory.Make(fixture, "two");
@@ -223,6 +254,17 @@ public sealed class LockTests(ClusterFixture fixture)
                 await first.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>Runs a python one-liner as a pod process (on the pod file's host path) and returns its stdout.</summary>
+    private static async Task<string> RunPythonAsync(string code, string hostPath)
+    {
+        var info = new ProcessStartInfo(ClusterFixture.Python, ["-c", code, hostPath]) { RedirectStandardOutput = true };
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync().WaitAsync(Patience);
+        await process.WaitForExitAsync().WaitAsync(Patience);
+        Assert.Equal(0, process.ExitCode);
+        return output;
     }
 
     /// <summary>flock(1) -n on a host path (the pod's file): its exit code, 1 when the lock is held elsewhere.</summary>
