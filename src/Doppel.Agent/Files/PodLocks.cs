@@ -63,6 +63,16 @@ internal sealed class PodLocks
 
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestRetry.Ticks));
+
+            // Released meanwhile (its process closed the file or exited, its connection closed): the
+            // wait ends, and never on an fd number that another owner's open has taken since.
+            lock (_lock)
+            {
+                if (!_fds.TryGetValue((connection, owner), out var current) || current != fd)
+                {
+                    return (Errno.EINTR, range);
+                }
+            }
         }
     }
 
@@ -95,6 +105,28 @@ internal sealed class PodLocks
     }
 
     private static int Attempt(SafeFileHandle fd, bool flock, bool test, ref LockRange range)
+    {
+        // Held for the call: a release meanwhile closes the fd after it, not under it.
+        var added = false;
+        try
+        {
+            fd.DangerousAddRef(ref added);
+            return AttemptHeld(fd, flock, test, ref range);
+        }
+        catch (ObjectDisposedException)
+        {
+            return Errno.EINTR; // released before the call
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
+
+    private static int AttemptHeld(SafeFileHandle fd, bool flock, bool test, ref LockRange range)
     {
         if (flock)
         {

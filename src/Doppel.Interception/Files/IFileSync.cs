@@ -134,6 +134,13 @@ public interface IFileSync
     void ApplyAttributes(string remotePath, RemoteAttributes attributes);
 
     /// <summary>
+    /// A lock on the remote file is asked for: from now on the path's write-backs write into the
+    /// remote file itself, so a send (a writer's close, even one whose lock never came) never
+    /// replaces the inode the pod's locks are on.
+    /// </summary>
+    void LockRequested(string remotePath);
+
+    /// <summary>
     /// A lock on the remote file was just granted (NFS's consistency at lock points): when the remote
     /// file changed since the local copy last matched it and the copy holds no unsent writes, the
     /// remote content is read into the local copy in place (same inode: the program's open fds see

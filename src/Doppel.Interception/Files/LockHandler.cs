@@ -162,6 +162,7 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
     private async ValueTask<(int Errno, LockRange? Conflict)> LockAsync(Notification n, int process, string path, int fd, RemoteLock request, CancellationToken cancellationToken)
     {
         var unlock = !request.Test && request.Type == FileLocks.Unlock;
+        _files.LockRequested(path);
         try
         {
             if (unlock)
@@ -212,7 +213,15 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
             }
         }
 
-        return await task.ConfigureAwait(false);
+        try
+        {
+            return await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException && interrupted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The remote side's failure of a cancelled call (gRPC's Cancelled): the program's call was interrupted.
+            throw new OperationCanceledException("The waiting lock call was interrupted.", e, interrupted.Token);
+        }
     }
 
     /// <summary>

@@ -83,7 +83,14 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _listings.MaterializeAsync(remotePath, cancellationToken);
 
     /// <inheritdoc/>
-    public void MarkWritten(string remotePath) => _writeBacks.MarkWritten(remotePath);
+    public void MarkWritten(string remotePath)
+    {
+        // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
+        var fetched = _contents.EntryOf(remotePath);
+        var local = new FileInfo(_tree.LocalPath(remotePath));
+        var copyIsRemote = fetched is not null && local.Exists && local.Length == fetched.Size && new DateTimeOffset(local.LastWriteTimeUtc) == fetched.LastWriteTime;
+        _writeBacks.MarkWritten(remotePath, copyIsRemote);
+    }
 
     /// <inheritdoc/>
     public bool IsWritten(string remotePath) => _writeBacks.IsWritten(remotePath);
@@ -126,6 +133,9 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(deleteRemotely);
         return _writeBacks.DeleteAsync(remotePath, directory, () => deleteRemotely(cancellationToken), () => Forget(remotePath), cancellationToken);
     }
+
+    /// <inheritdoc/>
+    public void LockRequested(string remotePath) => _lockPoints.TryAdd(remotePath, (-1, default));
 
     /// <inheritdoc/>
     /// <remarks>

@@ -136,11 +136,18 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
     }
 
-    public void MarkWritten(string remotePath)
+    /// <param name="remotePath">The path opened for writing.</param>
+    /// <param name="copyIsRemote">
+    /// The local copy is exactly the remote's content (fetched and unchanged since): when the path
+    /// was not written yet, that content counts as sent, so a writer that closes it without writing
+    /// sends nothing (a second open's settle neither).
+    /// </param>
+    public void MarkWritten(string remotePath, bool copyIsRemote = false)
     {
+        var baseline = copyIsRemote && !IsWritten(remotePath) ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
         lock (_state)
         {
-            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written();
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline };
             written.Opens++;
             written.Changes++;
         }

@@ -15,9 +15,13 @@ namespace Doppel.EndToEnd.Tests.Files;
 [Collection(EndToEndCollection.Name)]
 public sealed class LockTests(ClusterFixture fixture)
 {
-    /// <summary>Takes and tests locks on one file (opened read-write, or with the mode in argv[2]), a command per line: flock, funlock, lockf, unlockf, getlk, exit.</summary>
+    /// <summary>
+    /// Takes and tests locks on one file (opened read-write, or with the mode in argv[2]), a command
+    /// per line: flock, funlock, lockf, unlockf, getlk, wait (a waiting lockf), killwaiter (a child's
+    /// waiting lockf, killed after 1 s), exit.
+    /// </summary>
     private const string Locker = """
-        import errno, fcntl, os, struct, sys
+        import errno, fcntl, os, signal, struct, sys, time
         f = open(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "r+b")
         print("open", flush=True)
         for line in sys.stdin:
@@ -36,6 +40,17 @@ public sealed class LockTests(ClusterFixture fixture)
                     kind, _, start, length, pid = struct.unpack("hh4xqqi4x", answer)
                     print({0: "read", 1: "write", 2: "free"}[kind], pid, flush=True)
                     continue
+                elif command == "wait":
+                    print("waiting", flush=True)
+                    fcntl.lockf(f, fcntl.LOCK_EX)
+                elif command == "killwaiter":
+                    child = os.fork()
+                    if child == 0:
+                        fcntl.lockf(open(sys.argv[1], "r+b"), fcntl.LOCK_EX)
+                        os._exit(0)
+                    time.sleep(1)
+                    os.kill(child, signal.SIGKILL)
+                    os.waitpid(child, 0)
                 elif command == "exit":
                     os._exit(0)
                 print("ok", flush=True)
@@ -117,6 +132,42 @@ public sealed class LockTests(ClusterFixture fixture)
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Equal("free 0", await pod.AskAsync("getlk"));
         Assert.Equal("ok", await pod.AskAsync("lockf"));
+    }
+
+    [Fact]
+    public async Task AWaitingLockIsGrantedWhenThePodReleasesItAndAKilledWaiterNeverHoldsIt()
+    {
+        await using var directory = PodDirectory.Make(fixture, "wait");
+        var path = directory.Path + "/data";
+        await File.WriteAllTextAsync(fixture.Bff.HostPath(path), "records\n");
+        var locker = fixture.WriteFile("locker.py", Locker);
+
+        await using var pod = await PodLocker.StartAsync(fixture.Bff.HostPath(path), locker);
+        await using var program = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, locker, path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("open", await program.ReadLineAsync(Patience));
+
+        // A waiter killed while the pod holds the lock: after the pod's unlock the file is free.
+        Assert.Equal("ok", await pod.AskAsync("lockf"));
+        await program.WriteLineAsync("killwaiter");
+        Assert.Equal("ok", await program.ReadLineAsync(Patience));
+        Assert.Equal("ok", await pod.AskAsync("unlockf"));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal("free 0", await pod.AskAsync("getlk"));
+
+        // F_SETLKW waits while the pod holds the lock and gets it once the pod lets go.
+        Assert.Equal("ok", await pod.AskAsync("lockf"));
+        await program.WriteLineAsync("wait");
+        Assert.Equal("waiting", await program.ReadLineAsync(Patience));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.False(program.SoFar.Stdout.Contains("waiting\nok", StringComparison.Ordinal), program.SoFar.ToString());
+        Assert.Equal("ok", await pod.AskAsync("unlockf"));
+        Assert.Equal("ok", await program.ReadLineAsync(Patience));
+        Assert.Equal("write -1", await pod.AskAsync("getlk"));
+
+        await program.WriteLineAsync("exit");
+        var result = await program.WaitAsync(Patience);
+        Assert.True(result.ExitCode == 0, result.ToString());
     }
 
     [Fact]
