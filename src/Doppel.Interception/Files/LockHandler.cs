@@ -25,7 +25,9 @@ namespace Doppel.Interception.Files;
 /// belongs to the open file description, approximated by (process, fd number): a dup'ed or
 /// inherited fd counts as another owner, and the lock goes when the fd it was taken through closes.
 /// A waiting lock (F_SETLKW, flock without LOCK_NB) waits in the agent and is given up when the
-/// program's call is interrupted (its notification no longer valid, checked every 100 ms): the call fails with EINTR.
+/// program's call no longer waits for an answer (its notification is no longer valid, checked every
+/// 100 ms: the thread was killed; a caught signal does not end it, since trapped calls wait
+/// killable-only once received), or when its owner is released (the process exited).
 /// </summary>
 internal sealed class LockHandler : ISyscallHandler, IDisposable
 {
