@@ -266,9 +266,16 @@ public sealed class InterceptedProcess : IAsyncDisposable
             yield return new FileHandler(policy, remote, files!, logger, directories);
         }
 
-        if ((families & SyscallFamilies.FilesWriteThrough) != 0)
+        var writeThrough = (families & SyscallFamilies.FilesWriteThrough) != 0 ? new WriteThroughHandler(files!) : null;
+        if (writeThrough is not null)
         {
-            yield return new WriteThroughHandler(files!);
+            yield return writeThrough;
+        }
+
+        if ((families & SyscallFamilies.FileLocks) != 0)
+        {
+            // After the write-through: its close is this handler's, which pushes through it first.
+            yield return new LockHandler(files!, remote, writeThrough);
         }
 
         if ((families & SyscallFamilies.Hostname) != 0)

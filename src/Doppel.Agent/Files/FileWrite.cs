@@ -19,6 +19,7 @@ namespace Doppel.Agent.Files;
 /// <item>the file is a mount point (a single-file ConfigMap, Secret or subPath mount; rename gives EBUSY): its stx_mnt_id differs from its directory's;</item>
 /// <item>it has other hard links (st_nlink &gt; 1): a rename would leave them with the old content, in place keeps them one file;</item>
 /// <item>it is not a regular file (a FIFO, a device), or the call appends or writes at an offset (nothing to replace);</item>
+/// <item>the session asks for it (<c>in_place</c>: a file it locks keeps its inode); with truncate the file is cut to the bytes' length after the last one, never emptied first;</item>
 /// <item>the directory takes no new file (EACCES, EPERM, EROFS) but the file may be writable, or the agent cannot give the new file the old one's owner.</item>
 /// </list>
 /// Every path is resolved inside the target's root (<see cref="TargetRoot"/>); a final symlink is
@@ -52,7 +53,7 @@ internal sealed class FileWrite : IDisposable
     /// <summary>Opens the file for <paramref name="open"/>; null with the errno when it cannot be written (nothing was changed).</summary>
     public static FileWrite? Open(TargetRoot root, bool targetless, WriteFileOpen open, out int errno)
     {
-        if (!targetless && open.Truncate && !open.Exclusive)
+        if (!targetless && open.Truncate && !open.Exclusive && !open.InPlace)
         {
             var replacement = Replace(root, open, out errno, out var fallBack);
             if (!fallBack)
@@ -64,7 +65,7 @@ internal sealed class FileWrite : IDisposable
         var flags = OpenFlags.WriteOnly
             | (open.Create ? OpenFlags.Create : 0)
             | (open.Exclusive ? OpenFlags.Exclusive : 0)
-            | (open.Truncate ? OpenFlags.Truncate : 0);
+            | (open.Truncate && !open.InPlace ? OpenFlags.Truncate : 0); // in place: cut to length after the last byte
         var fd = root.Open(open.Path, flags, out errno, (int)(open.Mode & 0xFFF));
         return fd is null ? null : new FileWrite(fd, null, null, null);
     }

@@ -55,6 +55,9 @@ internal static class AgentHost
         builder.Services.AddSingleton<IncomingHub>();
         var sessions = new AgentSessions(TimeProvider.System);
         builder.Services.AddSingleton(sessions);
+        var podLocks = new PodLocks();
+        sessions.ConnectionEnded += podLocks.ConnectionClosed; // the kernel drops the locks of a session that went
+        builder.Services.AddSingleton(podLocks);
 
         IdleExit? idle = null;
         string? socketPath = null;

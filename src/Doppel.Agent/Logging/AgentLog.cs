@@ -40,6 +40,10 @@ internal static partial class AgentLog
     [LoggerMessage(EventId = 24, Level = LogLevel.Debug, Message = "file: {Call} {Path}: errno {Errno}")]
     public static partial void FileChanged(ILogger logger, string call, string path, int errno);
 
+    /// <summary>A Lock call: the path, the owner, the type (0 read, 1 write, 2 unlock), the range and the errno (0: done).</summary>
+    [LoggerMessage(EventId = 51, Level = LogLevel.Debug, Message = "file: lock {Path} for {Owner}: type {Type} at {Start}+{Length}: errno {Errno}")]
+    public static partial void FileLocked(ILogger logger, string path, string owner, uint type, long start, long length, int errno);
+
     [LoggerMessage(EventId = 25, Level = LogLevel.Debug, Message = "file: rename {From} to {To}: errno {Errno}")]
     public static partial void FileRenamed(ILogger logger, string from, string to, int errno);
 

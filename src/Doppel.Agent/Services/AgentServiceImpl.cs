@@ -37,6 +37,7 @@ internal sealed class AgentServiceImpl(Target target, AgentSessions sessions, IL
         {
             response.Features.Add(ProtocolFeatures.FilesWrite);
             response.Features.Add(ProtocolFeatures.Incoming);
+            response.Features.Add(ProtocolFeatures.FilesLocks);
         }
 
         return Task.FromResult(response);

@@ -92,7 +92,8 @@ internal sealed partial class FileServiceImpl
             }
         }
 
-        var errno = write.Commit();
+        var errno = open.InPlace && open.Truncate ? RootedFiles.Truncate(write.File, offset) : 0;
+        errno = errno == 0 ? write.Commit() : errno;
         if (errno == 0)
         {
             errno = StatOf(write.File, string.Empty, FileStat.NameOf(open.Path), out var stat);

@@ -15,7 +15,7 @@ namespace Doppel.Agent.Services;
 /// Calls on the target's files, every path resolved inside its root (<see cref="TargetRoot"/>);
 /// reads here, writes in FileServiceImpl.Write.cs.
 /// </summary>
-internal sealed partial class FileServiceImpl(Target target, TargetRoot root, ILogger<FileServiceImpl> logger) : FileService.FileServiceBase
+internal sealed partial class FileServiceImpl(Target target, TargetRoot root, PodLocks locks, ILogger<FileServiceImpl> logger) : FileService.FileServiceBase
 {
     public override Task<StatResponse> Stat(StatRequest request, ServerCallContext context)
     {

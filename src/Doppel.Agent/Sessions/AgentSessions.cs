@@ -81,9 +81,13 @@ internal sealed class AgentSessions(TimeProvider time)
         }
     };
 
+    /// <summary>Raised with the id of every connection that closed (whatever its session): the pod locks it held go (PodLocks).</summary>
+    public event Action<string>? ConnectionEnded;
+
     /// <summary>A connection closed.</summary>
     public void Closed(string connectionId)
     {
+        ConnectionEnded?.Invoke(connectionId);
         if (_connections.TryRemove(connectionId, out var session))
         {
             session.ConnectionClosed(time.GetUtcNow());

@@ -164,7 +164,36 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     {
         var writes = (flags & OpenFlags.AccessModeMask) != OpenFlags.ReadOnly || (flags & (OpenFlags.Create | OpenFlags.Truncate)) != 0;
         var (path, early) = Decide(n, dirfd, pathAddress, writes ? FileIntent.Write : FileIntent.Read);
-        return path is null ? new(early!.Value) : OpenRemoteAsync(n, path, flags, mode, writes, cancellationToken);
+        return path is null ? new(early!.Value)
+            : IsSqliteSharedMemory(path) ? new(n.Fail(Errno.EACCES))
+            : OpenRemoteAsync(n, path, flags, mode, writes, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is the shared-memory index of a SQLite database in WAL mode
+    /// ("DB-shm" beside a DB whose local copy starts with SQLite's header): WAL's readers and writers
+    /// share it through mmap, and a mapping of a local copy cannot be the pod's memory, so the open
+    /// is refused (EACCES) and SQLite fails with its own error ("unable to open database file")
+    /// rather than corrupt the pod's database. Only the local copy is read: the program opens the
+    /// database before its index.
+    /// </summary>
+    private bool IsSqliteSharedMemory(string path)
+    {
+        if (!path.EndsWith("-shm", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[16];
+        try
+        {
+            using var database = File.OpenHandle(files.LocalPath(path[..^4]));
+            return RandomAccess.Read(database, header, 0) == 16 && header.SequenceEqual("SQLite format 3\0"u8);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

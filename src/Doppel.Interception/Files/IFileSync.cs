@@ -134,6 +134,30 @@ public interface IFileSync
     void ApplyAttributes(string remotePath, RemoteAttributes attributes);
 
     /// <summary>
+    /// A lock on the remote file is asked for: from now on the path's write-backs write into the
+    /// remote file itself, so a send (a writer's close, even one whose lock never came) never
+    /// replaces the inode the pod's locks are on.
+    /// </summary>
+    void LockRequested(string remotePath);
+
+    /// <summary>
+    /// A lock on the remote file was just granted (NFS's consistency at lock points): when the remote
+    /// file changed since the local copy last matched it and the copy holds no unsent writes, the
+    /// remote content is read into the local copy in place (same inode: the program's open fds see
+    /// it). From the first lock on, the path's write-backs write into the remote file itself
+    /// (<see cref="IRemote.WriteFileAsync(string, Stream, bool, CancellationToken)"/>), so the locks
+    /// and the pod processes' open fds stay on its inode. A failure is left for the next lock point.
+    /// </summary>
+    Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A lock on the remote file is about to be released: the file's unsent writes go first, as at
+    /// fsync. Throws <see cref="IOException"/> (<see cref="RemoteFileException"/>) when the send fails
+    /// (reported to the user like every failed write-back).
+    /// </summary>
+    Task PushBeforeUnlockAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Drops what the tree knows about a path removed remotely; its directory
     /// is listed again on its next open.
     /// </summary>

@@ -1,4 +1,5 @@
 using Doppel.Interception.Policy;
+using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Linux.Seccomp;
 using Doppel.Linux.Sockets;
@@ -19,7 +20,8 @@ namespace Doppel.Interception.Filtering;
 /// glibc's fstat as newfstatat(fd, "", AT_EMPTY_PATH), statx(fd, "", AT_EMPTY_PATH)) only on fds
 /// 3 and up, which may be a pod file's local copy (0–2 are the terminal or a pipe); sendto and
 /// recvfrom only matter with an address; utimensat only with a path (futimens passes none);
-/// getsockopt only as getsockopt(fd, SOL_SOCKET, SO_ERROR), how event loops learn a connect's end.
+/// getsockopt only as getsockopt(fd, SOL_SOCKET, SO_ERROR), how event loops learn a connect's end;
+/// fcntl only with a lock command (F_GETFL, F_SETFD, F_DUPFD... are never trapped).
 /// </summary>
 internal static class FilterBuilder
 {
@@ -30,6 +32,7 @@ internal static class FilterBuilder
         TrapFdFromThree,
         TrapWhenPointerSet,
         TrapWhenSocketError,
+        TrapLockCommand,
     }
 
     public static byte[] Build(SyscallFamilies families)
@@ -87,6 +90,20 @@ internal static class FilterBuilder
                 asm.LoadWord(SeccompConstants.DataOffsetArgs);
                 asm.JumpIfAtLeast(3, trapIt, skip);
                 asm.Mark(skip);
+                asm.Return(SeccompConstants.RetAllow);
+                asm.Mark(trapIt);
+                asm.Return(SeccompConstants.RetUserNotif);
+            }
+            else if (trap.Check == PreCheck.TrapLockCommand)
+            {
+                // fcntl's cmd (args[1]) is an int: only the six lock commands are trapped.
+                var trapIt = BpfAssembler.NewLabel();
+                asm.LoadWord(SeccompConstants.DataOffsetArgs + 8);
+                foreach (var command in (int[])[FileLocks.GetLock, FileLocks.SetLock, FileLocks.SetLockWait, FileLocks.OfdGetLock, FileLocks.OfdSetLock, FileLocks.OfdSetLockWait])
+                {
+                    asm.JumpIfEqual((uint)command, trapIt, null);
+                }
+
                 asm.Return(SeccompConstants.RetAllow);
                 asm.Mark(trapIt);
                 asm.Return(SeccompConstants.RetUserNotif);
@@ -210,6 +227,17 @@ internal static class FilterBuilder
         if ((families & SyscallFamilies.FilesWriteThrough) != 0)
         {
             Plain(SyscallNumber.Close, SyscallNumber.Fsync, SyscallNumber.Fdatasync);
+        }
+
+        if ((families & SyscallFamilies.FileLocks) != 0)
+        {
+            // Locks on pod files are the pod's (LockHandler); a close releases the fd's.
+            Plain(SyscallNumber.Flock);
+            traps.Add((SyscallNumber.Fcntl, PreCheck.TrapLockCommand, 1, 0));
+            if ((families & SyscallFamilies.FilesWriteThrough) == 0)
+            {
+                Plain(SyscallNumber.Close);
+            }
         }
 
         if ((families & SyscallFamilies.Hostname) != 0)

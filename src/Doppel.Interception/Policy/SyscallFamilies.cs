@@ -39,4 +39,12 @@ public enum SyscallFamilies
     /// calls and a failure is the call's EIO. Every close is trapped: its cost is one supervisor round trip.
     /// </summary>
     FilesWriteThrough = 1 << 7,
+
+    /// <summary>
+    /// flock, fcntl with a lock command only (F_SETLK, F_SETLKW, F_GETLK and the F_OFD_ forms: the
+    /// filter compares the command, so every other fcntl stays in the kernel) and close (to release a
+    /// closed fd's locks): locks on pod files are taken in the pod. A close costs one supervisor
+    /// round trip, and no more than that while the program holds no pod lock.
+    /// </summary>
+    FileLocks = 1 << 8,
 }

@@ -47,6 +47,29 @@ public interface IRemote
     /// </summary>
     ValueTask CheckWritableAsync(string path, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// <see cref="WriteFileAsync(string, Stream, CancellationToken)"/> that writes into the remote
+    /// file itself when <paramref name="inPlace"/> (never a new file renamed over it), so a file
+    /// locked in the pod keeps its inode: the pod processes' open fds and the locks stay on it. The
+    /// default ignores <paramref name="inPlace"/>.
+    /// </summary>
+    ValueTask WriteFileAsync(string path, Stream content, bool inPlace, CancellationToken cancellationToken)
+        => WriteFileAsync(path, content, cancellationToken);
+
+    /// <summary>
+    /// Takes, releases or tests a lock on the remote file itself, so remote processes and the program
+    /// see each other's locks. Returns the conflicting lock for a test (null: the range is free; its
+    /// pid is -1 for an open-file-description lock's holder), null otherwise. Throws
+    /// <see cref="RemoteFileException"/> with EAGAIN for a conflict (no wait), the remote's errno
+    /// otherwise; a waiting call ends when <paramref name="cancellationToken"/> is cancelled. The
+    /// default refuses with ENOLCK (a remote side without locks).
+    /// </summary>
+    ValueTask<Doppel.Linux.Files.LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken)
+        => throw new RemoteFileException(Doppel.Linux.Native.Errno.ENOLCK, $"{path}: locks are not supported");
+
+    /// <summary>Drops every lock the given owners hold on the remote side (their process closed the file or exited).</summary>
+    ValueTask ReleaseLocksAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
     /// <summary>mkdir on the remote side (write mode).</summary>
     ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken);
 

@@ -38,6 +38,7 @@ public static class SyscallNumber
     public const int Kill = 62;
     public const int Uname = 63;
     public const int Fcntl = 72;
+    public const int Flock = 73;
     public const int Fsync = 74;
     public const int Fdatasync = 75;
     public const int Truncate = 76;

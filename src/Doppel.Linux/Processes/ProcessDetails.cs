@@ -39,6 +39,13 @@ public static class ProcessDetails
         return false;
     }
 
+    /// <summary>The thread group (process) a thread belongs to (<c>Tgid</c>); null when it is gone.</summary>
+    public static int? ThreadGroup(int threadId)
+    {
+        var status = Status(threadId);
+        return status is null ? null : (int)Field(status, "Tgid:");
+    }
+
     /// <summary>The command name (<c>comm</c>, at most 15 characters); "?" when the process is gone.</summary>
     public static string Name(int pid)
     {

@@ -34,7 +34,10 @@ public static class ProtocolFeatures
     /// <summary><c>AgentService.Status</c>: the agent's sessions and their subscriptions (and the <c>doppel-session-id</c> metadata is honoured).</summary>
     public const string Status = "status";
 
+    /// <summary><c>FileService</c> Lock and ReleaseLocks, and <c>WriteFileOpen.in_place</c>: locks on pod files taken in the pod.</summary>
+    public const string FilesLocks = "files.locks";
+
     /// <summary>Every feature this build implements.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status];
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status, FilesLocks];
 }

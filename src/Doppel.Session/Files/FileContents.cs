@@ -53,6 +53,9 @@ internal sealed class FileContents(IRemote remote, CacheTree tree, CancellationT
     /// <summary>The stat the path's current copy came with; null when it has none.</summary>
     public RemoteEntry? EntryOf(string remotePath) => _copies.TryGetValue(remotePath, out var copy) ? copy : null;
 
+    /// <summary>Records that the path's local copy now holds the content <paramref name="entry"/> came with (refreshed in place at a lock).</summary>
+    public void Adopt(string remotePath, RemoteEntry entry) => _copies[remotePath] = entry;
+
     /// <summary>Forgets a path's copy: its next fetch downloads again.</summary>
     public void Forget(string remotePath) => _copies.TryRemove(remotePath, out _);
 

@@ -18,6 +18,11 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     private readonly FileContents _contents;
     private readonly DirectoryListings _listings;
     private readonly WriteBacks _writeBacks;
+    private readonly IRemote _remote;
+
+    // Paths the program has locked in the pod, with the pod's (size, mtime) that the local copy last
+    // matched: their write-backs go in place, and a lock refreshes a copy the pod changed.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Size, DateTimeOffset Mtime)> _lockPoints = new(StringComparer.Ordinal);
 
     /// <param name="remote">The remote side (the agent) the files come from and go back to.</param>
     /// <param name="report">
@@ -39,9 +44,10 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(report);
+        _remote = remote;
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, _lockPoints.ContainsKey);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -77,7 +83,14 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _listings.MaterializeAsync(remotePath, cancellationToken);
 
     /// <inheritdoc/>
-    public void MarkWritten(string remotePath) => _writeBacks.MarkWritten(remotePath);
+    public void MarkWritten(string remotePath)
+    {
+        // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
+        var fetched = _contents.EntryOf(remotePath);
+        var local = new FileInfo(_tree.LocalPath(remotePath));
+        var copyIsRemote = fetched is not null && local.Exists && local.Length == fetched.Size && new DateTimeOffset(local.LastWriteTimeUtc) == fetched.LastWriteTime;
+        _writeBacks.MarkWritten(remotePath, copyIsRemote);
+    }
 
     /// <inheritdoc/>
     public bool IsWritten(string remotePath) => _writeBacks.IsWritten(remotePath);
@@ -119,6 +132,90 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(deleteRemotely);
         return _writeBacks.DeleteAsync(remotePath, directory, () => deleteRemotely(cancellationToken), () => Forget(remotePath), cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public void LockRequested(string remotePath) => _lockPoints.TryAdd(remotePath, (-1, default));
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The pod's (size, mtime) is compared with the copy's and with the last point where they matched
+    /// (the fetch, the last refresh or send: the copy's mtime is set to the pod's at each):
+    /// <code>
+    ///   pod = copy ─────────────────────────► in step (remembered)
+    ///   copy = last match, pod moved on ────► the pod's content read into the copy in place
+    ///   copy moved on (unsent writes) ──────► the copy stays the truth; its writes go at the unlock
+    /// </code>
+    /// </remarks>
+    public async Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        var local = _tree.LocalPath(remotePath);
+        var pod = await _remote.GetEntryAsync(remotePath, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+        var info = new FileInfo(local);
+        if (pod is null || pod.Kind != RemoteEntryKind.File || !info.Exists)
+        {
+            _lockPoints.TryAdd(remotePath, (-1, default));
+            return;
+        }
+
+        var copy = (info.Length, new DateTimeOffset(info.LastWriteTimeUtc));
+        var now = (pod.Size, pod.LastWriteTime);
+        var matched = _lockPoints.TryGetValue(remotePath, out var known) && known.Size >= 0 ? known
+            : _contents.EntryOf(remotePath) is { } fetched ? (fetched.Size, fetched.LastWriteTime)
+            : _writeBacks.IsWritten(remotePath) ? now // written here, never fetched: its writes are the program's
+            : copy;
+        if (now == copy || copy != matched || now == matched)
+        {
+            _lockPoints[remotePath] = now == copy ? now : matched;
+            return;
+        }
+
+        // Read beside first: a read that fails midway leaves the copy as it was.
+        var partial = $"{local}.doppel-{Guid.NewGuid():N}";
+        RemoteEntry entry;
+        try
+        {
+            var download = new FileStream(partial, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, useAsync: true);
+            await using (download.ConfigureAwait(false))
+            {
+                entry = await _remote.ReadFileAsync(remotePath, download, cancellationToken).ConfigureAwait(false);
+                download.Position = 0;
+                _writeBacks.ExpectOwnClose(remotePath);
+                var file = new FileStream(local, new FileStreamOptions { Mode = FileMode.Open, Access = FileAccess.Write, Share = FileShare.ReadWrite | FileShare.Delete });
+                await using (file.ConfigureAwait(false))
+                {
+                    await download.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+                    file.SetLength(file.Position); // ftruncate: the same inode, so the program's open fds read the pod's bytes
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(partial);
+        }
+
+        File.SetLastWriteTimeUtc(local, entry.LastWriteTime.UtcDateTime);
+        _contents.Adopt(remotePath, entry);
+        _writeBacks.Adopt(remotePath);
+        _lockPoints[remotePath] = (entry.Size, entry.LastWriteTime);
+    }
+
+    /// <inheritdoc/>
+    public async Task PushBeforeUnlockAsync(string remotePath, CancellationToken cancellationToken)
+    {
+        if (!_writeBacks.IsWritten(remotePath))
+        {
+            return;
+        }
+
+        await _writeBacks.PushAsync(remotePath, cancellationToken).ConfigureAwait(false);
+
+        // Sent with the copy's mtime: the pod now matches the copy.
+        var info = new FileInfo(_tree.LocalPath(remotePath));
+        if (info.Exists)
+        {
+            _lockPoints[remotePath] = (info.Length, new DateTimeOffset(info.LastWriteTimeUtc));
+        }
     }
 
     /// <inheritdoc/>

@@ -37,6 +37,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly Action<string> _recovered;
     private readonly Action<int> _finalFlushStarting;
     private readonly Action<string> _backToCache;
+    private readonly Func<string, bool> _inPlace;
 
     // Remote paths written here whose local copy is the truth, under _state.
     private readonly Dictionary<string, Written> _written = new(StringComparer.Ordinal);
@@ -54,8 +55,10 @@ internal sealed class WriteBacks : IAsyncDisposable
 
     /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
     /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger)
+    /// <param name="inPlace">Whether a path's write-back goes into the remote file itself (a file the program locks keeps its inode).</param>
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Func<string, bool>? inPlace = null)
     {
+        _inPlace = inPlace ?? (_ => false);
         _remote = remote;
         _tree = tree;
         _report = report;
@@ -133,11 +136,18 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
     }
 
-    public void MarkWritten(string remotePath)
+    /// <param name="remotePath">The path opened for writing.</param>
+    /// <param name="copyIsRemote">
+    /// The local copy is exactly the remote's content (fetched and unchanged since): when the path
+    /// was not written yet, that content counts as sent, so a writer that closes it without writing
+    /// sends nothing (a second open's settle neither).
+    /// </param>
+    public void MarkWritten(string remotePath, bool copyIsRemote = false)
     {
+        var baseline = copyIsRemote && !IsWritten(remotePath) ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
         lock (_state)
         {
-            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written();
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline };
             written.Opens++;
             written.Changes++;
         }
@@ -153,6 +163,38 @@ internal sealed class WriteBacks : IAsyncDisposable
             if (_written.TryGetValue(remotePath, out var written) && --written.Opens <= 0 && written is { Changes: 1, Sent: 0 })
             {
                 _written.Remove(remotePath);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The supervisor is about to write the path's copy through an fd of its own (a refresh at a
+    /// lock): that fd's close is not a writer's, so the watcher does not count it.
+    /// </summary>
+    public void ExpectOwnClose(string remotePath)
+    {
+        lock (_state)
+        {
+            if (_written.TryGetValue(remotePath, out var written))
+            {
+                written.OwnCloses++;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The local copy was just made the remote's content again (refreshed in place at a lock): it is
+    /// what the remote has, so a writer's later close does not send it back unless it writes.
+    /// </summary>
+    public void Adopt(string remotePath)
+    {
+        var signature = SignatureOf(_tree.LocalPath(remotePath), null);
+        lock (_state)
+        {
+            if (_written.TryGetValue(remotePath, out var written))
+            {
+                written.Sent = written.Changes;
+                written.SentSignature = signature;
             }
         }
     }
@@ -567,7 +609,7 @@ internal sealed class WriteBacks : IAsyncDisposable
         var content = File.OpenRead(local);
         await using (content.ConfigureAwait(false))
         {
-            await _remote.WriteFileAsync(remotePath, content, cancellationToken).ConfigureAwait(false);
+            await _remote.WriteFileAsync(remotePath, content, _inPlace(remotePath), cancellationToken).ConfigureAwait(false);
         }
 
         // fchmod/futimens on the app's fd changed the copy (cp -p does): its metadata goes too.
@@ -639,7 +681,11 @@ internal sealed class WriteBacks : IAsyncDisposable
 
                 lock (_state)
                 {
-                    if (_written.TryGetValue(path, out var written))
+                    if (_written.TryGetValue(path, out var written) && written.OwnCloses > 0)
+                    {
+                        written.OwnCloses--; // the supervisor's own refresh of the copy, not a writer's close
+                    }
+                    else if (_written.TryGetValue(path, out written))
                     {
                         written.Opens--;
                         written.Changes++;
@@ -666,6 +712,9 @@ internal sealed class WriteBacks : IAsyncDisposable
         public long Changes { get; set; }
 
         public long Sent { get; set; }
+
+        /// <summary>Closes of the copy made by the supervisor's own refreshes, not yet seen by the watcher.</summary>
+        public int OwnCloses { get; set; }
 
         /// <summary>The local copy as it was when last sent: the same again need not be sent.</summary>
         public Signature? SentSignature { get; set; }

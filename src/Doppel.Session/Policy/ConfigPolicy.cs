@@ -271,6 +271,10 @@ public sealed class ConfigPolicy : IInterceptionPolicy
             // unlink or rename of a pod path must fail with EROFS, not act on the developer's disk.
             families |= SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite;
             families |= feature.Fs.Mode == FsMode.Write ? SyscallFamilies.FilesWriteThrough : SyscallFamilies.None;
+
+            // Locks on pod files are taken in the pod, in read mode too (a reader's shared lock
+            // keeps a pod writer out, as SQLite's readers do).
+            families |= SyscallFamilies.FileLocks;
         }
 
         var network = feature.Network;

@@ -1,5 +1,6 @@
 using System.Net;
 using Doppel.Interception.Remote;
+using Doppel.Linux.Files;
 using Doppel.Linux.Native;
 using Doppel.Protocol;
 using Doppel.Protocol.V1;
@@ -122,6 +123,62 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         {
             throw Failure(error, path, response.InPlace);
         }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask WriteFileAsync(string path, Stream content, bool inPlace, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var response = await WriteAsync(new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true, InPlace = inPlace }, content, cancellationToken).ConfigureAwait(false);
+        if (response.Error is { } error)
+        {
+            throw Failure(error, path, response.InPlace);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLocks))
+        {
+            // An agent from before locks: the program's lock call fails as on a file system without them.
+            throw new RemoteFileException(Errno.ENOLCK, $"{path}: the agent takes no locks (it is older than this doppel)");
+        }
+
+        var message = new LockRequest
+        {
+            Path = path,
+            Owner = request.Owner,
+            Kind = request.Kind switch { RemoteLockKind.Ofd => LockKind.Ofd, RemoteLockKind.Flock => LockKind.Flock, _ => LockKind.Posix },
+            Type = (uint)request.Type,
+            Start = request.Start,
+            Length = request.Length,
+            Wait = request.Wait,
+            Test = request.Test,
+        };
+
+        // A waiting lock has no deadline: it ends when granted or when the program's call is interrupted.
+        var response = await Call(
+            c => _agent.Files.LockAsync(message, deadline: request.Wait ? null : Deadline(), cancellationToken: c).ResponseAsync,
+            path,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+        return response.Conflict is { } c ? new LockRange((short)c.Type, 0, c.Start, c.Length, c.Pid) : null;
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask ReleaseLocksAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(owners);
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLocks))
+        {
+            return;
+        }
+
+        var request = new ReleaseLocksRequest();
+        request.Owners.Add(owners);
+        await Call(c => _agent.Files.ReleaseLocksAsync(request, deadline: Deadline(), cancellationToken: c).ResponseAsync, string.Join(", ", owners), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask CreateFileAsync(string path, int mode, bool exclusive, CancellationToken cancellationToken)

@@ -110,6 +110,27 @@ public sealed class FilterBuilderTests
     }
 
     [Fact]
+    public void FcntlIsTrappedOnlyWithALockCommandAndFlockAndCloseWithTheLockFamily()
+    {
+        var locks = FilterBuilder.Build(SyscallFamilies.FilesRead | SyscallFamilies.FileLocks);
+
+        foreach (var command in new[] { 5, 6, 7, 36, 37, 38 }) // F_GETLK, F_SETLK, F_SETLKW and their F_OFD_ forms
+        {
+            Assert.Equal(SeccompConstants.RetUserNotif, Run(locks, SyscallNumber.Fcntl, args: [3, (ulong)command, 0x1000]));
+        }
+
+        foreach (var command in new[] { 0, 1, 2, 3, 4, 1030 }) // F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC
+        {
+            Assert.Equal(SeccompConstants.RetAllow, Run(locks, SyscallNumber.Fcntl, args: [3, (ulong)command, 0]));
+        }
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(locks, SyscallNumber.Flock, args: [3, 2]));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(locks, SyscallNumber.Close, args: [3]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.FilesRead), SyscallNumber.Flock, args: [3, 2]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(FilterBuilder.Build(SyscallFamilies.FilesRead), SyscallNumber.Fcntl, args: [3, 6, 0x1000]));
+    }
+
+    [Fact]
     public void SendtoIsTrappedOnlyWithADestination()
     {
         var program = FilterBuilder.Build(SyscallFamilies.OutgoingUdp);

@@ -189,6 +189,12 @@ internal static class Samples
         Add(new TruncateResponse { Error = Error(27, "File too large") });
         Add(new SetAttributesRequest { Path = "/app/out.log", FollowSymlinks = true, Mode = 0x1A4, Uid = 1000, Gid = 1000, Atime = new Timespec { Seconds = 1_700_000_000, Nanoseconds = 5 }, Mtime = new Timespec { Seconds = 1_700_000_001 } });
         Add(new SetAttributesResponse { Error = Error(1, "Operation not permitted") });
+        Add(new WriteFileOpen { Path = "/app/app.db", Mode = 0x1A4, Create = true, Truncate = true, InPlace = true }, "in_place");
+        Add(new LockRequest { Path = "/app/app.db", Owner = "posix:4242:/app/app.db", Kind = LockKind.Flock, Type = 1, Start = 1_073_741_824, Length = 510, Wait = true, Test = true });
+        Add(new LockResponse { Error = Error(11, "Resource temporarily unavailable"), Conflict = new LockConflict { Type = 1, Start = 0, Length = 0, Pid = -1 } });
+        Add(new LockConflict { Type = 1, Start = 1_073_741_826, Length = 510, Pid = 4711 });
+        Add(new ReleaseLocksRequest { Owners = { "ofd:4242:7", "flock:4242:8" } });
+        Add(new ReleaseLocksResponse());
 
         // outgoing.proto
         Add(new TcpClientMessage { Connect = new TcpConnect { Destination = Address("10.96.0.12", 80), TimeoutMs = 5000 } }, "connect");

@@ -86,7 +86,8 @@ public sealed class ConfigPolicyTests
         var policy = PolicyFor("{}");
 
         Assert.True(policy.Families.HasFlag(SyscallFamilies.FilesWrite));
-        Assert.False(policy.Families.HasFlag(SyscallFamilies.FilesWriteThrough)); // nothing written: close stays untrapped
+        Assert.False(policy.Families.HasFlag(SyscallFamilies.FilesWriteThrough)); // nothing written: no content goes at close
+        Assert.True(policy.Families.HasFlag(SyscallFamilies.FileLocks)); // a reader's locks are the pod's too (close releases them)
         Assert.Equal(InterceptionDecision.ReadOnly, policy.DecideFile("/app/new-dir", FileIntent.Write));
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/tmp/new-dir", FileIntent.Write));
     }
@@ -129,7 +130,7 @@ public sealed class ConfigPolicyTests
     {
         var policy = PolicyFor("""{"feature": {"fs": {"mode": "local", "read_only": ["^/app/"]}}}""");
 
-        Assert.Equal(SyscallFamilies.None, policy.Families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite));
+        Assert.Equal(SyscallFamilies.None, policy.Families & (SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.FileLocks));
         Assert.Equal(InterceptionDecision.Local, policy.DecideFile("/app/config.json", FileIntent.Read));
     }
 
@@ -137,7 +138,7 @@ public sealed class ConfigPolicyTests
     public void DefaultsTrapWhatTheDefaultFeaturesNeed()
     {
         Assert.Equal(
-            SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Accept | SyscallFamilies.Hostname,
+            SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite | SyscallFamilies.FileLocks | SyscallFamilies.Outgoing | SyscallFamilies.OutgoingUdp | SyscallFamilies.Listen | SyscallFamilies.Accept | SyscallFamilies.Hostname,
             PolicyFor("{}").Families);
     }
 
