@@ -154,9 +154,12 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             // Deleted, scaled down, replaced by a rollout: the session's env, files and outgoing
             // traffic were that pod's. Said once, not silently failing call after call.
             _ownPodGone = true;
+            _session.IncomingTargetGone();
+            var others = pods.Any(p => p.Metadata.Name != _ownPod && p.Metadata.DeletionTimestamp is null)
+                ? $"while incoming requests still come through the other replicas of {_target.Path}; run doppel again to take one of them."
+                : $"and {_target.Path} has no other pod now (incoming requests come through its replicas again once it has); run doppel again to take one of them.";
             _console.WriteWarning(
-                $"the session's pod {_namespace}/{_ownPod} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, " +
-                $"while incoming requests still come through the other replicas of {_target.Path}; run doppel again to take one of them.");
+                $"the session's pod {_namespace}/{_ownPod} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, " + others);
         }
 
         if (!_session.IncomingListened)

@@ -93,6 +93,9 @@ public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
     public Task<bool> RemoveIncomingAgentAsync(string name) =>
         _incoming is null ? Task.FromResult(false) : _incoming.RemoveAsync(name);
 
+    /// <inheritdoc/>
+    public void IncomingTargetGone() => _incoming?.FirstTargetGone();
+
     /// <summary>"alice@laptop (pid 4242)": the session's name in other sessions' messages, from USER in <paramref name="environment"/>.</summary>
     public static string NameOf(IReadOnlyDictionary<string, string> environment) => IncomingTraffic.SessionName(environment);
 

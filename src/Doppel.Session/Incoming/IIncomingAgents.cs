@@ -36,4 +36,7 @@ public interface IIncomingAgents
     /// False when no agent was added so.
     /// </summary>
     Task<bool> RemoveIncomingAgentAsync(string name);
+
+    /// <summary>The session's own target pod is gone: its agent is no longer counted among the replicas the progress lines name.</summary>
+    void IncomingTargetGone();
 }

@@ -77,14 +77,31 @@ internal sealed class IncomingReplicas : IAsyncDisposable
     /// <summary><c>stealing</c> or <c>mirroring</c>.</summary>
     public string Doing { get; }
 
-    /// <summary>How many agents take this session's incoming traffic (the session's own included).</summary>
+    // The session's own agent, while its pod is there (FirstTargetGone).
+    private int Own => _firstGone ? 0 : 1;
+
+    private bool _firstGone;
+
+    /// <summary>
+    /// The session's own pod is gone (deleted, scaled away): its agent no longer counts among the
+    /// replicas in the progress lines (<c>(N replicas)</c>). Its calls keep being retried as before.
+    /// </summary>
+    public void FirstTargetGone()
+    {
+        lock (_gate)
+        {
+            _firstGone = true;
+        }
+    }
+
+    /// <summary>How many agents take this session's incoming traffic (the session's own included while its pod is there).</summary>
     public int Count
     {
         get
         {
             lock (_gate)
             {
-                return 1 + _more.Count;
+                return Own + _more.Count;
             }
         }
     }
@@ -199,7 +216,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         lock (_gate)
         {
             _more[name] = new Replica(connection, traffic);
-            count = 1 + _more.Count;
+            count = Own + _more.Count;
             foreach (var (targetPort, app) in _forwards)
             {
                 traffic.Forward(targetPort, app);
@@ -236,7 +253,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
                 return false;
             }
 
-            count = 1 + _more.Count;
+            count = Own + _more.Count;
         }
 
         await EndAsync(replica).ConfigureAwait(false);

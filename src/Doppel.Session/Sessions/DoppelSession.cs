@@ -114,6 +114,9 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
     public Task<bool> RemoveIncomingAgentAsync(string name) =>
         _incoming is null ? Task.FromResult(false) : _incoming.RemoveAsync(name);
 
+    /// <inheritdoc/>
+    public void IncomingTargetGone() => _incoming?.FirstTargetGone();
+
     /// <summary>
     /// Connects to the agent through <paramref name="transport"/> and prepares the program's side.
     /// Throws <see cref="AgentConnectionException"/> (one sentence) when the agent cannot be reached

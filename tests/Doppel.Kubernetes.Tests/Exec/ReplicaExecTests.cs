@@ -113,6 +113,14 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
         Assert.StartsWith("alice /after", await GetAsync(ns, otherIp, 8080, "/after", "alice", timeout.Token), StringComparison.Ordinal);
         await Task.Delay(TimeSpan.FromSeconds(3), timeout.Token); // more ticks of the follower: still said once
         Assert.Single(alice.Stderr.Split('\n'), l => l.StartsWith(warning, StringComparison.Ordinal));
+
+        // The Deployment's replacement pod is followed, and the gone pod no longer counts: 2 replicas take alice's requests.
+        await Poll.UntilAsync(
+            _ => Task.FromResult(alice.Stderr.Split('\n').Any(l => l.StartsWith("incoming: also stealing from pod ", StringComparison.Ordinal) && !pods.Keys.Any(p => l.Contains(p, StringComparison.Ordinal)))),
+            "the replacement pod followed",
+            timeout.Token);
+        var replacement = alice.Stderr.Split('\n').Single(l => l.StartsWith("incoming: also stealing from pod ", StringComparison.Ordinal) && !pods.Keys.Any(p => l.Contains(p, StringComparison.Ordinal)));
+        Assert.EndsWith("(2 replicas)", replacement, StringComparison.Ordinal);
     }
 
     [Fact]
