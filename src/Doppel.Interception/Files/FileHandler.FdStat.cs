@@ -53,16 +53,7 @@ internal sealed partial class FileHandler
 
     private ValueTask<HandlerResult> FdStatAsync(Notification n, int fd, ulong buffer, bool statx, CancellationToken cancellationToken)
     {
-        string? target;
-        try
-        {
-            target = fd < 0 ? null : new FileInfo($"/proc/{n.ThreadId}/fd/{fd}").LinkTarget;
-        }
-        catch (IOException)
-        {
-            target = null; // EBADF, or the caller has gone: the kernel answers
-        }
-
+        var target = FdLinks.Target(n.ThreadId, fd);
         var deleted = target?.EndsWith(Deleted, StringComparison.Ordinal) == true;
         var path = target is null ? null : files.RemotePathOf(deleted ? target[..^Deleted.Length] : target);
 

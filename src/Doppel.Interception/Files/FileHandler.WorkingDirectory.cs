@@ -229,16 +229,7 @@ internal sealed partial class FileHandler
 
     private HandlerResult Fchdir(Notification n)
     {
-        string? target;
-        try
-        {
-            target = new FileInfo($"/proc/{n.ThreadId}/fd/{n.ArgInt(0)}").LinkTarget;
-        }
-        catch (IOException)
-        {
-            target = null;
-        }
-
+        var target = FdLinks.Target(n.ThreadId, n.ArgInt(0));
         if (target is null || target[0] != '/')
         {
             return n.Continue(); // not an fd of a directory we know: the kernel answers (EBADF, ENOTDIR)

@@ -68,7 +68,7 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
             return new(n.Continue()); // not trapped by the filter; kept for a filter without the check
         }
 
-        var path = PodPathOf(n.ThreadId, n.ArgInt(0));
+        var path = FdLinks.PodPath(_files, n.ThreadId, n.ArgInt(0));
         if (path is null || ProcessDetails.ThreadGroup(n.ThreadId) is not { } process)
         {
             return new(n.Continue());
@@ -78,24 +78,6 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
     }
 
     public void Dispose() => _exits.Dispose();
-
-    private string? PodPathOf(int threadId, int fd)
-    {
-        if (fd < 0)
-        {
-            return null;
-        }
-
-        try
-        {
-            var target = new FileInfo($"/proc/{threadId}/fd/{fd}").LinkTarget;
-            return target is null ? null : _files.RemotePathOf(target); // " (deleted)" is outside the tree
-        }
-        catch (IOException)
-        {
-            return null; // EBADF, or the caller has gone: the kernel answers
-        }
-    }
 
     private async ValueTask<HandlerResult> FcntlAsync(Notification n, int process, string path, CancellationToken cancellationToken)
     {
@@ -292,10 +274,10 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
     private async ValueTask<HandlerResult> CloseAsync(Notification n, CancellationToken cancellationToken)
     {
         var fd = n.ArgInt(0);
-        var path = PodPathOf(n.ThreadId, fd);
+        var path = FdLinks.PodPath(_files, n.ThreadId, fd);
         if (_writeThrough is not null)
         {
-            var pushed = await _writeThrough.HandleAsync(n, cancellationToken).ConfigureAwait(false);
+            var pushed = await _writeThrough.HandleAsync(n, path, cancellationToken).ConfigureAwait(false);
             if (pushed.Response is { } response && response.Error != 0)
             {
                 return pushed;

@@ -20,26 +20,12 @@ internal sealed class WriteThroughHandler(IFileSync files) : ISyscallHandler
 {
     public IEnumerable<int> SyscallNumbers => [SyscallNumber.Close, SyscallNumber.Fsync, SyscallNumber.Fdatasync];
 
-    public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
-    {
-        if (!files.HasWrittenFiles || n.ArgInt(0) < 0)
-        {
-            return new(n.Continue());
-        }
+    public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken) =>
+        files.HasWrittenFiles ? HandleAsync(n, FdLinks.PodPath(files, n.ThreadId, n.ArgInt(0)), cancellationToken) : new(n.Continue());
 
-        string? target;
-        try
-        {
-            target = new FileInfo($"/proc/{n.ThreadId}/fd/{n.ArgInt(0)}").LinkTarget;
-        }
-        catch (IOException)
-        {
-            target = null; // EBADF, or the caller has gone: the kernel answers
-        }
-
-        var path = target is null ? null : files.RemotePathOf(target);
-        return path is null || !files.IsWritten(path) || !OpenForWriting(n.ThreadId, n.ArgInt(0)) ? new(n.Continue()) : PushAsync(n, path, cancellationToken);
-    }
+    /// <summary>The same call, its fd's pod path read already (null: not a pod file's), as the lock handler's close has it.</summary>
+    internal ValueTask<HandlerResult> HandleAsync(Notification n, string? path, CancellationToken cancellationToken) =>
+        path is null || !files.HasWrittenFiles || !files.IsWritten(path) || !OpenForWriting(n.ThreadId, n.ArgInt(0)) ? new(n.Continue()) : PushAsync(n, path, cancellationToken);
 
     /// <summary>
     /// Whether the fd was opened for writing (the flags line of /proc/TID/fdinfo/FD, octal): a

@@ -99,7 +99,7 @@ internal static class FilterBuilder
                 // fcntl's cmd (args[1]) is an int: only the six lock commands are trapped.
                 var trapIt = BpfAssembler.NewLabel();
                 asm.LoadWord(SeccompConstants.DataOffsetArgs + 8);
-                foreach (var command in (int[])[FileLocks.GetLock, FileLocks.SetLock, FileLocks.SetLockWait, FileLocks.OfdGetLock, FileLocks.OfdSetLock, FileLocks.OfdSetLockWait])
+                foreach (var command in FileLocks.LockCommands)
                 {
                     asm.JumpIfEqual((uint)command, trapIt, null);
                 }

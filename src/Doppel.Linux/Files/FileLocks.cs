@@ -27,8 +27,11 @@ public static unsafe class FileLocks
     /// <summary>The size of <c>struct flock</c> on x86_64.</summary>
     public const int FlockSize = 32;
 
-    /// <summary>Whether <paramref name="command"/> is one of fcntl's six lock commands.</summary>
-    public static bool IsLockCommand(int command) => command is GetLock or SetLock or SetLockWait or OfdGetLock or OfdSetLock or OfdSetLockWait;
+    /// <summary>fcntl's six lock commands (the seccomp filter traps fcntl with these only).</summary>
+    public static IReadOnlyList<int> LockCommands { get; } = [GetLock, SetLock, SetLockWait, OfdGetLock, OfdSetLock, OfdSetLockWait];
+
+    /// <summary>Whether <paramref name="command"/> is one of fcntl's six lock commands (<see cref="LockCommands"/>).</summary>
+    public static bool IsLockCommand(int command) => LockCommands.Contains(command);
 
     /// <summary>Reads a <c>struct flock</c>.</summary>
     public static LockRange Read(ReadOnlySpan<byte> flock) => new(

@@ -87,9 +87,7 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
         var fetched = _contents.EntryOf(remotePath);
-        var local = new FileInfo(_tree.LocalPath(remotePath));
-        var copyIsRemote = fetched is not null && local.Exists && local.Length == fetched.Size && new DateTimeOffset(local.LastWriteTimeUtc) == fetched.LastWriteTime;
-        _writeBacks.MarkWritten(remotePath, copyIsRemote);
+        _writeBacks.MarkWritten(remotePath, fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime));
     }
 
     /// <inheritdoc/>
@@ -151,14 +149,12 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     {
         var local = _tree.LocalPath(remotePath);
         var pod = await _remote.GetEntryAsync(remotePath, followSymlinks: true, cancellationToken).ConfigureAwait(false);
-        var info = new FileInfo(local);
-        if (pod is null || pod.Kind != RemoteEntryKind.File || !info.Exists)
+        if (pod is null || pod.Kind != RemoteEntryKind.File || CopyStamp(remotePath) is not { } copy)
         {
             _lockPoints.TryAdd(remotePath, (-1, default));
             return;
         }
 
-        var copy = (info.Length, new DateTimeOffset(info.LastWriteTimeUtc));
         var now = (pod.Size, pod.LastWriteTime);
         var matched = _lockPoints.TryGetValue(remotePath, out var known) && known.Size >= 0 ? known
             : _contents.EntryOf(remotePath) is { } fetched ? (fetched.Size, fetched.LastWriteTime)
@@ -211,11 +207,17 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         await _writeBacks.PushAsync(remotePath, cancellationToken).ConfigureAwait(false);
 
         // Sent with the copy's mtime: the pod now matches the copy.
-        var info = new FileInfo(_tree.LocalPath(remotePath));
-        if (info.Exists)
+        if (CopyStamp(remotePath) is { } sent)
         {
-            _lockPoints[remotePath] = (info.Length, new DateTimeOffset(info.LastWriteTimeUtc));
+            _lockPoints[remotePath] = sent;
         }
+    }
+
+    /// <summary>The local copy's (size, mtime), what the lock points compare with the pod's stat; null when there is no copy.</summary>
+    private (long Size, DateTimeOffset Mtime)? CopyStamp(string remotePath)
+    {
+        var info = new FileInfo(_tree.LocalPath(remotePath));
+        return info.Exists ? (info.Length, new DateTimeOffset(info.LastWriteTimeUtc)) : null;
     }
 
     /// <inheritdoc/>

@@ -350,18 +350,13 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     /// </summary>
     internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, bool http1Only = false)
     {
-        var version = head.Version switch
-        {
-            "HTTP/2" or "HTTP/2.0" when !http1Only => HttpVersion.Version20,
-            "HTTP/1.0" => HttpVersion.Version10,
-            _ => HttpVersion.Version11,
-        };
+        var http2 = head.Version is "HTTP/2" or "HTTP/2.0";
+        var version = http2 && !http1Only ? HttpVersion.Version20 : head.Version == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11;
         var request = new HttpRequestMessage(Method(head.Method), new Uri($"http://{app}{PathAndQuery(head.Target)}"))
         {
             Version = version,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-        var http2 = head.Version is "HTTP/2" or "HTTP/2.0";
         var headers = head.Headers;
         var upgrade = !http2 && version == HttpVersion.Version11 && headers.FirstOrDefault(h => h.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) is not null;
         var contentLength = headers.FirstOrDefault(h => h.Name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))?.Value;

@@ -115,15 +115,8 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(content);
-        var response = await WriteAsync(new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true }, content, cancellationToken).ConfigureAwait(false);
-        if (response.Error is { } error)
-        {
-            throw Failure(error, path, response.InPlace);
-        }
-    }
+    public ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken) =>
+        WriteFileAsync(path, content, inPlace: false, cancellationToken);
 
     /// <inheritdoc/>
     public async ValueTask WriteFileAsync(string path, Stream content, bool inPlace, CancellationToken cancellationToken)
