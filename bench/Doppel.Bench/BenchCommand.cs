@@ -3,11 +3,12 @@ using Doppel.Interception.Policy;
 namespace Doppel.Bench;
 
 /// <summary>
-/// <c>Doppel.Bench [--quick] [--p3 | --p6 | --kube]</c>: measures each figure next to the direct path in the same run
+/// <c>Doppel.Bench [--quick] [--p3 | --p6 | --p9 | --kube]</c>: measures each figure next to the direct path in the same run
 /// and prints one table per figure: 1–3 (interception, no root needed); with <c>--p3</c>,
 /// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root); with
 /// <c>--p6</c>, 8–10: incoming steal, pass-through and mirror at load, and the agent's memory with 10 sessions (root);
-/// with <c>--kube</c>, 11–12: doppel's port-forward next to kubectl's against the test cluster DOPPEL_TEST_KUBE_DIR names.
+/// with <c>--kube</c>, 11–12: doppel's port-forward next to kubectl's against the test cluster DOPPEL_TEST_KUBE_DIR names;
+/// with <c>--p9</c>, 13–18: pod files in fs mode write (create, rename, locks, untrapped fcntl, close) and process spawns against the mini-cluster (root).
 /// </summary>
 internal static class BenchCommand
 {
@@ -20,12 +21,15 @@ internal static class BenchCommand
         var quick = args.Contains("--quick");
         var p3 = args.Contains("--p3");
         var p6 = args.Contains("--p6");
+        var p9 = args.Contains("--p9");
         var kube = args.Contains("--kube");
-        if (args.Any(a => a is not ("--quick" or "--p3" or "--p6" or "--kube")) || args.Distinct().Count() != args.Length || (p3 ? 1 : 0) + (p6 ? 1 : 0) + (kube ? 1 : 0) > 1)
+        if (args.Any(a => a is not ("--quick" or "--p3" or "--p6" or "--p9" or "--kube")) || args.Distinct().Count() != args.Length
+            || (p3 ? 1 : 0) + (p6 ? 1 : 0) + (p9 ? 1 : 0) + (kube ? 1 : 0) > 1)
         {
             await Console.Error.WriteLineAsync(
-                "Usage: Doppel.Bench [--quick] [--p3 | --p6 | --kube]  (--quick runs fewer calls and rounds, as a smoke test; " +
-                "--p3 runs the mini-cluster figures 4–7 instead of 1–3, --p6 the incoming-traffic figures 8–10, both as root; " +
+                "Usage: Doppel.Bench [--quick] [--p3 | --p6 | --p9 | --kube]  (--quick runs fewer calls and rounds, as a smoke test; " +
+                "--p3 runs the mini-cluster figures 4–7 instead of 1–3, --p6 the incoming-traffic figures 8–10, " +
+                "--p9 the pod-file figures 13–18 (fs mode write: create, rename, locks, fcntl, close, spawn), all three as root; " +
                 "--kube the port-forward figures 11–12 against the test cluster DOPPEL_TEST_KUBE_DIR names)");
             return ExitUsage;
         }
@@ -44,7 +48,7 @@ internal static class BenchCommand
         try
         {
             var aot = BenchPaths.FindAotLauncher();
-            var header = $"doppel bench{(quick ? " --quick" : "")}{(p3 ? " --p3" : "")}{(p6 ? " --p6" : "")}{(kube ? " --kube" : "")} · {MachineInfo.Describe()}";
+            var header = $"doppel bench{(quick ? " --quick" : "")}{(p3 ? " --p3" : "")}{(p6 ? " --p6" : "")}{(p9 ? " --p9" : "")}{(kube ? " --kube" : "")} · {MachineInfo.Describe()}";
             if (kube)
             {
                 await KubeFigures.RunAsync(header, quick ? KubeSettings.Quick : KubeSettings.Full, output, interrupted.Token);
@@ -54,6 +58,12 @@ internal static class BenchCommand
             if (p6)
             {
                 await IncomingFigures.RunAsync(header, aot, temp.FullName, quick ? IncomingSettings.Quick : IncomingSettings.Full, output, interrupted.Token);
+                return ExitOk;
+            }
+
+            if (p9)
+            {
+                await PodFileFigures.RunAsync(header, aot, temp.FullName, quick ? PodFileSettings.Quick : PodFileSettings.Full, output, interrupted.Token);
                 return ExitOk;
             }
 

@@ -12,6 +12,9 @@ internal static class BenchPaths
     /// <summary>The mini-cluster figures' C server and client, copied beside the bench at build time.</summary>
     public static string NetworkWorkloadSource { get; } = Path.Combine(AppContext.BaseDirectory, "native", "p3net.c");
 
+    /// <summary>The pod-file figures' (13–18) C client, copied beside the bench at build time.</summary>
+    public static string FilesWorkloadSource { get; } = Path.Combine(AppContext.BaseDirectory, "native", "p9files.c");
+
     /// <summary>The NativeAOT <c>doppel</c> that <c>scripts/build.sh</c> publishes; null when it is absent.</summary>
     public static Launcher? FindAotLauncher()
     {

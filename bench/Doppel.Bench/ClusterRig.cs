@@ -4,7 +4,7 @@ using Doppel.Testing;
 namespace Doppel.Bench;
 
 /// <summary>
-/// The mini-cluster the P3 figures (4–7) run against, and the two ways to run the client:
+/// The mini-cluster the P3 figures (4–7) and the P9 figures (13–18) run against, and the two ways to run the client:
 /// <code>
 ///  developer netns (lo only)                       pod network 10.244.0.0/24
 ///  ┌─────────────────────────────────────────┐     ┌──────────────────────────────────────┐
@@ -46,7 +46,11 @@ internal sealed class ClusterRig : IAsyncDisposable
     public IReadOnlyList<string> CleanupFailures => _cluster.CleanupFailures;
 
     /// <summary>Starts the cluster and writes the pod file; the cluster is torn down if anything fails.</summary>
-    public static async Task<ClusterRig> StartAsync(string workDirectory, Launcher doppel, ClusterSettings settings, CancellationToken cancellationToken)
+    public static Task<ClusterRig> StartAsync(string workDirectory, Launcher doppel, ClusterSettings settings, CancellationToken cancellationToken)
+        => StartAsync(workDirectory, doppel, settings.FileBytes, cancellationToken);
+
+    /// <summary>As above, with a <see cref="PodFile"/> of <paramref name="podFileBytes"/> random bytes.</summary>
+    public static async Task<ClusterRig> StartAsync(string workDirectory, Launcher doppel, long podFileBytes, CancellationToken cancellationToken)
     {
         var client = await Workload.CompileNetworkAsync(workDirectory, cancellationToken);
         var cluster = await MiniCluster.StartAsync(new MiniClusterOptions
@@ -60,7 +64,7 @@ internal sealed class ClusterRig : IAsyncDisposable
         var rig = new ClusterRig(cluster, doppel, client, workDirectory);
         try
         {
-            await WriteFileAsync(rig.App.HostPath(PodFile), settings.FileBytes, cancellationToken);
+            await WriteFileAsync(rig.App.HostPath(PodFile), podFileBytes, cancellationToken);
             return rig;
         }
         catch
@@ -98,15 +102,27 @@ internal sealed class ClusterRig : IAsyncDisposable
         => ResultLine.Parse((await Runs.DirectAsync(Client, arguments, cancellationToken)).Stdout, "p3net (direct)");
 
     /// <summary>p3net run from the developer netns under <c>doppel exec -t pid/APP</c>.</summary>
-    public async Task<ResultLine> UnderDoppelAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    public Task<ResultLine> UnderDoppelAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+        => UnderDoppelAsync([], [Client, .. arguments], cancellationToken);
+
+    /// <summary>
+    /// <paramref name="command"/> (program and arguments) run from the developer netns under
+    /// <c>doppel exec -t pid/APP EXEC-OPTIONS --</c> (with <paramref name="environment"/>'s variables); its result line.
+    /// </summary>
+    public async Task<ResultLine> UnderDoppelAsync(
+        IReadOnlyList<string> execOptions, IReadOnlyList<string> command, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var stdout = await DoppelExec.RunAsync(_cluster.Developer.Name, _doppel, App.Pid, [Client, .. arguments], _workDirectory, s_runTimeout, cancellationToken);
-        return ResultLine.Parse(stdout, "p3net under doppel");
+        var stdout = await DoppelExec.RunAsync(_cluster.Developer.Name, _doppel, App.Pid, command, _workDirectory, s_runTimeout, cancellationToken, execOptions, environment);
+        return ResultLine.Parse(stdout, $"{Path.GetFileName(command[0])} under doppel");
     }
 
     /// <summary>Starts p3net under doppel and leaves it running (for figure 7).</summary>
     public DoppelExec StartUnderDoppel(IReadOnlyList<string> arguments)
-        => DoppelExec.Start(_cluster.Developer.Name, _doppel, App.Pid, [Client, .. arguments], _workDirectory);
+        => StartUnderDoppel([], [Client, .. arguments]);
+
+    /// <summary>Starts <paramref name="command"/> under <c>doppel exec -t pid/APP EXEC-OPTIONS --</c> and leaves it running, stdin open.</summary>
+    public DoppelExec StartUnderDoppel(IReadOnlyList<string> execOptions, IReadOnlyList<string> command)
+        => DoppelExec.Start(_cluster.Developer.Name, _doppel, App.Pid, command, _workDirectory, keepStdinOpen: true, execOptions);
 
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 

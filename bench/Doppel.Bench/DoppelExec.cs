@@ -8,7 +8,7 @@ namespace Doppel.Bench;
 /// doppel's, the agent, launcher and program are its children; stdin stays open so the program
 /// can be told when to go on. A run that fails or goes silent throws with its output.
 /// </summary>
-internal sealed class DoppelExec : IAsyncDisposable
+internal sealed class DoppelExec : IRunningProgram
 {
     private readonly DoppelExecProcess _process;
     private readonly string _description;
@@ -21,17 +21,25 @@ internal sealed class DoppelExec : IAsyncDisposable
 
     public int Pid => _process.Pid;
 
-    public static DoppelExec Start(string developerNamespace, Launcher doppel, int targetPid, IReadOnlyList<string> command, string workingDirectory, bool keepStdinOpen = true)
+    /// <param name="execOptions">More <c>doppel exec</c> options, put before <c>--</c> (e.g. <c>-f CONFIG</c>).</param>
+    /// <param name="environment">Variables set (or, with null, removed) for doppel and so for the program.</param>
+    public static DoppelExec Start(
+        string developerNamespace, Launcher doppel, int targetPid, IReadOnlyList<string> command, string workingDirectory, bool keepStdinOpen = true,
+        IReadOnlyList<string>? execOptions = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        var process = DoppelExecProcess.Start(doppel.Path, developerNamespace, ["-t", $"pid/{targetPid}", "--", .. command], workingDirectory, keepStdinOpen: keepStdinOpen);
-        return new DoppelExec(process, $"doppel exec -t pid/{targetPid} -- {string.Join(' ', command.Skip(1).Prepend(Path.GetFileName(command[0])))}");
+        execOptions ??= [];
+        var process = DoppelExecProcess.Start(
+            doppel.Path, developerNamespace, ["-t", $"pid/{targetPid}", .. execOptions, "--", .. command], workingDirectory, environment, keepStdinOpen);
+        var options = execOptions.Count == 0 ? "" : string.Join(' ', execOptions.Select(o => o.Contains('/', StringComparison.Ordinal) ? Path.GetFileName(o) : o)) + " ";
+        return new DoppelExec(process, $"doppel exec -t pid/{targetPid} {options}-- {string.Join(' ', command.Skip(1).Prepend(Path.GetFileName(command[0])))}");
     }
 
     /// <summary>Runs to the end; returns stdout. Throws when it fails or takes longer than <paramref name="timeout"/> (then kills it).</summary>
     public static async Task<string> RunAsync(
-        string developerNamespace, Launcher doppel, int targetPid, IReadOnlyList<string> command, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken)
+        string developerNamespace, Launcher doppel, int targetPid, IReadOnlyList<string> command, string workingDirectory, TimeSpan timeout, CancellationToken cancellationToken,
+        IReadOnlyList<string>? execOptions = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
-        await using var exec = Start(developerNamespace, doppel, targetPid, command, workingDirectory, keepStdinOpen: false);
+        await using var exec = Start(developerNamespace, doppel, targetPid, command, workingDirectory, keepStdinOpen: false, execOptions, environment);
         return await exec.WaitAsync(timeout, cancellationToken);
     }
 

@@ -14,6 +14,10 @@ internal static class Workload
     public static Task<string> CompileNetworkAsync(string directory, CancellationToken cancellationToken)
         => CompileAsync(BenchPaths.NetworkWorkloadSource, Path.Combine(directory, "p3net"), ["-pthread"], cancellationToken);
 
+    /// <summary>Compiles native/p9files.c (the pod-file figures' client, 13–18).</summary>
+    public static Task<string> CompileFilesAsync(string directory, CancellationToken cancellationToken)
+        => CompileAsync(BenchPaths.FilesWorkloadSource, Path.Combine(directory, "p9files"), [], cancellationToken);
+
     private static async Task<string> CompileAsync(string source, string output, IReadOnlyList<string> flags, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("gcc") { UseShellExecute = false, RedirectStandardError = true };

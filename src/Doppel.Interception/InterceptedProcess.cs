@@ -46,6 +46,9 @@ public sealed class InterceptedProcess : IAsyncDisposable
     /// <summary>The program's process id (the launcher's, which became the program by execve).</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>The thread that forked the launcher: the program dies with it (SIGKILL), so it lives until <see cref="DisposeAsync"/>.</summary>
+    private SpawningThread? Parent { get; init; }
+
     /// <summary>Where the program's non-blocking remote connects wait (OutgoingHandler.Connect.cs).</summary>
     private HoldingListener? Holding { get; init; }
 
@@ -76,7 +79,8 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
         var logger = options.Logger ?? NullLogger.Instance;
 
-        var controlPath = Path.Combine(Path.GetTempPath(), $"doppel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        var controlName = $"doppel-{Environment.ProcessId}-{Guid.NewGuid():N}.sock";
+        var controlPath = Path.Combine(Doppel.Linux.Sockets.UnixSocketDirectory.For(controlName.Length + 1), controlName);
         using var control = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         control.Bind(new UnixDomainSocketEndPoint(controlPath));
         control.Listen(1);
@@ -85,6 +89,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         // starts in (the launcher inherits this thread's), as the stand-ins do.
         var holding = (policy.Families & SyscallFamilies.Outgoing) != 0 ? new HoldingListener() : null;
         Process process;
+        SpawningThread parent;
         try
         {
             var filter = FilterBuilder.Build(policy.Families);
@@ -93,7 +98,8 @@ public sealed class InterceptedProcess : IAsyncDisposable
                 Orphans.Adopt(); // before the program runs: it may leave a process behind at once
             }
 
-            process = Spawn(options, new LauncherArguments(controlPath, filter, WaitKillableRecv: true, options.OpenFilesLimit, [options.Program, .. options.Arguments]));
+            var arguments = new LauncherArguments(controlPath, filter, WaitKillableRecv: true, options.OpenFilesLimit, Environment.ProcessId, [options.Program, .. options.Arguments]);
+            (process, parent) = SpawningThread.Spawn(() => Spawn(options, arguments));
             Orphans.Track(process.Id);
         }
         catch
@@ -110,7 +116,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
             {
                 // The launcher exited before handing over (it printed why).
                 holding?.Dispose();
-                return new InterceptedProcess(process, null, null, null, null) { StandardOutput = Out(options, process), StandardError = Err(options, process), KeepsLeftBehind = options.KeepServingLeftBehind };
+                return new InterceptedProcess(process, null, null, null, null) { Parent = parent, StandardOutput = Out(options, process), StandardError = Err(options, process), KeepsLeftBehind = options.KeepServingLeftBehind };
             }
 
             var (pidfd, seccomp, go) = listener.Value;
@@ -127,6 +133,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
 
             return new InterceptedProcess(process, pidfd, seccomp, supervisor, options.Files)
             {
+                Parent = parent,
                 Holding = holding,
                 StandardOutput = Out(options, process),
                 StandardError = Err(options, process),
@@ -138,6 +145,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
             TryKill(process);
             Orphans.Untrack(process.Id);
             process.Dispose();
+            parent.Dispose();
             holding?.Dispose();
             throw;
         }
@@ -236,6 +244,7 @@ public sealed class InterceptedProcess : IAsyncDisposable
         }
 
         Orphans.Untrack(_process.Id);
+        Parent?.Dispose();
         _supervisor?.Dispose();
         _listener?.Dispose();
         _pidfd?.Dispose();

@@ -185,6 +185,58 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
     }
 
     [Fact]
+    public async Task SymlinkAndLinkAreMadeInTheContainerAndFollowSymlinksOnlyInsideIt()
+    {
+        var pod = cluster.ContainerPod;
+        await using var agent = await AgentProcess.StartAsync($"container/{pod.ContainerId}", 5, Timeout);
+        using var channel = AgentProcess.Connect(agent.SocketPath);
+        var files = new FileService.FileServiceClient(channel);
+        var dir = "/app/l" + Guid.NewGuid().ToString("N")[..8];
+        var name = "doppel-link-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(pod.HostPath(dir));
+        await File.WriteAllTextAsync(pod.HostPath(dir + "/a.txt"), "a", Timeout);
+        Directory.CreateDirectory(pod.HostPath("/tmp"));
+        await File.WriteAllTextAsync(pod.HostPath("/tmp/" + name), "the container's", Timeout);
+        await File.WriteAllTextAsync("/tmp/" + name, "the host's", Timeout);
+        try
+        {
+            // The target is stored as given, never resolved; the name exists afterwards.
+            Assert.Null((await files.SymlinkAsync(new SymlinkRequest { Target = "a.txt", Path = dir + "/s" }, cancellationToken: Timeout)).Error);
+            Assert.Equal("a.txt", new FileInfo(pod.HostPath(dir + "/s")).LinkTarget);
+            Assert.Equal(Errno.EEXIST, (await files.SymlinkAsync(new SymlinkRequest { Target = "b", Path = dir + "/s" }, cancellationToken: Timeout)).Error.Errno);
+            Assert.Null((await files.SymlinkAsync(new SymlinkRequest { Target = "/tmp/" + name, Path = dir + "/out" }, cancellationToken: Timeout)).Error);
+
+            // Without following, the symlink itself gets the new name; with, what it leads to inside the root.
+            Assert.Null((await files.LinkAsync(new LinkRequest { From = dir + "/a.txt", To = dir + "/h" }, cancellationToken: Timeout)).Error);
+            Assert.Equal(Inode(pod.HostPath(dir + "/a.txt")), Inode(pod.HostPath(dir + "/h")));
+            Assert.Null((await files.LinkAsync(new LinkRequest { From = dir + "/s", To = dir + "/s2" }, cancellationToken: Timeout)).Error);
+            Assert.Equal("a.txt", new FileInfo(pod.HostPath(dir + "/s2")).LinkTarget);
+            Assert.Null((await files.LinkAsync(new LinkRequest { From = dir + "/out", To = dir + "/followed", FollowSymlinks = true }, cancellationToken: Timeout)).Error);
+            Assert.Equal("the container's", await File.ReadAllTextAsync(pod.HostPath(dir + "/followed"), Timeout));
+            Assert.Equal(Inode(pod.HostPath("/tmp/" + name)), Inode(pod.HostPath(dir + "/followed")));
+
+            // The pod's errors: an existing name, a missing file, a directory.
+            Assert.Equal(Errno.EEXIST, (await files.LinkAsync(new LinkRequest { From = dir + "/a.txt", To = dir + "/h" }, cancellationToken: Timeout)).Error.Errno);
+            Assert.Equal(Errno.ENOENT, (await files.LinkAsync(new LinkRequest { From = dir + "/none", To = dir + "/x" }, cancellationToken: Timeout)).Error.Errno);
+            Assert.Equal(Errno.EPERM, (await files.LinkAsync(new LinkRequest { From = dir, To = "/app/" + name }, cancellationToken: Timeout)).Error.Errno);
+
+            // Escaping names stay inside the container.
+            Assert.Null((await files.SymlinkAsync(new SymlinkRequest { Target = "x", Path = "/../../../tmp/" + name + ".s" }, cancellationToken: Timeout)).Error);
+            Assert.False(Path.Exists("/tmp/" + name + ".s"));
+            Assert.Equal("x", new FileInfo(pod.HostPath("/tmp/" + name + ".s")).LinkTarget);
+        }
+        finally
+        {
+            Directory.Delete(pod.HostPath(dir), recursive: true);
+            File.Delete(pod.HostPath("/tmp/" + name));
+            File.Delete(pod.HostPath("/tmp/" + name + ".s"));
+            File.Delete("/tmp/" + name);
+        }
+    }
+
+    private static ulong? Inode(string path) => Doppel.Linux.Processes.FileCalls.GetIdentity(path)?.Inode;
+
+    [Fact]
     public async Task WritesThroughEscapingPathsStayInsideTheContainer()
     {
         var pod = cluster.ContainerPod;
@@ -243,6 +295,19 @@ public sealed class AgentEndToEndTests(ClusterFixture cluster) : IClassFixture<C
 
         Assert.Equal(2, exitCode);
         Assert.Equal("doppel-agent: The log level 'loud' is not one of trace, debug, info, warn, error or off.", error.Trim());
+    }
+
+    [Theory]
+    [InlineData("8080,0")]
+    [InlineData("http")]
+    [InlineData("8080,,9090")]
+    [InlineData("65536")]
+    public async Task HttpProbePortsThatAreNoPortsExitWithCodeTwoAndOneSentence(string ports)
+    {
+        var (exitCode, error) = await AgentProcess.RunToExitAsync(["--target", "targetless", "--listen", "unix:/tmp/never-created.sock", "--http-probe-ports", ports], Timeout);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"doppel-agent: The HTTP probe ports '{ports}' are not a comma-separated list of ports between 1 and 65535.", error.Trim());
     }
 
     private static async Task<WriteFileResponse> WriteAsync(FileService.FileServiceClient files, WriteFileOpen open, string text)

@@ -97,11 +97,15 @@ internal static class AgentHost
 
         await using var app = builder.Build();
         var hostLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("doppel.agent");
-        using var idleExit = new IdleExit(options.IdleExit, TimeProvider.System, () =>
-        {
-            AgentLog.IdleExit(hostLogger, options.IdleExit.TotalSeconds);
-            app.Lifetime.StopApplication();
-        });
+        using var idleExit = new IdleExit(
+            options.IdleExit,
+            TimeProvider.System,
+            () =>
+            {
+                AgentLog.IdleExit(hostLogger, options.IdleExit.TotalSeconds);
+                app.Lifetime.StopApplication();
+            },
+            () => sessions.AnyDropped(IdleExit.ReconnectGrace));
         idle = idleExit;
         if (options.FirstConnectionTimeout is { } first)
         {

@@ -21,4 +21,11 @@ internal sealed record AgentOptions
 
     /// <summary><c>--log-level</c>: the least severe messages written to standard error (default information).</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Information;
+
+    /// <summary>
+    /// <c>--http-probe-ports P,Q</c>: the target's ports that the kubelet's HTTP probes check
+    /// (Doppel.Kubernetes.Targets.KubeletProbes); a whole-port steal of one leaves the probes to the
+    /// app (<see cref="Targets.Target.HttpProbePorts"/>). Empty by default.
+    /// </summary>
+    public IReadOnlySet<int> HttpProbePorts { get; init; } = new HashSet<int>();
 }

@@ -9,9 +9,19 @@ namespace Doppel.Agent.Hosting;
 /// set (<c>--first-connection-timeout</c>), else indefinitely (its launcher is still connecting).
 /// The timer is a <see cref="ITimer"/> owned here, not a detached task: dispose stops it. It comes
 /// from <paramref name="time"/> (<see cref="TimeProvider.System"/> in the agent; a test's fake clock).
+/// <para>
+/// When <paramref name="dropped"/> says a session's connections closed without it saying it ends
+/// (agent.proto, <c>PingRequest.ending</c>: its port-forward or the API server dropped), the wait is
+/// at least <see cref="ReconnectGrace"/>, so that the session reconnects to this agent (its
+/// subscriptions, locks and owner table kept) instead of finding it gone and placing a new one.
+/// mirrord's agent waits its ttl (1 s) in every case.
+/// </para>
 /// </summary>
-internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop) : IDisposable
+internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop, Func<bool>? dropped = null) : IDisposable
 {
+    /// <summary>The least wait after a session dropped without saying it ends.</summary>
+    public static readonly TimeSpan ReconnectGrace = TimeSpan.FromSeconds(20);
+
     private readonly Lock _lock = new();
     private int _open;
     private bool _connected;
@@ -105,7 +115,7 @@ internal sealed class IdleExit(TimeSpan delay, TimeProvider time, Action stop) :
                     stop();
                 },
                 null,
-                delay,
+                dropped?.Invoke() == true && delay < ReconnectGrace ? ReconnectGrace : delay,
                 Timeout.InfiniteTimeSpan);
             _pending = timer;
         }

@@ -9,7 +9,7 @@ namespace Doppel.Agent.Logging;
 /// </summary>
 internal static partial class AgentLog
 {
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "no session for {Seconds} s: exiting")]
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "no session for {Seconds} s (at least 20 s after a session dropped without saying it ends): exiting")]
     public static partial void IdleExit(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "session '{Session}' (doppel {ClientVersion}) speaks protocol {Version}")]
@@ -46,6 +46,10 @@ internal static partial class AgentLog
 
     [LoggerMessage(EventId = 25, Level = LogLevel.Debug, Message = "file: rename {From} to {To}: errno {Errno}")]
     public static partial void FileRenamed(ILogger logger, string from, string to, int errno);
+
+    /// <summary>A Symlink or Link call: the call ("symlink", "link", "link -L"), the existing side (a symlink's target), the new name and the errno (0: done).</summary>
+    [LoggerMessage(EventId = 29, Level = LogLevel.Debug, Message = "file: {Call} {From} to {To}: errno {Errno}")]
+    public static partial void FileLinked(ILogger logger, string call, string from, string to, int errno);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Debug, Message = "dns: lookup {Name}")]
     public static partial void DnsLookup(ILogger logger, string name);

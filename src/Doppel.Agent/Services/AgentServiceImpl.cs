@@ -38,13 +38,24 @@ internal sealed class AgentServiceImpl(Target target, AgentSessions sessions, IL
             response.Features.Add(ProtocolFeatures.FilesWrite);
             response.Features.Add(ProtocolFeatures.Incoming);
             response.Features.Add(ProtocolFeatures.FilesLocks);
+            response.Features.Add(ProtocolFeatures.FilesLinks);
+            response.Features.Add(ProtocolFeatures.FilesCreateStat);
+            response.Features.Add(ProtocolFeatures.FilesWriteAttributes);
+            response.Features.Add(ProtocolFeatures.FilesLockStat);
         }
 
         return Task.FromResult(response);
     }
 
-    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context) =>
-        Task.FromResult(new PingResponse { Sequence = request.Sequence });
+    public override Task<PingResponse> Ping(PingRequest request, ServerCallContext context)
+    {
+        if (request.Ending && sessions.ForConnection(context.GetHttpContext().Connection.Id) is { } session)
+        {
+            session.Ending = true;
+        }
+
+        return Task.FromResult(new PingResponse { Sequence = request.Sequence });
+    }
 
     public override Task<StatusResponse> Status(StatusRequest request, ServerCallContext context)
     {

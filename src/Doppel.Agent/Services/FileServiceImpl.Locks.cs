@@ -42,6 +42,16 @@ internal sealed partial class FileServiceImpl
         {
             response.Conflict = new LockConflict { Type = (uint)range.Type, Start = range.Start, Length = range.Length, Pid = range.Pid };
         }
+        else if (errno == 0 && !request.Test && request.Type != FileLocks.Unlock)
+        {
+            // Feature "files.lock-stat": what a Stat right after the lock would answer, for the
+            // session's refresh-at-lock check. A failed stat is left out: the session asks itself.
+            using var fd = root.Open(request.Path, OpenFlags.Path, out _);
+            if (fd is not null && StatOf(fd, string.Empty, FileStat.NameOf(request.Path), out var stat) == 0)
+            {
+                response.Stat = stat;
+            }
+        }
 
         return response;
     }

@@ -9,7 +9,7 @@ namespace Doppel.Agent.Services;
 
 /// <summary>
 /// Write calls. A whole-file write goes to a new file renamed over the old one (<see cref="FileWrite"/>).
-/// Calls on a directory entry (mkdir, unlink, rmdir, rename) open the parent inside the root and
+/// Calls on a directory entry (mkdir, unlink, rmdir, rename, symlink, link) open the parent inside the root and
 /// act on the last name only, so neither the parent path nor the name can leave it. Each call is
 /// logged at debug level with its errno (0: done).
 /// </summary>
@@ -24,12 +24,53 @@ internal sealed partial class FileServiceImpl
         }
 
         var open = requestStream.Current.Open;
+        if (CreateOrStat(open) is { } existed)
+        {
+            AgentLog.FileWritten(logger, open.Path, 0, "existed", existed.Error?.Errno ?? 0);
+            return existed;
+        }
+
         using var write = FileWrite.Open(root, target.IsTargetless, open, out var errno);
         var response = write is null
             ? new WriteFileResponse { Error = PosixErrors.Of(errno) }
             : await WriteAllAsync(write, open, requestStream, context.CancellationToken).ConfigureAwait(false);
         AgentLog.FileWritten(logger, open.Path, response.BytesWritten, response.InPlace ? "in place" : "replaced", response.Error?.Errno ?? 0);
         return response;
+    }
+
+    /// <summary>
+    /// <c>stat_existing</c> (feature "files.create-stat"): an existing path answered with its stat
+    /// and left as it is, or an open(2) errno; null when the file is to be created by the usual
+    /// open (it does not exist, or a dangling symlink names it), which then answers the new file's stat.
+    /// </summary>
+    private WriteFileResponse? CreateOrStat(WriteFileOpen open)
+    {
+        if (!open.StatExisting || !open.Create || open.Truncate || open.InPlace || target.IsTargetless)
+        {
+            return null;
+        }
+
+        // O_EXCL first: a missing parent answers ENOENT/ENOTDIR and a refused directory EACCES, as
+        // the program's own open(O_CREAT) would; a new file is made by the usual path below.
+        var flags = OpenFlags.Path | (open.NoFollow ? OpenFlags.NoFollow : 0);
+        using var existing = root.Open(open.Path, flags, out var errno);
+        if (existing is null)
+        {
+            if (errno == Errno.ENOENT)
+            {
+                return null; // no such name (or a dangling symlink): the create makes it, or answers the parent's errno
+            }
+
+            return new WriteFileResponse { Error = PosixErrors.Of(errno) };
+        }
+
+        if (open.Exclusive)
+        {
+            return new WriteFileResponse { Error = PosixErrors.Of(Errno.EEXIST) };
+        }
+
+        errno = StatOf(existing, string.Empty, FileStat.NameOf(open.Path), out var stat);
+        return errno == 0 ? new WriteFileResponse { Existed = true, Stat = stat } : new WriteFileResponse { Error = PosixErrors.Of(errno) };
     }
 
     public override Task<MkdirResponse> Mkdir(MkdirRequest request, ServerCallContext context) =>
@@ -55,6 +96,39 @@ internal sealed partial class FileServiceImpl
 
         AgentLog.FileRenamed(logger, request.From, request.To, errno);
         return Task.FromResult(new RenameResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
+    }
+
+    public override Task<SymlinkResponse> Symlink(SymlinkRequest request, ServerCallContext context)
+    {
+        // The target is only stored: nothing resolves it here, so it cannot reach outside the root.
+        using var parent = root.OpenParent(request.Path, out var name, out var errno);
+        if (parent is not null)
+        {
+            errno = RootedFiles.MakeSymlink(request.Target, parent, name);
+        }
+
+        AgentLog.FileLinked(logger, "symlink", request.Target, request.Path, errno);
+        return Task.FromResult(new SymlinkResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
+    }
+
+    public override Task<LinkResponse> Link(LinkRequest request, ServerCallContext context)
+    {
+        // Following: the symlink is resolved inside the root first, then linked by its fd; without,
+        // the entry itself is linked by its parent and name (a symlink stays one).
+        using var toParent = root.OpenParent(request.To, out var toName, out var errno);
+        if (toParent is not null && request.FollowSymlinks)
+        {
+            using var file = root.Open(request.From, OpenFlags.Path, out errno);
+            errno = file is null ? errno : RootedFiles.Link(file, toParent, toName);
+        }
+        else if (toParent is not null)
+        {
+            using var fromParent = root.OpenParent(request.From, out var fromName, out errno);
+            errno = fromParent is null ? errno : RootedFiles.Link(fromParent, fromName, toParent, toName);
+        }
+
+        AgentLog.FileLinked(logger, request.FollowSymlinks ? "link -L" : "link", request.From, request.To, errno);
+        return Task.FromResult(new LinkResponse { Error = errno == 0 ? null : PosixErrors.Of(errno) });
     }
 
     public override Task<TruncateResponse> Truncate(TruncateRequest request, ServerCallContext context)
@@ -93,7 +167,12 @@ internal sealed partial class FileServiceImpl
         }
 
         var errno = open.InPlace && open.Truncate ? RootedFiles.Truncate(write.File, offset) : 0;
+
+        // The write-back's mode and mtime (feature "files.write-attributes"), after every byte and
+        // the cut so nothing moves the mtime again; the bytes are committed even when they fail.
+        var attributes = errno == 0 ? FinalAttributes(write, open) : 0;
         errno = errno == 0 ? write.Commit() : errno;
+        errno = errno == 0 ? attributes : errno;
         if (errno == 0)
         {
             errno = StatOf(write.File, string.Empty, FileStat.NameOf(open.Path), out var stat);
@@ -102,6 +181,19 @@ internal sealed partial class FileServiceImpl
 
         response.Error = errno == 0 ? null : PosixErrors.Of(errno);
         return response;
+    }
+
+    /// <summary>fchmod and futimens of the written file with <c>final_mode</c>/<c>final_mtime</c>; 0 or the errno.</summary>
+    private static int FinalAttributes(FileWrite write, WriteFileOpen open)
+    {
+        if (open.HasFinalMode && RootedAttributes.ChangeMode(write.File, string.Empty, (int)(open.FinalMode & 0xFFF), followSymlinks: true) is var modeErrno and not 0)
+        {
+            return modeErrno;
+        }
+
+        return open.FinalMtime is { } mtime
+            ? RootedAttributes.ChangeTimes(write.File, string.Empty, null, (mtime.Seconds, mtime.Nanoseconds), followSymlinks: true)
+            : 0;
     }
 
     private PosixError? OnEntry(string call, string path, Func<Microsoft.Win32.SafeHandles.SafeFileHandle, string, int> change)

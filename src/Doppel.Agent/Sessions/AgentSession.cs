@@ -37,6 +37,9 @@ internal sealed class AgentSession(string id, DateTimeOffset since)
         }
     }
 
+    /// <summary>It said it ends (<c>PingRequest.ending</c>): its connections closing is no drop to wait out.</summary>
+    public bool Ending { get; set; }
+
     /// <summary>When its last connection closed (meaningful only while not connected).</summary>
     public DateTimeOffset LeftAt { get; private set; } = since;
 

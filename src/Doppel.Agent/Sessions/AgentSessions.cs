@@ -39,6 +39,7 @@ internal sealed class AgentSessions(TimeProvider time)
         Prune();
         var session = Bind(string.IsNullOrEmpty(id) ? "c-" + SessionMetadata.NewId() : id, connectionId);
         session.Hello = hello;
+        session.Ending = false;
         return session;
     }
 
@@ -56,6 +57,17 @@ internal sealed class AgentSessions(TimeProvider time)
                 session.Hello = SessionMetadata.DecodeHello(hello[0]);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether a session's connections closed without it saying it ends (<see cref="AgentSession.Ending"/>)
+    /// less than <paramref name="within"/> ago: it may be reconnecting (its port-forward or the API
+    /// server dropped), so the agent waits for it (<see cref="Hosting.IdleExit"/>).
+    /// </summary>
+    public bool AnyDropped(TimeSpan within)
+    {
+        var now = time.GetUtcNow();
+        return _sessions.Values.Any(s => !s.Ending && !s.IsConnected && now - s.LeftAt < within);
     }
 
     /// <summary>The session a connection belongs to, or null.</summary>

@@ -13,6 +13,13 @@ internal sealed record Target(int Pid, string ContainerId)
     /// <summary>Targetless: the namespace file given with --netns; null for the agent's own.</summary>
     public string? TargetlessNamespacePath { get; init; }
 
+    /// <summary>
+    /// The ports the kubelet's HTTP probes check (<c>--http-probe-ports</c>): on these, a whole-port
+    /// steal reads the start of each new connection and leaves <c>User-Agent: kube-probe/…</c>
+    /// requests to the app (Incoming.KubeProbeHead). Empty: no port is probed.
+    /// </summary>
+    public IReadOnlySet<int> HttpProbePorts { get; init; } = new HashSet<int>();
+
     public bool IsTargetless => Pid == 0;
 
     /// <summary>The target's file system root as the agent sees it.</summary>

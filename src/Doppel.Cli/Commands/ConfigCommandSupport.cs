@@ -11,6 +11,24 @@ namespace Doppel.Cli.Commands;
 internal static class ConfigCommandSupport
 {
     /// <param name="targetChosenLater">True for <c>verify-config --ide</c>: a missing target is not final (see <see cref="ConfigLoadOptions.TargetChosenLater"/>).</param>
+    /// <summary>
+    /// <see cref="Load"/> for a command that starts something: a configuration that cannot be used
+    /// throws its <see cref="ConfigException"/> with "; <paramref name="what"/> was not started." on
+    /// its last error, as every other refusal of <c>exec</c> and <c>port-forward</c> ends.
+    /// </summary>
+    public static LoadedConfig LoadToStart(CliEnvironment environment, string? configFile, IReadOnlyList<ConfigOverride> flags, ILogger logger, string what)
+    {
+        try
+        {
+            return Load(environment, configFile, flags, logger);
+        }
+        catch (ConfigException e)
+        {
+            var last = e.Errors[^1];
+            throw new ConfigException([.. e.Errors.SkipLast(1), last with { Message = $"{last.Message.TrimEnd('.')}; {what} was not started." }]);
+        }
+    }
+
     public static LoadedConfig Load(CliEnvironment environment, string? configFile, IReadOnlyList<ConfigOverride> flags, ILogger logger, bool printWarnings = true, bool targetChosenLater = false)
     {
         var loaded = ConfigLoader.Load(new ConfigLoadOptions

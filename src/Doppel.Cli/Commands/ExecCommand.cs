@@ -256,8 +256,8 @@ internal sealed class ExecCommand : Command
     private async Task<int> ExecuteAsync(ParseResult parseResult, ProgramSignals signals, CancellationToken cancellationToken)
     {
         // Load and validate everything first: a broken configuration is reported before anything runs.
-        var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
         var commandLine = parseResult.GetValue(CommandLine)!;
+        var loaded = ConfigCommandSupport.LoadToStart(_environment, parseResult.GetValue(ConfigFile), Overrides(parseResult), _loggers.CreateLogger("doppel.config"), $"'{commandLine[0]}'");
         if (System.Text.Encoding.UTF8.GetByteCount(commandLine[0]) > MaxPathBytes)
         {
             _environment.Console.WriteError(

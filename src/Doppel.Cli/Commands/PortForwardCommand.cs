@@ -67,7 +67,7 @@ internal sealed class PortForwardCommand : Command
 
     private async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
-        var loaded = ConfigCommandSupport.Load(_environment, parseResult.GetValue(ExecCommand.ConfigFile), ExecCommand.Overrides(parseResult), _loggers.CreateLogger("doppel.config"));
+        var loaded = ConfigCommandSupport.LoadToStart(_environment, parseResult.GetValue(ExecCommand.ConfigFile), ExecCommand.Overrides(parseResult), _loggers.CreateLogger("doppel.config"), "the port-forward");
         var locals = (parseResult.GetValue(Local) ?? []).Select(s => ForwardSpecs.TryParseLocal(s, out var f, out _) ? f! : throw new InvalidOperationException("validated")).ToList();
         var reverses = (parseResult.GetValue(Reverse) ?? []).Select(s => ForwardSpecs.TryParseReverse(s, out var f, out _) ? f! : throw new InvalidOperationException("validated")).ToList();
         return await PortForwardRun.RunAsync(loaded.Config, locals, reverses, _environment, _loggers, cancellationToken).ConfigureAwait(false);

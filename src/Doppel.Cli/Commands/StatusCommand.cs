@@ -39,7 +39,7 @@ internal sealed class StatusCommand : Command
 
     private static readonly Option<string> s_output = new("--output", "-o")
     {
-        Description = "Output format: text (default) or json.",
+        Description = "Output format: text or json.",
         DefaultValueFactory = _ => "text",
     };
 
@@ -189,9 +189,11 @@ internal sealed class StatusCommand : Command
                 }
 
                 var reports = new List<AgentReport>();
+                var live = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal); // namespace → the UIDs of its pods
                 foreach (var pod in pods)
                 {
-                    var report = new AgentReport(pod.Name, pod.Namespace, $"pod/{pod.Namespace}/{pod.Name}", pod.TargetPath ?? pod.Target);
+                    var gone = pod.TargetPodUid is { } uid && !(await PodUidsAsync(connection, pod.Namespace, live, cancellationToken).ConfigureAwait(false)).Contains(uid);
+                    var report = new AgentReport(pod.Name, pod.Namespace, $"pod/{pod.Namespace}/{pod.Name}", pod.TargetPath ?? pod.Target, TargetGone: gone, TargetPod: pod.Target?.Split('/') is [_, var name, ..] ? name : null);
                     if (pod.Phase != "Running" || pod.Port == 0)
                     {
                         reports.Add(report with { Error = pod.Port == 0 ? "its pod names no --listen port." : $"its pod is {pod.Phase}." });
@@ -270,14 +272,27 @@ internal sealed class StatusCommand : Command
         }
     }
 
+    /// <summary>The UIDs of the pods of <paramref name="ns"/>, listed once per namespace (<paramref name="known"/>).</summary>
+    private static async Task<HashSet<string>> PodUidsAsync(KubeConnection connection, string ns, Dictionary<string, HashSet<string>> known, CancellationToken cancellationToken)
+    {
+        if (!known.TryGetValue(ns, out var uids))
+        {
+            uids = await AgentPods.LivePodUidsAsync(connection, ns, cancellationToken).ConfigureAwait(false);
+            known[ns] = uids;
+        }
+
+        return uids;
+    }
+
     /// <summary>
     /// <c>doppel-agent-x7k2p (deployment/bff, pod bff-7d9c-x2): agent 1.0.0 since 2026-11-30 22:10:05Z, 2 sessions</c>:
     /// the pod (its hostname, as the agent reports it) tells the agents of one workload's replicas apart.
     /// </summary>
     private static string Heading(AgentReport agent)
     {
-        var pod = agent.Status?.Target.Hostname is { Length: > 0 } hostname ? $"pod {hostname}" : null;
-        var about = string.Join(", ", new[] { agent.Target, pod }.OfType<string>());
+        var pod = agent.Status?.Target.Hostname is { Length: > 0 } hostname ? $"pod {hostname}" : agent.TargetPod is { } podName ? $"pod {podName}" : null;
+        var gone = agent.TargetGone ? "its target pod is gone" : null;
+        var about = string.Join(", ", new[] { agent.Target, pod, gone }.OfType<string>());
         var name = about.Length == 0 ? agent.Name : $"{agent.Name} ({about})";
         if (agent.Status is not { } status)
         {
@@ -306,9 +321,10 @@ internal sealed class StatusCommand : Command
             ["namespace"] = a.Namespace,
             ["address"] = a.Address,
             ["target"] = a.Target,
+            ["target_pod_gone"] = a.TargetGone,
             ["agent_version"] = a.Status?.AgentVersion,
             ["pid"] = a.Status?.Target.Pid,
-            ["hostname"] = a.Status?.Target.Hostname,
+            ["hostname"] = a.Status?.Target.Hostname is { Length: > 0 } hostname ? hostname : null,
             ["started"] = a.Status is { } s ? Iso(s.StartedUnixMs) : null,
             ["error"] = a.Error,
             ["sessions"] = new JsonArray([.. (a.Status?.Sessions ?? []).Select(session => (JsonNode?)new JsonObject
@@ -333,7 +349,9 @@ internal sealed class StatusCommand : Command
     };
 
     /// <summary>One agent asked: <see cref="Status"/> its answer, or <see cref="Error"/> why there is none.</summary>
-    internal sealed record AgentReport(string Name, string? Namespace, string Address, string? Target, StatusResponse? Status = null, string? Error = null);
+    /// <param name="TargetGone">The pod the agent serves is gone (deleted, replaced by a rollout) while the agent still runs for its sessions.</param>
+    /// <param name="TargetPod">The name of the pod the agent was placed for (its target annotation), shown when the agent cannot say its host name (the pod gone).</param>
+    internal sealed record AgentReport(string Name, string? Namespace, string Address, string? Target, StatusResponse? Status = null, string? Error = null, bool TargetGone = false, string? TargetPod = null);
 
     /// <summary>An agent pod reached through a port-forward, with the token of its Secret (null: it requires none).</summary>
     private sealed class ForwardedAgent(PodPortForward forward, string? token) : IAgentTransport

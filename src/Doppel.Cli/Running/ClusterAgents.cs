@@ -263,7 +263,8 @@ internal sealed class ClusterAgents : IAsyncDisposable
 
                 if (clock.Elapsed >= s_lastSessionWait)
                 {
-                    return; // others use it
+                    _console.WriteInfo($"left the shared agent {ns}/{name}; it stays for the {(sessions == 1 ? "other session" : $"{sessions} other sessions")} on it.");
+                    return;
                 }
 
                 await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -114,7 +114,11 @@ internal sealed class LocalAgent : IAsyncDisposable
         string directory;
         if (sharedKey is null)
         {
-            directory = Directory.CreateTempSubdirectory("doppel-").FullName; // 0700
+            // 0700; "/doppel-RANDOM/agent.sock" must fit a unix socket path (under /tmp when $TMPDIR is too long).
+            var parent = Doppel.Linux.Sockets.UnixSocketDirectory.For(40);
+            directory = parent == Path.GetTempPath().TrimEnd('/')
+                ? Directory.CreateTempSubdirectory("doppel-").FullName
+                : Directory.CreateDirectory(Path.Combine(parent, "doppel-" + Guid.NewGuid().ToString("N")[..12]), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
         }
         else
         {

@@ -66,7 +66,7 @@ internal static class PortForwardRun
                 config,
                 environment,
                 loggers,
-                "'doppel port-forward'",
+                "the port-forward",
                 (transport, ct) => ForwardAsync(config, listeners, locals, reverses, transport, environment, loggers, () => forwarding = true, replicas.Follow, ct),
                 stop.Token,
                 replicas).ConfigureAwait(false);
@@ -121,6 +121,11 @@ internal static class PortForwardRun
             started();
             console.WriteInfo(session.Description);
             var target = config.Target!.Kind == TargetKind.Targetless ? "a targetless pod" : config.Target.Path;
+            if (await session.OtherSessionsLineAsync(target, cancellationToken).ConfigureAwait(false) is { } others)
+            {
+                console.WriteInfo(others);
+            }
+
             foreach (var local in locals)
             {
                 console.WriteInfo($"forwarding {local} from {target}");

@@ -15,7 +15,7 @@ namespace Doppel.Cli.Running;
 /// one per HTTP/2 connection of the session (control and relay lanes, first and after a drop).
 /// <para>
 /// When a stream cannot be opened because the agent's pod is gone — deleted, evicted, its agent
-/// exited — one warning says so and a new agent is placed (<c>replace</c>: a new Job, pod or
+/// exited — a new agent is placed, and one warning says so once it is ready (or cannot be) (<c>replace</c>: a new Job, pod or
 /// ephemeral container, as the first one was); the streams after that go to it, and the session's
 /// own reconnects (calls retried, incoming subscriptions restored) carry on. Connections the old
 /// agent carried are reset. The replacement runs once however many calls wait for it, and is not
@@ -42,7 +42,7 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
     /// <param name="connection">The cluster connection the agent was placed through.</param>
     /// <param name="workload">The agent placed first (ready: <see cref="AgentWorkload.PodName"/> set).</param>
     /// <param name="replace">Places and waits for a new agent (null: none is placed, a gone agent stays gone); the caller deletes what it placed.</param>
-    /// <param name="warn">One line for the person when the agent is gone and when a new one is ready or cannot be placed.</param>
+    /// <param name="warn">One line for the person once a gone agent's replacement is ready or cannot be placed.</param>
     /// <param name="logger">The port-forward's log.</param>
     public PortForwardTransport(KubeConnection connection, AgentWorkload workload, Func<CancellationToken, Task<AgentWorkload>>? replace, Action<string> warn, ILogger logger)
     {
@@ -168,13 +168,15 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
                 throw new IOException($"The agent pod {gone.Namespace}/{gone.PodName} is gone ({why}) and {MaxReplacements} agents were placed after the first; doppel places no more.");
             }
 
-            _warn($"the agent pod {gone.Namespace}/{gone.PodName} is gone ({why}); starting a new agent. Connections it carried were reset.");
-            _replacing = Task.Run(PlaceAsync);
+            var lost = $"the agent pod {gone.Namespace}/{gone.PodName} is gone ({why})";
+            PortForwardTransportLog.Replacing(_logger, lost);
+            _replacing = Task.Run(() => PlaceAsync(lost));
             return _replacing;
         }
     }
 
-    private async Task PlaceAsync()
+    /// <summary>Places the next agent; one line, once it is ready or cannot be, says what became of the gone one (<paramref name="lost"/>).</summary>
+    private async Task PlaceAsync(string lost)
     {
         AgentWorkload next;
         try
@@ -183,7 +185,7 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
         }
         catch (KubeException e)
         {
-            _warn($"a new agent could not be started: {e.Message.TrimEnd('.')}; calls that need the pod fail until the program ends.");
+            _warn($"{lost} and a new agent could not be started: {e.Message.TrimEnd('.')}; calls that need the pod fail until the program ends.");
             throw new IOException(e.Message, e);
         }
 
@@ -193,7 +195,7 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
             _current = (next, Forward(next));
         }
 
-        _warn($"a new agent is ready (pod {next.Namespace}/{next.PodName} on node {next.Node}); the session carries on.");
+        _warn($"{lost}; a new agent took over (pod {next.Namespace}/{next.PodName} on node {next.Node}) and the session carries on. Connections the old one carried were reset.");
     }
 
     /// <summary>
@@ -231,3 +233,4 @@ internal sealed class PortForwardTransport : IAgentTransport, IAsyncDisposable
         return terminated is null ? null : $"the agent exited with code {terminated.ExitCode}";
     }
 }
+

@@ -24,8 +24,10 @@ namespace Doppel.Cli.Running;
 /// </code>
 /// A list (not a watch): it is one request a second, works the same on every API server version,
 /// and recovers from an API server restart by itself. Env, files and outgoing stay with the
-/// session's own pod. Only for targets that name replicas
-/// (<see cref="TargetResolver.ReplicaSelectorAsync"/>) and sessions that take incoming traffic.
+/// session's own pod. Replicas are followed only for targets that name them
+/// (<see cref="TargetResolver.ReplicaSelectorAsync"/>) and sessions that take incoming traffic;
+/// for the others (a <c>pod/</c> target, incoming off) only the session's own pod is watched (one
+/// get a second), so that its going is said rather than found out call by call.
 /// </summary>
 internal sealed class ReplicaFollower : IAsyncDisposable
 {
@@ -35,7 +37,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     private readonly TargetResolver _resolver;
     private readonly TargetConfig _target;
     private readonly string _namespace;
-    private readonly string _selector;
+    private readonly string? _selector; // null: the session's own pod only
     private readonly string _ownPod;
     private readonly IIncomingAgents _session;
     private readonly Func<ResolvedTarget, CancellationToken, Task<IAgentTransport>> _agentFor;
@@ -44,11 +46,15 @@ internal sealed class ReplicaFollower : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
     private readonly Task _loop;
-    private bool _listFailing;
+    // A listing failing this long is said (a restart of the API server is over sooner, and the
+    // incoming subscriptions say their own loss and return).
+    private static readonly TimeSpan s_listFailureSaidAfter = TimeSpan.FromSeconds(15);
+    private long? _listFailingSince;
+    private bool _listFailureSaid;
     private bool _ownPodGone;
 
     private ReplicaFollower(
-        TargetResolver resolver, TargetConfig target, string ns, string selector, string ownPod, IIncomingAgents session,
+        TargetResolver resolver, TargetConfig target, string ns, string? selector, string ownPod, IIncomingAgents session,
         Func<ResolvedTarget, CancellationToken, Task<IAgentTransport>> agentFor, IUserConsole console, ILogger logger)
     {
         _resolver = resolver;
@@ -65,7 +71,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
 
     /// <summary>
     /// Starts following the replicas of <paramref name="target"/> (resolved to <paramref name="ownPod"/>,
-    /// whose agent the session already has); null — nothing to follow — when the session takes no
+    /// whose agent the session already has); only the session's own pod when the session takes no
     /// incoming traffic or the target names one pod. <paramref name="agentFor"/> places (or finds)
     /// the agent beside a pod and returns its transport, throwing <see cref="KubeException"/> (one
     /// sentence) when it cannot. A selector that cannot be read is one warning and null.
@@ -78,12 +84,12 @@ internal sealed class ReplicaFollower : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(ownPod);
         ArgumentNullException.ThrowIfNull(session);
+        var resolver = new TargetResolver(connection);
         if (!session.TakesIncoming)
         {
-            return null;
+            return new ReplicaFollower(resolver, target, ownPod.Namespace, null, ownPod.Pod, session, agentFor, console, logger);
         }
 
-        var resolver = new TargetResolver(connection);
         string? selector;
         try
         {
@@ -95,7 +101,7 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             return null;
         }
 
-        return selector is null ? null : new ReplicaFollower(resolver, target, ownPod.Namespace, selector, ownPod.Pod, session, agentFor, console, logger);
+        return new ReplicaFollower(resolver, target, ownPod.Namespace, selector, ownPod.Pod, session, agentFor, console, logger);
     }
 
     /// <summary>Stops following and joining; the subscriptions at the replicas' agents end with the session (the session's DisposeAsync).</summary>
@@ -132,18 +138,28 @@ internal sealed class ReplicaFollower : IAsyncDisposable
         IReadOnlyList<V1Pod> pods;
         try
         {
-            pods = await _resolver.ListPodsAsync(_namespace, _selector, _stop.Token).ConfigureAwait(false);
-            _listFailing = false;
+            pods = _selector is not null
+                ? await _resolver.ListPodsAsync(_namespace, _selector, _stop.Token).ConfigureAwait(false)
+                : await _resolver.FindPodAsync(_namespace, _ownPod, _stop.Token).ConfigureAwait(false) is { } own ? [own] : [];
+            _listFailingSince = null;
+            if (_listFailureSaid)
+            {
+                _listFailureSaid = false;
+                _console.WriteInfo(_selector is null ? $"the session's pod {_namespace}/{_ownPod} is looked up again." : $"the pods of {_target.Path} are listed again; replicas are followed.");
+            }
         }
         catch (Exception e) when (e is KubeException || (e is OperationCanceledException && !_stop.IsCancellationRequested))
         {
             // An API server restarting, a dropped connection, a request timed out: the next tick tries again.
             var reason = e is KubeException ? e.Message.TrimEnd('.') : "no answer in time";
             ReplicaLog.ListFailed(_logger, reason);
-            if (!_listFailing)
+            _listFailingSince ??= Environment.TickCount64;
+            if (!_listFailureSaid && Environment.TickCount64 - _listFailingSince >= (long)s_listFailureSaidAfter.TotalMilliseconds)
             {
-                _listFailing = true;
-                _console.WriteWarning($"the pods of {_target.Path} cannot be listed ({reason}); replicas are followed again once the API server answers.");
+                _listFailureSaid = true;
+                _console.WriteWarning(_selector is null
+                    ? $"the session's pod {_namespace}/{_ownPod} cannot be looked up ({reason}); doppel looks again once the API server answers."
+                    : $"the pods of {_target.Path} cannot be listed ({reason}); replicas are followed again once the API server answers.");
             }
 
             return;
@@ -155,16 +171,18 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             // traffic were that pod's. Said once, not silently failing call after call.
             _ownPodGone = true;
             _session.IncomingTargetGone();
-            var others = pods.Any(p => p.Metadata.Name != _ownPod && p.Metadata.DeletionTimestamp is null)
+            var others = _selector is null
+                ? $"run doppel again with a target that is there{(_session.TakesIncoming ? "; its incoming requests are gone with it" : "")}."
+                : pods.Any(p => p.Metadata.Name != _ownPod && p.Metadata.DeletionTimestamp is null)
                 ? $"while incoming requests still come through the other replicas of {_target.Path}; run doppel again to take one of them."
                 : $"and {_target.Path} has no other pod now (incoming requests come through its replicas again once it has); run doppel again to take one of them.";
             _console.WriteWarning(
                 $"the session's pod {_namespace}/{_ownPod} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, " + others);
         }
 
-        if (!_session.IncomingListened)
+        if (_selector is null || !_session.IncomingListened)
         {
-            return; // no agents at the replicas for a program that has not listened (it may never)
+            return; // no replicas to follow, or no agents at them for a program that has not listened (it may never)
         }
 
         var ready = pods.Where(p => TargetResolver.IsReady(p) && p.Metadata.Name != _ownPod).ToDictionary(p => p.Metadata.Name, StringComparer.Ordinal);

@@ -20,9 +20,11 @@ namespace Doppel.Interception.Files;
 ///   fchdir(local fd) ─► drop the virtual cwd, continue
 ///   getcwd ─► virtual cwd, or continue
 /// </code>
-/// Calls that are not trapped (mkdir, unlink in read mode; symlink, link, mknod, bind of a
-/// relative unix socket path, execve of a relative program) still resolve a relative path against
-/// the kernel's working directory: the directory the process was in before it changed into the pod.
+/// symlink and link resolve their relative names against it too (FileHandler.Links.cs), and an
+/// execve of a relative program from it fails with ENOENT rather than run the file the kernel
+/// would find (FileHandler.Exec.cs). Calls that are not trapped (mknod, bind of a relative unix
+/// socket path, inotify_add_watch) still resolve a relative path against the kernel's working
+/// directory: the directory the process was in before it changed into the pod.
 /// </summary>
 internal sealed partial class FileHandler
 {

@@ -36,6 +36,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         SyscallNumber.Chown, SyscallNumber.Lchown, SyscallNumber.Fchownat, SyscallNumber.Utimensat,
         SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd,
         SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat,
+        SyscallNumber.Execve, SyscallNumber.Execveat,
     ];
 
     public ValueTask<HandlerResult> HandleAsync(Notification n, CancellationToken cancellationToken)
@@ -82,10 +83,12 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             SyscallNumber.Chdir => ChdirAsync(n, cancellationToken),
             SyscallNumber.Fchdir => new(Fchdir(n)),
             SyscallNumber.Getcwd => new(Getcwd(n)),
-            SyscallNumber.Symlink => new(Symlink(n, cwd, n.Arg(1))),
-            SyscallNumber.Symlinkat => new(Symlink(n, n.ArgInt(1), n.Arg(2))),
-            SyscallNumber.Link => new(Link(n, cwd, n.Arg(0), cwd, n.Arg(1))),
-            SyscallNumber.Linkat => new(Link(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3))),
+            SyscallNumber.Symlink => SymlinkAsync(n, cwd, n.Arg(1), cancellationToken),
+            SyscallNumber.Symlinkat => SymlinkAsync(n, n.ArgInt(1), n.Arg(2), cancellationToken),
+            SyscallNumber.Link => LinkAsync(n, cwd, n.Arg(0), cwd, n.Arg(1), 0, cancellationToken),
+            SyscallNumber.Linkat => LinkAsync(n, n.ArgInt(0), n.Arg(1), n.ArgInt(2), n.Arg(3), n.ArgInt(4), cancellationToken),
+            SyscallNumber.Execve => ExecAsync(n, cwd, n.Arg(0), cancellationToken),
+            SyscallNumber.Execveat => ExecAsync(n, n.ArgInt(0), n.Arg(1), cancellationToken),
             _ => new(n.Continue()),
         };
     }
@@ -115,15 +118,31 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
 
     private (string? Path, HandlerResult? Early) Decide(Notification n, int dirfd, string? raw, FileIntent intent)
     {
+        var at = Locate(n, dirfd, raw, intent);
+        return at.Place switch
+        {
+            Place.Remote => (at.Path, null),
+            Place.LocalThroughVirtual => (null, LocalThroughVirtual(n, at.Path!)),
+            _ => (null, at.Early),
+        };
+    }
+
+    /// <summary>
+    /// Where a path a call names is (<see cref="Place"/>): for a remote one its remote path, for a
+    /// local one its absolute path, and the answer a caller that goes no further gives (continue,
+    /// or the policy's refusal).
+    /// </summary>
+    private Located Locate(Notification n, int dirfd, string? raw, FileIntent intent)
+    {
         if (string.IsNullOrEmpty(raw))
         {
-            return (null, n.Continue());
+            return new(Place.Unknown, null, n.Continue());
         }
 
         var (absolute, throughVirtual) = Absolute(n, dirfd, raw);
         if (absolute is null)
         {
-            return (null, n.Continue());
+            return new(Place.Unknown, null, n.Continue());
         }
 
         // A path inside the cache tree is already a remote path; anything else is mapped first.
@@ -134,13 +153,12 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         // "continue" for a caller that has gone is simply refused by the kernel.
         if (decision != InterceptionDecision.Local && !n.IsValid())
         {
-            return (null, n.Continue());
+            return new(Place.Unknown, null, n.Continue());
         }
 
-        return decision == InterceptionDecision.Remote ? (path, null)
-            : DecisionErrnos.ForFile(decision) is { } errno ? (null, n.Fail(errno))
-            : throughVirtual ? (null, LocalThroughVirtual(n, absolute))
-            : (null, n.Continue());
+        return decision == InterceptionDecision.Remote ? new(Place.Remote, path, null)
+            : DecisionErrnos.ForFile(decision) is { } errno ? new(Place.Refused, null, n.Fail(errno))
+            : new(throughVirtual ? Place.LocalThroughVirtual : Place.Local, absolute, n.Continue());
     }
 
     private ValueTask<HandlerResult> Openat2Async(Notification n, CancellationToken cancellationToken)
@@ -232,7 +250,10 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
             files.MarkWritten(path);
         }
 
-        using var file = FileCalls.Open(local.Path!, LocalFlags(flags) & ~OpenFlags.CloseOnExec, mode, out var errno);
+        // A file just created in the pod may already have its placeholder from the listing of its
+        // directory that followed the create: O_EXCL was the pod's, so not asked again of the copy.
+        var localFlags = LocalFlags(flags) & ~OpenFlags.CloseOnExec & (local.CreatedMode >= 0 ? ~OpenFlags.Exclusive : ~0);
+        using var file = FileCalls.Open(local.Path!, localFlags, mode, out var errno);
         if (file is null)
         {
             if (writes)
@@ -305,7 +326,37 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
     /// </summary>
     private async ValueTask<(string? Path, int Errno, int CreatedMode)> OpenWithFlagsAsync(string path, int flags, bool writes, (int Mode, int ThreadId) create, CancellationToken cancellationToken)
     {
-        var entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+        RemoteEntry? entry;
+        if ((flags & OpenFlags.Create) != 0)
+        {
+            // One round trip where the agent can: the create answers the parent's errno (ENOENT,
+            // ENOTDIR, EACCES) and O_EXCL's EEXIST itself, or an existing path's stat.
+            var mode = create.Mode & ~Umask(create.ThreadId) & 0xfff;
+            RemoteCreate? made;
+            try
+            {
+                made = await remote.CreateOrGetEntryAsync(path, mode, exclusive: (flags & OpenFlags.Exclusive) != 0, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RemoteFileException e)
+            {
+                return (null, e.Errno, -1);
+            }
+
+            if (made is { Created: true })
+            {
+                await files.MaterializeDirectoryAsync(RemotePath.Parent(path), cancellationToken).ConfigureAwait(false);
+                return (files.LocalPath(path), 0, mode);
+            }
+
+            entry = made is null
+                ? await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false)
+                : made.Entry;
+        }
+        else
+        {
+            entry = await remote.GetEntryAsync(path, followSymlinks: (flags & OpenFlags.NoFollow) == 0, cancellationToken).ConfigureAwait(false);
+        }
+
         if (entry is not null && writes)
         {
             _seen[path] = entry; // its owner, for fstat

@@ -118,6 +118,18 @@ public interface IFileSync
     Task ExchangeAsync(string first, string second, Func<CancellationToken, Task> exchangeRemotely, CancellationToken cancellationToken);
 
     /// <summary>
+    /// A hard link of a remote path (link/linkat): a written file's latest content is sent first (a
+    /// failure throws <see cref="RemoteFileException"/> and nothing is linked), then
+    /// <paramref name="linkRemotely"/> makes <paramref name="to"/> in the remote, with no write-back
+    /// of <paramref name="from"/> in between (one that replaced the remote file by a new one would
+    /// part the two names), then what the tree knew of <paramref name="to"/> is dropped
+    /// (<see cref="Forget"/>), so its next open reads the linked file. Later sends of
+    /// <paramref name="from"/> go into the remote file itself (it has two names), so the new name
+    /// sees them at the same points: close-to-open for both names.
+    /// </summary>
+    Task LinkAsync(string from, string to, Func<CancellationToken, Task> linkRemotely, CancellationToken cancellationToken);
+
+    /// <summary>
     /// An unlink or rmdir of a remote path: a write-back of it (or, for a directory, of a file under
     /// it) under way ends first, then <paramref name="deleteRemotely"/> deletes it remotely, and what
     /// the tree knows of it is dropped (<see cref="Forget"/>) with its pending write-back, so a
@@ -149,6 +161,14 @@ public interface IFileSync
     /// and the pod processes' open fds stay on its inode. A failure is left for the next lock point.
     /// </summary>
     Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <see cref="RefreshAtLockAsync(string, CancellationToken)"/> with the remote file's stat already
+    /// known (<paramref name="pod"/>: the lock's answer carried it), so no stat call is made; null
+    /// asks the remote side as the other overload does. The default ignores <paramref name="pod"/>.
+    /// </summary>
+    Task RefreshAtLockAsync(string remotePath, RemoteEntry? pod, CancellationToken cancellationToken)
+        => RefreshAtLockAsync(remotePath, cancellationToken);
 
     /// <summary>
     /// A lock on the remote file is about to be released: the file's unsent writes go first, as at

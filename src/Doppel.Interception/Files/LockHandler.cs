@@ -159,15 +159,17 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
                 _owners.GetOrAdd(process, _ => new()).TryAdd(request.Owner, (path, fd));
             }
 
-            var conflict = request.Wait
-                ? await WhileValidAsync(n, c => _remote.LockAsync(path, request, c), cancellationToken).ConfigureAwait(false)
-                : await _remote.LockAsync(path, request, cancellationToken).ConfigureAwait(false);
+            // A granted lock's answer carries the pod file's stat where the agent sends it: the
+            // refresh check then costs no call of its own.
+            var outcome = request.Wait
+                ? await WhileValidAsync(n, c => _remote.LockAndStatAsync(path, request, c), cancellationToken).ConfigureAwait(false)
+                : await _remote.LockAndStatAsync(path, request, cancellationToken).ConfigureAwait(false);
             if (!request.Test && !unlock)
             {
-                await _files.RefreshAtLockAsync(path, cancellationToken).ConfigureAwait(false);
+                await _files.RefreshAtLockAsync(path, outcome.Stat, cancellationToken).ConfigureAwait(false);
             }
 
-            return (0, conflict);
+            return (0, outcome.Conflict);
         }
         catch (RemoteFileException e)
         {
@@ -177,20 +179,36 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
         {
             return (Errno.EIO, null); // a push before the unlock failed: told to the user by the file sync
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (InterruptedWaitException e)
         {
-            return (Errno.EINTR, null); // the program's call was interrupted while it waited
+            return (e.Errno, null); // a signal came while the program's call waited
         }
     }
 
-    /// <summary>Runs a waiting call and cancels it when the program's call is no longer waiting for an answer.</summary>
+    /// <summary>
+    /// Runs a waiting call (F_SETLKW, flock without LOCK_NB) and cancels it when the program's call is
+    /// no longer waiting for an answer (its thread was killed) or a signal it would handle is
+    /// pending: the kernel's lock wait is interruptible (fs/locks.c returns ERESTARTSYS), so the
+    /// handler runs now and the call restarts or fails with EINTR as the handler's SA_RESTART says.
+    /// </summary>
+    /// <exception cref="InterruptedWaitException">The wait was given up; its errno is the call's answer.</exception>
     private static async ValueTask<T> WhileValidAsync<T>(Notification n, Func<CancellationToken, ValueTask<T>> call, CancellationToken cancellationToken)
     {
         using var interrupted = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var task = call(interrupted.Token).AsTask();
+        var errno = 0;
         while (await Task.WhenAny(task, Task.Delay(ValidCheck, cancellationToken)).ConfigureAwait(false) != task)
         {
             if (!n.IsValid())
+            {
+                errno = Errno.EINTR; // nobody reads it: the thread is gone
+            }
+            else if (PendingSignals.InterruptErrno(n.ThreadId) is { } interrupt)
+            {
+                errno = interrupt;
+            }
+
+            if (errno != 0)
             {
                 await interrupted.CancelAsync().ConfigureAwait(false);
                 break;
@@ -201,11 +219,19 @@ internal sealed class LockHandler : ISyscallHandler, IDisposable
         {
             return await task.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException && interrupted.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not RemoteFileException && !cancellationToken.IsCancellationRequested && (errno != 0 || !n.IsValid()))
         {
-            // The remote side's failure of a cancelled call (gRPC's Cancelled): the program's call was interrupted.
-            throw new OperationCanceledException("The waiting lock call was interrupted.", e, interrupted.Token);
+            // The cancelled call's end (OperationCanceledException, or gRPC's Cancelled from the
+            // remote side), or a call the session ended because the waiting process died (its
+            // locks are dropped at its exit) before this loop saw it gone: nobody reads the answer.
+            throw new InterruptedWaitException(errno != 0 ? errno : Errno.EINTR, e);
         }
+    }
+
+    /// <summary>A waiting lock call given up for a signal or a killed thread; <see cref="Errno"/> is the program's answer.</summary>
+    private sealed class InterruptedWaitException(int errno, Exception inner) : Exception("The waiting lock call was interrupted.", inner)
+    {
+        public int Errno { get; } = errno;
     }
 
     /// <summary>

@@ -201,9 +201,12 @@ internal static class FilterBuilder
                 SyscallNumber.GetXattr, SyscallNumber.LGetXattr, SyscallNumber.ListXattr, SyscallNumber.LListXattr);
 
             // The working directory in the pod (FileHandler.WorkingDirectory.cs); link and symlink
-            // (rare) so that a pod path, or a relative one in a pod directory, never lands here.
+            // (rare) so that a pod path, or a relative one in a pod directory, never lands here;
+            // execve/execveat so that a relative program in a pod directory never runs another file
+            // (FileHandler.Exec.cs: answered without a lookup unless the process is in a pod directory).
             Plain(SyscallNumber.Chdir, SyscallNumber.Fchdir, SyscallNumber.Getcwd);
             Plain(SyscallNumber.Link, SyscallNumber.Linkat, SyscallNumber.Symlink, SyscallNumber.Symlinkat);
+            Plain(SyscallNumber.Execve, SyscallNumber.Execveat);
 
             // fstat of a pod file's fd is answered as stat of its path is (FileHandler.FdStat.cs).
             traps.Add((SyscallNumber.Newfstatat, PreCheck.SkipStdioFdWhenFlagSet, 3, (uint)OpenFlags.AtEmptyPath));

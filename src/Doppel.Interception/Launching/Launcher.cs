@@ -18,6 +18,18 @@ internal static class Launcher
             return InternalErrorExitCode;
         }
 
+        // First of all: a doppel killed with SIGKILL cannot stop the program, so the kernel does.
+        if (ParentDeath.KillMeWithParent(parsed.ParentPid) is not 0 and var death)
+        {
+            if (death == Errno.ESRCH)
+            {
+                return InternalErrorExitCode; // doppel died while this started: nobody to run the program for
+            }
+
+            Console.Error.WriteLine($"doppel: the launcher could not ask to die with doppel (prctl errno {death}).");
+            return InternalErrorExitCode;
+        }
+
         var (path, error, exitCode) = ProgramResolver.Resolve(parsed.Argv[0], Environment.GetEnvironmentVariable("PATH"));
         if (path is null)
         {

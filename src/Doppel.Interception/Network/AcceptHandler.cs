@@ -111,9 +111,9 @@ internal sealed class AcceptHandler(IInterceptionPolicy policy) : ISyscallHandle
             }
 
             // The kernel's blocking accept returns ERESTARTSYS on a signal (EINTR with SO_RCVTIMEO set).
-            if (PendingSignals.HasDeliverable(n.ThreadId))
+            if (PendingSignals.InterruptErrno(n.ThreadId) is { } interrupt)
             {
-                return n.Fail(timeout > TimeSpan.Zero ? Errno.EINTR : KernelErrno.ERESTARTSYS);
+                return n.Fail(timeout > TimeSpan.Zero ? Errno.EINTR : interrupt);
             }
         }
     }

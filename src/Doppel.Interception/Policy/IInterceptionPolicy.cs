@@ -62,6 +62,26 @@ public interface IInterceptionPolicy
     bool DeliversTo(IPEndPoint listener) => false;
 
     /// <summary>
+    /// Told when an exec of the relative program path <paramref name="program"/> was refused with
+    /// ENOENT because it names <paramref name="path"/> relative to a pod working directory
+    /// (<paramref name="inPod"/>: a pod path; otherwise a local one reached through a pod directory),
+    /// which the kernel would not run: it resolves the path against the process's directory on this
+    /// machine. Told only when that file exists. The default does nothing.
+    /// </summary>
+    void OnProgramNotRun(string program, string path, bool inPod)
+    {
+    }
+
+    /// <summary>
+    /// Told when a process of <see cref="SkippedProcesses"/> (its executable's file name
+    /// <paramref name="name"/>) made a call the filter trapped, which then ran as if doppel were not
+    /// there. The default does nothing.
+    /// </summary>
+    void OnProcessSkipped(string name)
+    {
+    }
+
+    /// <summary>
     /// Told when a bind that <see cref="MapBindPort"/> moved to <paramref name="port"/> failed with
     /// <paramref name="errno"/> (the app gets that errno, e.g. 98 EADDRINUSE: never a silent other
     /// port). The default does nothing.

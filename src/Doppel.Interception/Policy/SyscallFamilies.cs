@@ -18,10 +18,17 @@ public enum SyscallFamilies
     /// <summary>bind/listen: the ports the app serves.</summary>
     Listen = 1 << 2,
 
-    /// <summary>open/openat/openat2/creat, the stat family, access family, readlink, xattr reads; chdir/fchdir/getcwd (the working directory in the pod).</summary>
+    /// <summary>
+    /// open/openat/openat2/creat, the stat family, access family, readlink, xattr reads; chdir/fchdir/getcwd
+    /// (the working directory in the pod); link/symlink and their *at forms; execve/execveat (a relative
+    /// program in a pod directory).
+    /// </summary>
     FilesRead = 1 << 3,
 
-    /// <summary>mkdir/unlink/rename/rmdir/truncate, chmod/chown/utimensat with a path (write mode); implies nothing without <see cref="FilesRead"/>.</summary>
+    /// <summary>
+    /// mkdir/unlink/rename/rmdir/truncate, chmod/chown/utimensat with a path (write mode; link and
+    /// symlink are trapped with <see cref="FilesRead"/>); implies nothing without <see cref="FilesRead"/>.
+    /// </summary>
     FilesWrite = 1 << 4,
 
     /// <summary>uname (the pod's nodename).</summary>

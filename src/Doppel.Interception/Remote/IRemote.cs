@@ -40,6 +40,39 @@ public interface IRemote
         => WriteFileAsync(path, Stream.Null, cancellationToken);
 
     /// <summary>
+    /// open(O_CREAT) in one round trip (write mode): when <paramref name="path"/> exists it is left as
+    /// it is and its stat (lstat unless <paramref name="followSymlinks"/>) comes back with
+    /// <see cref="RemoteCreate.Created"/> false; otherwise an empty regular file with
+    /// <paramref name="mode"/> (permission bits) is made and its stat comes back. Throws
+    /// <see cref="RemoteFileException"/> with open(2)'s errno: ENOENT or ENOTDIR for the parent,
+    /// EACCES, EROFS, EEXIST when <paramref name="exclusive"/> and the path exists. Null: the remote
+    /// side cannot (an older agent), and the caller stats the path and its parent itself before
+    /// <see cref="CreateFileAsync"/>. The default returns null.
+    /// </summary>
+    ValueTask<RemoteCreate?> CreateOrGetEntryAsync(string path, int mode, bool exclusive, bool followSymlinks, CancellationToken cancellationToken)
+        => ValueTask.FromResult<RemoteCreate?>(null);
+
+    /// <summary>
+    /// A write-back: <see cref="WriteFileAsync(string, Stream, bool, CancellationToken)"/> that also
+    /// leaves the file with <paramref name="attributes"/> (the local copy's mode and modification
+    /// time), in one round trip where the remote side can. The default writes, then calls
+    /// <see cref="SetAttributesAsync"/> (symlinks followed).
+    /// </summary>
+    async ValueTask WriteFileAsync(string path, Stream content, bool inPlace, RemoteAttributes attributes, CancellationToken cancellationToken)
+    {
+        await WriteFileAsync(path, content, inPlace, cancellationToken).ConfigureAwait(false);
+        await SetAttributesAsync(path, attributes, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <see cref="LockAsync"/> whose answer also carries, for a granted lock, the remote file's stat
+    /// taken right after it where the remote side sends one (the refresh at a lock point then needs
+    /// no stat of its own). The default calls <see cref="LockAsync"/> and sends no stat.
+    /// </summary>
+    async ValueTask<RemoteLockOutcome> LockAndStatAsync(string path, RemoteLock request, CancellationToken cancellationToken)
+        => new(await LockAsync(path, request, cancellationToken).ConfigureAwait(false), null);
+
+    /// <summary>
     /// open(O_WRONLY) of an existing remote file, closed again with nothing written (write mode):
     /// whether the remote side lets the program write it, so a file on a read-only file system or
     /// mount, or one the pod's user may not write, fails at the program's open with the remote's
@@ -85,6 +118,25 @@ public interface IRemote
     /// </summary>
     ValueTask ExchangeAsync(string first, string second, CancellationToken cancellationToken)
         => throw new RemoteFileException(Doppel.Linux.Native.Errno.EINVAL, $"{first}: exchanging is not supported");
+
+    /// <summary>
+    /// symlink(2) on the remote side (write mode): makes <paramref name="path"/> a symlink holding
+    /// <paramref name="target"/> as it is. Throws <see cref="RemoteFileException"/> with the
+    /// remote's errno (EEXIST, ENOENT, ENOTDIR, EACCES, ...). The default refuses with EPERM
+    /// (symlink(2): the file system does not support symlinks), as a remote side without links does.
+    /// </summary>
+    ValueTask SymlinkAsync(string target, string path, CancellationToken cancellationToken)
+        => throw new RemoteFileException(Doppel.Linux.Native.Errno.EPERM, $"{path}: making symlinks is not supported");
+
+    /// <summary>
+    /// linkat(2) within the remote file system (write mode): <paramref name="to"/> becomes another
+    /// name of <paramref name="from"/>, or of the file a final symlink in it leads to when
+    /// <paramref name="followSymlinks"/> (AT_SYMLINK_FOLLOW). Throws <see cref="RemoteFileException"/>
+    /// with the remote's errno (EEXIST, ENOENT, EPERM for a directory, EXDEV across mounts, ...).
+    /// The default refuses with EPERM (link(2): the file system does not support hard links).
+    /// </summary>
+    ValueTask LinkAsync(string from, string to, bool followSymlinks, CancellationToken cancellationToken)
+        => throw new RemoteFileException(Doppel.Linux.Native.Errno.EPERM, $"{to}: making hard links is not supported");
 
     /// <summary>
     /// chmod/chown/utimensat on the remote side (write mode), of the symlink itself unless

@@ -23,6 +23,9 @@ internal sealed class Supervisor : IDisposable
     private readonly IInterceptionPolicy _policy;
     private readonly ILogger _logger;
     private readonly Dictionary<int, ISyscallHandler> _handlers = [];
+
+    // The handlers the supervisor owns that hold resources (the lock handler's exit timer).
+    private readonly List<IDisposable> _owned = [];
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
     private Thread? _thread;
@@ -34,6 +37,11 @@ internal sealed class Supervisor : IDisposable
         _logger = logger;
         foreach (var handler in handlers)
         {
+            if (handler is IDisposable disposable)
+            {
+                _owned.Add(disposable);
+            }
+
             foreach (var nr in handler.SyscallNumbers)
             {
                 _handlers[nr] = handler;
@@ -213,17 +221,25 @@ internal sealed class Supervisor : IDisposable
         }
 
         Statistics.CountSkipped();
+        _policy.OnProcessSkipped(Path.GetFileName(exe));
         return true;
     }
 
     /// <summary>
-    /// Stops handling. A receive thread blocked in RECV (processes still under the filter) cannot
-    /// be woken: it ends at the next notification, leaving it unanswered; the listener fd closes
-    /// then (it holds a reference), and trapped calls of what is left fail with ENOSYS.
+    /// Stops handling and disposes the handlers that hold resources (the lock handler's timer). A
+    /// receive thread blocked in RECV (processes still under the filter) cannot be woken: it ends at
+    /// the next notification, leaving it unanswered; the listener fd closes then (it holds a
+    /// reference), and trapped calls of what is left fail with ENOSYS.
     /// </summary>
     public void Dispose()
     {
         _stopping.Cancel();
+        foreach (var handler in _owned)
+        {
+            handler.Dispose();
+        }
+
+        _owned.Clear();
         if (_thread is not null && !_thread.Join(TimeSpan.FromMilliseconds(100)))
         {
             return; // leave _stopping undisposed: the blocked thread still reads it

@@ -233,11 +233,22 @@ public sealed class AgentPlacement(KubeConnection connection, AgentConfig agent)
             }
             catch (KubeException)
             {
+                // Gone, or another session replaced it meanwhile: look again (that one is joined).
+                if (await GetJobAsync(ns, name, cancellationToken).ConfigureAwait(false) is not { } now || now.Metadata.Uid != job.Metadata.Uid)
+                {
+                    continue;
+                }
+
                 // Its agent ended while this session joined (its idle time ran out): placed again.
                 if (!await IsFinishedAsync(ns, name, cancellationToken).ConfigureAwait(false))
                 {
                     throw;
                 }
+
+                // Its pod ended but the Job controller has not counted it yet (it lags, e.g. right
+                // after an API server restart): the Job is as good as ended (backoffLimit 0), so it
+                // goes now instead of being joined again until the controller catches up.
+                await DeleteSharedAsync(ns, name, waitGone: true, cancellationToken).ConfigureAwait(false);
             }
         }
 

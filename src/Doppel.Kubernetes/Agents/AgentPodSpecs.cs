@@ -172,7 +172,7 @@ public static class AgentPodSpecs
             throw new KubeException($"The container {target.Container} of pod {target.Pod} has no container ID in its status yet; try again once it runs.");
         }
 
-        var pod = PodSpec(agent, ["--target", "container/" + target.ContainerId], port, SecurityContext(agent, elevated: true), tokenSecret);
+        var pod = PodSpec(agent, ["--target", "container/" + target.ContainerId], port, SecurityContext(agent, elevated: true), tokenSecret, target.HttpProbePorts);
         pod.HostPID = true;
         pod.Affinity = new V1Affinity
         {
@@ -256,25 +256,36 @@ public static class AgentPodSpecs
     /// The agent's command line: target, <c>--listen 127.0.0.1:PORT</c>, <c>--idle-exit TTL</c>,
     /// <c>--first-connection-timeout</c> (<c>agent.startup_timeout</c> + 60 s: an agent whose
     /// launcher died before connecting ends, so its Job or ephemeral container does not run on),
-    /// <c>--log-level</c>.
+    /// <c>--log-level</c>, and <c>--http-probe-ports P,Q</c> when the target pod has HTTP-probed ports
+    /// (<see cref="KubeletProbes"/>: the agent leaves the kubelet's probe requests on them to the app
+    /// during a whole-port steal).
     /// </summary>
-    internal static IList<string> Arguments(AgentConfig agent, IReadOnlyList<string> target, int port) =>
-    [
-        .. target,
-        "--listen", "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
-        "--idle-exit", Math.Max(agent.Ttl, 1).ToString(CultureInfo.InvariantCulture),
-        "--first-connection-timeout", (Math.Max(agent.StartupTimeout, 1) + 60).ToString(CultureInfo.InvariantCulture),
-        "--log-level", Doppel.Config.Logging.LogLevels.AgentWord(agent.LogLevel),
-    ];
+    internal static IList<string> Arguments(AgentConfig agent, IReadOnlyList<string> target, int port, IReadOnlyList<int>? httpProbePorts = null)
+    {
+        List<string> args =
+        [
+            .. target,
+            "--listen", "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture),
+            "--idle-exit", Math.Max(agent.Ttl, 1).ToString(CultureInfo.InvariantCulture),
+            "--first-connection-timeout", (Math.Max(agent.StartupTimeout, 1) + 60).ToString(CultureInfo.InvariantCulture),
+            "--log-level", Doppel.Config.Logging.LogLevels.AgentWord(agent.LogLevel),
+        ];
+        if (httpProbePorts is { Count: > 0 })
+        {
+            args.AddRange(["--http-probe-ports", string.Join(',', httpProbePorts.Select(p => p.ToString(CultureInfo.InvariantCulture)))]);
+        }
 
-    private static V1PodSpec PodSpec(AgentConfig agent, IReadOnlyList<string> target, int port, V1SecurityContext? security, string? tokenSecret)
+        return args;
+    }
+
+    private static V1PodSpec PodSpec(AgentConfig agent, IReadOnlyList<string> target, int port, V1SecurityContext? security, string? tokenSecret, IReadOnlyList<int>? httpProbePorts = null)
     {
         var container = new V1Container
         {
             Name = ContainerName,
             Image = Image(agent),
             ImagePullPolicy = agent.ImagePullPolicy,
-            Args = Arguments(agent, target, port),
+            Args = Arguments(agent, target, port, httpProbePorts),
             SecurityContext = security,
             Resources = Resources(agent.Resources),
             TerminationMessagePolicy = "FallbackToLogsOnError",

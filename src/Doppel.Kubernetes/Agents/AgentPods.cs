@@ -39,18 +39,48 @@ public static class AgentPods
 
     /// <summary>
     /// Those of <paramref name="pods"/> that serve <paramref name="target"/>: by its path annotation
-    /// (<see cref="AgentSharing.TargetPathAnnotation"/>), or by the UID or name of the pod the target
-    /// resolves to (<see cref="Targets.TargetResolver"/>; its errors are its <see cref="KubeException"/>s).
+    /// (<see cref="AgentSharing.TargetPathAnnotation"/>), or by the UID or name of a pod the target
+    /// names — the pod it resolves to and, for a target that names replicas (a deployment, a
+    /// service, …), every pod its selector selects, so agents placed for another target of the same
+    /// pods (<c>deployment/web</c> and <c>service/web</c>) are listed too
+    /// (<see cref="Targets.TargetResolver"/>; its errors are its <see cref="KubeException"/>s).
     /// </summary>
     public static async Task<IReadOnlyList<AgentPod>> OfTargetAsync(KubeConnection connection, IReadOnlyList<AgentPod> pods, Doppel.Config.TargetConfig target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(pods);
         ArgumentNullException.ThrowIfNull(target);
-        var resolved = await new Targets.TargetResolver(connection).ResolveAsync(target, cancellationToken).ConfigureAwait(false);
-        var pod = await KubeApi.CallAsync(connection, "get", "pods", resolved.Namespace, () => connection.Client.CoreV1.ReadNamespacedPodAsync(resolved.Pod, resolved.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var uid = pod?.Metadata.Uid;
-        return [.. pods.Where(p => p.TargetPath == target.Path || (uid is not null && p.TargetPodUid == uid) || (p.Target is { } t && t.StartsWith($"{resolved.Namespace}/{resolved.Pod}/", StringComparison.Ordinal)))];
+        var resolver = new Targets.TargetResolver(connection);
+        var resolved = await resolver.ResolveAsync(target, cancellationToken).ConfigureAwait(false);
+        var selector = await resolver.ReplicaSelectorAsync(target, cancellationToken).ConfigureAwait(false);
+        IEnumerable<V1Pod?> named;
+        if (selector is null)
+        {
+            named = [await KubeApi.CallAsync(connection, "get", "pods", resolved.Namespace, () => connection.Client.CoreV1.ReadNamespacedPodAsync(resolved.Pod, resolved.Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false)];
+        }
+        else
+        {
+            var list = await KubeApi.CallAsync(connection, "list", "pods", resolved.Namespace, () => connection.Client.CoreV1.ListNamespacedPodAsync(resolved.Namespace, labelSelector: selector, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            named = list?.Items ?? [];
+        }
+
+        var uids = named.OfType<V1Pod>().Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
+        var names = named.OfType<V1Pod>().Select(p => $"{resolved.Namespace}/{p.Metadata.Name}/").Append($"{resolved.Namespace}/{resolved.Pod}/").ToList();
+        return [.. pods.Where(p => p.TargetPath == target.Path
+            || (p.TargetPodUid is { } uid && uids.Contains(uid))
+            || (p.Target is { } t && names.Any(n => t.StartsWith(n, StringComparison.Ordinal))))];
+    }
+
+    /// <summary>
+    /// The UIDs of the pods of <paramref name="ns"/> that are not being deleted: an agent whose
+    /// <see cref="AgentPod.TargetPodUid"/> is not among them serves a pod that is gone. Failures are
+    /// <see cref="KubeException"/>s (RBAC: <c>list pods</c>).
+    /// </summary>
+    public static async Task<HashSet<string>> LivePodUidsAsync(KubeConnection connection, string ns, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var list = await KubeApi.CallAsync(connection, "list", "pods", ns, () => connection.Client.CoreV1.ListNamespacedPodAsync(ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return (list?.Items ?? []).Where(p => p.Metadata.DeletionTimestamp is null).Select(p => p.Metadata.Uid).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>

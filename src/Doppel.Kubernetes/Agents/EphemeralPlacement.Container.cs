@@ -17,13 +17,14 @@ public sealed partial class EphemeralPlacement
     /// container ID in <c>/proc/*/cgroup</c> (cgroup v1 paths end with the ID; under cgroup v2 with a
     /// cgroup namespace the target's path is relative, <c>/../ID</c>, and still ends with it);
     /// <c>doppel-agent --target container/ID --listen 127.0.0.1:PORT --idle-exit TTL --log-level L</c>
-    /// (<see cref="AgentPodSpecs.Arguments"/>, as a Job's agent);
+    /// (<see cref="AgentPodSpecs.Arguments"/>, as a Job's agent, with <c>--http-probe-ports</c> from
+    /// <paramref name="httpProbePorts"/> when there are any);
     /// capabilities NET_ADMIN, SYS_ADMIN and SYS_PTRACE less <c>agent.disabled_capabilities</c>
     /// (an ephemeral container is never privileged); <c>agent.security_context</c>'s other fields;
     /// the log tail as its termination message when it fails, so a failure is reported without
     /// <c>pods/log</c> access. Ephemeral containers may have no ports, probes or resources.
     /// </summary>
-    public static V1EphemeralContainer AgentContainer(string name, string targetContainer, string containerId, int port, AgentConfig agent)
+    public static V1EphemeralContainer AgentContainer(string name, string targetContainer, string containerId, int port, AgentConfig agent, IReadOnlyList<int>? httpProbePorts = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         return new V1EphemeralContainer
@@ -32,7 +33,7 @@ public sealed partial class EphemeralPlacement
             Image = AgentPodSpecs.Image(agent),
             ImagePullPolicy = agent.ImagePullPolicy,
             TargetContainerName = targetContainer,
-            Args = AgentPodSpecs.Arguments(agent, ["--target", "container/" + containerId], port),
+            Args = AgentPodSpecs.Arguments(agent, ["--target", "container/" + containerId], port, httpProbePorts),
             SecurityContext = SecurityContext(agent),
             TerminationMessagePolicy = "FallbackToLogsOnError",
         };

@@ -69,7 +69,7 @@ public sealed partial class EphemeralPlacement(KubeConnection connection)
         {
             var name = ContainerName(pod);
             var port = ChoosePort(pod, Random.Shared);
-            var container = AgentContainer(name, target.Container, containerId, port, agent);
+            var container = AgentContainer(name, target.Container, containerId, port, agent, target.HttpProbePorts);
             if (shape == ApiShape.EphemeralContainersObject)
             {
                 // Before 1.22 the API forbids a securityContext on ephemeral containers ("cannot be

@@ -16,4 +16,10 @@ public sealed record ResolvedTarget(string Namespace, string Pod, string Contain
 
     /// <summary>The target path the pod was resolved from (<c>deployment/bff</c>), for the agent's annotation; null when not known.</summary>
     public string? Path { get; init; }
+
+    /// <summary>
+    /// The pod's container ports that HTTP <c>httpGet</c> probes check (<see cref="KubeletProbes"/>),
+    /// ascending; empty when none. The agent gets them as <c>--http-probe-ports</c>.
+    /// </summary>
+    public IReadOnlyList<int> HttpProbePorts { get; init; } = [];
 }

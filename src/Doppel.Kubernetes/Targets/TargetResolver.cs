@@ -87,7 +87,8 @@ public sealed class TargetResolver(KubeConnection connection)
 
     /// <summary>
     /// <paramref name="pod"/> of <paramref name="what"/> (a target path, for messages) as a resolved
-    /// target, with <paramref name="container"/> or the container <see cref="ChooseContainer"/> picks.
+    /// target, with <paramref name="container"/> or the container <see cref="ChooseContainer"/> picks
+    /// and the pod's HTTP-probed ports (<see cref="KubeletProbes"/>).
     /// </summary>
     public static ResolvedTarget FromPod(string what, V1Pod pod, string? container)
     {
@@ -97,6 +98,7 @@ public sealed class TargetResolver(KubeConnection connection)
         {
             Uid = pod.Metadata.Uid,
             Path = what,
+            HttpProbePorts = KubeletProbes.HttpPorts(pod.Spec),
         };
     }
 
@@ -152,6 +154,10 @@ public sealed class TargetResolver(KubeConnection connection)
         var phase = pod.Status?.Phase ?? "Unknown";
         return phase == "Running" ? "Running, not ready" : waiting is null ? phase : $"{phase}, {waiting}";
     }
+
+    /// <summary>The pod <paramref name="name"/> in <paramref name="ns"/>; null when there is none. Throws <see cref="KubeException"/> when the API server refuses or cannot be reached.</summary>
+    public Task<V1Pod?> FindPodAsync(string ns, string name, CancellationToken cancellationToken)
+        => KubeApi.CallAsync(connection, "get", "pods", ns, () => connection.Client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: cancellationToken));
 
     private async Task<V1Pod> PodAsync(string ns, string name, CancellationToken cancellationToken)
         => await KubeApi.CallAsync(connection, "get", "pods", ns, () => connection.Client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false)

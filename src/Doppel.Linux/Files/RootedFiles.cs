@@ -82,6 +82,35 @@ public static unsafe class RootedFiles
         }
     }
 
+    /// <summary>symlinkat(target, fd, name): a symlink holding <paramref name="target"/> as it is; returns 0 or the errno.</summary>
+    public static int MakeSymlink(string target, SafeHandle directory, string name)
+    {
+        var targetZ = Encoding.UTF8.GetBytes(target + "\0");
+        var nameZ = Encoding.UTF8.GetBytes(name + "\0");
+        fixed (byte* t = targetZ)
+        fixed (byte* n = nameZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Symlinkat, (long)t, directory.DangerousGetHandle(), (long)n);
+            return r < 0 ? (int)-r : 0;
+        }
+    }
+
+    /// <summary>
+    /// linkat(fromDir, from, toDir, to, 0): a new name for the entry <paramref name="from"/> itself
+    /// (a symlink is linked, not followed, as link(2) on Linux); returns 0 or the errno.
+    /// </summary>
+    public static int Link(SafeHandle fromDirectory, string from, SafeHandle toDirectory, string to) =>
+        LinkAt(fromDirectory.DangerousGetHandle(), from, toDirectory, to, 0);
+
+    /// <summary>
+    /// A new name for the file an fd (an O_PATH one too) refers to: linkat(AT_FDCWD,
+    /// "/proc/self/fd/N", toDir, to, AT_SYMLINK_FOLLOW), the form linkat(2) documents for callers
+    /// without CAP_DAC_READ_SEARCH (which AT_EMPTY_PATH needs). Returns 0 or the errno (ENOENT for
+    /// a file with no name left, EPERM for a directory, EXDEV across mounts).
+    /// </summary>
+    public static int Link(SafeHandle file, SafeHandle toDirectory, string to) =>
+        LinkAt(OpenFlags.AtFdCwd, $"/proc/self/fd/{file.DangerousGetHandle()}", toDirectory, to, OpenFlags.AtSymlinkFollow);
+
     /// <summary>ftruncate(fd, length); returns 0 or the errno.</summary>
     public static int Truncate(SafeHandle file, long length)
     {
@@ -141,6 +170,18 @@ public static unsafe class RootedFiles
             Btime: Time(buffer + 80),
             MountId: (*(uint*)buffer & StatxMountId) != 0 ? *(ulong*)(buffer + 144) : 0);
         return 0;
+    }
+
+    private static int LinkAt(nint fromDirectory, string from, SafeHandle toDirectory, string to, int flags)
+    {
+        var fromZ = Encoding.UTF8.GetBytes(from + "\0");
+        var toZ = Encoding.UTF8.GetBytes(to + "\0");
+        fixed (byte* f = fromZ)
+        fixed (byte* t = toZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Linkat, fromDirectory, (long)f, toDirectory.DangerousGetHandle(), (long)t, flags);
+            return r < 0 ? (int)-r : 0;
+        }
     }
 
     private static int NameCall(int number, SafeHandle directory, string name, int argument)

@@ -59,6 +59,7 @@ public static class SyscallNumber
     public const int Lchown = 94;
     public const int Umask = 95;
     public const int Geteuid = 107;
+    public const int Getppid = 110;
     public const int Setsid = 112;
     public const int Prctl = 157;
     public const int Gettid = 186;
@@ -92,6 +93,7 @@ public static class SyscallNumber
     public const int Renameat2 = 316;
     public const int Seccomp = 317;
     public const int Getrandom = 318;
+    public const int Execveat = 322;
     public const int Statx = 332;
     public const int PidfdSendSignal = 424;
     public const int IoUringSetup = 425;

@@ -42,6 +42,32 @@ public static unsafe class FileCalls
         }
     }
 
+    /// <summary>symlink(target, path): <paramref name="target"/> stored as it is; returns 0 or the errno.</summary>
+    public static int Symlink(string target, string path)
+    {
+        var targetZ = System.Text.Encoding.UTF8.GetBytes(target + "\0");
+        var pathZ = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* t = targetZ)
+        fixed (byte* p = pathZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Symlinkat, (long)t, OpenFlags.AtFdCwd, (long)p);
+            return r < 0 ? (int)-r : 0;
+        }
+    }
+
+    /// <summary>linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW when <paramref name="follow"/>); returns 0 or the errno.</summary>
+    public static int Link(string from, string to, bool follow)
+    {
+        var fromZ = System.Text.Encoding.UTF8.GetBytes(from + "\0");
+        var toZ = System.Text.Encoding.UTF8.GetBytes(to + "\0");
+        fixed (byte* f = fromZ)
+        fixed (byte* t = toZ)
+        {
+            var r = LibC.Syscall(SyscallNumber.Linkat, OpenFlags.AtFdCwd, (long)f, OpenFlags.AtFdCwd, (long)t, follow ? OpenFlags.AtSymlinkFollow : 0);
+            return r < 0 ? (int)-r : 0;
+        }
+    }
+
     /// <summary>access(path, X_OK) with the caller's real ids, as a shell checks a command.</summary>
     public static bool CanExecute(string path)
     {

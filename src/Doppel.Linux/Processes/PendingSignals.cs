@@ -1,4 +1,5 @@
 using System.Globalization;
+using Doppel.Linux.Native;
 
 namespace Doppel.Linux.Processes;
 
@@ -16,7 +17,21 @@ public static class PendingSignals
     /// or its process (a process-wide one may still go to another thread); false when none is, or the
     /// thread is gone.
     /// </summary>
-    public static bool HasDeliverable(int threadId)
+    public static bool HasDeliverable(int threadId) => InterruptErrno(threadId) is not null;
+
+    /// <summary>Reads the masks from the text of a <c>/proc/TID/status</c> file.</summary>
+    public static bool HasDeliverable(ReadOnlySpan<char> status) => InterruptErrno(status) is not null;
+
+    /// <summary>
+    /// The errno a trapped call that waits should end with now, as the kernel's interruptible wait
+    /// would, or null when no signal is pending that the thread would act on.
+    /// <see cref="KernelErrno.ERESTARTSYS"/> (the call restarts after an <c>SA_RESTART</c> handler,
+    /// else fails with EINTR; signal(7)) when the signal is the thread's own or its process has one
+    /// thread; <see cref="Errno.EINTR"/> when only a process-wide signal is pending in a process of
+    /// several threads: the kernel may hand that one to another thread, and ERESTARTSYS on a thread
+    /// with no signal to handle would reach the program as errno 512.
+    /// </summary>
+    public static int? InterruptErrno(int threadId)
     {
         string status;
         try
@@ -25,21 +40,26 @@ public static class PendingSignals
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return null;
         }
 
-        return HasDeliverable(status.AsSpan());
+        return InterruptErrno(status.AsSpan());
     }
 
-    /// <summary>Reads the masks from the text of a <c>/proc/TID/status</c> file.</summary>
-    public static bool HasDeliverable(ReadOnlySpan<char> status)
+    /// <summary><see cref="InterruptErrno(int)"/> from the text of a <c>/proc/TID/status</c> file.</summary>
+    public static int? InterruptErrno(ReadOnlySpan<char> status)
     {
-        ulong pending = 0, blocked = 0, ignored = 0;
+        ulong own = 0, shared = 0, blocked = 0, ignored = 0;
+        var threads = 1;
         foreach (var line in status.EnumerateLines())
         {
-            if (line.StartsWith("SigPnd:") || line.StartsWith("ShdPnd:"))
+            if (line.StartsWith("SigPnd:"))
             {
-                pending |= Mask(line);
+                own = Mask(line);
+            }
+            else if (line.StartsWith("ShdPnd:"))
+            {
+                shared = Mask(line);
             }
             else if (line.StartsWith("SigBlk:"))
             {
@@ -49,9 +69,19 @@ public static class PendingSignals
             {
                 ignored = Mask(line);
             }
+            else if (line.StartsWith("Threads:"))
+            {
+                threads = int.TryParse(line[(line.IndexOf(':') + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count : 1;
+            }
         }
 
-        return (pending & ~blocked & ~ignored) != 0;
+        var deliverable = ~blocked & ~ignored;
+        if ((own & deliverable) != 0 || ((shared & deliverable) != 0 && threads == 1))
+        {
+            return KernelErrno.ERESTARTSYS;
+        }
+
+        return (shared & deliverable) != 0 ? Errno.EINTR : null;
     }
 
     private static ulong Mask(ReadOnlySpan<char> line) =>

@@ -37,7 +37,19 @@ public static class ProtocolFeatures
     /// <summary><c>FileService</c> Lock and ReleaseLocks, and <c>WriteFileOpen.in_place</c>: locks on pod files taken in the pod.</summary>
     public const string FilesLocks = "files.locks";
 
+    /// <summary><c>FileService</c> Symlink and Link: <c>ln -s</c> and <c>ln</c> of pod paths made in the pod (write mode).</summary>
+    public const string FilesLinks = "files.links";
+
+    /// <summary><c>WriteFileOpen.stat_existing</c> and <c>no_follow</c>: open(O_CREAT) of a pod file in one call that answers the parent's errno and the file's stat.</summary>
+    public const string FilesCreateStat = "files.create-stat";
+
+    /// <summary><c>WriteFileOpen.final_mode</c> and <c>final_mtime</c>: a write-back's mode and mtime set by the WriteFile call itself, no SetAttributes after it.</summary>
+    public const string FilesWriteAttributes = "files.write-attributes";
+
+    /// <summary><c>LockResponse.stat</c>: a granted lock answers the file's stat, so the refresh at the lock needs no Stat call.</summary>
+    public const string FilesLockStat = "files.lock-stat";
+
     /// <summary>Every feature this build implements.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status, FilesLocks];
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status, FilesLocks, FilesLinks, FilesCreateStat, FilesWriteAttributes, FilesLockStat];
 }

@@ -17,6 +17,8 @@ public sealed class AgentConnection : IDisposable
     /// <summary>How long establishing a connection to the agent may take before a call fails.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
 
+    private static readonly TimeSpan s_endingWait = TimeSpan.FromSeconds(1);
+
     private readonly GrpcChannel _control;
 
     private AgentConnection(string address, string sessionId, HelloResponse hello, GrpcChannel control, RelayLanes relay)
@@ -119,6 +121,24 @@ public sealed class AgentConnection : IDisposable
             control.Dispose();
             relay.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Tells the agent that this session ends (its last call: a Ping with <c>ending</c>, agent.proto),
+    /// so that the agent exits <c>agent.ttl</c> after its last session instead of waiting for this one
+    /// to reconnect. Waits at most 1 s; an agent that cannot be reached is not waited for, and no
+    /// failure is thrown (the agent then waits its reconnect grace, 20 s, and exits).
+    /// </summary>
+    public async Task SayEndingAsync()
+    {
+        try
+        {
+            await Agent.PingAsync(new PingRequest { Ending = true }, deadline: DateTime.UtcNow + s_endingWait).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or ObjectDisposedException)
+        {
+            // Gone or unreachable: nothing to tell.
         }
     }
 

@@ -21,7 +21,8 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     private readonly IRemote _remote;
 
     // Paths the program has locked in the pod, with the pod's (size, mtime) that the local copy last
-    // matched: their write-backs go in place, and a lock refreshes a copy the pod changed.
+    // matched (the last refresh or send; a download keeps its own in _contents): their write-backs go
+    // in place, and a lock refreshes a copy the pod changed.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Size, DateTimeOffset Mtime)> _lockPoints = new(StringComparer.Ordinal);
 
     /// <param name="remote">The remote side (the agent) the files come from and go back to.</param>
@@ -47,7 +48,7 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _remote = remote;
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, _lockPoints.ContainsKey);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, _lockPoints.ContainsKey, Sent);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -126,6 +127,13 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     }
 
     /// <inheritdoc/>
+    public Task LinkAsync(string from, string to, Func<CancellationToken, Task> linkRemotely, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(linkRemotely);
+        return _writeBacks.LinkAsync(from, () => linkRemotely(cancellationToken), () => Forget(to), cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task DeleteAsync(string remotePath, bool directory, Func<CancellationToken, Task> deleteRemotely, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deleteRemotely);
@@ -137,18 +145,27 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
 
     /// <inheritdoc/>
     /// <remarks>
-    /// The pod's (size, mtime) is compared with the copy's and with the last point where they matched
-    /// (the fetch, the last refresh or send: the copy's mtime is set to the pod's at each):
+    /// The pod's (size, mtime) is compared with the copy's, and the copy's with the points where the
+    /// copy last matched the pod (the download, the last refresh, the last send of any kind: the copy's
+    /// mtime is set to the pod's at a download or refresh, the pod's to the copy's at a send):
     /// <code>
-    ///   pod = copy ─────────────────────────► in step (remembered)
-    ///   copy = last match, pod moved on ────► the pod's content read into the copy in place
-    ///   copy moved on (unsent writes) ──────► the copy stays the truth; its writes go at the unlock
+    ///   pod = copy ─────────────────────────────────► in step (remembered)
+    ///   copy = a match point, pod moved on ─────────► the pod's content read into the copy in place
+    ///   copy at no match point (unsent writes) ─────► the copy stays the truth; its writes go at the unlock
     /// </code>
+    /// Every sync point counts: a copy downloaded again at an open, or sent at a close (flock(1)'s
+    /// command writes and closes, and the lock goes with flock's own fd), after the last lock is the
+    /// pod's content too (issue P9: the last lock's point alone took such a copy for unsent writes,
+    /// and a pod change of the same size was never read).
     /// </remarks>
-    public async Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken)
+    public Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken) =>
+        RefreshAtLockAsync(remotePath, null, cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task RefreshAtLockAsync(string remotePath, RemoteEntry? pod, CancellationToken cancellationToken)
     {
         var local = _tree.LocalPath(remotePath);
-        var pod = await _remote.GetEntryAsync(remotePath, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+        pod ??= await _remote.GetEntryAsync(remotePath, followSymlinks: true, cancellationToken).ConfigureAwait(false);
         if (pod is null || pod.Kind != RemoteEntryKind.File || CopyStamp(remotePath) is not { } copy)
         {
             _lockPoints.TryAdd(remotePath, (-1, default));
@@ -156,14 +173,19 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         }
 
         var now = (pod.Size, pod.LastWriteTime);
-        var matched = _lockPoints.TryGetValue(remotePath, out var known) && known.Size >= 0 ? known
-            : _contents.EntryOf(remotePath) is { } fetched ? (fetched.Size, fetched.LastWriteTime)
-            : _writeBacks.IsWritten(remotePath) ? now // written here, never fetched: its writes are the program's
-            : copy;
-        if (now == copy || copy != matched || now == matched)
+        if (now == copy)
         {
-            _lockPoints[remotePath] = now == copy ? now : matched;
+            _lockPoints[remotePath] = now;
             return;
+        }
+
+        (long, DateTimeOffset)? sent = _lockPoints.TryGetValue(remotePath, out var known) && known.Size >= 0 ? known : null;
+        (long, DateTimeOffset)? fetched = _contents.EntryOf(remotePath) is { } entryOfCopy ? (entryOfCopy.Size, entryOfCopy.LastWriteTime) : null;
+        var copyIsAMatch = copy == sent || copy == fetched
+            || (sent is null && fetched is null && !_writeBacks.IsWritten(remotePath)); // a copy of unknown origin, not written here
+        if (!copyIsAMatch)
+        {
+            return; // the copy's writes (not sent yet) are the truth: they go at the unlock
         }
 
         // Read beside first: a read that fails midway leaves the copy as it was.
@@ -204,12 +226,16 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
             return;
         }
 
+        // Sent with the copy's mtime: the send records the new match point itself (Sent).
         await _writeBacks.PushAsync(remotePath, cancellationToken).ConfigureAwait(false);
+    }
 
-        // Sent with the copy's mtime: the pod now matches the copy.
-        if (CopyStamp(remotePath) is { } sent)
+    /// <summary>A send reached the pod with the copy's (size, mtime): for a locked path, the new point where the copy matches the pod.</summary>
+    private void Sent(string remotePath, (long Size, DateTimeOffset Mtime) stamp)
+    {
+        if (_lockPoints.ContainsKey(remotePath))
         {
-            _lockPoints[remotePath] = sent;
+            _lockPoints[remotePath] = stamp;
         }
     }
 

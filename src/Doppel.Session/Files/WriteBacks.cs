@@ -23,6 +23,7 @@ namespace Doppel.Session.Files;
 ///   write-back: changes = c ──WriteFile + SetAttributes──► agent ──► sent = c; sent = changes and opens = 0? ──► back to the cache
 ///   SettleAsync / FlushAsync(path) (open, stat, chmod of that path) ──► the same, awaited
 ///   RenameAsync: flush, rename in the pod, local copy and state move to the new name (an open fd follows)
+///   LinkAsync: flush, link in the pod (two names: later sends go in place), the new name's cache dropped
 ///   DeleteAsync: a send under way ends, the pod deletes (ENOENT for a file never sent is success), state dropped: never sent after
 ///   program exit ──► FlushAllAsync ──► every file with changes ≠ sent (Ctrl+C skips: listed as unsent)
 /// </code>
@@ -38,6 +39,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly Action<int> _finalFlushStarting;
     private readonly Action<string> _backToCache;
     private readonly Func<string, bool> _inPlace;
+    private readonly Action<string, (long Size, DateTimeOffset Mtime)> _sent;
 
     // Remote paths written here whose local copy is the truth, under _state.
     private readonly Dictionary<string, Written> _written = new(StringComparer.Ordinal);
@@ -56,9 +58,14 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
     /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
     /// <param name="inPlace">Whether a path's write-back goes into the remote file itself (a file the program locks keeps its inode).</param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Func<string, bool>? inPlace = null)
+    /// <param name="sent">
+    /// Called after each completed send with the local copy's (size, mtime) when it was sent: the
+    /// remote file has that content and mtime now (a lock compares them with the remote's stat).
+    /// </param>
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Func<string, bool>? inPlace = null, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
     {
         _inPlace = inPlace ?? (_ => false);
+        _sent = sent ?? ((_, _) => { });
         _remote = remote;
         _tree = tree;
         _report = report;
@@ -287,6 +294,30 @@ internal sealed class WriteBacks : IAsyncDisposable
 
             Watch(Path.GetDirectoryName(_tree.LocalPath(first))!);
             Watch(Path.GetDirectoryName(_tree.LocalPath(second))!);
+        }
+        finally
+        {
+            _flushing.Release();
+        }
+    }
+
+    /// <summary>
+    /// Hard-links <paramref name="from"/>: with no write-back running, its latest content is sent
+    /// first (a failure throws and nothing is linked), then <paramref name="linkRemotely"/> runs and
+    /// <paramref name="forgetNewName"/> drops what the tree knew of the new name, all under the flush
+    /// lock: no send of <paramref name="from"/> replaces the remote file (a new inode) between the
+    /// two, which would leave the new name with the old content. From the link on the remote file
+    /// has two names, and the agent writes such a file in place.
+    /// </summary>
+    public async Task LinkAsync(string from, Func<Task> linkRemotely, Action forgetNewName, CancellationToken cancellationToken)
+    {
+        await _flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DrainEvents(); // a close just before the link is sent with it
+            await FlushHoldingLockAsync(from, cancellationToken).ConfigureAwait(false);
+            await linkRemotely().ConfigureAwait(false);
+            forgetNewName();
         }
         finally
         {
@@ -609,16 +640,17 @@ internal sealed class WriteBacks : IAsyncDisposable
         var content = File.OpenRead(local);
         await using (content.ConfigureAwait(false))
         {
-            await _remote.WriteFileAsync(remotePath, content, _inPlace(remotePath), cancellationToken).ConfigureAwait(false);
+            // fchmod/futimens on the app's fd changed the copy (cp -p does): its metadata goes too,
+            // in the same call where the agent can (feature "files.write-attributes").
+            var attributes = new RemoteAttributes
+            {
+                Mode = (int)File.GetUnixFileMode(local) & 0xfff,
+                LastWriteTime = File.GetLastWriteTimeUtc(local),
+            };
+            var size = content.Length;
+            await _remote.WriteFileAsync(remotePath, content, _inPlace(remotePath), attributes, cancellationToken).ConfigureAwait(false);
+            _sent(remotePath, (size, attributes.LastWriteTime.Value));
         }
-
-        // fchmod/futimens on the app's fd changed the copy (cp -p does): its metadata goes too.
-        var attributes = new RemoteAttributes
-        {
-            Mode = (int)File.GetUnixFileMode(local) & 0xfff,
-            LastWriteTime = File.GetLastWriteTimeUtc(local),
-        };
-        await _remote.SetAttributesAsync(remotePath, attributes, followSymlinks: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A write-back whose failure has been reported (and left queued): the caller goes on.</summary>

@@ -58,9 +58,9 @@ public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
         {
             var incomingLogger = loggers.CreateLogger("doppel.incoming");
             _incoming = new IncomingReplicas(
-                (agent, info, warn, error, counts, delivered) => new IncomingTraffic(
+                (agent, info, warn, error, counts, delivered, outage) => new IncomingTraffic(
                     options.Config.Feature.Network.Incoming, agent, options.SessionName, info, warn, error, incomingLogger,
-                    options.Config.Agent.FlushConnections, counts, delivered, watchListeners: false),
+                    options.Config.Agent.FlushConnections, counts, delivered, watchListeners: false, outage: outage),
                 connection,
                 options.Config.Feature.Network.Incoming.Mode == IncomingMode.Steal ? "stealing" : "mirroring",
                 options.Info,
@@ -84,6 +84,10 @@ public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
 
     /// <inheritdoc/>
     public bool IncomingListened => _incoming?.HasListened ?? false;
+
+    /// <summary>The line <c>doppel port-forward</c> prints when other sessions use the same agent (<see cref="AgentStatus.OtherSessionsLineAsync"/>); null when none do.</summary>
+    public Task<string?> OtherSessionsLineAsync(string targetPath, CancellationToken cancellationToken) =>
+        AgentStatus.OtherSessionsLineAsync(_connection, targetPath, cancellationToken);
 
     /// <inheritdoc/>
     public Task AddIncomingAgentAsync(IAgentTransport transport, string name, CancellationToken cancellationToken) =>
@@ -128,6 +132,7 @@ public sealed class PortForwardSession : IAsyncDisposable, IIncomingAgents
 
         await _tasks.WhenAllAsync().ConfigureAwait(false);
         await _tcp.DisposeAsync().ConfigureAwait(false);
+        await _connection.SayEndingAsync().ConfigureAwait(false);
         _connection.Dispose();
         _closing.Dispose();
     }

@@ -36,6 +36,9 @@ internal static partial class IncomingLog
     [LoggerMessage(EventId = 409, Level = LogLevel.Information, Message = "incoming: the local app at {App} does not speak HTTP/2 over cleartext (h2c); its HTTP/2 clients' requests reach it over HTTP/1.1")]
     public static partial void H2cRefused(ILogger logger, IPEndPoint app);
 
+    [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "incoming: the local app at {App} speaks only HTTP/2 over cleartext (h2c); its HTTP/1.x clients' requests reach it over HTTP/2")]
+    public static partial void H2cOnly(ILogger logger, IPEndPoint app);
+
     [LoggerMessage(EventId = 420, Level = LogLevel.Warning, Message = "incoming: the listener watch stopped (closed listeners stay subscribed until the session ends): {Reason}")]
     public static partial void ListenerWatchFailed(ILogger logger, string reason);
 
@@ -50,4 +53,7 @@ internal static partial class IncomingLog
 
     [LoggerMessage(EventId = 424, Level = LogLevel.Debug, Message = "{Line} (said less than 30 s ago)")]
     public static partial void SaidAlready(ILogger logger, string line);
+
+    [LoggerMessage(EventId = 425, Level = LogLevel.Information, Message = "{Line} (not shown: part of an outage already said)")]
+    public static partial void OutageLine(ILogger logger, string line);
 }

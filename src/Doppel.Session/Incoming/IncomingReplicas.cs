@@ -29,7 +29,11 @@ internal sealed class IncomingReplicas : IAsyncDisposable
     private readonly Action<string> _info;
     private readonly Action<string> _warn;
     private readonly Action<string> _error;
+
+    /// <summary>A replica's warning: said once for all replicas (the same notice comes from each agent), with the first one's name.</summary>
+    private readonly Action<string, string> _replicaWarn;
     private readonly ILogger _logger;
+    private readonly IncomingOutage _outage;
     private readonly Lock _gate = new();
 
     // Every listen reported, by local end point: the port asked for and when (a sequence number).
@@ -57,13 +61,18 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         var quiet = new QuietRepeats(TimeProvider.System, line => IncomingLog.SaidAlready(logger, line));
         _warn = line => quiet.Say(line, warn);
         _error = line => quiet.Say(line, error);
+        _replicaWarn = (prefix, line) => quiet.Say(line, prefix + line, warn);
         _logger = logger;
+        _outage = new IncomingOutage(warn, info, logger);
         Doing = describe;
-        First = create(connection, info, _warn, _error, Counts, Delivered);
+        First = create(connection, info, _warn, _error, Counts, Delivered, _outage.For("", ""));
     }
 
-    /// <summary>Makes the IncomingTraffic of one agent connection with these progress, warning and error sinks, adding to these counts and delivered connections.</summary>
-    public delegate IncomingTraffic Factory(AgentConnection connection, Action<string> info, Action<string> warn, Action<string> error, IncomingCounts counts, DeliveredClients delivered);
+    /// <summary>
+    /// Makes the IncomingTraffic of one agent connection with these progress, warning and error sinks,
+    /// adding to these counts and delivered connections, saying the loss and return of its subscriptions through <paramref name="outage"/>.
+    /// </summary>
+    public delegate IncomingTraffic Factory(AgentConnection connection, Action<string> info, Action<string> warn, Action<string> error, IncomingCounts counts, DeliveredClients delivered, IncomingOutage.Agent outage);
 
     /// <summary>The session's own agent's incoming traffic.</summary>
     public IncomingTraffic First { get; }
@@ -188,10 +197,11 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         var traffic = _create(
             connection,
             line => IncomingLog.ReplicaLine(_logger, name, line),
-            line => _warn(prefix + line),
+            line => _replicaWarn(prefix, line),
             line => _error(prefix + line),
             Counts,
-            Delivered);
+            Delivered,
+            _outage.For(name, prefix));
 
         // Listeners reported before the snapshot are replayed only when still listening (a listener
         // closed since would be stolen with nothing behind it); ones reported after it always are.
@@ -235,8 +245,14 @@ internal sealed class IncomingReplicas : IAsyncDisposable
             }
         }
 
-        _info($"incoming: also {Doing} from {name} ({count} replicas)");
+        // Not "also stealing" when the session takes nothing: a port refused (another session
+        // steals it whole) is refused at the new replica too.
+        _info(First.TakesNothingAfterRefusal
+            ? $"incoming: {name} joined ({Replicas(count)}); the session's ports are subscribed there as they are here"
+            : $"incoming: also {Doing} from {name} ({Replicas(count)})");
     }
+
+    private static string Replicas(int count) => count == 1 ? "1 replica" : $"{count} replicas";
 
     /// <summary>
     /// Ends the subscriptions at the agent added as <paramref name="name"/> (a pod gone): unsubscribes
@@ -257,7 +273,8 @@ internal sealed class IncomingReplicas : IAsyncDisposable
         }
 
         await EndAsync(replica).ConfigureAwait(false);
-        _info($"incoming: {name} left ({count} {(count == 1 ? "replica" : "replicas")})");
+        _outage.Forget(name);
+        _info($"incoming: {name} left ({Replicas(count)})");
         return true;
     }
 
@@ -281,6 +298,7 @@ internal sealed class IncomingReplicas : IAsyncDisposable
             IncomingLog.ReplicaEndSlow(_logger, replica.Connection.Address);
         }
 
+        await replica.Connection.SayEndingAsync().ConfigureAwait(false);
         replica.Connection.Dispose();
     }
 

@@ -62,10 +62,14 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     private readonly bool _flushConnections;
     private readonly HttpMessageInvoker _http;
     // What the local apps showed of h2c, kept across the Serve calls of reconnects.
-    private readonly LocalAppProtocols _appProtocols = new();
+    private readonly LocalAppProtocols _appProtocols;
     private AsyncDuplexStreamingCall<IncomingClientMessage, IncomingServerMessage>? _call;
     private CancellationTokenSource? _callServes;
     private readonly bool _watchListeners;
+    private readonly IncomingOutage.Agent _outage;
+    // The ports subscribed again after a reconnect whose answer has not come yet, and the lines of
+    // those answered (the line that ends the outage); guarded by itself.
+    private readonly Dictionary<int, string?> _resubscribing = [];
     private bool _unavailable;
     private bool _reconnecting;
 
@@ -76,8 +80,10 @@ internal sealed class IncomingTraffic : IAsyncDisposable
     /// False for <c>doppel port-forward -R</c>: its ports (<see cref="Forward"/>) stay subscribed whether
     /// or not anything listens locally yet, as mirrord's do.
     /// </param>
-    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true, IncomingCounts? counts = null, DeliveredClients? delivered = null, bool watchListeners = true)
+    /// <param name="outage">Where the loss of the subscriptions and their return are said (shared by the session's agents); null: said here, with <paramref name="warn"/> and <paramref name="info"/>.</param>
+    public IncomingTraffic(IncomingConfig config, AgentConnection connection, string sessionName, Action<string> info, Action<string> warn, Action<string> error, ILogger logger, bool flushConnections = true, IncomingCounts? counts = null, DeliveredClients? delivered = null, bool watchListeners = true, IncomingOutage.Agent? outage = null)
     {
+        _outage = outage ?? IncomingOutage.Agent.Alone(warn, info, logger);
         Delivered = delivered ?? new DeliveredClients();
         _watchListeners = watchListeners;
         _flushConnections = flushConnections;
@@ -86,6 +92,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         _sessionName = sessionName;
         _info = info;
         _warn = warn;
+        _appProtocols = new LocalAppProtocols(warn);
         _error = error;
         _logger = logger;
         _tasks = new BackgroundTasks(logger);
@@ -140,6 +147,16 @@ internal sealed class IncomingTraffic : IAsyncDisposable
 
     /// <summary>The original client of a whole TCP connection the session delivers, by the session's end of it (the peer the app sees); null for any other peer.</summary>
     public IPEndPoint? OriginalClient(IPEndPoint peer) => Delivered.OriginalClient(peer);
+
+    /// <summary>
+    /// True when the agent refused a port of the session and none is subscribed or being subscribed:
+    /// the session takes nothing here (another session steals the port whole). False before the
+    /// first listen, and while any port is taken.
+    /// </summary>
+    public bool TakesNothingAfterRefusal => _refused && _ports.IsEmpty;
+
+    // Set at the first refused subscription (a mirror an older agent cannot do aside).
+    private volatile bool _refused;
 
     /// <summary>
     /// Whether the app's listener at <paramref name="listener"/> is one the session subscribed (its
@@ -305,6 +322,15 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         _reconnecting = false;
         _call = call;
         IncomingLog.Resubscribing(_logger, _ports.Count);
+        lock (_resubscribing)
+        {
+            _resubscribing.Clear();
+            foreach (var port in _ports.Keys)
+            {
+                _resubscribing[port] = null;
+            }
+        }
+
         foreach (var port in _ports.Values.OrderBy(p => p.TargetPort))
         {
             try
@@ -469,7 +495,7 @@ internal sealed class IncomingTraffic : IAsyncDisposable
         IncomingLog.SubscribeEnded(_logger, reason);
         if (!_ports.IsEmpty)
         {
-            _error($"the session's incoming subscriptions at the agent were lost ({Short(reason)}: the agent ended or the connection to it broke); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app until doppel has subscribed them again, once the agent is back.");
+            _outage.Lost($"incoming: the connection to the agent broke or the agent ended ({Short(reason)}); requests to {string.Join(", ", _ports.Keys.Order().Select(p => ":" + p))} go to the target's app until doppel has subscribed them again, once the agent is back.");
         }
 
         _listeners.Writer.TryWrite(new Change(ChangeKind.Lost, Call: call));
@@ -499,14 +525,47 @@ internal sealed class IncomingTraffic : IAsyncDisposable
                 return;
             }
 
+            _refused = true;
             _error($"port {subscribed.Port} is not {(refused?.Mode == SubscriptionMode.Mirror ? "mirrored" : "stolen")}: {error.Message}");
+            Resubscribed(key, null);
             return;
         }
 
-        if (_ports.TryGetValue(key, out var port))
+        if (_ports.TryGetValue(key, out var port) && !Resubscribed(key, port.Describe()))
         {
             _info(port.Describe());
         }
+    }
+
+    /// <summary>
+    /// The agent's answer for <paramref name="port"/> after a reconnect (<paramref name="line"/>: its
+    /// description; null: refused): once every port has its answer, the outage's end is said with the
+    /// ports subscribed again. False when the port was not being subscribed again (a first subscription).
+    /// </summary>
+    private bool Resubscribed(int port, string? line)
+    {
+        string[] lines;
+        lock (_resubscribing)
+        {
+            if (!_resubscribing.ContainsKey(port))
+            {
+                return false;
+            }
+
+            _resubscribing[port] = line ?? "";
+            if (_resubscribing.Values.Any(l => l is null))
+            {
+                return true;
+            }
+
+            lines = [.. _resubscribing.OrderBy(p => p.Key).Select(p => p.Value!).Where(l => l.Length > 0)];
+            _resubscribing.Clear();
+        }
+
+        _outage.Back(lines.Length == 0
+            ? "incoming: the agent is back, but it took none of the session's ports again."
+            : $"incoming: subscribed again: {string.Join("; ", lines)}");
+        return true;
     }
 
     private void MirrorDropped(MirrorDropped dropped)

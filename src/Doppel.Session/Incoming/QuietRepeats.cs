@@ -4,7 +4,7 @@ namespace Doppel.Session.Incoming;
 /// Says a warning or error line once per <see cref="Quiet"/>: the same line again within that time
 /// goes to the log only. An agent that refuses a subscription is asked again every few hundred
 /// milliseconds, and with several replicas the terminal filled with the same sentence twice a
-/// second per replica. Lines are compared whole (the replica's name is part of them). Thread-safe.
+/// second per replica. Lines are compared whole unless a key is given. Thread-safe.
 /// </summary>
 internal sealed class QuietRepeats(TimeProvider time, Action<string> repeated)
 {
@@ -14,12 +14,20 @@ internal sealed class QuietRepeats(TimeProvider time, Action<string> repeated)
     private readonly Dictionary<string, long> _said = new(StringComparer.Ordinal);
 
     /// <summary>Passes <paramref name="line"/> to <paramref name="say"/>, or to the log when it was said less than <see cref="Quiet"/> ago.</summary>
-    public void Say(string line, Action<string> say)
+    public void Say(string line, Action<string> say) => Say(line, line, say);
+
+    /// <summary>
+    /// Passes <paramref name="line"/> to <paramref name="say"/>, or to the log when a line with the same
+    /// <paramref name="key"/> was said less than <see cref="Quiet"/> ago: a notice every replica's agent
+    /// sends (a colliding filter, an older agent) is keyed without the replica's name, so it is said
+    /// once, with the name of the replica that sent it first.
+    /// </summary>
+    public void Say(string key, string line, Action<string> say)
     {
         var now = time.GetTimestamp();
         lock (_said)
         {
-            if (_said.TryGetValue(line, out var at) && time.GetElapsedTime(at, now) < Quiet)
+            if (_said.TryGetValue(key, out var at) && time.GetElapsedTime(at, now) < Quiet)
             {
                 repeated(line);
                 return;
@@ -30,7 +38,7 @@ internal sealed class QuietRepeats(TimeProvider time, Action<string> repeated)
                 _said.Clear(); // lines with changing details: keep the table small
             }
 
-            _said[line] = now;
+            _said[key] = now;
         }
 
         say(line);

@@ -27,17 +27,21 @@ namespace Doppel.Session.Incoming;
 /// A request_head with end set is a whole request (its body inline, nothing more on the call);
 /// with <c>wholeResponses</c> (the agent's welcome said whole_messages) a response that has
 /// ended within one chunk goes back as one response_head with body and end.
-/// An HTTP/2 request to an app that refuses h2c goes again over HTTP/1.1 (<see cref="LocalAppProtocols"/>);
-/// its response still reaches the client over HTTP/2 (the agent serves the client).
+/// An HTTP/2 request to an app that refuses h2c goes again over HTTP/1.1, and an HTTP/1.x request
+/// to an app that speaks only h2c goes again over HTTP/2 (<see cref="LocalAppProtocols"/>); the
+/// response still reaches the client in the client's version (the agent serves the client).
 /// </summary>
 internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> appFor, IncomingCounts counts, ILogger logger, DeliveredClients? delivered = null, bool wholeResponses = false, LocalAppProtocols? protocols = null)
 {
+    // EPROTO: the request cannot be had in a version the app speaks.
+    private const int EPROTO = 71;
+
     private readonly LocalAppProtocols _protocols = protocols ?? new LocalAppProtocols();
 
     // Hop-by-hop headers (RFC 9110 7.6.1) and the ones the replay sets itself.
     private static readonly HashSet<string> s_requestSkipped = new(StringComparer.OrdinalIgnoreCase)
     {
-        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Expect", "Content-Length",
+        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "TE", "Expect", "Content-Length", "HTTP2-Settings",
     };
 
     private static readonly HashSet<string> s_responseSkipped = new(StringComparer.OrdinalIgnoreCase)
@@ -91,6 +95,13 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
         {
             (request, response) = await SendAsync(head, app, body, cancellationToken).ConfigureAwait(false);
         }
+        catch (UndeliverableRequestException e)
+        {
+            IncomingLog.DeliveryFailed(logger, head.Id, head.Method, head.Target, app, e.Message);
+            counts.Failed();
+            await FailAsync(writer, EPROTO, e.Message, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
         catch (HttpRequestException e)
         {
             IncomingLog.DeliveryFailed(logger, head.Id, head.Method, head.Target, app, e.Message);
@@ -139,44 +150,95 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
     }
 
     /// <summary>
-    /// Sends the replay of <paramref name="head"/> to <paramref name="app"/>: over HTTP/1.1 when the
-    /// request was HTTP/2 and the app refused h2c before; when it refuses h2c now, again over
-    /// HTTP/1.1 if the body can be sent again (<see cref="ServeRequestContent.TryRewindAsync"/>),
-    /// else the failure stands (and later requests go over HTTP/1.1). Returns the request that got
-    /// the response (to dispose with it).
+    /// Sends the replay of <paramref name="head"/> to <paramref name="app"/>, in the version the app
+    /// is known to speak (<see cref="HttpAppProtocols.VersionFor"/>): an HTTP/2 request to an app
+    /// that refused h2c goes over HTTP/1.1, an HTTP/1.x request to an app that speaks only h2c over
+    /// HTTP/2. When the request fails the way it fails at an app that does not speak its version,
+    /// it goes again in the other one if its body can be sent again
+    /// (<see cref="ServeRequestContent.TryRewindAsync"/>); else, and for an HTTP/1.1 upgrade or a
+    /// CONNECT that HTTP/2 cannot carry, <see cref="UndeliverableRequestException"/> says why (later
+    /// requests go in the app's version at once). Returns the request that got the response (to
+    /// dispose with it).
     /// </summary>
     private async Task<(HttpRequestMessage Request, HttpResponseMessage Response)> SendAsync(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, CancellationToken cancellationToken)
     {
-        var request = Request(head, app, body, http1Only: _protocols.Http1Only(app));
+        var versions = _protocols.Versions;
+        var http2 = IsHttp2(head);
+        var convertTo = versions.VersionFor(app, http2);
+        if (convertTo == HttpVersion.Version20 && NotConvertible(head) is { } reason)
+        {
+            throw Undeliverable(app, reason);
+        }
+
+        var request = Request(head, app, body, convertTo);
         try
         {
             var response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (response.Version == HttpVersion.Version20)
+            if (http2)
             {
-                _protocols.AnsweredH2c(app);
+                if (response.Version == HttpVersion.Version20)
+                {
+                    versions.AnsweredH2c(app);
+                }
+
+                return (request, response);
             }
 
-            return (request, response);
+            // An HTTP/2-only Kestrel answers HTTP/1.x with a 400 of its own (a status compare on the normal path).
+            if (convertTo is not null || response.StatusCode != HttpStatusCode.BadRequest || !await versions.RefusedHttp1Async(app, response, cancellationToken).ConfigureAwait(false))
+            {
+                return (request, response);
+            }
+
+            response.Dispose();
+            convertTo = await ConvertToHttp2Async(head, app, body).ConfigureAwait(false);
         }
-        catch (HttpRequestException e) when (request.Version == HttpVersion.Version20 && !cancellationToken.IsCancellationRequested)
+        catch (HttpRequestException e) when (convertTo is null && !cancellationToken.IsCancellationRequested)
         {
-            if (!await _protocols.RefusedH2cAsync(app, e, cancellationToken).ConfigureAwait(false))
+            if (http2)
             {
-                request.Dispose();
-                throw;
-            }
+                if (!await versions.RefusedH2cAsync(app, e, cancellationToken).ConfigureAwait(false))
+                {
+                    request.Dispose();
+                    throw;
+                }
 
-            IncomingLog.H2cRefused(logger, app);
-            if (!await body.TryRewindAsync().ConfigureAwait(false))
+                IncomingLog.H2cRefused(logger, app);
+                if (!await body.TryRewindAsync().ConfigureAwait(false))
+                {
+                    request.Dispose();
+                    throw new UndeliverableRequestException($"the local app at {app} does not speak HTTP/2 over cleartext (h2c), and this request's body was already on its way to it; later HTTP/2 requests reach it over HTTP/1.1");
+                }
+
+                convertTo = HttpVersion.Version11;
+            }
+            else
             {
-                request.Dispose();
-                throw new HttpRequestException(HttpRequestError.HttpProtocolError, $"it does not speak HTTP/2 over cleartext (h2c), and this request's body was already on its way; later HTTP/2 requests reach it over HTTP/1.1 ({e.Message})", e);
-            }
+                if (!await versions.RefusedHttp1Async(app, e, cancellationToken).ConfigureAwait(false))
+                {
+                    request.Dispose();
+                    throw;
+                }
 
-            // Not disposed: that would dispose the body, which the HTTP/1.1 request sends.
-            request = Request(head, app, body, http1Only: true);
+                try
+                {
+                    convertTo = await ConvertToHttp2Async(head, app, body).ConfigureAwait(false);
+                }
+                catch (UndeliverableRequestException)
+                {
+                    request.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch (UndeliverableRequestException)
+        {
+            request.Dispose();
+            throw;
         }
 
+        // The refused request is not disposed: that would dispose the body, which the request in the other version sends.
+        request = Request(head, app, body, convertTo);
         try
         {
             return (request, await http.SendAsync(request, cancellationToken).ConfigureAwait(false));
@@ -186,6 +248,53 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
             request.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// HTTP/2, for an HTTP/1.x request that <paramref name="app"/> (found to speak only h2c) refused;
+    /// <see cref="UndeliverableRequestException"/> when HTTP/2 cannot carry it or its body was already sent.
+    /// </summary>
+    private async Task<Version> ConvertToHttp2Async(HttpRequestHead head, IPEndPoint app, ServeRequestContent body)
+    {
+        IncomingLog.H2cOnly(logger, app);
+        if (NotConvertible(head) is { } why)
+        {
+            throw Undeliverable(app, why);
+        }
+
+        if (!await body.TryRewindAsync().ConfigureAwait(false))
+        {
+            throw Undeliverable(app, "its body was already on its way to the app over HTTP/1.1 (later HTTP/1.1 requests reach it over HTTP/2)");
+        }
+
+        return HttpVersion.Version20;
+    }
+
+    private static bool IsHttp2(HttpRequestHead head) => head.Version is "HTTP/2" or "HTTP/2.0";
+
+    /// <summary>Why an HTTP/1.x request cannot go over HTTP/2; null when it can (an <c>Upgrade: h2c</c> is dropped: HTTP/2 is what it asks for).</summary>
+    private static string? NotConvertible(HttpRequestHead head)
+    {
+        if (head.Method == "CONNECT")
+        {
+            return "HTTP/2 cannot carry an HTTP/1.1 CONNECT tunnel";
+        }
+
+        foreach (var header in head.Headers)
+        {
+            if (header.Name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase) && !header.Value.Trim().Equals("h2c", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"HTTP/2 cannot carry an HTTP/1.1 upgrade (Upgrade: {header.Value})";
+            }
+        }
+
+        return null;
+    }
+
+    private UndeliverableRequestException Undeliverable(IPEndPoint app, string reason)
+    {
+        _protocols.WarnOnce(app, $"the local app at {app} speaks only HTTP/2 over cleartext (h2c); stolen HTTP/1.1 requests are converted to HTTP/2 for it, but one could not be ({reason}) and its client got a 502; let the app take HTTP/1.1 too (Kestrel: Protocols = Http1AndHttp2) for such requests.");
+        return new UndeliverableRequestException($"the local app at {app} speaks only HTTP/2 (h2c) and the request could not be converted: {reason}");
     }
 
     /// <summary>One whole TCP connection; the call ends with it (false).</summary>
@@ -346,12 +455,13 @@ internal sealed class ServeWork(HttpMessageInvoker http, Func<int, IPEndPoint?> 
 
     /// <summary>
     /// The replayed request: same method, target, version and headers, to the app's address;
-    /// <paramref name="http1Only"/>: an HTTP/2 request goes as HTTP/1.1 (the app refused h2c).
+    /// <paramref name="convertTo"/>: the version it goes in instead of its own (HTTP/1.1 for an
+    /// HTTP/2 request to an app that refused h2c, HTTP/2 for an HTTP/1.x request to an h2c-only app).
     /// </summary>
-    internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, bool http1Only = false)
+    internal static HttpRequestMessage Request(HttpRequestHead head, IPEndPoint app, ServeRequestContent body, Version? convertTo = null)
     {
-        var http2 = head.Version is "HTTP/2" or "HTTP/2.0";
-        var version = http2 && !http1Only ? HttpVersion.Version20 : head.Version == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11;
+        var http2 = IsHttp2(head);
+        var version = convertTo ?? (http2 ? HttpVersion.Version20 : head.Version == "HTTP/1.0" ? HttpVersion.Version10 : HttpVersion.Version11);
         var request = new HttpRequestMessage(Method(head.Method), new Uri($"http://{app}{PathAndQuery(head.Target)}"))
         {
             Version = version,

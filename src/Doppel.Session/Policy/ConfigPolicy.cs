@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Doppel.Config;
 using Doppel.Interception.Policy;
+using Doppel.Linux.Text;
 
 namespace Doppel.Session.Policy;
 
@@ -45,6 +46,9 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     private readonly Action<string>? _reportError;
     private readonly Func<IPEndPoint, IPEndPoint?>? _originalClient;
     private readonly Func<IPEndPoint, bool>? _deliversTo;
+    private readonly Action<string>? _warn;
+    private readonly HashSet<string> _programsNotRun = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _processesSkipped = new(StringComparer.Ordinal);
 
     /// <param name="config">The resolved configuration.</param>
     /// <param name="workingDirectory">The program's working directory: always local.</param>
@@ -59,6 +63,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
     /// <param name="reportError">Gets the one-sentence error for a <c>listen_ports</c> move whose local port is taken.</param>
     /// <param name="originalClient">The session's delivered connections (<see cref="OriginalClient"/>); null: none.</param>
     /// <param name="deliversTo">The app's listeners the session delivers to (<see cref="DeliversTo"/>); null: none.</param>
+    /// <param name="warn">Gets the one-sentence warning for a relative program a pod working directory kept from running (<see cref="OnProgramNotRun"/>), once per path.</param>
     public ConfigPolicy(
         DoppelConfig config,
         string workingDirectory,
@@ -69,7 +74,8 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         Action<IPEndPoint, int>? listening = null,
         Action<string>? reportError = null,
         Func<IPEndPoint, IPEndPoint?>? originalClient = null,
-        Func<IPEndPoint, bool>? deliversTo = null)
+        Func<IPEndPoint, bool>? deliversTo = null,
+        Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         _fs = config.Feature.Fs;
@@ -86,6 +92,7 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         _reportError = reportError;
         _originalClient = originalClient;
         _deliversTo = deliversTo;
+        _warn = warn;
         Families = FamiliesOf(config, targetless);
         SkippedProcesses = config.SkipProcesses.Concat(config.SkipBuildTools ? DoppelConfig.BuildTools : []).ToHashSet(StringComparer.Ordinal);
     }
@@ -249,6 +256,46 @@ public sealed class ConfigPolicy : IInterceptionPolicy
         ArgumentNullException.ThrowIfNull(requested);
         _reportError?.Invoke(BindMoveFailure(transport, requested.Port, port, errno));
     }
+
+    /// <summary>An exec a pod working directory kept from running (ENOENT): one warning line per path for the session.</summary>
+    public void OnProgramNotRun(string program, string path, bool inPod)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        lock (_programsNotRun)
+        {
+            if (!_programsNotRun.Add(path))
+            {
+                return;
+            }
+        }
+
+        _warn?.Invoke(ProgramNotRun(program, path, inPod));
+    }
+
+    /// <summary>A process <c>skip_build_tools</c> or <c>skip_processes</c> leaves alone made a trapped call: one warning line per program name for the session.</summary>
+    public void OnProcessSkipped(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        lock (_programsNotRun)
+        {
+            if (!_processesSkipped.Add(name))
+            {
+                return;
+            }
+        }
+
+        _warn?.Invoke(ProcessSkipped(name));
+    }
+
+    /// <summary>The sentence for <see cref="OnProcessSkipped"/>.</summary>
+    public static string ProcessSkipped(string name) =>
+        $"'{Printable.Escape(name)}' runs as if doppel were not there (skip_build_tools or skip_processes): its files, connections and DNS are this machine's, so what it writes to a pod path stays here; set skip_build_tools to false (or take it out of skip_processes) to run it in the pod's view.";
+
+    /// <summary>The sentence for <see cref="OnProgramNotRun"/>.</summary>
+    public static string ProgramNotRun(string program, string path, bool inPod) =>
+        inPod
+            ? $"'{Printable.Escape(program)}' was not run (No such file or directory): it is the pod's {Printable.Escape(path)}, and doppel runs programs from this machine only, where a relative path from a pod directory would name another file; run a script with its interpreter (sh {Printable.Escape(program)} reads it from the pod), copy a program here and run it by its absolute path, or run it in the pod."
+            : $"'{Printable.Escape(program)}' was not run (No such file or directory): it is {Printable.Escape(path)} on this machine, reached from a pod working directory, which the kernel would resolve against another directory; run it by its absolute path {Printable.Escape(path)}.";
 
     /// <summary>The sentence for <see cref="OnBindMoveFailed"/>.</summary>
     public static string BindMoveFailure(Transport transport, int requestedPort, int port, int errno) =>

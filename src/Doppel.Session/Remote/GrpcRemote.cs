@@ -26,6 +26,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TcpRelays _tcp;
     private readonly UdpRelays _udp;
+    private long _fileCalls;
 
     /// <param name="agent">The session's connection.</param>
     /// <param name="hostname">The target's hostname for uname/gethostname; null leaves the local one.</param>
@@ -130,7 +131,42 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask<LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken)
+    public async ValueTask WriteFileAsync(string path, Stream content, bool inPlace, RemoteAttributes attributes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(attributes);
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesWriteAttributes) || attributes.Uid is not null || attributes.Gid is not null || attributes.LastAccessTime is not null)
+        {
+            // An older agent: the write, then a SetAttributes call.
+            await WriteFileAsync(path, content, inPlace, cancellationToken).ConfigureAwait(false);
+            await SetAttributesAsync(path, attributes, followSymlinks: true, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true, InPlace = inPlace };
+        if (attributes.Mode is { } mode)
+        {
+            open.FinalMode = (uint)(mode & 0xfff);
+        }
+
+        if (attributes.LastWriteTime is { } mtime)
+        {
+            open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
+        }
+
+        var response = await WriteAsync(open, content, cancellationToken).ConfigureAwait(false);
+        if (response.Error is { } error)
+        {
+            throw Failure(error, path, response.InPlace);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken) =>
+        (await LockAndStatAsync(path, request, cancellationToken).ConfigureAwait(false)).Conflict;
+
+    /// <inheritdoc/>
+    public async ValueTask<RemoteLockOutcome> LockAndStatAsync(string path, RemoteLock request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLocks))
@@ -157,7 +193,9 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             path,
             cancellationToken).ConfigureAwait(false);
         ThrowIf(response.Error, path);
-        return response.Conflict is { } c ? new LockRange((short)c.Type, 0, c.Start, c.Length, c.Pid) : null;
+        LockRange? conflict = response.Conflict is { } c ? new LockRange((short)c.Type, 0, c.Start, c.Length, c.Pid) : null;
+        var granted = response.Stat is { } stat && _agent.Hello.Features.Contains(ProtocolFeatures.FilesLockStat) ? Entry(stat, FileStat.NameOf(path)) : null;
+        return new RemoteLockOutcome(conflict, granted);
     }
 
     /// <inheritdoc/>
@@ -179,6 +217,22 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         var open = new WriteFileOpen { Path = path, Mode = (uint)(mode & 0xfff), Create = true, Exclusive = exclusive };
         var response = await WriteAsync(open, Stream.Null, cancellationToken).ConfigureAwait(false);
         ThrowIf(response.Error, path);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<RemoteCreate?> CreateOrGetEntryAsync(string path, int mode, bool exclusive, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesCreateStat))
+        {
+            return null; // an older agent: the caller stats the path and its parent, then creates
+        }
+
+        var open = new WriteFileOpen { Path = path, Mode = (uint)(mode & 0xfff), Create = true, Exclusive = exclusive, StatExisting = true, NoFollow = !followSymlinks };
+        var response = await WriteAsync(open, Stream.Null, cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+        return response.Stat is { } stat
+            ? new RemoteCreate(!response.Existed, Entry(stat, FileStat.NameOf(path)))
+            : throw new RemoteFileException(Errno.EIO, $"{path}: the agent sent no stat with the create");
     }
 
     /// <inheritdoc/>
@@ -253,6 +307,37 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         ThrowIf(response.Error, first);
     }
 
+    /// <inheritdoc/>
+    public async ValueTask SymlinkAsync(string target, string path, CancellationToken cancellationToken)
+    {
+        RequireLinks(path);
+        var response = await Call(
+            c => _agent.Files.SymlinkAsync(new SymlinkRequest { Target = target, Path = path }, deadline: Deadline(), cancellationToken: c).ResponseAsync,
+            path,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, path);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask LinkAsync(string from, string to, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        RequireLinks(to);
+        var response = await Call(
+            c => _agent.Files.LinkAsync(new LinkRequest { From = from, To = to, FollowSymlinks = followSymlinks }, deadline: Deadline(), cancellationToken: c).ResponseAsync,
+            to,
+            cancellationToken).ConfigureAwait(false);
+        ThrowIf(response.Error, to);
+    }
+
+    /// <summary>An agent from before links: the program's ln fails as on a file system without them (EPERM).</summary>
+    private void RequireLinks(string path)
+    {
+        if (!_agent.Hello.Features.Contains(ProtocolFeatures.FilesLinks))
+        {
+            throw new RemoteFileException(Errno.EPERM, $"{path}: the agent makes no links (it is older than this doppel)");
+        }
+    }
+
     public async ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attributes);
@@ -295,6 +380,9 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     public ValueTask<IPEndPoint?> ConnectUdpAsync(IPEndPoint destination, IConnectedUdpSocket socket, CancellationToken cancellationToken) =>
         _udp.ConnectAsync(destination, socket, cancellationToken);
 
+    /// <summary>File calls made to the agent so far (each one gRPC call, one round trip): what tests count.</summary>
+    internal long FileCalls => Interlocked.Read(ref _fileCalls);
+
     /// <summary>Background tasks of the relays still running (0 once disposed).</summary>
     internal int RunningTasks => _tcp.Running + _udp.Running;
 
@@ -310,6 +398,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     /// <summary>Runs a call; a transport failure (agent gone, deadline) becomes EIO for the app.</summary>
     private async Task<T> Call<T>(Func<CancellationToken, Task<T>> call, string path, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _fileCalls);
         try
         {
             return await call(cancellationToken).ConfigureAwait(false);

@@ -158,7 +158,7 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
             var incoming = targetless || config.Feature.Network.Incoming.Mode == IncomingMode.Off
                 ? null
                 : new IncomingReplicas(
-                    (agent, info, warn, error, counts, delivered) => new IncomingTraffic(config.Feature.Network.Incoming, agent, sessionName, info, warn, error, incomingLogger, config.Agent.FlushConnections, counts, delivered),
+                    (agent, info, warn, error, counts, delivered, outage) => new IncomingTraffic(config.Feature.Network.Incoming, agent, sessionName, info, warn, error, incomingLogger, config.Agent.FlushConnections, counts, delivered, outage: outage),
                     connection,
                     config.Feature.Network.Incoming.Mode == IncomingMode.Steal ? "stealing" : "mirroring",
                     options.Info,
@@ -176,7 +176,8 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
                 incoming is null ? null : incoming.OnListening,
                 options.ReportError,
                 incoming is null ? null : incoming.First.OriginalClient,
-                incoming is null ? null : incoming.First.DeliversTo);
+                incoming is null ? null : incoming.First.DeliversTo,
+                options.Warn);
             var steering = DnsSteering.From(config);
             foreach (var warning in steering.Warnings)
             {
@@ -210,6 +211,7 @@ public sealed class DoppelSession : IAsyncDisposable, IIncomingAgents
 
         await _files.DisposeAsync().ConfigureAwait(false);
         await _remote.DisposeAsync().ConfigureAwait(false);
+        await _connection.SayEndingAsync().ConfigureAwait(false);
         _connection.Dispose();
     }
 

@@ -67,6 +67,34 @@ public sealed class WriteFileReplacementTests : IAsyncLifetime
         Assert.Equal(["filler", "settings.txt"], Names(full)); // no temporary left, no partial new file
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AWriteLeavesTheFileWithItsFinalModeAndMtimeWhetherReplacedOrWrittenInPlace(bool inPlace)
+    {
+        var path = Path.Join(_directory, $"attributes-{inPlace}.txt");
+        await File.WriteAllTextAsync(path, "before\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (inPlace)
+        {
+            await RunAsync("ln", path, path + ".other-name"); // a rename would part the links: written in place
+        }
+
+        var response = await WriteAsync(path, "after\n"u8.ToArray(), open =>
+        {
+            open.FinalMode = 0x1E8; // 0750
+            open.FinalMtime = new Timespec { Seconds = 1_600_000_000, Nanoseconds = 500 };
+        });
+
+        Assert.Null(response.Error);
+        Assert.Equal(inPlace, response.InPlace);
+        Assert.Equal("after\n", await File.ReadAllTextAsync(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute, File.GetUnixFileMode(path));
+        Assert.Equal(DateTime.UnixEpoch.AddSeconds(1_600_000_000).AddTicks(5), File.GetLastWriteTimeUtc(path));
+        Assert.Equal(0x1E8u, response.Stat.Mode & 0xFFF);
+        Assert.Equal(1_600_000_000, response.Stat.Mtime.Seconds);
+    }
+
     [Fact]
     public async Task AFailedInPlaceWriteSaysTheFileMayBePartial()
     {
@@ -208,12 +236,14 @@ public sealed class WriteFileReplacementTests : IAsyncLifetime
     }
 
     // As the session sends a write-back: open with create and truncate, then chunks.
-    private async Task<WriteFileResponse> WriteAsync(string path, byte[] content)
+    private async Task<WriteFileResponse> WriteAsync(string path, byte[] content, Action<WriteFileOpen>? change = null)
     {
         using var call = Files.WriteFile(cancellationToken: Timeout);
         try
         {
-            await call.RequestStream.WriteAsync(new WriteFileRequest { Open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true } }, Timeout);
+            var open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true };
+            change?.Invoke(open);
+            await call.RequestStream.WriteAsync(new WriteFileRequest { Open = open }, Timeout);
             for (var offset = 0; offset < content.Length; offset += Relay.ChunkSize)
             {
                 var chunk = content.AsMemory(offset, Math.Min(Relay.ChunkSize, content.Length - offset));

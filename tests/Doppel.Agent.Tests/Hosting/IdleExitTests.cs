@@ -1,4 +1,6 @@
 using Doppel.Agent.Hosting;
+using Doppel.Agent.Sessions;
+using Doppel.Protocol.V1;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Time.Testing;
 
@@ -89,6 +91,50 @@ public sealed class IdleExitTests
         time.Advance(TimeSpan.FromDays(1));
 
         Assert.Equal(0, stops);
+    }
+
+    [Fact]
+    public async Task ASessionThatDroppedWithoutSayingItEndsIsWaitedForTheReconnectGrace()
+    {
+        var time = new FakeTimeProvider();
+        var sessions = new AgentSessions(time);
+        var stops = 0;
+        using var idle = new IdleExit(Delay, time, () => stops++, () => sessions.AnyDropped(IdleExit.ReconnectGrace));
+        var client = Client.Open(idle);
+        sessions.Hello("alice", "c1", new HelloRequest { User = "alice" });
+
+        // Its port-forward broke: the connection closed, no Ping(ending) came.
+        sessions.Closed("c1");
+        await client.CloseAsync();
+        time.Advance(IdleExit.ReconnectGrace - TimeSpan.FromMilliseconds(1));
+        Assert.Equal(0, stops);
+
+        // It reconnects within the grace: the agent stays; it ends properly: agent.ttl rules again.
+        var back = Client.Open(idle);
+        sessions.Bind("alice", "c2").Ending = true;
+        time.Advance(IdleExit.ReconnectGrace * 2);
+        Assert.Equal(0, stops);
+        sessions.Closed("c2");
+        await back.CloseAsync();
+        time.Advance(Delay);
+        Assert.Equal(1, stops);
+    }
+
+    [Fact]
+    public async Task ASessionThatSaidItEndsIsWaitedForTheDelayOnly()
+    {
+        var time = new FakeTimeProvider();
+        var sessions = new AgentSessions(time);
+        var stops = 0;
+        using var idle = new IdleExit(Delay, time, () => stops++, () => sessions.AnyDropped(IdleExit.ReconnectGrace));
+        var client = Client.Open(idle);
+        sessions.Hello("alice", "c1", new HelloRequest { User = "alice" }).Ending = true;
+
+        sessions.Closed("c1");
+        await client.CloseAsync();
+        time.Advance(Delay);
+
+        Assert.Equal(1, stops);
     }
 
     /// <summary>One connection through <see cref="IdleExit.Wrap"/>, open until closed.</summary>

@@ -81,8 +81,8 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
     }
 
     /// <summary>
-    /// A keep-alive connection routed by a filter before another session stole the whole port:
-    /// its later requests go to the whole steal, as new connections do — they went to the app,
+    /// A keep-alive connection routed by a filter before another session stole the whole port
+    /// (on_concurrent_steal = override): its later requests go to the whole steal, as new connections do — they went to the app,
     /// the filtered session's requests included (a new user's report, session 11).
     /// </summary>
     [Fact]
@@ -99,7 +99,7 @@ public sealed partial class IncomingTests(ClusterFixture cluster) : IClassFixtur
         await socket.ConnectAsync(cluster.Backend.IP, ClusterFixture.HttpPort, Timeout);
         Assert.Contains(App, await ExchangeAsync(socket, "GET /before HTTP/1.1\r\nHost: backend\r\n\r\n", App), StringComparison.Ordinal);
 
-        Assert.Null((await bob.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout)).Error);
+        Assert.Null((await bob.SubscribeAsync(ClusterFixture.HttpPort, null, Timeout, onConcurrentSteal: ConcurrentSteal.Override)).Error);
         foreach (var request in (string[])["GET /unmarked HTTP/1.1\r\nHost: backend\r\n\r\n", "GET /marked HTTP/1.1\r\nHost: backend\r\nX-Dev-User: test\r\n\r\n"])
         {
             var answer = await ExchangeAsync(socket, request, "\r\n0\r\n\r\n"); // the session's answer is chunked

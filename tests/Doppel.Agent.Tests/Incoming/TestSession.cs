@@ -57,11 +57,19 @@ internal sealed class TestSession : IAsyncDisposable
         return session;
     }
 
-    public async Task<PortSubscribed> SubscribeAsync(int port, HttpFilter? filter, CancellationToken cancellationToken, SubscriptionMode mode = SubscriptionMode.Steal)
+    /// <summary>The notices the agent sent on the control stream, read while waiting for an answer (<see cref="NextNoticeAsync"/> reads on).</summary>
+    public List<string> Notices { get; } = [];
+
+    public async Task<PortSubscribed> SubscribeAsync(int port, HttpFilter? filter, CancellationToken cancellationToken, SubscriptionMode mode = SubscriptionMode.Steal, ConcurrentSteal onConcurrentSteal = ConcurrentSteal.Unspecified)
     {
-        await _control.RequestStream.WriteAsync(new IncomingClientMessage { Subscribe = new PortSubscription { Port = (uint)port, Mode = mode, Filter = filter } }, cancellationToken);
+        await _control.RequestStream.WriteAsync(new IncomingClientMessage { Subscribe = new PortSubscription { Port = (uint)port, Mode = mode, Filter = filter, OnConcurrentSteal = onConcurrentSteal } }, cancellationToken);
         while (await _control.ResponseStream.MoveNext(cancellationToken))
         {
+            if (_control.ResponseStream.Current.MessageCase == IncomingServerMessage.MessageOneofCase.Notice)
+            {
+                Notices.Add(_control.ResponseStream.Current.Notice.Text);
+            }
+
             if (_control.ResponseStream.Current.MessageCase == IncomingServerMessage.MessageOneofCase.Subscribed)
             {
                 return _control.ResponseStream.Current.Subscribed;
@@ -69,6 +77,20 @@ internal sealed class TestSession : IAsyncDisposable
         }
 
         throw new InvalidOperationException("The Subscribe call ended before the subscription was answered.");
+    }
+
+    /// <summary>Reads the control stream until the agent sends a notice; returns its text.</summary>
+    public async Task<string> NextNoticeAsync(CancellationToken cancellationToken)
+    {
+        while (await _control.ResponseStream.MoveNext(cancellationToken))
+        {
+            if (_control.ResponseStream.Current.Notice is { } notice)
+            {
+                return notice.Text;
+            }
+        }
+
+        throw new InvalidOperationException("The Subscribe call ended before a notice arrived.");
     }
 
     /// <summary>Reads the control stream until a mirror_dropped report for <paramref name="port"/> arrives; returns it.</summary>

@@ -89,7 +89,7 @@ public sealed class BadInputTests
         var (code, _, stderr) = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "exec", "-f", "", "--", "true");
 
         Assert.Equal(ExitCodes.ConfigError, code);
-        Assert.Equal("error: the configuration file is given as an empty path; give the path of a .json, .toml or .yaml file, or leave -f out.\n", stderr);
+        Assert.Equal("error: the configuration file is given as an empty path; give the path of a .json, .toml or .yaml file, or leave -f out; 'true' was not started.\n", stderr);
     }
 
     [Theory]
@@ -104,7 +104,7 @@ public sealed class BadInputTests
         var verify = await DoppelBinaries.RunAsync(binary, dir.Path, s_none, "verify-config", "empty.json");
 
         Assert.Equal(ExitCodes.ConfigError, exec.ExitCode);
-        Assert.StartsWith("error: empty.json:1:1: the configuration file holds no JSON object (it is empty); write {} for the defaults, or leave -f out.", exec.StdErr, StringComparison.Ordinal);
+        Assert.StartsWith("error: empty.json:1:1: the configuration file holds no JSON object (it is empty); write {} for the defaults, or leave -f out; 'touch' was not started.", exec.StdErr, StringComparison.Ordinal);
         Assert.False(File.Exists(marker));
         Assert.Equal(ExitCodes.ConfigError, verify.ExitCode);
     }
@@ -149,7 +149,7 @@ public sealed class BadInputTests
         Assert.Equal(ExitCodes.ConfigError, utf16.ExitCode);
         Assert.Equal("error: utf16.json: the configuration file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8.\n", utf16.StdErr);
         Assert.Equal(ExitCodes.ConfigError, latin1.ExitCode);
-        Assert.Equal("error: latin1.json: the configuration file is not UTF-8 text; save it as UTF-8.\n", latin1.StdErr);
+        Assert.Equal("error: latin1.json: the configuration file is not UTF-8 text; save it as UTF-8; 'true' was not started.\n", latin1.StdErr);
     }
 
     [Theory]

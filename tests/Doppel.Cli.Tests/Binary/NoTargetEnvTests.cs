@@ -51,4 +51,24 @@ public sealed class NoTargetEnvTests
         Assert.Equal(0, code);
         Assert.Equal("A=hello world B=overridden C=unset\n", stdout);
     }
+
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task ALongTmpdirThatNoUnixSocketPathFitsUnderStillRunsTheProgram(string binary)
+    {
+        using var dir = new TempDir();
+
+        // A CI runner's nested temp directory: $TMPDIR/doppel-PID-GUID.sock would pass sun_path's 107 bytes.
+        var tmp = Path.Combine(dir.Path, new string('t', 60), new string('m', 40));
+        Directory.CreateDirectory(tmp);
+        var env = new Dictionary<string, string> { ["TMPDIR"] = tmp };
+
+        var bare = await DoppelBinaries.RunAsync(binary, dir.Path, env, "exec", "--", "sh", "-c", "echo ran");
+        var targetless = await DoppelBinaries.RunAsync(binary, dir.Path, env, "exec", "-t", "targetless", "--", "sh", "-c", "echo ran");
+
+        Assert.True(bare.ExitCode == 0, bare.StdErr);
+        Assert.Equal("ran\n", bare.StdOut);
+        Assert.True(targetless.ExitCode == 0, targetless.StdErr);
+        Assert.Equal("ran\n", targetless.StdOut);
+    }
 }

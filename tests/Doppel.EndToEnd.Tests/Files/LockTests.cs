@@ -18,11 +18,17 @@ public sealed class LockTests(ClusterFixture fixture)
     /// <summary>
     /// Takes and tests locks on one file (opened read-write, or with the mode in argv[2]), a command
     /// per line: flock, funlock, lockf, unlockf, getlk, wait (a waiting lockf), killwaiter (a child's
-    /// waiting lockf, killed after 1 s), exit.
+    /// waiting lockf, killed after 1 s), alarmlockf and alarmflock (a waiting lock given up by a
+    /// SIGALRM handler 1 s later: "timeout"), tickwait (a waiting lockf whose SIGALRM handler, 1 s
+    /// later, prints "tick" and returns: Python then calls again), exit.
     /// </summary>
     private const string Locker = """
         import errno, fcntl, os, signal, struct, sys, time
         f = open(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "r+b")
+        def give_up(signum, frame):
+            raise TimeoutError()
+        def tick(signum, frame):
+            print("tick", flush=True)
         print("open", flush=True)
         for line in sys.stdin:
             command = line.strip()
@@ -43,6 +49,23 @@ public sealed class LockTests(ClusterFixture fixture)
                 elif command == "wait":
                     print("waiting", flush=True)
                     fcntl.lockf(f, fcntl.LOCK_EX)
+                elif command in ("alarmlockf", "alarmflock"):
+                    signal.signal(signal.SIGALRM, give_up)
+                    signal.alarm(1)
+                    try:
+                        if command == "alarmlockf":
+                            fcntl.lockf(f, fcntl.LOCK_EX)
+                        else:
+                            fcntl.flock(f, fcntl.LOCK_EX)
+                    except TimeoutError:
+                        print("timeout", flush=True)
+                        continue
+                    finally:
+                        signal.alarm(0)
+                elif command == "tickwait":
+                    signal.signal(signal.SIGALRM, tick)
+                    signal.alarm(1)
+                    fcntl.lockf(f, fcntl.LOCK_EX)
                 elif command == "killwaiter":
                     child = os.fork()
                     if child == 0:
@@ -56,6 +79,29 @@ public sealed class LockTests(ClusterFixture fixture)
                 print("ok", flush=True)
             except OSError as e:
                 print(errno.errorcode[e.errno], flush=True)
+        """;
+
+    /// <summary>
+    /// Adds a step to the number in a file (argv[1]) some rounds, each time open, lock, read, write,
+    /// unlock and close, 20 to 60 ms apart; "STEP flock|lockf ROUNDS" on stdin starts it, "done" ends it.
+    /// </summary>
+    private const string Counter = """
+        import fcntl, random, sys, time
+        path = sys.argv[1]
+        print("open", flush=True)
+        step, kind, rounds = sys.stdin.readline().split()
+        lock = fcntl.flock if kind == "flock" else fcntl.lockf
+        for _ in range(int(rounds)):
+            with open(path, "r+") as f:
+                lock(f, fcntl.LOCK_EX)
+                value = int(f.read() or "0")
+                f.seek(0)
+                f.write(str(value + int(step)))
+                f.truncate()
+                f.flush()
+                lock(f, fcntl.LOCK_UN)
+            time.sleep(random.uniform(0.02, 0.06))
+        print("done", flush=True)
         """;
 
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
@@ -161,6 +207,44 @@ public sealed class LockTests(ClusterFixture fixture)
         Assert.Equal("waiting", await program.ReadLineAsync(Patience));
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.False(program.SoFar.Stdout.Contains("waiting\nok", StringComparison.Ordinal), program.SoFar.ToString());
+        Assert.Equal("ok", await pod.AskAsync("unlockf"));
+        Assert.Equal("ok", await program.ReadLineAsync(Patience));
+        Assert.Equal("write -1", await pod.AskAsync("getlk"));
+
+        await program.WriteLineAsync("exit");
+        var result = await program.WaitAsync(Patience);
+        Assert.True(result.ExitCode == 0, result.ToString());
+    }
+
+    [Fact]
+    public async Task ASignalHandlerRunsWhileALockWaitsAndCanGiveTheWaitUp()
+    {
+        await using var directory = PodDirectory.Make(fixture, "signal");
+        var path = directory.Path + "/data";
+        await File.WriteAllTextAsync(fixture.Bff.HostPath(path), "records\n");
+        var locker = fixture.WriteFile("locker.py", Locker);
+
+        await using var pod = await PodLocker.StartAsync(fixture.Bff.HostPath(path), locker);
+        await using var program = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, locker, path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("open", await program.ReadLineAsync(Patience));
+
+        // The pod holds both kinds of lock: an alarm ends the program's waiting F_SETLKW and flock
+        // while the pod still holds them (on Linux too: the handler raises, so the call fails).
+        Assert.Equal("ok", await pod.AskAsync("lockf"));
+        Assert.Equal("ok", await pod.AskAsync("flock"));
+        await program.WriteLineAsync("alarmlockf");
+        Assert.Equal("timeout", await program.ReadLineAsync(Patience));
+        await program.WriteLineAsync("alarmflock");
+        Assert.Equal("timeout", await program.ReadLineAsync(Patience));
+        await program.WriteLineAsync("getlk");
+        Assert.Equal($"write {pod.Pid}", await program.ReadLineAsync(Patience));
+
+        // A handler that returns runs during the wait, and the wait goes on until the pod lets go.
+        await program.WriteLineAsync("tickwait");
+        Assert.Equal("tick", await program.ReadLineAsync(Patience));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(program.SoFar.Stdout.Contains("tick\nok", StringComparison.Ordinal), program.SoFar.ToString());
         Assert.Equal("ok", await pod.AskAsync("unlockf"));
         Assert.Equal("ok", await program.ReadLineAsync(Patience));
         Assert.Equal("write -1", await pod.AskAsync("getlk"));
@@ -305,6 +389,69 @@ public sealed class LockTests(ClusterFixture fixture)
                 await first.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>
+    /// Issue P9: the program and a pod process take turns on a counter in a pod file, each time
+    /// open, lock, read, write the value plus its step, unlock: no update is lost, also when a turn
+    /// leaves the file's size as it was (a stale copy read after a pod change of the same size lost
+    /// the pod's update).
+    /// </summary>
+    [Theory]
+    [InlineData("flock")]
+    [InlineData("lockf")]
+    public async Task ACounterIncrementedInTurnsByThePodAndTheProgramUnderLocksLosesNoUpdate(string kind)
+    {
+        const int Rounds = 40;
+        await using var directory = PodDirectory.Make(fixture, "counter-" + kind);
+        var path = directory.Path + "/counter";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "0");
+        var script = fixture.WriteFile("counter.py", Counter);
+
+        await using var pod = await PodLocker.StartAsync(hostPath, script);
+        await using var program = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, script, path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("open", await program.ReadLineAsync(Patience));
+
+        await program.WriteLineAsync($"1 {kind} {Rounds}");
+        var podDone = pod.AskAsync($"100 {kind} {Rounds}");
+        Assert.Equal("done", await program.ReadLineAsync(Patience));
+        Assert.Equal("done", await podDone);
+        var result = await program.WaitAsync(Patience);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        Assert.Equal((Rounds * 101).ToString(System.Globalization.CultureInfo.InvariantCulture), await File.ReadAllTextAsync(hostPath));
+    }
+
+    /// <summary>
+    /// Issue P9's shell form: flock(1) locks, its command reads the counter and writes it back
+    /// (sent at that command's close), and the lock goes with flock's own close, no unlock call:
+    /// no update of the pod process's in between is lost.
+    /// </summary>
+    [Fact]
+    public async Task ACounterIncrementedInTurnsByThePodAndFlockCommandsLosesNoUpdate()
+    {
+        const int Rounds = 20;
+        await using var directory = PodDirectory.Make(fixture, "counter-shell");
+        var path = directory.Path + "/counter";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "0");
+
+        await using var pod = await PodLocker.StartAsync(hostPath, fixture.WriteFile("counter.py", Counter));
+        var loop = $"echo open; read go; for i in $(seq {Rounds}); do flock {path} sh -c 'read n <{path}; echo $((n+1)) >{path}'; sleep 0.03; done; echo done";
+        await using var program = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", "sh", "-c", loop], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("open", await program.ReadLineAsync(Patience));
+
+        await program.WriteLineAsync("go");
+        var podDone = pod.AskAsync($"100 flock {Rounds}");
+        Assert.Equal("done", await program.ReadLineAsync(Patience));
+        Assert.Equal("done", await podDone);
+        var result = await program.WaitAsync(Patience);
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        Assert.Equal((Rounds * 101).ToString(System.Globalization.CultureInfo.InvariantCulture), (await File.ReadAllTextAsync(hostPath)).Trim());
     }
 
     /// <summary>Runs a python one-liner as a pod process (on the pod file's host path) and returns its stdout.</summary>

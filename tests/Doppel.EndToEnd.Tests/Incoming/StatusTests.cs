@@ -60,6 +60,18 @@ public sealed class StatusTests(MultiDeveloperFixture fixture) : IClassFixture<M
     }
 
     [Fact]
+    public async Task APortForwardThatJoinsTheirAgentNamesAliceAndBob()
+    {
+        await using var forward = DoppelExecProcess.Start(
+            RepoPaths.Doppel, Cluster.AliceNamespace, ["-t", Target, "-L", "18080:127.0.0.1:80"], Cluster.WorkDirectory, subcommand: "port-forward");
+        await PortForward.PortForwardFixture.WaitForStderrAsync(forward, "port-forward ready; Ctrl+C stops it.");
+
+        Assert.Matches(
+            $@"2 other sessions on {Target}: alice@\S+ \(steal 80, \^X-Dev-User: alice\$\), bob@\S+ \(steal 80, \^X-Dev-User: bob\$\)",
+            forward.SoFar.Stderr);
+    }
+
+    [Fact]
     public async Task ASessionKilledWithSigkillIsDroppedWithinFiveSecondsAndItsRequestsGoToThePodsApp()
     {
         // carol runs on a third machine (port 80 is taken by alice's and bob's apps on theirs).

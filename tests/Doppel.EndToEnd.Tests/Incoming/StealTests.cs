@@ -83,6 +83,47 @@ public sealed class StealTests(ClusterFixture fixture)
         Assert.DoesNotContain("error:", doppel.SoFar.Stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The other way round: an HTTP/1.1 client (curl) to a port stolen with a filter, while the
+    /// program speaks only h2c (node's http2 server, as a gRPC server does): the session replays
+    /// the request over HTTP/2 and the client gets the program's answer over HTTP/1.1. A WebSocket
+    /// upgrade, which HTTP/2 cannot carry, gets a 502 whose body says so in one sentence, and the
+    /// user one warning line however many such requests come.
+    /// </summary>
+    [Fact]
+    public async Task AnHttp11ClientReachesAnH2cOnlyProgramThroughAFilteredSteal()
+    {
+        const string command = "exec /usr/bin/node -e \"require('http2').createServer((q, s) => s.end('local h2c ' + q.httpVersion + ' ' + q.url + '\\\\n')).listen(80)\"";
+        var config = fixture.WriteFile("http11-to-h2c.json", """
+            {"feature": {"network": {"incoming": {"mode": "steal", "http_filter": {"header_filter": "^X-Dev-User: alice$"}}}}}
+            """);
+        await using var doppel = fixture.Start(["-f", config, "-t", $"pid/{fixture.Backend.Pid}", "--", "sh", "-c", command]);
+        string[] alice = ["--http1.1", "-H", "X-Dev-User: alice", "-w", "|%{http_version} %{http_code}\n"];
+        string[] upgrade = [.. alice, "-H", "Connection: Upgrade", "-H", "Upgrade: websocket"];
+        var url = $"http://{fixture.Backend.IP}/who";
+
+        // The subscription follows the listen asynchronously: until it is in place the pod's app answers.
+        var limit = Stopwatch.StartNew();
+        string first;
+        do
+        {
+            first = await CurlAsync([.. alice, url]);
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), $"the program never got the request; last answer: {first}\n{doppel.SoFar}");
+        }
+        while (first.StartsWith(ClusterFixture.BackendBody, StringComparison.Ordinal));
+
+        var again = await CurlAsync([.. alice, url]);
+        var upgrades = new[] { await CurlAsync([.. upgrade, url]), await CurlAsync([.. upgrade, url]) };
+        var others = await CurlAsync(["--http1.1", "-w", "|%{http_version} %{http_code}\n", url]);
+
+        Assert.True("local h2c 2.0 /who\n|1.1 200\n" == first, $"first: {first}\n{doppel.SoFar}");
+        Assert.Equal("local h2c 2.0 /who\n|1.1 200\n", again);
+        Assert.All(upgrades, answer => Assert.True(System.Text.RegularExpressions.Regex.IsMatch(answer, @"^doppel: the session could not deliver the request: the local app at \S+ speaks only HTTP/2 \(h2c\) and the request could not be converted: HTTP/2 cannot carry an HTTP/1.1 upgrade \(Upgrade: websocket\)\n\|1.1 502\n$"), answer));
+        Assert.Equal($"{ClusterFixture.BackendBody}|1.1 200\n", others);
+        var stderr = doppel.SoFar.Stderr;
+        Assert.Single(stderr.Split('\n'), line => line.Contains("speaks only HTTP/2 over cleartext (h2c); stolen HTTP/1.1 requests are converted", StringComparison.Ordinal));
+    }
+
     private async Task<string> CurlAsync(IReadOnlyList<string> arguments)
     {
         var result = await fixture.Other.ExecInNetworkAsync(["curl", "-sS", "-m", "10", .. arguments], CancellationToken.None);

@@ -162,7 +162,20 @@ public sealed class FilterBuilderTests
         Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Uname));
         Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Renameat2));
         Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Read));
-        Assert.Equal(SeccompConstants.RetAllow, Run(program, SyscallNumber.Execve));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(program, SyscallNumber.Execve));
+    }
+
+    [Fact]
+    public void ExecIsTrappedOnlyWhereFilesAreServed()
+    {
+        // A relative program in a pod working directory must not run another file (FileHandler.Exec.cs).
+        var files = FilterBuilder.Build(SyscallFamilies.FilesRead | SyscallFamilies.FilesWrite);
+        var network = FilterBuilder.Build(SyscallFamilies.Outgoing | SyscallFamilies.Listen | SyscallFamilies.Hostname);
+
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(files, SyscallNumber.Execve));
+        Assert.Equal(SeccompConstants.RetUserNotif, Run(files, SyscallNumber.Execveat, args: [3, 0x1000, 0x2000, 0x3000, 0]));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Execve));
+        Assert.Equal(SeccompConstants.RetAllow, Run(network, SyscallNumber.Execveat));
     }
 
     /// <summary>Interprets the subset of classic BPF the builder emits.</summary>

@@ -22,6 +22,29 @@ public sealed class ProcessTreeTests
     }
 
     [Fact]
+    public async Task TheProgramOutlivesTheThreadThatStartedIt()
+    {
+        // The program dies with doppel (PR_SET_PDEATHSIG), which the kernel ties to the thread that
+        // forked it: the launcher is forked from a thread that lives until the program is done
+        // with, not from the caller's, which here ends once the program runs.
+        using var fs = new RemoteFileSystem();
+        using var timeout = new CancellationTokenSource(Run.Timeout);
+        await using var files = new FileSync(fs.Remote, report: _ => { });
+        var process = await IsolatedNetwork.RunAsync(() => InterceptedProcess.StartAsync(
+            Run.Options("sh", "-c", "sleep 1; echo still running") with { Files = files },
+            fs.Policy(),
+            fs.Remote,
+            timeout.Token).GetAwaiter().GetResult());
+        await using (process)
+        {
+            var stdout = process.StandardOutput!.ReadToEndAsync(timeout.Token);
+
+            Assert.Equal(0, await process.WaitForExitAsync(timeout.Token));
+            Assert.Equal("still running\n", await stdout);
+        }
+    }
+
+    [Fact]
     public async Task ProcessTreeExitedWaitsForDescendantsLeftBehind()
     {
         using var fs = new RemoteFileSystem();
@@ -139,6 +162,7 @@ public sealed class ProcessTreeTests
         Assert.Equal("seen\n", result.Stdout);
         Assert.Contains("No such file or directory", result.Stderr);
         Assert.True(result.Statistics!.SkippedProcess > 0);
+        Assert.Equal(["cat"], policy.ProcessesSkipped.Distinct());
     }
 
     [Fact]

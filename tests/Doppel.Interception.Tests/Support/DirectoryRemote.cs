@@ -65,6 +65,58 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     private void Count(string path) => FileCalls.AddOrUpdate(path, 1, (_, n) => n + 1);
 
+    /// <summary>"Call path" for the calls a real agent counts as round trips on a path ("Stat", "Create", "WriteFile", "SetAttributes"), in order.</summary>
+    public ConcurrentQueue<string> Calls { get; } = new();
+
+    /// <summary>
+    /// Whether <see cref="CreateOrGetEntryAsync"/> answers (an agent with "files.create-stat"); false
+    /// is an older agent, and open(O_CREAT) stats the path and its parent before creating.
+    /// </summary>
+    public bool CreatesInOneCall { get; init; } = true;
+
+    public async ValueTask<RemoteCreate?> CreateOrGetEntryAsync(string path, int mode, bool exclusive, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        if (!CreatesInOneCall)
+        {
+            return null;
+        }
+
+        Count(path);
+        Calls.Enqueue("Create " + path);
+        await HoldAsync(path, cancellationToken);
+        if (Errors.TryGetValue(path, out var refused))
+        {
+            throw new RemoteFileException(refused, "refused by the remote side");
+        }
+
+        // As open(O_CREAT) in the pod: an existing name answered with its stat (EEXIST with O_EXCL,
+        // even for a dangling symlink), a missing or non-directory parent with ENOENT or ENOTDIR.
+        var local = Local(path);
+        var existing = GetEntry(path, followSymlinks);
+        if (existing is not null || (exclusive && new FileInfo(local).LinkTarget is not null))
+        {
+            return exclusive ? throw new RemoteFileException(Errno.EEXIST, "exists") : new RemoteCreate(false, existing!);
+        }
+
+        if (WriteErrors.TryGetValue(path, out var unwritable))
+        {
+            throw new RemoteFileException(unwritable, "refused by the remote side");
+        }
+
+        var parent = Path.GetDirectoryName(local)!;
+        if (!Directory.Exists(parent))
+        {
+            throw new RemoteFileException(Path.Exists(parent) ? Errno.ENOTDIR : Errno.ENOENT, "no parent directory");
+        }
+
+        using (new FileStream(local, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = (UnixFileMode)(mode & 0x1ff) }))
+        {
+        }
+
+        File.SetUnixFileMode(local, (UnixFileMode)mode); // not the test process's umask
+        return new RemoteCreate(true, GetEntry(path, followSymlinks: true)!);
+    }
+
     /// <summary>Remote paths whose write-backs fail with this errno (e.g. EACCES: the pod file is read-only).</summary>
     public ConcurrentDictionary<string, int> WriteErrors { get; } = new();
 
@@ -101,6 +153,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
     public async ValueTask<RemoteEntry?> GetEntryAsync(string path, bool followSymlinks, CancellationToken cancellationToken)
     {
         Count(path);
+        Calls.Enqueue("Stat " + path);
         await HoldAsync(path, cancellationToken);
 
         if (Errors.TryGetValue(path, out var errno))
@@ -180,6 +233,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
     public async ValueTask WriteFileAsync(string path, Stream content, CancellationToken cancellationToken)
     {
         Count(path);
+        Calls.Enqueue("WriteFile " + path);
         if (WriteErrors.TryGetValue(path, out var errno))
         {
             throw new RemoteFileException(errno, "refused by the remote side");
@@ -231,6 +285,24 @@ internal sealed class DirectoryRemote(string root) : IRemote
         return default;
     }
 
+    /// <summary>Links made in the "remote": (call, from or target, new name), in order.</summary>
+    public ConcurrentQueue<(string Call, string From, string To)> Links { get; } = new();
+
+    public ValueTask SymlinkAsync(string target, string path, CancellationToken cancellationToken)
+    {
+        // Real symlinkat under the root: the target is stored as it is (only relative ones are meaningful here).
+        var errno = Doppel.Linux.Processes.FileCalls.Symlink(target, Local(path));
+        Links.Enqueue(("symlink", target, path));
+        return errno == 0 ? default : throw new RemoteFileException(errno, path);
+    }
+
+    public ValueTask LinkAsync(string from, string to, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        var errno = Doppel.Linux.Processes.FileCalls.Link(Local(from), Local(to), followSymlinks);
+        Links.Enqueue((followSymlinks ? "link -L" : "link", from, to));
+        return errno == 0 ? default : throw new RemoteFileException(errno, to);
+    }
+
     public ValueTask RenameAsync(string from, string to, bool noReplace, CancellationToken cancellationToken)
     {
         if (noReplace && Path.Exists(Local(to)))
@@ -252,6 +324,7 @@ internal sealed class DirectoryRemote(string root) : IRemote
 
     public ValueTask SetAttributesAsync(string path, RemoteAttributes attributes, bool followSymlinks, CancellationToken cancellationToken)
     {
+        Calls.Enqueue("SetAttributes " + path);
         var local = Local(path);
         if (!Path.Exists(local))
         {

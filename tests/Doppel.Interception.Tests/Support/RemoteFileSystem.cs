@@ -6,12 +6,13 @@ namespace Doppel.Interception.Tests.Support;
 /// </summary>
 internal sealed class RemoteFileSystem : IDisposable
 {
-    public RemoteFileSystem()
+    /// <param name="createsInOneCall">The remote side answers open(O_CREAT) in one call (<see cref="DirectoryRemote.CreatesInOneCall"/>).</param>
+    public RemoteFileSystem(bool createsInOneCall = true)
     {
         Root = Directory.CreateTempSubdirectory("doppel-remote-").FullName;
         Prefix = $"/doppel-remote-{Guid.NewGuid():N}"[..24];
         Directory.CreateDirectory(Root + Prefix);
-        Remote = new DirectoryRemote(Root);
+        Remote = new DirectoryRemote(Root) { CreatesInOneCall = createsInOneCall };
     }
 
     public string Root { get; }

@@ -52,6 +52,16 @@ internal sealed record TestPolicy : IInterceptionPolicy
 
     public System.Collections.Concurrent.ConcurrentQueue<(int Requested, int Port, int Errno)> BindMovesFailed { get; } = new();
 
+    /// <summary>Execs a pod working directory kept from running: (program, path, in the pod).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(string Program, string Path, bool InPod)> ProgramsNotRun { get; } = new();
+
+    public void OnProgramNotRun(string program, string path, bool inPod) => ProgramsNotRun.Enqueue((program, path, inPod));
+
+    /// <summary>The names of skipped processes whose trapped calls ran untouched, as the supervisor told them.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> ProcessesSkipped { get; } = new();
+
+    public void OnProcessSkipped(string name) => ProcessesSkipped.Enqueue(name);
+
     public void OnBindMoveFailed(Transport transport, IPEndPoint requested, int port, int errno) => BindMovesFailed.Enqueue((requested.Port, port, errno));
 
     /// <summary>Delivered connections: the session's relay end (the peer the app sees) to the original client.</summary>

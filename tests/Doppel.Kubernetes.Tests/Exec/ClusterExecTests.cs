@@ -108,9 +108,10 @@ public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper outp
         Assert.Equal(25, lines.Length);
         Assert.Equal($"web=hello-from-{web.Name}", lines[0]);
         Assert.Equal($"web=hello-from-{web.Name}", lines[^1]); // through the new agent
-        Assert.Contains($"the agent pod {ns.Name}/{first["pod/".Length..]} is gone (", stderr, StringComparison.Ordinal);
-        Assert.Contains("starting a new agent. Connections it carried were reset.", stderr, StringComparison.Ordinal);
-        Assert.Contains("a new agent is ready (pod ", stderr, StringComparison.Ordinal);
+        // One line for the replacement (issue 12 item 5).
+        var replaced = Assert.Single(stderr.Split('\n'), l => l.Contains("a new agent took over", StringComparison.Ordinal));
+        Assert.StartsWith($"warning: the agent pod {ns.Name}/{first["pod/".Length..]} is gone (", replaced, StringComparison.Ordinal);
+        Assert.EndsWith("and the session carries on. Connections the old one carried were reset.", replaced, StringComparison.Ordinal);
         await NothingOfDoppelRemainsAsync(ns, timeout.Token);
     }
 
@@ -332,7 +333,7 @@ public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper outp
                 File.Copy(fixture.Cluster.Kubeconfig, Path.Combine(home, "kubeconfig"));
                 File.SetUnixFileMode(Path.Combine(home, "kubeconfig"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 await Run.CheckedAsync(["chown", "-R", $"{NobodyId}:{NobodyId}", home], cancellationToken);
-                var relay = await ApiServerRelay.StartAsync("/run/netns/" + netns, ApiServerPort(fixture.Cluster.Kubeconfig));
+                var relay = await ApiServerRelay.StartForAsync("/run/netns/" + netns, fixture.Cluster.Kubeconfig);
                 return new Developer(netns, home, relay);
             }
             catch
@@ -387,13 +388,6 @@ public sealed class ClusterExecTests(KubeFixture fixture, ITestOutputHelper outp
             await _relay.DisposeAsync();
             await Run.CheckedAsync(["ip", "netns", "delete", _netns], CancellationToken.None);
             Directory.Delete(_home, recursive: true);
-        }
-
-        /// <summary>The port of the kubeconfig's server (https://127.0.0.1:PORT).</summary>
-        private static int ApiServerPort(string kubeconfig)
-        {
-            var server = File.ReadLines(kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
-            return new Uri(server["server:".Length..].Trim()).Port;
         }
     }
 

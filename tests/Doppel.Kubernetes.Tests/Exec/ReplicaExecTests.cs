@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Doppel.Kubernetes.Tests.Cluster;
 using Doppel.Kubernetes.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Doppel.Kubernetes.Tests.Exec;
 
@@ -13,7 +14,7 @@ namespace Doppel.Kubernetes.Tests.Exec;
 /// (as in <see cref="ClusterExecTests"/>); a client pod sends the requests through the Service.
 /// </summary>
 [Collection(KubeCollection.Name)]
-public sealed class ReplicaExecTests(KubeFixture fixture)
+public sealed class ReplicaExecTests(KubeFixture fixture, ITestOutputHelper output)
 {
     private const int NobodyId = 65534;
     private const int Requests = 200;
@@ -124,6 +125,27 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
     }
 
     [Fact]
+    public async Task APodTargetThatIsDeletedIsSaidOnce()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await using var ns = await fixture.CreateNamespaceAsync("podgone", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["wait", "pod", "-l", "app", "--for", "condition=Ready", "--timeout", "90s"], timeout.Token);
+        var own = (await PodsAsync(ns, timeout.Token)).Keys.Order(StringComparer.Ordinal).First();
+
+        // A pod/ target has no replicas to follow; its going is still said, once (not found out call by call).
+        await using var alice = await Session.StartAsync(fixture, "alice", ["-t", $"pod/{own}", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token, verbose: false);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+        await ns.KubectlAsync(["delete", "pod", own, "--wait=false"], timeout.Token);
+
+        var warning = $"warning: the session's pod {ns.Name}/{own} is gone (deleted or being deleted); its files, DNS and outgoing connections go with it and fail from now on, ";
+        await Poll.UntilAsync(_ => Task.FromResult(alice.Stderr.Contains(warning, StringComparison.Ordinal)), "the warning that the session's pod is gone", timeout.Token);
+        await Task.Delay(TimeSpan.FromSeconds(3), timeout.Token); // more ticks: still said once
+        var said = Assert.Single(alice.Stderr.Split('\n'), l => l.StartsWith(warning, StringComparison.Ordinal));
+        Assert.EndsWith("run doppel again with a target that is there; its incoming requests are gone with it.", said, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PortForwardMinusRStealsAtEveryReplicaAndFollowsAScaleUp()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
@@ -151,6 +173,46 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             async ct => (await ns.KubectlAsync(["get", "jobs,pods", "-l", "app.kubernetes.io/managed-by=doppel", "-o", "name"], ct)).Trim().Length == 0,
             "doppel's agent Jobs and pods are gone",
             timeout.Token);
+    }
+
+    [Fact]
+    public async Task AfterTheApiServerRestartsTheStealComesBackAtEveryReplicaAndTheSessionSaysSoOnce()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await using var ns = await fixture.CreateNamespaceAsync("apirestart", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["wait", "pod", "-l", "app", "--for", "condition=Ready", "--timeout", "90s"], timeout.Token);
+        var pods = await PodsAsync(ns, timeout.Token);
+
+        // Default verbosity: what a user sees.
+        await using var alice = await Session.StartAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token, verbose: false);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+        foreach (var (_, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, timeout.Token);
+        }
+
+        var before = alice.Stderr.Length;
+
+        // Every port-forward of the session (to each replica's agent) goes through the API server and drops with it.
+        var away = await fixture.Cluster.RestartApiServerAsync(timeout.Token);
+        var ready = Stopwatch.StartNew();
+        var back = new List<string>();
+        foreach (var (name, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, timeout.Token);
+            back.Add($"{name} {ready.Elapsed.TotalSeconds:0.0} s");
+        }
+
+        output.WriteLine($"API server away {away.TotalSeconds:0.0} s; alice's requests reach her app again, after it was ready: {string.Join(", ", back)}");
+        await Task.Delay(TimeSpan.FromSeconds(2), timeout.Token); // anything more the session would say
+        var said = alice.Stderr[before..].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine(string.Join('\n', said));
+
+        // The user is told once that the connection to the cluster dropped and once that it is back, nothing else.
+        Assert.DoesNotContain(said, l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.True(said.Length <= 2, $"the session said more than one line each for losing and regaining the cluster:\n{string.Join('\n', said)}");
+        Assert.Equal("alice /after\n", await GetAsync(ns, "bff", 80, "/after", "alice", timeout.Token));
     }
 
     /// <summary>
@@ -283,8 +345,9 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
             }
         }
 
-        public static Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
-            => StartCommandAsync(fixture, user, [RepoPaths.Doppel, "exec", "-v", "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user], app, cancellationToken);
+        /// <summary><c>doppel exec [-v] -f doppel.json ARGS -- python3 app.py USER</c> (verbose unless <paramref name="verbose"/> is false).</summary>
+        public static Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken, bool verbose = true)
+            => StartCommandAsync(fixture, user, [RepoPaths.Doppel, "exec", .. (verbose ? (string[])["-v"] : []), "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user], app, cancellationToken);
 
         /// <summary>
         /// The app started by a shell in the background, then <c>doppel port-forward -v -f doppel.json ARGS</c>
@@ -307,8 +370,7 @@ public sealed class ReplicaExecTests(KubeFixture fixture)
                 File.Copy(Path.Combine(RepoPaths.Root, "tests", "Doppel.Config.Tests", "Examples", "seed-multi-developer.json"), Path.Combine(home, "doppel.json"));
                 await File.WriteAllTextAsync(Path.Combine(home, "app.py"), app, cancellationToken);
                 await Run.CheckedAsync(["chown", "-R", $"{NobodyId}:{NobodyId}", home], cancellationToken);
-                var server = File.ReadLines(fixture.Cluster.Kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
-                relay = await ApiServerRelay.StartAsync("/run/netns/" + netns, new Uri(server["server:".Length..].Trim()).Port);
+                relay = await ApiServerRelay.StartForAsync("/run/netns/" + netns, fixture.Cluster.Kubeconfig);
 
                 var info = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = home };
                 foreach (var argument in (string[])["netns", "exec", netns, "setpriv", $"--reuid={NobodyId}", $"--regid={NobodyId}", "--clear-groups", .. command])

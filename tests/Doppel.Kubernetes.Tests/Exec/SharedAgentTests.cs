@@ -60,8 +60,10 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
         // The first to leave leaves the agent to the other, who still reaches the Service through it.
         Assert.Equal(3, await alice.ReleaseAsync(timeout.Token));
         Assert.Equal([job], await NamesAsync(ns, "jobs", timeout.Token));
+        Assert.Contains($"left the shared agent {ns.Name}/{job["job.batch/".Length..]}; it stays for the other session on it.", alice.Stderr, StringComparison.Ordinal);
         Assert.Equal(3, await bob.ReleaseAsync(timeout.Token));
         Assert.Equal($"again=hello-from-{web.Name}", bob.Lines[^1]);
+        Assert.DoesNotContain("left the shared agent", bob.Stderr, StringComparison.Ordinal);
 
         // The last one deletes the Job, its pod and its Secret.
         await Poll.UntilAsync(
@@ -213,7 +215,8 @@ public sealed class SharedAgentTests(KubeFixture fixture, ITestOutputHelper outp
             killed.KillDoppel();
         }
 
-        // The agent ends agent.ttl after its session vanished; on 1.20 nothing removes its Job.
+        // The agent ends its reconnect grace (20 s) after its session vanished (agent.ttl is for sessions
+        // that said they end); on 1.20 nothing removes its Job.
         await Poll.UntilAsync(
             async ct => (await ns.KubectlAsync(["get", job, "-o", "jsonpath={.status.succeeded}"], ct)).Trim() == "1",
             "the killed session's agent ended (its Job Complete)",

@@ -34,7 +34,7 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         await Run.CheckedAsync(["ip", "netns", "add", machine], timeout.Token);
         await using var cleanup = new NetnsCleanup(machine);
         await Run.CheckedAsync(["ip", "-n", machine, "link", "set", "lo", "up"], timeout.Token);
-        await using var relay = await ApiServerRelay.StartAsync("/run/netns/" + machine, ApiServerPort(fixture.Cluster.Kubeconfig));
+        await using var relay = await ApiServerRelay.StartForAsync("/run/netns/" + machine, fixture.Cluster.Kubeconfig);
         using var alice = Start(["netns", "exec", machine, RepoPaths.Doppel, "exec", "-f", config, "-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage, "--", "python3", "-c", Listener]);
         try
         {
@@ -66,6 +66,38 @@ public sealed class StatusCommandTests(KubeFixture fixture)
             Assert.True(text.Code == 0, text.Stderr);
             Assert.Matches(@"^doppel-agent-\S+ \(deployment/bff, pod bff-\S+\): agent \S+ since .*Z, 1 session\n", text.Stdout);
             Assert.Contains($"  alice@{Environment.MachineName}  steal {Port}, ^X-Dev-User: alice$  since ", text.Stdout, StringComparison.Ordinal);
+
+            // A second replica gets an agent with alice's subscription; another target of the same
+            // pods (a Service selecting them, which resolves to one of them) lists both agents.
+            await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=2"], timeout.Token);
+            await ns.ApplyAsync($"apiVersion: v1\nkind: Service\nmetadata: {{name: bff, namespace: {ns.Name}}}\nspec:\n  selector: {{app: bff}}\n  ports: [{{port: 80, targetPort: {Port}}}]\n", timeout.Token);
+            await Poll.UntilAsync(
+                async ct => System.Text.RegularExpressions.Regex.Count((await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name], ct)).Stdout, @"\): agent \S+ since .*Z, 1 session\n") == 2,
+                "doppel status listing alice at both replicas' agents",
+                timeout.Token);
+            var byService = await StatusAsync([RepoPaths.Doppel, "status", "-t", "service/bff", "-n", ns.Name], timeout.Token);
+            Assert.True(byService.Code == 0, byService.Stderr);
+            Assert.True(System.Text.RegularExpressions.Regex.Count(byService.Stdout, @"^doppel-agent-\S+ \(deployment/bff, pod bff-\S+\): agent \S+ since .*Z, 1 session$", System.Text.RegularExpressions.RegexOptions.Multiline) == 2, byService.Stdout);
+
+            // The pods deleted (the deployment makes others): alice's own agent still runs for her, and says its pod is gone.
+            await ns.KubectlAsync(["delete", "pods", "-l", "app=bff", "--wait=false"], timeout.Token);
+            var last = "";
+            try
+            {
+                await Poll.UntilAsync(
+                    async ct => (last = (await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name], ct)).Stdout).Contains(", its target pod is gone): agent ", StringComparison.Ordinal),
+                    "doppel status saying the agent's target pod is gone",
+                    timeout.Token);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message} It said:\n{last}", e);
+            }
+
+            var json = await StatusAsync([RepoPaths.Doppel, "status", "-n", ns.Name, "-o", "json"], timeout.Token);
+            var agents = JsonNode.Parse(json.Stdout)!["agents"]!.AsArray();
+            // alice's own agent, still serving her (the other replica's agent may linger a moment without sessions).
+            Assert.Single(agents, a => a!["target_pod_gone"]!.GetValue<bool>() && a["sessions"]!.AsArray().Count == 1);
         }
         finally
         {
@@ -125,18 +157,5 @@ public sealed class StatusCommandTests(KubeFixture fixture)
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         return (process.ExitCode, await stdout, await stderr);
-    }
-
-    /// <summary>The port of the kubeconfig's server (https://127.0.0.1:PORT).</summary>
-    private static int ApiServerPort(string kubeconfig)
-    {
-        var server = File.ReadLines(kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
-        return new Uri(server["server:".Length..].Trim()).Port;
-    }
-
-    /// <summary>Deletes the network namespace, also when the test fails.</summary>
-    private sealed class NetnsCleanup(string name) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await Run.CheckedAsync(["ip", "netns", "delete", name], CancellationToken.None);
     }
 }

@@ -30,6 +30,13 @@ public sealed class ApiServerRelay : IAsyncDisposable
         _accepting = AcceptAsync();
     }
 
+    /// <summary>Starts relaying the port of <paramref name="kubeconfig"/>'s server (https://127.0.0.1:PORT) from the namespace at <paramref name="namespacePath"/> to this namespace's.</summary>
+    public static Task<ApiServerRelay> StartForAsync(string namespacePath, string kubeconfig)
+    {
+        var server = File.ReadLines(kubeconfig).Select(l => l.Trim()).First(l => l.StartsWith("server:", StringComparison.Ordinal));
+        return StartAsync(namespacePath, new Uri(server["server:".Length..].Trim()).Port);
+    }
+
     /// <summary>Starts relaying 127.0.0.1:<paramref name="port"/> of the namespace at <paramref name="namespacePath"/> to this namespace's.</summary>
     public static async Task<ApiServerRelay> StartAsync(string namespacePath, int port)
     {

@@ -85,7 +85,7 @@ internal static class Samples
             Features = { ProtocolFeatures.FilesRead, ProtocolFeatures.Dns },
         });
         Add(new TargetInfo { Pid = 1, ContainerId = "c0ffee", Hostname = "backend-0", Targetless = true });
-        Add(new PingRequest { Sequence = 7 });
+        Add(new PingRequest { Sequence = 7, Ending = true });
         Add(new PingResponse { Sequence = 7 });
         Add(
             new HelloRequest
@@ -189,9 +189,17 @@ internal static class Samples
         Add(new TruncateResponse { Error = Error(27, "File too large") });
         Add(new SetAttributesRequest { Path = "/app/out.log", FollowSymlinks = true, Mode = 0x1A4, Uid = 1000, Gid = 1000, Atime = new Timespec { Seconds = 1_700_000_000, Nanoseconds = 5 }, Mtime = new Timespec { Seconds = 1_700_000_001 } });
         Add(new SetAttributesResponse { Error = Error(1, "Operation not permitted") });
+        Add(new SymlinkRequest { Target = "releases/42", Path = "/app/current" });
+        Add(new SymlinkResponse { Error = Error(17, "File exists") });
+        Add(new LinkRequest { From = "/app/data.db", To = "/app/data.db.bak", FollowSymlinks = true });
+        Add(new LinkResponse { Error = Error(18, "Invalid cross-device link") });
         Add(new WriteFileOpen { Path = "/app/app.db", Mode = 0x1A4, Create = true, Truncate = true, InPlace = true }, "in_place");
         Add(new LockRequest { Path = "/app/app.db", Owner = "posix:4242:/app/app.db", Kind = LockKind.Flock, Type = 1, Start = 1_073_741_824, Length = 510, Wait = true, Test = true });
         Add(new LockResponse { Error = Error(11, "Resource temporarily unavailable"), Conflict = new LockConflict { Type = 1, Start = 0, Length = 0, Pid = -1 } });
+        Add(new WriteFileOpen { Path = "/app/new.txt", Mode = 0x1A4, Create = true, StatExisting = true, NoFollow = true }, "stat_existing");
+        Add(new WriteFileOpen { Path = "/app/out.log", Mode = 0x1A4, Create = true, Truncate = true, FinalMode = 0x1ED, FinalMtime = new Timespec { Seconds = 1_700_000_002, Nanoseconds = 7 } }, "final_attributes");
+        Add(new WriteFileResponse { Stat = Stat("new.txt"), Existed = true }, "existed");
+        Add(new LockResponse { Stat = Stat("app.db") }, "stat");
         Add(new LockConflict { Type = 1, Start = 1_073_741_826, Length = 510, Pid = 4711 });
         Add(new ReleaseLocksRequest { Owners = { "ofd:4242:7", "flock:4242:8" } });
         Add(new ReleaseLocksResponse());

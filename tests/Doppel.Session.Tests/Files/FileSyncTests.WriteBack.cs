@@ -72,6 +72,44 @@ public sealed partial class FileSyncTests
     }
 
     [Fact]
+    public async Task AFileStillBeingWrittenIsLinkedWithItsContentAndItsLaterWritesReachTheNewName()
+    {
+        await using var pod = await PodAsync();
+        await using var files = new FileSync(pod.Remote, report: _ => { });
+        var from = $"/app/linked-from-{Guid.NewGuid():N}.txt";
+        var to = $"/app/linked-to-{Guid.NewGuid():N}.txt";
+        try
+        {
+            // As the file handler does: created in the pod, marked, opened; the link goes through LinkAsync.
+            await pod.Remote.CreateFileAsync(from, 0x1A4, exclusive: true, Timeout);
+            MarkWrittenInItsDirectory(files, from);
+            string atTheLink;
+            using (var fd = new FileStream(files.LocalPath(from), FileMode.Create, FileAccess.Write))
+            {
+                fd.Write("written before the link\n"u8);
+                fd.Flush();
+                await files.LinkAsync(from, to, c => pod.Remote.LinkAsync(from, to, followSymlinks: false, c).AsTask(), Timeout);
+                atTheLink = File.ReadAllText(cluster.Box.HostPath(to));
+                fd.Write("written after it\n"u8);
+            }
+
+            await files.FlushAsync(Timeout);
+
+            // Sent before the link, and the later send went into the file both names share (in place).
+            Assert.Equal("written before the link\n", atTheLink);
+            Assert.Equal("written before the link\nwritten after it\n", File.ReadAllText(cluster.Box.HostPath(to)));
+            Assert.Equal(
+                Doppel.Linux.Processes.FileCalls.GetIdentity(cluster.Box.HostPath(from)),
+                Doppel.Linux.Processes.FileCalls.GetIdentity(cluster.Box.HostPath(to)));
+        }
+        finally
+        {
+            File.Delete(cluster.Box.HostPath(from));
+            File.Delete(cluster.Box.HostPath(to));
+        }
+    }
+
+    [Fact]
     public async Task ASendCancelledByItsCallerStaysQueuedAndTheFinalFlushSendsIt()
     {
         await using var pod = await PodAsync();
@@ -306,6 +344,15 @@ public sealed partial class FileSyncTests
     private sealed class PodConnection(AgentUnderTest agent, AgentConnection connection, GrpcRemote remote) : IAsyncDisposable
     {
         public GrpcRemote Remote => remote;
+
+        /// <summary>Makes the agent look older: the client no longer sees these features in its Hello.</summary>
+        public void WithoutFeatures(params string[] features)
+        {
+            foreach (var feature in features)
+            {
+                connection.Hello.Features.Remove(feature);
+            }
+        }
 
         public async ValueTask DisposeAsync()
         {

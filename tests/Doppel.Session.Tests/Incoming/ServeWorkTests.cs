@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Doppel.Protocol.Incoming;
 using Doppel.Protocol.V1;
 using Doppel.Session.Incoming;
 using Google.Protobuf;
@@ -18,7 +19,7 @@ namespace Doppel.Session.Tests.Incoming;
 /// Delivery of stolen work to a real local app (Kestrel on 127.0.0.1, HTTP/1.1 and h2c; a plain
 /// TCP echo server), driven with the protocol's messages as the agent sends them.
 /// </summary>
-public sealed class ServeWorkTests : IAsyncLifetime
+public sealed partial class ServeWorkTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
     private IPEndPoint _http1 = null!;
@@ -27,6 +28,7 @@ public sealed class ServeWorkTests : IAsyncLifetime
     private readonly IncomingCounts _counts = new();
     private readonly TaskCompletionSource<string> _bodyArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _firstHalfSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _aborted;
 
     private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
@@ -70,6 +72,11 @@ public sealed class ServeWorkTests : IAsyncLifetime
             await context.Response.WriteAsync("reply to " + body);
             context.Response.AppendTrailer("grpc-status", "0");
             context.Response.AppendTrailer("grpc-message", "fine");
+        });
+        _app.MapGet("/abort", (HttpContext context) =>
+        {
+            Interlocked.Increment(ref _aborted);
+            context.Abort();
         });
         _app.MapGet("/upgrade", async (HttpContext context) =>
         {
@@ -302,10 +309,10 @@ public sealed class ServeWorkTests : IAsyncLifetime
         using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
 
-        Assert.True(await LocalAppProtocols.ProbeAsync(_h2c, Timeout));
-        Assert.False(await LocalAppProtocols.ProbeAsync(_http1, Timeout)); // Kestrel: a GOAWAY, not SETTINGS
-        Assert.False(await LocalAppProtocols.ProbeAsync(python.EndPoint, Timeout)); // an HTTP/1.0 505
-        Assert.Null(await LocalAppProtocols.ProbeAsync((IPEndPoint)closed.LocalEndPoint!, Timeout)); // nothing listens
+        Assert.True(await HttpAppProtocols.ProbeH2cWithSocketAsync(_h2c, Timeout));
+        Assert.False(await HttpAppProtocols.ProbeH2cWithSocketAsync(_http1, Timeout)); // Kestrel: a GOAWAY, not SETTINGS
+        Assert.False(await HttpAppProtocols.ProbeH2cWithSocketAsync(python.EndPoint, Timeout)); // an HTTP/1.0 505
+        Assert.Null(await HttpAppProtocols.ProbeH2cWithSocketAsync((IPEndPoint)closed.LocalEndPoint!, Timeout)); // nothing listens
     }
 
     [Fact]

@@ -265,4 +265,38 @@ public sealed class ConfigPolicyTests
         Assert.Equal("/data/x", policy.MapPath("/data/x")); // not absolute after the rewrite: kept
         Assert.Equal("/srv/other", policy.MapPath("/srv/other"));
     }
+
+    [Fact]
+    public void AProgramAPodWorkingDirectoryKeptFromRunningIsOneWarningPerPathSayingWhatToDo()
+    {
+        var config = ConfigLoader.Load(new ConfigLoadOptions { Environment = _ => null, WorkingDirectory = Cwd }).Config;
+        var warnings = new List<string>();
+        var policy = new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home, warn: warnings.Add);
+
+        policy.OnProgramNotRun("./start.sh", "/app/start.sh", inPod: true);
+        policy.OnProgramNotRun("./start.sh", "/app/start.sh", inPod: true);
+        policy.OnProgramNotRun("./prog", "/home/dev/other/prog", inPod: false);
+
+        Assert.Equal(
+            [
+                "'./start.sh' was not run (No such file or directory): it is the pod's /app/start.sh, and doppel runs programs from this machine only, where a relative path from a pod directory would name another file; run a script with its interpreter (sh ./start.sh reads it from the pod), copy a program here and run it by its absolute path, or run it in the pod.",
+                "'./prog' was not run (No such file or directory): it is /home/dev/other/prog on this machine, reached from a pod working directory, which the kernel would resolve against another directory; run it by its absolute path /home/dev/other/prog.",
+            ],
+            warnings);
+    }
+
+    [Fact]
+    public void AProcessLeftAloneIsOneWarningPerProgramName()
+    {
+        var config = ConfigLoader.Load(new ConfigLoadOptions { Environment = _ => null, WorkingDirectory = Cwd }).Config;
+        var warnings = new List<string>();
+        var policy = new ConfigPolicy(config, Cwd, "/usr/local/bin/myapp", Home, warn: warnings.Add);
+
+        policy.OnProcessSkipped("git");
+        policy.OnProcessSkipped("git");
+        policy.OnProcessSkipped("gcc");
+
+        Assert.Equal([ConfigPolicy.ProcessSkipped("git"), ConfigPolicy.ProcessSkipped("gcc")], warnings);
+        Assert.StartsWith("'git' runs as if doppel were not there (skip_build_tools or skip_processes): ", warnings[0], StringComparison.Ordinal);
+    }
 }

@@ -73,6 +73,32 @@ public sealed class GrpcRemoteTests(SessionClusterFixture cluster) : IClassFixtu
     }
 
     [Fact]
+    public async Task SymlinksAndHardLinksAreMadeInThePodAndAFileWithTwoNamesIsRewrittenInPlace()
+    {
+        await using var session = await Session.StartAsync(cluster);
+        var dir = "/app/links-" + Guid.NewGuid().ToString("N")[..8];
+        await session.Remote.CreateDirectoryAsync(dir, 0x1ED, Timeout);
+        try
+        {
+            await session.Remote.WriteFileAsync(dir + "/a.txt", new MemoryStream("first"u8.ToArray()), Timeout);
+            await session.Remote.SymlinkAsync("a.txt", dir + "/s", Timeout);
+            await session.Remote.LinkAsync(dir + "/s", dir + "/h", followSymlinks: true, Timeout);
+            var exists = await Assert.ThrowsAsync<RemoteFileException>(async () => await session.Remote.SymlinkAsync("b", dir + "/s", Timeout));
+
+            // A whole-file write of one name (a replacement for a file with one name) keeps the other name's inode.
+            await session.Remote.WriteFileAsync(dir + "/a.txt", new MemoryStream("second"u8.ToArray()), Timeout);
+
+            Assert.Equal(Errno.EEXIST, exists.Errno);
+            Assert.Equal("a.txt", (await session.Remote.GetEntryAsync(dir + "/s", followSymlinks: false, Timeout))!.LinkTarget);
+            Assert.Equal("second", await File.ReadAllTextAsync(cluster.Box.HostPath(dir + "/h"), Timeout));
+        }
+        finally
+        {
+            Directory.Delete(cluster.Box.HostPath(dir), recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TcpThroughTheStandInReachesThePodsEchoAndPassesHalfCloses()
     {
         await using var session = await Session.StartAsync(cluster);

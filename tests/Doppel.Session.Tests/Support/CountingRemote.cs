@@ -44,6 +44,25 @@ internal sealed class CountingRemote(IRemote inner) : IRemote
         await inner.WriteFileAsync(path, content, cancellationToken);
     }
 
+    public async ValueTask WriteFileAsync(string path, Stream content, bool inPlace, RemoteAttributes attributes, CancellationToken cancellationToken)
+    {
+        // One call of the interface (a GrpcRemote makes it one agent call, or two for an older agent).
+        await EnterAsync("WriteFile+attributes " + path, cancellationToken);
+        await inner.WriteFileAsync(path, content, inPlace, attributes, cancellationToken);
+    }
+
+    public async ValueTask<RemoteCreate?> CreateOrGetEntryAsync(string path, int mode, bool exclusive, bool followSymlinks, CancellationToken cancellationToken)
+    {
+        await EnterAsync("Create " + path, cancellationToken);
+        return await inner.CreateOrGetEntryAsync(path, mode, exclusive, followSymlinks, cancellationToken);
+    }
+
+    public async ValueTask<RemoteLockOutcome> LockAndStatAsync(string path, RemoteLock request, CancellationToken cancellationToken)
+    {
+        await EnterAsync("Lock " + path, cancellationToken);
+        return await inner.LockAndStatAsync(path, request, cancellationToken);
+    }
+
     public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
     {
         await EnterAsync("Mkdir " + path, cancellationToken);

@@ -44,7 +44,7 @@ internal sealed class HttpRequestView
         {
             foreach (var (name, value) in Headers)
             {
-                if (name.Equals("User-Agent", StringComparison.OrdinalIgnoreCase) && value.StartsWith("kube-probe/", StringComparison.OrdinalIgnoreCase))
+                if (name.Equals("User-Agent", StringComparison.OrdinalIgnoreCase) && KubeProbeHead.IsKubeProbeUserAgent(value))
                 {
                     return true;
                 }

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using Doppel.Protocol.Incoming;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -10,15 +12,19 @@ namespace Doppel.Agent.Incoming;
 /// connections are marked sockets in the target's namespace so the redirect lets them through),
 /// with the client's HTTP version (h2c stays h2c). Bodies both ways are streamed (request
 /// chunks flushed as they come, <see cref="StreamingRequestContent"/>: duplex gRPC); response
-/// trailers (gRPC's grpc-status) are copied. The app unreachable: 502 with one line. Upgrade
+/// trailers (gRPC's grpc-status) are copied. An app that refuses h2c (judged by
+/// <see cref="Doppel.Protocol.Incoming.HttpAppProtocols"/>, as the session judges local apps) gets
+/// HTTP/2 clients' requests over HTTP/1.1. The app unreachable: 502 with one line. Upgrade
 /// requests (WebSocket, ...) go on their own connections (<c>HttpPassThrough.Upgrade.cs</c>).
 /// </summary>
 internal sealed partial class HttpPassThrough : IDisposable
 {
     private readonly HttpMessageInvoker _client;
 
-    // Apps that refused h2c prior knowledge: their HTTP/2 clients' requests go over HTTP/1.1.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPEndPoint, bool> _http1Only = new();
+    // What the pod's apps showed of h2c: an app that refused it gets its HTTP/2 clients'
+    // requests over HTTP/1.1. Only a protocol failure and a probe judge an app: a refused or
+    // reset connection (the app restarting) says nothing, so h2c is never given up for it.
+    private readonly HttpAppProtocols _protocols;
 
     public HttpPassThrough(IncomingHub hub)
     {
@@ -34,9 +40,19 @@ internal sealed partial class HttpPassThrough : IDisposable
         };
         _client = new HttpMessageInvoker(handler);
         _upgrades = UpgradeClient(hub);
+        _protocols = new HttpAppProtocols((app, cancellationToken) => new ValueTask<Socket>(hub.ConnectToAppAsync(app, cancellationToken)));
     }
 
-    /// <summary>Forwards the request (HTTP/2 clients' requests over h2c unless the app refused it before; an HTTP/1.1-only app gets HTTP/1.1) to <paramref name="destination"/> and copies the response back.</summary>
+    /// <summary>
+    /// Forwards the request to <paramref name="destination"/> and copies the response back: an
+    /// HTTP/2 client's request over h2c unless the app refused h2c before. When an HTTP/2 request
+    /// fails the way it fails at an HTTP/1.1-only app (<see cref="HttpAppProtocols.RefusedH2cAsync"/>),
+    /// it goes again over HTTP/1.1 — unless its body had started to go to the app (those bytes are
+    /// read from the client once and gone): then the client gets a 502 saying so, and the later
+    /// requests go over HTTP/1.1 at once. A request with a body to an app not judged yet waits for
+    /// the judging probe first (<see cref="HttpAppProtocols.SpeaksH2cAsync"/>), so that 502 is left
+    /// for an app the probe could not reach.
+    /// </summary>
     public async Task ForwardAsync(HttpContext context, IPEndPoint destination)
     {
         if (UpgradedRelay.Upgradable(context) is { } upgrade)
@@ -45,25 +61,37 @@ internal sealed partial class HttpPassThrough : IDisposable
             return;
         }
 
-        var http2 = context.Request.Protocol == "HTTP/2" && !_http1Only.ContainsKey(destination);
-        var hasBody = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true;
-        HttpResponseMessage? response = null;
-        if (http2 && !hasBody)
-        {
-            try
-            {
-                response = await SendAsync(context, destination, HttpVersion.Version20).ConfigureAwait(false);
-            }
-            catch (HttpRequestException) when (!context.RequestAborted.IsCancellationRequested)
-            {
-                // An HTTP/1.1-only app (no h2c): this and later requests of HTTP/2 clients use HTTP/1.1.
-                _http1Only[destination] = true;
-            }
-        }
-
+        var http2 = context.Request.Protocol == "HTTP/2" && _protocols.VersionFor(destination, http2: true) is null;
+        HttpResponseMessage response;
         try
         {
-            response ??= await SendAsync(context, destination, http2 && hasBody ? HttpVersion.Version20 : null).ConfigureAwait(false);
+            if (http2 && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+            {
+                // A body goes once: an app not known to take h2c is judged before it starts to go
+                // (one probe per app), so an HTTP/1.1-only app gets it over HTTP/1.1 from the start.
+                http2 = await _protocols.SpeaksH2cAsync(destination, context.RequestAborted).ConfigureAwait(false) != false;
+            }
+
+            var message = Message(context, destination, http2 ? HttpVersion.Version20 : null, upgrade: false);
+            try
+            {
+                response = await _client.SendAsync(message, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (HttpRequestException e) when (http2 && !context.RequestAborted.IsCancellationRequested)
+            {
+                if (!await _protocols.RefusedH2cAsync(destination, e, context.RequestAborted).ConfigureAwait(false))
+                {
+                    throw;
+                }
+
+                if (message.Content is StreamingRequestContent { Started: true })
+                {
+                    await AnswerAsync(context, $"doppel: the pod's app at {destination} does not speak HTTP/2 over cleartext (h2c), and this request's body had already started to go to it, so it cannot be sent again over HTTP/1.1; later HTTP/2 requests reach it over HTTP/1.1\n").ConfigureAwait(false);
+                    return;
+                }
+
+                response = await SendAsync(context, destination, null).ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
         {
@@ -72,6 +100,16 @@ internal sealed partial class HttpPassThrough : IDisposable
         }
 
         await CopyResponseAsync(context, response).ConfigureAwait(false);
+    }
+
+    private static async Task AnswerAsync(HttpContext context, string line)
+    {
+        if (!context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync(line).ConfigureAwait(false);
+        }
     }
 
     private static async Task AnswerUnreachableAsync(HttpContext context, IPEndPoint destination, Exception e)

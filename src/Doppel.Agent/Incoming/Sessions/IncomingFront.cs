@@ -20,12 +20,13 @@ namespace Doppel.Agent.Incoming;
 /// target's namespace, <c>ListenHandle</c>) and serves every redirected connection:
 /// <code>
 ///   accepted ──SO_ORIGINAL_DST──► port ──unfiltered steal──► TcpWork on a Serve call of the owner
+///                                      │   (a port the kubelet probes over HTTP: a kube-probe request ──► TCP pass-through to the app, KubeProbeHead)
 ///                                      ├─filtered──► detect (≤ 2 s): PRI * HTTP/2.0 → Kestrel's HTTP/2 pipeline,
 ///                                      │             request line → its HTTP/1.x pipeline,
 ///                                      │             else / timeout → TCP pass-through to the app
 ///                                      └─none (unsubscribed meanwhile) ──► TCP pass-through to the app
 ///   HTTP request ──PortSubscriptions.Choose──► winner: HttpWork on a Serve call │ none: HttpPassThrough to the app
-///                (an unfiltered steal subscribed since the connection came: HttpWork on its Serve call)
+///                (an unfiltered steal subscribed since the connection came: HttpWork on its Serve call, kube-probe requests of a probed port excepted)
 ///   mirrors: whole ──► a tee on the connection's input; filtered ──► a tee on each matching request's body (MirrorCopies)
 /// </code>
 /// </summary>
@@ -220,6 +221,14 @@ internal sealed class IncomingFront : IAsyncDisposable
         using var copies = MirrorCopies.OfConnection(route.Mirrors, connection, original.Port, client, original);
         if (route.WholeSteal is { } owner)
         {
+            // The kubelet's HTTP probes of this port still reach the app, so the pod stays ready
+            // and is not restarted while a developer steals the port (issue P8).
+            if (hub.IsHttpProbePort(original.Port) && await KubeProbeHead.ReadAheadAsync(connection.Transport.Input, CancellationToken.None).ConfigureAwait(false))
+            {
+                await TcpPassThroughAsync(hub, connection, original).ConfigureAwait(false);
+                return;
+            }
+
             var work = new TcpWork(connection, original.Port, client, original);
             if (!await owner.DispatchAsync(work, IncomingHub.ServeWait, CancellationToken.None).ConfigureAwait(false))
             {
@@ -356,7 +365,7 @@ internal sealed class IncomingFront : IAsyncDisposable
         var connection = context.Features.Get<OriginalDestinationFeature>()!;
         var port = connection.Original.Port;
         var route = hub.Route(port);
-        if (route.WholeSteal is { } whole)
+        if (route.WholeSteal is { } whole && !(hub.IsHttpProbePort(port) && IsKubeProbe(context.Request)))
         {
             // An unfiltered steal subscribed after this connection was routed as HTTP: it takes
             // the connection's further requests, as it takes every new connection (without it,
@@ -416,6 +425,20 @@ internal sealed class IncomingFront : IAsyncDisposable
         }
 
         await passThrough.ForwardAsync(context, connection.Original).ConfigureAwait(false);
+    }
+
+    /// <summary>True when a <c>User-Agent</c> header of the request is the kubelet's (<see cref="KubeProbeHead.IsKubeProbeUserAgent"/>).</summary>
+    private static bool IsKubeProbe(HttpRequest request)
+    {
+        foreach (var value in request.Headers.UserAgent)
+        {
+            if (value is not null && KubeProbeHead.IsKubeProbeUserAgent(value))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Hands <paramref name="work"/> to an idle Serve call of <paramref name="session"/> (a 502 with the reason when none comes in time) and waits until it is done.</summary>

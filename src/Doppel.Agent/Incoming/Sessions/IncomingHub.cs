@@ -21,7 +21,11 @@ namespace Doppel.Agent.Incoming;
 /// </code>
 /// A port's routing: an unfiltered steal (<see cref="PortRoute.WholeSteal"/>) takes every new
 /// connection; otherwise the filtered subscriptions (earliest match wins) pick requests and
-/// everything else goes to the app. Unfiltered conflicts follow on_concurrent_steal: abort
+/// everything else goes to the app. A whole steal beside other sessions' filtered steals is a
+/// conflict too (it would take their requests), either way round: abort refuses the later one;
+/// a whole steal with continue waits until the filtered ones leave, with override takes the port
+/// (they are told); a filtered steal with continue or override subscribes and waits behind the
+/// whole one (it is told). Unfiltered conflicts follow on_concurrent_steal: abort
 /// (refused, naming the other session), continue (queued behind the current owner, takes over
 /// when it leaves), override (takes the port from the current owner, who is told). Mirror
 /// subscriptions (whole or filtered) never conflict: they get copies (<see cref="MirrorCopies"/>)
@@ -41,6 +45,12 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
 
     /// <summary>The network of the target (pass-through connections to the app are made there).</summary>
     public TargetNetwork Network => network;
+
+    /// <summary>
+    /// True when the kubelet's HTTP probes check <paramref name="port"/> (<c>--http-probe-ports</c>):
+    /// a whole steal of it leaves their requests to the app (<see cref="KubeProbeHead"/>).
+    /// </summary>
+    public bool IsHttpProbePort(int port) => target.HttpProbePorts.Contains(port);
 
     /// <summary>How long a new piece of work waits for an idle Serve call of its session.</summary>
     public static TimeSpan ServeWait { get; } = TimeSpan.FromSeconds(5);
@@ -95,6 +105,39 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
                     state.AddMirror(session, filter);
                     _mirrorQueues.GetOrAdd(session.Id, _ => new MirrorQueue(session, _mirrorCapacity, _logger));
                 }
+                else if (filter is null && state.WholeSteals.All(s => s == session) && FilteredStealers(state, session) is { Count: > 0 } stealers)
+                {
+                    // A whole steal beside other sessions' filtered ones would take their requests
+                    // too: a conflict, as between two whole steals (a team sharing a workload).
+                    var names = string.Join(", ", stealers.Select(s => s.Name));
+                    switch (subscription.OnConcurrentSteal)
+                    {
+                        case ConcurrentSteal.Unspecified or ConcurrentSteal.Abort:
+                            answer.Error = new PosixError
+                            {
+                                Errno = Errno.EADDRINUSE,
+                                Message = $"Port {port} is stolen by HTTP filter by {names}, and a whole steal would take their requests too; " +
+                                    "steal with an HTTP filter of your own (feature.network.incoming.http_filter), or set on_concurrent_steal to continue (the port is yours once they leave) or override (take it now).",
+                            };
+                            return answer;
+                        case ConcurrentSteal.Override:
+                            state.Remove(session);
+                            state.WholeSteals.Insert(0, session);
+                            state.WholeWaits = false;
+                            foreach (var stealer in stealers)
+                            {
+                                stealer.Notify($"{session.Name} took port {port} whole (on_concurrent_steal = override); your filtered requests go to them until they leave.");
+                            }
+
+                            break;
+                        default:
+                            state.Remove(session);
+                            state.WholeSteals.Add(session);
+                            state.WholeWaits = true;
+                            session.Notify($"Port {port} is stolen by HTTP filter by {names}: the port is yours once they leave (on_concurrent_steal = continue); until then their requests go to them and the others to the target's app.");
+                            break;
+                    }
+                }
                 else if (filter is null)
                 {
                     var owner = state.WholeSteals.FirstOrDefault(s => s != session);
@@ -120,8 +163,25 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
                 }
                 else
                 {
+                    if (state.ActiveWholeSteal is { } whole && whole != session)
+                    {
+                        // Its requests would go to the whole steal: refused, or subscribed to wait for the port.
+                        if (subscription.OnConcurrentSteal is ConcurrentSteal.Unspecified or ConcurrentSteal.Abort)
+                        {
+                            answer.Error = new PosixError
+                            {
+                                Errno = Errno.EADDRINUSE,
+                                Message = $"Port {port} is already stolen whole by {whole.Name}, who would get your filtered requests; " +
+                                    "set on_concurrent_steal to continue to subscribe anyway (your requests reach you once they leave).",
+                            };
+                            return answer;
+                        }
+
+                        session.Notify($"Port {port} is stolen whole by {whole.Name}: your filtered requests go to them until they leave (a filtered steal does not take requests from a whole one).");
+                    }
+
                     state.Remove(session);
-                    state.Filtered[session.Id] = state.Subscriptions.Add(session.Id, filter);
+                    state.Filtered[session.Id] = state.Subscriptions.Add(session.Id, filter!);
                 }
             }
 
@@ -191,11 +251,15 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
         lock (state)
         {
             var mirrors = state.Mirrors(QueueOf);
-            return state.WholeSteals.Count > 0
-                ? new PortRoute(state.WholeSteals[0], null, mirrors)
+            return state.ActiveWholeSteal is { } whole
+                ? new PortRoute(whole, null, mirrors)
                 : new PortRoute(null, state.Subscriptions.Subscriptions.Count > 0 ? state.Subscriptions : null, mirrors);
         }
     }
+
+    /// <summary>The other sessions with a filtered steal of the port, in subscription order (the caller holds the state's lock).</summary>
+    private List<IncomingSession> FilteredStealers(PortState state, IncomingSession session) =>
+        [.. state.Filtered.Keys.Where(id => id != session.Id).Select(id => _sessions.GetValueOrDefault(id)).OfType<IncomingSession>()];
 
     /// <summary>A mirroring session's queue by its id; null when it has ended.</summary>
     private MirrorQueue? QueueOf(string sessionId) => _mirrorQueues.GetValueOrDefault(sessionId);
@@ -278,8 +342,17 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
     /// <summary>The subscriptions of one port.</summary>
     private sealed class PortState
     {
-        /// <summary>Unfiltered steals; the first one owns the port.</summary>
+        /// <summary>Unfiltered steals; the first one owns the port (<see cref="ActiveWholeSteal"/>).</summary>
         public List<IncomingSession> WholeSteals { get; } = [];
+
+        /// <summary>
+        /// The whole steals came after filtered ones with on_concurrent_steal = continue: they wait
+        /// until no filtered steal is left (then the first takes the port, and this is cleared).
+        /// </summary>
+        public bool WholeWaits { get; set; }
+
+        /// <summary>The whole steal that takes new connections now: the first, unless it waits for filtered steals; null: none.</summary>
+        public IncomingSession? ActiveWholeSteal => WholeSteals.Count > 0 && !(WholeWaits && Filtered.Count > 0) ? WholeSteals[0] : null;
 
         public PortSubscriptions Subscriptions { get; } = new();
 
@@ -347,6 +420,11 @@ internal sealed class IncomingHub(Target target, TargetNetwork network, ILoggerF
                 {
                     Subscriptions.Remove(filtered);
                     removed = true;
+                }
+
+                if (WholeSteals.Count == 0 || Filtered.Count == 0)
+                {
+                    WholeWaits = false; // nothing waits, or the whole steal that waited has the port now
                 }
 
                 return removed;

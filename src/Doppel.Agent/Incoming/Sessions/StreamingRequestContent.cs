@@ -15,11 +15,18 @@ namespace Doppel.Agent.Incoming;
 /// </summary>
 internal sealed class StreamingRequestContent(PipeReader body) : HttpContent
 {
+    /// <summary>
+    /// True once the handler began to send the body: from then on bytes may have been taken from
+    /// the client's stream, and the body cannot be sent again (no fallback to HTTP/1.1 for it).
+    /// </summary>
+    public bool Started { get; private set; }
+
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
+        Started = true;
         while (true)
         {
             var result = await body.ReadAsync(cancellationToken).ConfigureAwait(false);
