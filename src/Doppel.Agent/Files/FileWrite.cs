@@ -65,7 +65,8 @@ internal sealed class FileWrite : IDisposable
         var flags = OpenFlags.WriteOnly
             | (open.Create ? OpenFlags.Create : 0)
             | (open.Exclusive ? OpenFlags.Exclusive : 0)
-            | (open.Truncate && !open.InPlace ? OpenFlags.Truncate : 0); // in place: cut to length after the last byte
+            | (open.Truncate && !open.InPlace ? OpenFlags.Truncate : 0) // in place: cut to length after the last byte
+            | (open.Append && open.InPlace ? OpenFlags.Append : 0); // files.write-ranges: at the file's end as it is then
         var fd = root.Open(open.Path, flags, out errno, (int)(open.Mode & 0xFFF));
         return fd is null ? null : new FileWrite(fd, null, null, null);
     }

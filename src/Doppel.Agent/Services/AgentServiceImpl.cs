@@ -42,6 +42,7 @@ internal sealed class AgentServiceImpl(Target target, AgentSessions sessions, IL
             response.Features.Add(ProtocolFeatures.FilesCreateStat);
             response.Features.Add(ProtocolFeatures.FilesWriteAttributes);
             response.Features.Add(ProtocolFeatures.FilesLockStat);
+            response.Features.Add(ProtocolFeatures.FilesWriteRanges);
         }
 
         return Task.FromResult(response);

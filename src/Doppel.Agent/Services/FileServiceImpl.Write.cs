@@ -8,7 +8,9 @@ using Grpc.Core;
 namespace Doppel.Agent.Services;
 
 /// <summary>
-/// Write calls. A whole-file write goes to a new file renamed over the old one (<see cref="FileWrite"/>).
+/// Write calls. A whole-file write goes to a new file renamed over the old one (<see cref="FileWrite"/>)
+/// unless it is in place; an in-place write may carry several ranges (seek messages), append, and
+/// a final length (feature "files.write-ranges").
 /// Calls on a directory entry (mkdir, unlink, rmdir, rename, symlink, link) open the parent inside the root and
 /// act on the last name only, so neither the parent path nor the name can leave it. Each call is
 /// logged at debug level with its errno (0: done).
@@ -34,7 +36,7 @@ internal sealed partial class FileServiceImpl
         var response = write is null
             ? new WriteFileResponse { Error = PosixErrors.Of(errno) }
             : await WriteAllAsync(write, open, requestStream, context.CancellationToken).ConfigureAwait(false);
-        AgentLog.FileWritten(logger, open.Path, response.BytesWritten, response.InPlace ? "in place" : "replaced", response.Error?.Errno ?? 0);
+        AgentLog.FileWritten(logger, open.Path, response.BytesWritten, response.InPlace ? (open.Append ? "appended" : "in place") : "replaced", response.Error?.Errno ?? 0);
         return response;
     }
 
@@ -150,6 +152,19 @@ internal sealed partial class FileServiceImpl
         var offset = open.Truncate ? 0 : (long)open.Offset;
         while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
+            if (requestStream.Current.PartCase == WriteFileRequest.PartOneofCase.Seek)
+            {
+                // files.write-ranges: the next range of an in-place write (a replacement has one range).
+                if (!write.InPlace)
+                {
+                    response.Error = PosixErrors.Of(Errno.EINVAL);
+                    return response;
+                }
+
+                offset = (long)Math.Min(requestStream.Current.Seek, long.MaxValue);
+                continue;
+            }
+
             var data = requestStream.Current.Data.Memory;
             while (!data.IsEmpty)
             {
@@ -166,7 +181,11 @@ internal sealed partial class FileServiceImpl
             }
         }
 
-        var errno = open.InPlace && open.Truncate ? RootedFiles.Truncate(write.File, offset) : 0;
+        // In place, the file is cut after the bytes (truncate) or to the length asked (final_length,
+        // files.write-ranges: a write-back of changed ranges of a file that got shorter), never before.
+        var errno = open.InPlace && open.Truncate ? RootedFiles.Truncate(write.File, offset)
+            : open.InPlace && open.HasFinalLength ? RootedFiles.Truncate(write.File, (long)Math.Min(open.FinalLength, long.MaxValue))
+            : 0;
 
         // The write-back's mode and mtime (feature "files.write-attributes"), after every byte and
         // the cut so nothing moves the mtime again; the bytes are committed even when they fail.

@@ -54,9 +54,11 @@ public interface IFileSync
 
     /// <summary>
     /// Records a file about to be opened for writing: the local copy becomes the truth, and its
-    /// content goes back when a writer closes it and at the final flush.
+    /// content goes back when a writer closes it and at the final flush. <paramref name="append"/>:
+    /// the open had O_APPEND, so bytes the program only adds go at the pod file's end as it is then
+    /// (what pod processes appended meanwhile stays).
     /// </summary>
-    void MarkWritten(string remotePath);
+    void MarkWritten(string remotePath, bool append = false);
 
     /// <summary>
     /// Whether <paramref name="remotePath"/> was opened for writing here and its local copy is the
@@ -146,9 +148,9 @@ public interface IFileSync
     void ApplyAttributes(string remotePath, RemoteAttributes attributes);
 
     /// <summary>
-    /// A lock on the remote file is asked for: from now on the path's write-backs write into the
-    /// remote file itself, so a send (a writer's close, even one whose lock never came) never
-    /// replaces the inode the pod's locks are on.
+    /// A lock on the remote file is asked for: from now on the path is a lock point, compared with
+    /// the remote file at every lock (<see cref="RefreshAtLockAsync(string, CancellationToken)"/>).
+    /// (Every write-back goes into the remote file itself, so the pod's locks stay on its inode.)
     /// </summary>
     void LockRequested(string remotePath);
 
@@ -156,9 +158,8 @@ public interface IFileSync
     /// A lock on the remote file was just granted (NFS's consistency at lock points): when the remote
     /// file changed since the local copy last matched it and the copy holds no unsent writes, the
     /// remote content is read into the local copy in place (same inode: the program's open fds see
-    /// it). From the first lock on, the path's write-backs write into the remote file itself
-    /// (<see cref="IRemote.WriteFileAsync(string, Stream, bool, CancellationToken)"/>), so the locks
-    /// and the pod processes' open fds stay on its inode. A failure is left for the next lock point.
+    /// it). Write-backs write into the remote file itself (<see cref="IRemote.WriteChangesAsync"/>),
+    /// so the locks and the pod processes' open fds stay on its inode. A failure is left for the next lock point.
     /// </summary>
     Task RefreshAtLockAsync(string remotePath, CancellationToken cancellationToken);
 

@@ -65,6 +65,23 @@ public interface IRemote
     }
 
     /// <summary>
+    /// A write-back into the remote file itself (never a new file renamed over it, so remote
+    /// processes' open fds and locks stay on it): with a <paramref name="plan"/>, only its ranges of
+    /// <paramref name="content"/> (a seekable stream of the whole local copy) go, at their offsets or
+    /// appended, and the file is cut to <see cref="RemoteWritePlan.FinalLength"/>; without one, the
+    /// whole content from its start, the file cut to its length after the last byte. Leaves the file
+    /// with <paramref name="attributes"/> as <see cref="WriteFileAsync(string, Stream, bool, RemoteAttributes, CancellationToken)"/>
+    /// does. Throws <see cref="RemoteFileException"/>; after a failure the file may hold part of the
+    /// bytes. The default, for a remote side that writes no ranges, writes the whole content in place.
+    /// </summary>
+    ValueTask WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        content.Position = 0;
+        return WriteFileAsync(path, content, inPlace: true, attributes, cancellationToken);
+    }
+
+    /// <summary>
     /// <see cref="LockAsync"/> whose answer also carries, for a granted lock, the remote file's stat
     /// taken right after it where the remote side sends one (the refresh at a lock point then needs
     /// no stat of its own). The default calls <see cref="LockAsync"/> and sends no stat.

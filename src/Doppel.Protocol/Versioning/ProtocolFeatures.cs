@@ -49,7 +49,14 @@ public static class ProtocolFeatures
     /// <summary><c>LockResponse.stat</c>: a granted lock answers the file's stat, so the refresh at the lock needs no Stat call.</summary>
     public const string FilesLockStat = "files.lock-stat";
 
+    /// <summary>
+    /// <c>WriteFileRequest.seek</c>, <c>WriteFileOpen.append</c> and <c>final_length</c>: an in-place
+    /// write-back of only the changed ranges (or an O_APPEND write of the appended bytes), so pod
+    /// processes keep the file's inode and their own writes to it.
+    /// </summary>
+    public const string FilesWriteRanges = "files.write-ranges";
+
     /// <summary>Every feature this build implements.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status, FilesLocks, FilesLinks, FilesCreateStat, FilesWriteAttributes, FilesLockStat];
+        [Environment, FilesRead, FilesWrite, Dns, Hostname, OutgoingTcp, OutgoingUdp, Incoming, Status, FilesLocks, FilesLinks, FilesCreateStat, FilesWriteAttributes, FilesLockStat, FilesWriteRanges];
 }

@@ -21,8 +21,8 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     private readonly IRemote _remote;
 
     // Paths the program has locked in the pod, with the pod's (size, mtime) that the local copy last
-    // matched (the last refresh or send; a download keeps its own in _contents): their write-backs go
-    // in place, and a lock refreshes a copy the pod changed.
+    // matched (the last refresh or send; a download keeps its own in _contents): a lock refreshes a
+    // copy the pod changed.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (long Size, DateTimeOffset Mtime)> _lockPoints = new(StringComparer.Ordinal);
 
     /// <param name="remote">The remote side (the agent) the files come from and go back to.</param>
@@ -48,7 +48,7 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _remote = remote;
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, _lockPoints.ContainsKey, Sent);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, Sent);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -84,11 +84,12 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _listings.MaterializeAsync(remotePath, cancellationToken);
 
     /// <inheritdoc/>
-    public void MarkWritten(string remotePath)
+    public void MarkWritten(string remotePath, bool append = false)
     {
         // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
         var fetched = _contents.EntryOf(remotePath);
-        _writeBacks.MarkWritten(remotePath, fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime));
+        // One fetched while the pod changed it is still content the pod had: what a write-back compares with.
+        _writeBacks.MarkWritten(remotePath, fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime), append, copyWasFetched: fetched is not null);
     }
 
     /// <inheritdoc/>

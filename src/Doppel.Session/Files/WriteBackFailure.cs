@@ -7,9 +7,9 @@ namespace Doppel.Session.Files;
 /// <summary>
 /// The one sentence a user sees when a written file could not be sent back to the pod: the file,
 /// the cause, what the pod's file holds now and what to do. What it holds comes from the agent's
-/// answer (<see cref="RemoteFileException.WrittenInPlace"/>): a whole-file write goes to a new file
-/// renamed over the old one, so a failure leaves the previous content, except where the agent had
-/// to write the file itself (docs/cli.md "Write mode").
+/// answer (<see cref="RemoteFileException.WrittenInPlace"/>): a write-back goes into the pod's file
+/// itself, so a failure after its open may leave part of the new bytes; one that failed at the open
+/// (or was never answered as opened) left the file as it was (docs/cli.md "Write mode").
 /// </summary>
 internal static class WriteBackFailure
 {
@@ -35,8 +35,8 @@ internal static class WriteBackFailure
         var remains = (failure as RemoteFileException)?.WrittenInPlace switch
         {
             false => "the pod keeps its previous content",
-            true => "the pod's file may hold only part of the new content (a mounted single file or a hard-linked one is written in place)",
-            null => "the pod keeps its previous content unless the file is written in place (a mounted single file or a hard-linked one), which may then hold only part of the new content",
+            true => "the pod's file may hold only part of the new content",
+            null => "the pod's file may hold only part of the new content, or none of it",
         };
         var head = $"{Printable.Escape(remotePath)} was not written back to the pod: {Printable.Escape(cause)}, so {remains}";
         return failure is RemoteFileException { Unanswered: true }

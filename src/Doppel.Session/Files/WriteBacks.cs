@@ -23,7 +23,8 @@ namespace Doppel.Session.Files;
 ///   write-back: changes = c ──WriteFile + SetAttributes──► agent ──► sent = c; sent = changes and opens = 0? ──► back to the cache
 ///   SettleAsync / FlushAsync(path) (open, stat, chmod of that path) ──► the same, awaited
 ///   RenameAsync: flush, rename in the pod, local copy and state move to the new name (an open fd follows)
-///   LinkAsync: flush, link in the pod (two names: later sends go in place), the new name's cache dropped
+///   LinkAsync: flush, link in the pod, the new name's cache dropped
+///   every send is in place, of the ranges that differ from what the pod has (RemoteImage), O_APPEND-only growth appended
 ///   DeleteAsync: a send under way ends, the pod deletes (ENOENT for a file never sent is success), state dropped: never sent after
 ///   program exit ──► FlushAllAsync ──► every file with changes ≠ sent (Ctrl+C skips: listed as unsent)
 /// </code>
@@ -38,7 +39,6 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly Action<string> _recovered;
     private readonly Action<int> _finalFlushStarting;
     private readonly Action<string> _backToCache;
-    private readonly Func<string, bool> _inPlace;
     private readonly Action<string, (long Size, DateTimeOffset Mtime)> _sent;
 
     // Remote paths written here whose local copy is the truth, under _state.
@@ -57,14 +57,12 @@ internal sealed class WriteBacks : IAsyncDisposable
 
     /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
     /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
-    /// <param name="inPlace">Whether a path's write-back goes into the remote file itself (a file the program locks keeps its inode).</param>
     /// <param name="sent">
     /// Called after each completed send with the local copy's (size, mtime) when it was sent: the
     /// remote file has that content and mtime now (a lock compares them with the remote's stat).
     /// </param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Func<string, bool>? inPlace = null, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
     {
-        _inPlace = inPlace ?? (_ => false);
         _sent = sent ?? ((_, _) => { });
         _remote = remote;
         _tree = tree;
@@ -147,16 +145,26 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// <param name="copyIsRemote">
     /// The local copy is exactly the remote's content (fetched and unchanged since): when the path
     /// was not written yet, that content counts as sent, so a writer that closes it without writing
-    /// sends nothing (a second open's settle neither).
+    /// sends nothing (a second open's settle neither), and a write-back sends only the ranges that
+    /// differ from it (<see cref="RemoteImage"/>).
     /// </param>
-    public void MarkWritten(string remotePath, bool copyIsRemote = false)
+    /// <param name="append">The program opened it with O_APPEND: bytes it only adds go at the remote file's end as it is then.</param>
+    /// <param name="copyWasFetched">
+    /// The local copy holds content read from the remote and not changed here, though the remote may
+    /// have changed while it was read (its stat then differs from the content's): a write-back sends
+    /// only the ranges that differ from that content, and an O_APPEND writer's added bytes are appended.
+    /// </param>
+    public void MarkWritten(string remotePath, bool copyIsRemote = false, bool append = false, bool copyWasFetched = false)
     {
-        var baseline = copyIsRemote && !IsWritten(remotePath) ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
+        var first = !IsWritten(remotePath);
+        var baseline = copyIsRemote && first ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
+        var image = (copyIsRemote || copyWasFetched) && first ? ImageOf(_tree.LocalPath(remotePath)) : null;
         lock (_state)
         {
-            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline };
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline, Image = image };
             written.Opens++;
             written.Changes++;
+            written.Appends |= append;
         }
 
         Watch(Path.GetDirectoryName(_tree.LocalPath(remotePath))!);
@@ -196,12 +204,14 @@ internal sealed class WriteBacks : IAsyncDisposable
     public void Adopt(string remotePath)
     {
         var signature = SignatureOf(_tree.LocalPath(remotePath), null);
+        var image = ImageOf(_tree.LocalPath(remotePath));
         lock (_state)
         {
             if (_written.TryGetValue(remotePath, out var written))
             {
                 written.Sent = written.Changes;
                 written.SentSignature = signature;
+                written.Image = image;
             }
         }
     }
@@ -629,12 +639,26 @@ internal sealed class WriteBacks : IAsyncDisposable
         now is not null && last is not null && now.Inode == last.Inode && now.Size == last.Size && now.Mtime == last.Mtime && now.Ctime == last.Ctime
         && (last.Hash is null || (now.Hash is not null && now.Hash.AsSpan().SequenceEqual(last.Hash)));
 
+    /// <summary>
+    /// Sends the local copy into the remote file itself: where the remote's content is known
+    /// (<see cref="RemoteImage"/>) only the ranges that differ, appended where the program opened it
+    /// with O_APPEND and only added bytes, else the whole copy. The image is taken before the bytes
+    /// are read for the send, so a write racing the send makes a later send go again, never none.
+    /// </summary>
     private async Task SendAsync(string remotePath, CancellationToken cancellationToken)
     {
         var local = _tree.LocalPath(remotePath);
         if (!File.Exists(local))
         {
             return;
+        }
+
+        RemoteImage? image;
+        bool appends;
+        lock (_state)
+        {
+            image = _written.TryGetValue(remotePath, out var written) ? written.Image : null;
+            appends = written?.Appends ?? false;
         }
 
         var content = File.OpenRead(local);
@@ -647,9 +671,43 @@ internal sealed class WriteBacks : IAsyncDisposable
                 Mode = (int)File.GetUnixFileMode(local) & 0xfff,
                 LastWriteTime = File.GetLastWriteTimeUtc(local),
             };
-            var size = content.Length;
-            await _remote.WriteFileAsync(remotePath, content, _inPlace(remotePath), attributes, cancellationToken).ConfigureAwait(false);
-            _sent(remotePath, (size, attributes.LastWriteTime.Value));
+            RemoteWritePlan? plan = null;
+            RemoteImage next;
+            if (image is not null)
+            {
+                (var ranges, next) = image.Compare(content);
+                var onlyAdded = next.Length > image.Length && ranges is [var (offset, _)] && offset == image.Length;
+                plan = new RemoteWritePlan(ranges, next.Length < image.Length ? next.Length : null, appends && onlyAdded);
+            }
+            else
+            {
+                next = RemoteImage.Of(content);
+            }
+
+            await _remote.WriteChangesAsync(remotePath, content, plan, attributes, cancellationToken).ConfigureAwait(false);
+            lock (_state)
+            {
+                if (_written.TryGetValue(remotePath, out var written))
+                {
+                    written.Image = next;
+                }
+            }
+
+            _sent(remotePath, (next.Length, attributes.LastWriteTime.Value));
+        }
+    }
+
+    // The image of a local copy; null when it cannot be read (its write-back then sends it whole).
+    private static RemoteImage? ImageOf(string local)
+    {
+        try
+        {
+            using var content = File.OpenRead(local);
+            return RemoteImage.Of(content);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -750,6 +808,12 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         /// <summary>The local copy as it was when last sent: the same again need not be sent.</summary>
         public Signature? SentSignature { get; set; }
+
+        /// <summary>What the remote file holds (fetched with, or last sent); null: unknown, the next send is whole.</summary>
+        public RemoteImage? Image { get; set; }
+
+        /// <summary>An open for writing had O_APPEND: bytes only added are appended at the remote's end.</summary>
+        public bool Appends { get; set; }
 
         public bool IsDirty => Changes != Sent;
     }

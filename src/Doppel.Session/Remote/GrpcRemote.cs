@@ -162,6 +162,52 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     }
 
     /// <inheritdoc/>
+    public async ValueTask WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(attributes);
+        var features = _agent.Hello.Features;
+        if (plan is null || !features.Contains(ProtocolFeatures.FilesWriteRanges) || !features.Contains(ProtocolFeatures.FilesWriteAttributes)
+            || attributes.Uid is not null || attributes.Gid is not null || attributes.LastAccessTime is not null)
+        {
+            // No known remote version, or an agent that writes no ranges: the whole copy, in place.
+            content.Position = 0;
+            await WriteFileAsync(path, content, inPlace: true, attributes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var open = new WriteFileOpen
+        {
+            Path = path,
+            Mode = 0x1A4,
+            Create = true,
+            InPlace = true,
+            Append = plan.Append,
+            Offset = plan.Ranges.Count > 0 ? (ulong)plan.Ranges[0].Offset : 0,
+        };
+        if (plan.FinalLength is { } length)
+        {
+            open.FinalLength = (ulong)length;
+        }
+
+        if (attributes.Mode is { } mode)
+        {
+            open.FinalMode = (uint)(mode & 0xfff);
+        }
+
+        if (attributes.LastWriteTime is { } mtime)
+        {
+            open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
+        }
+
+        var response = await WriteAsync(open, content, cancellationToken, plan.Ranges).ConfigureAwait(false);
+        if (response.Error is { } error)
+        {
+            throw Failure(error, path, response.InPlace);
+        }
+    }
+
+    /// <inheritdoc/>
     public async ValueTask<LockRange?> LockAsync(string path, RemoteLock request, CancellationToken cancellationToken) =>
         (await LockAndStatAsync(path, request, cancellationToken).ConfigureAwait(false)).Conflict;
 
@@ -244,7 +290,9 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     }
 
     /// <summary>One WriteFile call: the open, then <paramref name="content"/>'s bytes in chunks.</summary>
-    private Task<WriteFileResponse> WriteAsync(WriteFileOpen open, Stream content, CancellationToken cancellationToken) =>
+    // The open, then the content from its position to its end, or (ranges, files.write-ranges) each
+    // range from the stream with a seek message before every one but a first at open.offset.
+    private Task<WriteFileResponse> WriteAsync(WriteFileOpen open, Stream content, CancellationToken cancellationToken, IReadOnlyList<(long Offset, long Length)>? ranges = null) =>
         Call(
             async c =>
             {
@@ -253,11 +301,21 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
                 {
                     await call.RequestStream.WriteAsync(new WriteFileRequest { Open = open }, c).ConfigureAwait(false);
                     var buffer = new byte[Relay.ChunkSize];
-                    int n;
-                    while ((n = await content.ReadAsync(buffer, c).ConfigureAwait(false)) > 0)
+                    if (ranges is null)
                     {
-                        // WriteAsync has serialised the message when it completes: the buffer can be reused.
-                        await call.RequestStream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, c).ConfigureAwait(false);
+                        await SendDataAsync(call.RequestStream, content, buffer, long.MaxValue, c).ConfigureAwait(false);
+                    }
+
+                    for (var i = 0; ranges is not null && i < ranges.Count; i++)
+                    {
+                        var (offset, length) = ranges[i];
+                        if (i > 0 || (ulong)offset != open.Offset)
+                        {
+                            await call.RequestStream.WriteAsync(new WriteFileRequest { Seek = (ulong)offset }, c).ConfigureAwait(false);
+                        }
+
+                        content.Position = offset;
+                        await SendDataAsync(call.RequestStream, content, buffer, length, c).ConfigureAwait(false);
                     }
 
                     await call.RequestStream.CompleteAsync().ConfigureAwait(false);
@@ -274,6 +332,18 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             },
             open.Path,
             cancellationToken);
+
+    // Up to length bytes of content from its position as data messages (fewer at its end).
+    private static async Task SendDataAsync(IClientStreamWriter<WriteFileRequest> stream, Stream content, byte[] buffer, long length, CancellationToken cancellationToken)
+    {
+        int n;
+        while (length > 0 && (n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, length)), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            // WriteAsync has serialised the message when it completes: the buffer can be reused.
+            await stream.WriteAsync(new WriteFileRequest { Data = Relay.Wrap(buffer, n) }, cancellationToken).ConfigureAwait(false);
+            length -= n;
+        }
+    }
 
     public async ValueTask CreateDirectoryAsync(string path, int mode, CancellationToken cancellationToken)
     {

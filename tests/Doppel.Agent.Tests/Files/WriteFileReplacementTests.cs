@@ -236,6 +236,84 @@ public sealed class WriteFileReplacementTests : IAsyncLifetime
     }
 
     // As the session sends a write-back: open with create and truncate, then chunks.
+    [Fact]
+    public async Task AnInPlaceWriteOfRangesWritesEachAtItsOffsetCutsToTheFinalLengthAndKeepsTheInode()
+    {
+        var path = Path.Join(_directory, "ranges.bin");
+        await File.WriteAllTextAsync(path, "0123456789abcdefghij");
+        var inode = InodeOf(path);
+        await using var held = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); // a pod process's fd
+
+        var response = await WriteRequestsAsync(
+            new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, InPlace = true, Offset = 2, FinalLength = 15 },
+            new WriteFileRequest { Data = ByteString.CopyFromUtf8("XY") },
+            new WriteFileRequest { Seek = 10 },
+            new WriteFileRequest { Data = ByteString.CopyFromUtf8("ZZZ") });
+
+        Assert.Null(response.Error);
+        Assert.True(response.InPlace);
+        Assert.Equal(5UL, response.BytesWritten);
+        Assert.Equal(15UL, response.Stat.Size);
+        Assert.Equal("01XY456789ZZZde", await File.ReadAllTextAsync(path));
+        Assert.Equal(inode, InodeOf(path));
+        Assert.Equal("01XY456789ZZZde", await new StreamReader(held).ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task AnAppendingWriteGoesAtTheFilesEndAsItIsThenWhateverTheOffset()
+    {
+        var path = Path.Join(_directory, "app.log");
+        await File.WriteAllTextAsync(path, "start\n");
+        await File.AppendAllTextAsync(path, "pod 1\n"); // appended in the pod after the session read "start\n"
+
+        var response = await WriteRequestsAsync(
+            new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, InPlace = true, Append = true, Offset = 6 },
+            new WriteFileRequest { Data = ByteString.CopyFromUtf8("dev 1\n") });
+
+        Assert.Null(response.Error);
+        Assert.Equal("start\npod 1\ndev 1\n", await File.ReadAllTextAsync(path));
+    }
+
+    [Fact]
+    public async Task ASeekInAReplacingWriteIsRefusedAndTheFileKeepsItsContent()
+    {
+        var path = Path.Join(_directory, "replaced.txt");
+        await File.WriteAllTextAsync(path, "before\n");
+
+        var response = await WriteRequestsAsync(
+            new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true },
+            new WriteFileRequest { Data = ByteString.CopyFromUtf8("after") },
+            new WriteFileRequest { Seek = 100 });
+
+        Assert.Equal(Errno.EINVAL, response.Error?.Errno);
+        Assert.Equal("before\n", await File.ReadAllTextAsync(path));
+        Assert.Equal(["replaced.txt"], Names(_directory).Where(n => n.StartsWith("replaced", StringComparison.Ordinal) || n.StartsWith(".replaced", StringComparison.Ordinal)));
+    }
+
+    private static ulong InodeOf(string path) =>
+        RootedFiles.Stat(path, followSymlinks: true, out var info) == 0 ? info.Inode : throw new IOException(path);
+
+    private async Task<WriteFileResponse> WriteRequestsAsync(WriteFileOpen open, params WriteFileRequest[] parts)
+    {
+        using var call = Files.WriteFile(cancellationToken: Timeout);
+        try
+        {
+            await call.RequestStream.WriteAsync(new WriteFileRequest { Open = open }, Timeout);
+            foreach (var part in parts)
+            {
+                await call.RequestStream.WriteAsync(part, Timeout);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // Answered before every part was read: the answer is the response.
+        }
+
+        return await call;
+    }
+
     private async Task<WriteFileResponse> WriteAsync(string path, byte[] content, Action<WriteFileOpen>? change = null)
     {
         using var call = Files.WriteFile(cancellationToken: Timeout);

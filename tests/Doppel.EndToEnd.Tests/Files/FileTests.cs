@@ -166,7 +166,7 @@ public sealed class FileTests(ClusterFixture fixture)
     private static string PythonRepr(string text) => "'" + text.Replace("\n", "\\n") + "'";
 
     [Fact]
-    public async Task AWriteBackToAFullPodFileSystemIsOneSentenceAndThePodKeepsTheOldContent()
+    public async Task AWriteBackToAFullPodFileSystemIsOneSentenceAndThePodKeepsTheOldContentBeforeThePartOfTheAppendThatFit()
     {
         var script = FileScript.Write(fixture);
         var directory = $"/app/full-{Guid.NewGuid():N}"[..18];
@@ -188,9 +188,13 @@ public sealed class FileTests(ClusterFixture fixture)
             AssertOneErrorLine(
                 result,
                 path,
-                $"error: {path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod keeps its previous content: "
+                $"error: {path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod's file may hold only part of the new content: "
                 + "free space in the pod, or keep the path local with feature.fs, and run the program again.");
-            Assert.Equal("before\n", await File.ReadAllTextAsync(inPod + path));
+
+            // Written in place, only the appended bytes: the old content stays, and as much of the append as fit follows it.
+            var inPodNow = await File.ReadAllTextAsync(inPod + path);
+            Assert.StartsWith("before\n", inPodNow, StringComparison.Ordinal);
+            Assert.True(inPodNow.Length < 7 + text.Length && ("before\n" + text).StartsWith(inPodNow, StringComparison.Ordinal), $"{inPodNow.Length} bytes in the pod");
             Assert.Equal(["filler", "out.txt"], Directory.EnumerateFileSystemEntries(inPod + directory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         }
         finally

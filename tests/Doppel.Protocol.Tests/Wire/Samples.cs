@@ -198,6 +198,9 @@ internal static class Samples
         Add(new LockResponse { Error = Error(11, "Resource temporarily unavailable"), Conflict = new LockConflict { Type = 1, Start = 0, Length = 0, Pid = -1 } });
         Add(new WriteFileOpen { Path = "/app/new.txt", Mode = 0x1A4, Create = true, StatExisting = true, NoFollow = true }, "stat_existing");
         Add(new WriteFileOpen { Path = "/app/out.log", Mode = 0x1A4, Create = true, Truncate = true, FinalMode = 0x1ED, FinalMtime = new Timespec { Seconds = 1_700_000_002, Nanoseconds = 7 } }, "final_attributes");
+        Add(new WriteFileOpen { Path = "/app/app.log", Mode = 0x1A4, Create = true, InPlace = true, Append = true, Offset = 65536 }, "append");
+        Add(new WriteFileOpen { Path = "/app/data.bin", Mode = 0x1A4, Create = true, InPlace = true, Offset = 131072, FinalLength = 200_000 }, "final_length");
+        Add(new WriteFileRequest { Seek = 4_194_304 }, "seek");
         Add(new WriteFileResponse { Stat = Stat("new.txt"), Existed = true }, "existed");
         Add(new LockResponse { Stat = Stat("app.db") }, "stat");
         Add(new LockConflict { Type = 1, Start = 1_073_741_826, Length = 510, Pid = 4711 });

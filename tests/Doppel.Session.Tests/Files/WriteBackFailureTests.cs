@@ -31,8 +31,8 @@ public sealed class WriteBackFailureTests
         var failure = new RemoteFileException(Errno.ENOSPC, $"{Path}: No space left on device") { WrittenInPlace = true };
 
         Assert.Equal(
-            $"{Path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod's file may hold only part of the new content "
-            + "(a mounted single file or a hard-linked one is written in place): free space in the pod, or keep the path local with feature.fs, and run the program again.",
+            $"{Path} was not written back to the pod: the pod's file system is full (No space left on device), so the pod's file may hold only part of the new content: "
+            + "free space in the pod, or keep the path local with feature.fs, and run the program again.",
             WriteBackFailure.Describe(Path, failure));
     }
 
@@ -42,8 +42,8 @@ public sealed class WriteBackFailureTests
         var failure = new RemoteFileException(Errno.EIO, $"{Path}: the agent did not answer (Unavailable)") { Unanswered = true };
 
         Assert.Equal(
-            $"{Path} was not written back to the pod: the agent did not answer (Unavailable), so the pod keeps its previous content unless the file is written in place "
-            + "(a mounted single file or a hard-linked one), which may then hold only part of the new content: the agent stopped answering; run the program again.",
+            $"{Path} was not written back to the pod: the agent did not answer (Unavailable), so the pod's file may hold only part of the new content, "
+            + "or none of it: the agent stopped answering; run the program again.",
             WriteBackFailure.Describe(Path, failure));
     }
 

@@ -1,0 +1,175 @@
+using System.Text.RegularExpressions;
+using Doppel.EndToEnd.Tests.Support;
+using Doppel.Linux.Files;
+using Doppel.Testing;
+
+namespace Doppel.EndToEnd.Tests.Files;
+
+/// <summary>
+/// Write-backs as pod processes that hold the file open see them (issue 13: "nothing a user writes
+/// may be lost", close-to-open as on a network file system): the program's bytes go into the pod's
+/// file itself, only the ranges it changed, and what it only appended through O_APPEND goes at the
+/// pod file's end, so a pod logger's open fd and its lines stay with the file.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
+{
+    private string Target => $"pid/{fixture.Bff.Pid}";
+
+    [Fact]
+    public async Task APodLoggersLinesAndTheProgramsShellAppendsAllReachTheOneFile()
+    {
+        await using var directory = PodDirectory.Make(fixture, "applog");
+        var path = directory.Path + "/app.log";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "start\n");
+
+        await using var logger = PodLogger.Start(hostPath);
+        var result = await fixture.ExecAsync(["-t", Target, "-l", "debug", "--fs-mode", "write", "--", "sh", "-c", $"for i in $(seq 1 20); do echo \"dev $i\" >> {path}; sleep 0.02; done; echo done"]);
+        var podLines = await logger.StopAsync();
+
+        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
+        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 20).Select(i => $"dev {i}").ToList());
+        Assert.Equal(logger.Inode, Inode(hostPath)); // the file the logger writes is the one the name has
+    }
+
+    [Fact]
+    public async Task AProgramsLongOpenAppendFdSyncedNowAndThenKeepsThePodLoggersLines()
+    {
+        const string Script = """
+            import os, sys, time
+            with open(sys.argv[1], "a") as log:
+                for i in range(1, 16):
+                    log.write(f"dev {i}\n")
+                    log.flush()
+                    os.fsync(log.fileno())
+                    time.sleep(0.03)
+            print("done", flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "longlog");
+        var path = directory.Path + "/app.log";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "start\n");
+
+        await using var logger = PodLogger.Start(hostPath);
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("longlog.py", Script), path]);
+        var podLines = await logger.StopAsync();
+
+        result.AssertSucceededWith("done\n");
+        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 15).Select(i => $"dev {i}").ToList());
+        Assert.Equal(logger.Inode, Inode(hostPath));
+    }
+
+    [Fact]
+    public async Task AChangeInTheMiddleOfABigFileSendsOnlyItsBlockIntoTheFileAPodProcessHasOpen()
+    {
+        const string Script = """
+            import sys
+            with open(sys.argv[1], "r+b") as f:
+                f.seek(2 * 1024 * 1024 + 100)
+                f.write(b"CHANGED")
+            with open(sys.argv[1], "ab") as f:
+                f.write(b"TAIL")
+            print("done", flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "bigfile");
+        var path = directory.Path + "/data.bin";
+        var hostPath = fixture.Bff.HostPath(path);
+        var original = new byte[4 * 1024 * 1024];
+        new Random(13).NextBytes(original);
+        await File.WriteAllBytesAsync(hostPath, original);
+        await using var reader = new FileStream(hostPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite); // a pod process's open fd
+
+        var result = await fixture.ExecAsync(
+            ["-t", Target, "-l", "debug", "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("middle.py", Script), path],
+            new Dictionary<string, string?> { ["DOPPEL_LOG"] = "debug" });
+
+        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
+        var expected = original.ToArray();
+        "CHANGED"u8.CopyTo(expected.AsSpan(2 * 1024 * 1024 + 100));
+        expected = [.. expected, .. "TAIL"u8.ToArray()];
+
+        // The pod process's fd reads the new bytes: the same file, not a new one renamed over it.
+        var seen = new byte[expected.Length + 10];
+        reader.Position = 0;
+        Assert.Equal(expected.Length, reader.ReadAtLeast(seen, seen.Length, throwOnEndOfStream: false));
+        Assert.True(expected.AsSpan().SequenceEqual(seen.AsSpan(0, expected.Length)), "the pod's open fd reads other bytes");
+
+        // Two write-backs, each of one 64 KiB block at most (the whole file is 4 MiB).
+        var writes = WroteLine().Matches(result.Stderr).Where(m => m.Groups["path"].Value == path).Select(m => long.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.True(writes.Where(w => w > 0).ToList() is [<= 64 * 1024, 4], result.Stderr);
+    }
+
+    // Every line is whole; the start line first; the pod logger's lines and the program's each in their own order.
+    private static void AssertHoldsEveryLine(string[] lines, IReadOnlyList<string> podLines, IReadOnlyList<string> programLines)
+    {
+        var text = string.Join("\n", lines);
+        Assert.Equal("start", lines[0]);
+        Assert.True(podLines.Count > 5, text);
+        Assert.Equal(podLines, lines.Where(l => l.StartsWith("pod ", StringComparison.Ordinal)).ToList());
+        Assert.Equal(programLines, lines.Where(l => l.StartsWith("dev ", StringComparison.Ordinal)).ToList());
+        Assert.Equal(1 + podLines.Count + programLines.Count, lines.Length);
+    }
+
+    private static ulong Inode(string hostPath) =>
+        RootedFiles.Stat(hostPath, followSymlinks: true, out var info) == 0 ? info.Inode : throw new IOException($"stat {hostPath}");
+
+    [GeneratedRegex(@"file: wrote (?<bytes>\d+) bytes to (?<path>\S+) \((in place|appended)\): errno 0")]
+    private static partial Regex WroteLine();
+
+    /// <summary>A pod process that keeps the log open with O_APPEND and writes a line every few milliseconds.</summary>
+    private sealed class PodLogger : IAsyncDisposable
+    {
+        private readonly Microsoft.Win32.SafeHandles.SafeFileHandle _file;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task<List<string>> _writing;
+
+        private PodLogger(string hostPath)
+        {
+            // O_APPEND, as loggers open their file (.NET's FileMode.Append only seeks to the end once).
+            _file = Doppel.Linux.Processes.FileCalls.Open(hostPath, Doppel.Linux.Native.OpenFlags.WriteOnly | Doppel.Linux.Native.OpenFlags.Append, 0, out var errno)
+                ?? throw new IOException($"open {hostPath}: errno {errno}");
+            Inode = RootedFiles.Stat(hostPath, followSymlinks: true, out var info) == 0 ? info.Inode : 0;
+            _writing = Task.Run(WriteAsync);
+        }
+
+        public ulong Inode { get; }
+
+        public static PodLogger Start(string hostPath) => new(hostPath);
+
+        public async Task<List<string>> StopAsync()
+        {
+            await _stop.CancelAsync();
+            return await _writing;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _writing;
+            _file.Dispose();
+            _stop.Dispose();
+        }
+
+        private async Task<List<string>> WriteAsync()
+        {
+            var lines = new List<string>();
+            for (var i = 1; !_stop.IsCancellationRequested; i++)
+            {
+                var line = $"pod {i}";
+                RandomAccess.Write(_file, System.Text.Encoding.ASCII.GetBytes(line + "\n"), 0); // one pwrite(2) on the O_APPEND fd: at the end
+                lines.Add(line);
+                try
+                {
+                    await Task.Delay(5, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            return lines;
+        }
+    }
+}
