@@ -149,6 +149,11 @@ internal sealed partial class FileServiceImpl
     private static async Task<WriteFileResponse> WriteAllAsync(FileWrite write, WriteFileOpen open, IAsyncStreamReader<WriteFileRequest> requestStream, CancellationToken cancellationToken)
     {
         var response = new WriteFileResponse { InPlace = write.InPlace };
+        if (write.InPlace && StatOf(write.File, string.Empty, FileStat.NameOf(open.Path), out var before) == 0)
+        {
+            response.Before = before; // files.write-ranges: what the file was before this write
+        }
+
         var offset = open.Truncate ? 0 : (long)open.Offset;
         while (await requestStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {

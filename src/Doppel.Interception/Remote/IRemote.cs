@@ -71,14 +71,17 @@ public interface IRemote
     /// appended, and the file is cut to <see cref="RemoteWritePlan.FinalLength"/>; without one, the
     /// whole content from its start, the file cut to its length after the last byte. Leaves the file
     /// with <paramref name="attributes"/> as <see cref="WriteFileAsync(string, Stream, bool, RemoteAttributes, CancellationToken)"/>
-    /// does. Throws <see cref="RemoteFileException"/>; after a failure the file may hold part of the
-    /// bytes. The default, for a remote side that writes no ranges, writes the whole content in place.
+    /// does, and returns the file's stat before and after the write (null where the remote side
+    /// does not tell). Throws <see cref="RemoteFileException"/>; after a failure the file may hold
+    /// part of the bytes. The default, for a remote side that writes no ranges, writes the whole
+    /// content in place and returns null.
     /// </summary>
-    ValueTask WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
+    async ValueTask<RemoteWriteResult?> WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         content.Position = 0;
-        return WriteFileAsync(path, content, inPlace: true, attributes, cancellationToken);
+        await WriteFileAsync(path, content, inPlace: true, attributes, cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>

@@ -48,7 +48,7 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _remote = remote;
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), _contents.Forget, logger ?? NullLogger.Instance, Sent);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), BackToCache, logger ?? NullLogger.Instance, Sent);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 
@@ -89,7 +89,8 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
         var fetched = _contents.EntryOf(remotePath);
         // One fetched while the pod changed it is still content the pod had: what a write-back compares with.
-        _writeBacks.MarkWritten(remotePath, fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime), append, copyWasFetched: fetched is not null);
+        var copyIsRemote = fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime);
+        _writeBacks.MarkWritten(remotePath, copyIsRemote, append, copyWasFetched: fetched is not null, remoteEntry: fetched);
     }
 
     /// <inheritdoc/>
@@ -229,6 +230,22 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
 
         // Sent with the copy's mtime: the send records the new match point itself (Sent).
         await _writeBacks.PushAsync(remotePath, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A written path went back to the cache's rules: its copy stays cached on the pod's stat when
+    /// the pod's file is known to hold exactly it (<paramref name="pod"/>: the next open costs a stat,
+    /// not a download), else it is fetched again at the next open.
+    /// </summary>
+    private void BackToCache(string remotePath, RemoteEntry? pod)
+    {
+        if (pod is not null && CopyStamp(remotePath) == (pod.Size, pod.LastWriteTime))
+        {
+            _contents.Adopt(remotePath, pod);
+            return;
+        }
+
+        _contents.Forget(remotePath);
     }
 
     /// <summary>A send reached the pod with the copy's (size, mtime): for a locked path, the new point where the copy matches the pod.</summary>

@@ -38,7 +38,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly Action<string> _report;
     private readonly Action<string> _recovered;
     private readonly Action<int> _finalFlushStarting;
-    private readonly Action<string> _backToCache;
+    private readonly Action<string, RemoteEntry?> _backToCache;
     private readonly Action<string, (long Size, DateTimeOffset Mtime)> _sent;
 
     // Remote paths written here whose local copy is the truth, under _state.
@@ -55,13 +55,18 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly BackgroundTasks _background;
     private Thread? _watcher;
 
-    /// <param name="backToCache">Called with a path whose latest content reached the remote and that no writer has open: its cached copy is no longer the truth.</param>
+    /// <param name="backToCache">
+    /// Called with a path whose latest content reached the remote and that no writer has open: its
+    /// cached copy is no longer the truth. With the remote file's stat when the remote file is known
+    /// to hold exactly the local copy (no other process changed it since it was fetched or last sent:
+    /// <see cref="RemoteWriteResult"/>), so the copy may stay cached on that stat; null: fetch it again.
+    /// </param>
     /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
     /// <param name="sent">
     /// Called after each completed send with the local copy's (size, mtime) when it was sent: the
     /// remote file has that content and mtime now (a lock compares them with the remote's stat).
     /// </param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string> backToCache, ILogger logger, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string, RemoteEntry?> backToCache, ILogger logger, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
     {
         _sent = sent ?? ((_, _) => { });
         _remote = remote;
@@ -154,14 +159,15 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// have changed while it was read (its stat then differs from the content's): a write-back sends
     /// only the ranges that differ from that content, and an O_APPEND writer's added bytes are appended.
     /// </param>
-    public void MarkWritten(string remotePath, bool copyIsRemote = false, bool append = false, bool copyWasFetched = false)
+    /// <param name="remoteEntry">With <paramref name="copyIsRemote"/>: the remote stat the copy came with.</param>
+    public void MarkWritten(string remotePath, bool copyIsRemote = false, bool append = false, bool copyWasFetched = false, RemoteEntry? remoteEntry = null)
     {
         var first = !IsWritten(remotePath);
         var baseline = copyIsRemote && first ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
         var image = (copyIsRemote || copyWasFetched) && first ? ImageOf(_tree.LocalPath(remotePath)) : null;
         lock (_state)
         {
-            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline, Image = image };
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline, Image = image, Remote = copyIsRemote ? remoteEntry : null };
             written.Opens++;
             written.Changes++;
             written.Appends |= append;
@@ -576,6 +582,7 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         bool backToCache;
         bool recovered;
+        RemoteEntry? remote = null;
         lock (_state)
         {
             recovered = _failed.Remove(remotePath);
@@ -585,6 +592,7 @@ internal sealed class WriteBacks : IAsyncDisposable
                 written.Sent = Math.Max(written.Sent, changes);
                 written.SentSignature = signature;
                 backToCache = !written.IsDirty && written.Opens <= 0;
+                remote = written.Remote;
                 if (backToCache)
                 {
                     _written.Remove(remotePath);
@@ -599,7 +607,7 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         if (backToCache)
         {
-            _backToCache(remotePath);
+            _backToCache(remotePath, remote);
         }
     }
 
@@ -654,10 +662,12 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
 
         RemoteImage? image;
+        RemoteEntry? known;
         bool appends;
         lock (_state)
         {
             image = _written.TryGetValue(remotePath, out var written) ? written.Image : null;
+            known = written?.Remote;
             appends = written?.Appends ?? false;
         }
 
@@ -684,12 +694,18 @@ internal sealed class WriteBacks : IAsyncDisposable
                 next = RemoteImage.Of(content);
             }
 
-            await _remote.WriteChangesAsync(remotePath, content, plan, attributes, cancellationToken).ConfigureAwait(false);
+            var result = await _remote.WriteChangesAsync(remotePath, content, plan, attributes, cancellationToken).ConfigureAwait(false);
+
+            // The remote file is the copy as read for the send when nobody else changed it since it
+            // was last known (its stat before the write is that one) or the whole copy replaced it.
+            var exact = result is not null && result.After.Size == next.Length
+                && (plan is null || (known is not null && result.Before.Size == known.Size && result.Before.LastWriteTime == known.LastWriteTime));
             lock (_state)
             {
                 if (_written.TryGetValue(remotePath, out var written))
                 {
                     written.Image = next;
+                    written.Remote = exact ? result!.After : null;
                 }
             }
 
@@ -814,6 +830,9 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         /// <summary>An open for writing had O_APPEND: bytes only added are appended at the remote's end.</summary>
         public bool Appends { get; set; }
+
+        /// <summary>The remote file's stat when it last held exactly <see cref="Image"/> (fetched with it, or after a send); null: not known.</summary>
+        public RemoteEntry? Remote { get; set; }
 
         public bool IsDirty => Changes != Sent;
     }

@@ -162,30 +162,33 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
+    public async ValueTask<RemoteWriteResult?> WriteChangesAsync(string path, Stream content, RemoteWritePlan? plan, RemoteAttributes attributes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
         ArgumentNullException.ThrowIfNull(attributes);
         var features = _agent.Hello.Features;
-        if (plan is null || !features.Contains(ProtocolFeatures.FilesWriteRanges) || !features.Contains(ProtocolFeatures.FilesWriteAttributes)
+        if (!features.Contains(ProtocolFeatures.FilesWriteRanges) || !features.Contains(ProtocolFeatures.FilesWriteAttributes)
             || attributes.Uid is not null || attributes.Gid is not null || attributes.LastAccessTime is not null)
         {
-            // No known remote version, or an agent that writes no ranges: the whole copy, in place.
+            // An agent that writes no ranges: the whole copy, in place.
             content.Position = 0;
             await WriteFileAsync(path, content, inPlace: true, attributes, cancellationToken).ConfigureAwait(false);
-            return;
+            return null;
         }
 
+        // Without a plan (the remote's content unknown) the whole copy, cut to its length after the last byte.
+        content.Position = 0;
         var open = new WriteFileOpen
         {
             Path = path,
             Mode = 0x1A4,
             Create = true,
             InPlace = true,
-            Append = plan.Append,
-            Offset = plan.Ranges.Count > 0 ? (ulong)plan.Ranges[0].Offset : 0,
+            Truncate = plan is null,
+            Append = plan?.Append ?? false,
+            Offset = plan is { Ranges.Count: > 0 } ? (ulong)plan.Ranges[0].Offset : 0,
         };
-        if (plan.FinalLength is { } length)
+        if (plan?.FinalLength is { } length)
         {
             open.FinalLength = (ulong)length;
         }
@@ -200,11 +203,14 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
         }
 
-        var response = await WriteAsync(open, content, cancellationToken, plan.Ranges).ConfigureAwait(false);
+        var response = await WriteAsync(open, content, cancellationToken, plan?.Ranges).ConfigureAwait(false);
         if (response.Error is { } error)
         {
             throw Failure(error, path, response.InPlace);
         }
+
+        var name = FileStat.NameOf(path);
+        return response is { Before: { } before, Stat: { } after } ? new RemoteWriteResult(Entry(before, name), Entry(after, name)) : null;
     }
 
     /// <inheritdoc/>

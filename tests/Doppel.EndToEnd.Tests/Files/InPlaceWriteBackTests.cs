@@ -95,9 +95,52 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
         Assert.Equal(expected.Length, reader.ReadAtLeast(seen, seen.Length, throwOnEndOfStream: false));
         Assert.True(expected.AsSpan().SequenceEqual(seen.AsSpan(0, expected.Length)), "the pod's open fd reads other bytes");
 
-        // Two write-backs, each of one 64 KiB block at most (the whole file is 4 MiB).
+        // Two write-backs, each of one 64 KiB block at most (the whole file is 4 MiB); the pod's file
+        // held exactly the copy after the first, so the second open read nothing again.
         var writes = WroteLine().Matches(result.Stderr).Where(m => m.Groups["path"].Value == path).Select(m => long.Parse(m.Groups["bytes"].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.True(writes.Where(w => w > 0).ToList() is [<= 64 * 1024, 4], result.Stderr);
+        Assert.Single(result.Stderr.Split('\n'), l => l == $"agent: debug: file: reading {path}");
+    }
+
+    [Fact]
+    public async Task ABlockAPodProcessChangedWhileTheProgramWroteAnotherStaysAndTheProgramReadsItNext()
+    {
+        const string Script = """
+            import sys
+            path = sys.argv[1]
+            with open(path, "r+b") as f:
+                f.write(b"PROGRAM")
+                print("written", flush=True)
+                sys.stdin.readline()
+            with open(path, "rb") as f:
+                f.seek(1024 * 1024)
+                print(f.read(3).decode(), flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "wcc");
+        var path = directory.Path + "/data.bin";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllBytesAsync(hostPath, new byte[2 * 1024 * 1024]);
+
+        await using var doppel = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("wcc.py", Script), path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("written", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
+
+        // A pod process writes another block of the file while the program has it open.
+        await using (var pod = new FileStream(hostPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            pod.Position = 1024 * 1024;
+            await pod.WriteAsync("POD"u8.ToArray());
+        }
+
+        await doppel.WriteLineAsync("");
+        Assert.Equal("POD", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60))); // its reopen sees the pod's write
+        var result = await doppel.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(result.ExitCode == 0, result.ToString());
+
+        var bytes = await File.ReadAllBytesAsync(hostPath);
+        Assert.Equal(2 * 1024 * 1024, bytes.Length);
+        Assert.Equal("PROGRAM", System.Text.Encoding.ASCII.GetString(bytes, 0, 7)); // the program's block
+        Assert.Equal("POD", System.Text.Encoding.ASCII.GetString(bytes, 1024 * 1024, 3)); // the pod's, not written over
     }
 
     // Every line is whole; the start line first; the pod logger's lines and the program's each in their own order.

@@ -201,6 +201,7 @@ internal static class Samples
         Add(new WriteFileOpen { Path = "/app/app.log", Mode = 0x1A4, Create = true, InPlace = true, Append = true, Offset = 65536 }, "append");
         Add(new WriteFileOpen { Path = "/app/data.bin", Mode = 0x1A4, Create = true, InPlace = true, Offset = 131072, FinalLength = 200_000 }, "final_length");
         Add(new WriteFileRequest { Seek = 4_194_304 }, "seek");
+        Add(new WriteFileResponse { BytesWritten = 6, Stat = Stat("app.log"), InPlace = true, Before = Stat("app.log") }, "before");
         Add(new WriteFileResponse { Stat = Stat("new.txt"), Existed = true }, "existed");
         Add(new LockResponse { Stat = Stat("app.db") }, "stat");
         Add(new LockConflict { Type = 1, Start = 1_073_741_826, Length = 510, Pid = 4711 });
