@@ -8,7 +8,7 @@ namespace Doppel.Bench;
 /// 4–7 against the namespace mini-cluster through <c>doppel exec</c> and its agent (root); with
 /// <c>--p6</c>, 8–10: incoming steal, pass-through and mirror at load, and the agent's memory with 10 sessions (root);
 /// with <c>--kube</c>, 11–12: doppel's port-forward next to kubectl's against the test cluster DOPPEL_TEST_KUBE_DIR names;
-/// with <c>--p9</c>, 13–18: pod files in fs mode write (create, rename, locks, untrapped fcntl, close) and process spawns against the mini-cluster (root).
+/// with <c>--p9</c>, 13–19: pod files in fs mode write (create, rename, locks, untrapped fcntl, close, small writes to a big file) and process spawns against the mini-cluster (root).
 /// </summary>
 internal static class BenchCommand
 {
@@ -29,7 +29,7 @@ internal static class BenchCommand
             await Console.Error.WriteLineAsync(
                 "Usage: Doppel.Bench [--quick] [--p3 | --p6 | --p9 | --kube]  (--quick runs fewer calls and rounds, as a smoke test; " +
                 "--p3 runs the mini-cluster figures 4–7 instead of 1–3, --p6 the incoming-traffic figures 8–10, " +
-                "--p9 the pod-file figures 13–18 (fs mode write: create, rename, locks, fcntl, close, spawn), all three as root; " +
+                "--p9 the pod-file figures 13–19 (fs mode write: create, rename, locks, fcntl, close, spawn, big-file writes), all three as root; " +
                 "--kube the port-forward figures 11–12 against the test cluster DOPPEL_TEST_KUBE_DIR names)");
             return ExitUsage;
         }

@@ -1,10 +1,10 @@
 namespace Doppel.Bench;
 
 /// <summary>
-/// Figures 13–18 (<c>--p9</c>, issue 13): pod files through <c>doppel exec -t pid/APP</c> in fs
+/// Figures 13–19 (<c>--p9</c>, issue 13): pod files through <c>doppel exec -t pid/APP</c> in fs
 /// mode write (and read, figure 17) against the namespace mini-cluster's app pod, each next to the
 /// same client run directly on the host against the pod's files under /proc/APP/root; figure 18,
-/// process spawns in the same write-mode session, touches no pod file. The cluster is torn down
+/// process spawns in the same write-mode session, touches no pod file; figure 19, small writes to a big pod file. The cluster is torn down
 /// whatever happens.
 /// </summary>
 internal static class PodFileFigures
@@ -38,6 +38,7 @@ internal static class PodFileFigures
             await output.WriteLineAsync((await UntrappedFcntl.RunAsync(rig, settings, cancellationToken)).ToString());
             await output.WriteLineAsync((await PodFileClose.RunAsync(rig, workDirectory, settings, cancellationToken)).ToString());
             await output.WriteLineAsync((await ProcessSpawn.RunAsync(rig, settings, cancellationToken)).ToString());
+            await output.WriteLineAsync((await PodBigFile.RunAsync(rig, settings, cancellationToken)).ToString());
         }
         finally
         {

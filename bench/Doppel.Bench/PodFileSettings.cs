@@ -11,9 +11,11 @@ namespace Doppel.Bench;
 /// <param name="GetLkCalls">F_GETLK calls (trapped, answered by the pod) per run of figure 16.</param>
 /// <param name="Closes">Timed open + read + close cycles per run of figure 17.</param>
 /// <param name="Spawns">Timed fork + execve + waitpid spawns per run of figure 18.</param>
-internal sealed record PodFileSettings(int Rounds, int Files, int FileBytes, int Renames, int LockPairs, int FcntlCalls, int FcntlRounds, int GetLkCalls, int Closes, int Spawns)
+/// <param name="BigFileBytes">The size of figure 19's pod file.</param>
+/// <param name="BigFileCycles">Timed open + write + close cycles per run of figure 19 (each kind).</param>
+internal sealed record PodFileSettings(int Rounds, int Files, int FileBytes, int Renames, int LockPairs, int FcntlCalls, int FcntlRounds, int GetLkCalls, int Closes, int Spawns, int BigFileBytes, int BigFileCycles)
 {
-    public static PodFileSettings Full { get; } = new(Rounds: 3, Files: 1_000, FileBytes: 4_096, Renames: 1_000, LockPairs: 1_000, FcntlCalls: 1_000_000, FcntlRounds: 7, GetLkCalls: 1_000, Closes: 2_000, Spawns: 300);
+    public static PodFileSettings Full { get; } = new(Rounds: 3, Files: 1_000, FileBytes: 4_096, Renames: 1_000, LockPairs: 1_000, FcntlCalls: 1_000_000, FcntlRounds: 7, GetLkCalls: 1_000, Closes: 2_000, Spawns: 300, BigFileBytes: 64 << 20, BigFileCycles: 50);
 
-    public static PodFileSettings Quick { get; } = new(Rounds: 1, Files: 1_000, FileBytes: 4_096, Renames: 200, LockPairs: 200, FcntlCalls: 200_000, FcntlRounds: 1, GetLkCalls: 200, Closes: 500, Spawns: 50);
+    public static PodFileSettings Quick { get; } = new(Rounds: 1, Files: 1_000, FileBytes: 4_096, Renames: 200, LockPairs: 200, FcntlCalls: 200_000, FcntlRounds: 1, GetLkCalls: 200, Closes: 500, Spawns: 50, BigFileBytes: 16 << 20, BigFileCycles: 20);
 }

@@ -1,5 +1,5 @@
-// The file workload of the bench's P9 figures (13–18: pod files in write mode, locks, closes,
-// process spawns).
+// The file workload of the bench's P9 figures (13–19: pod files in write mode, locks, closes,
+// process spawns, appends and edits of a big file).
 // The same binary runs directly on the host against /proc/APP/root/DIR and under
 // `doppel exec -t pid/APP` against DIR. Every mode times only its own work (CLOCK_MONOTONIC)
 // and prints one line "result KEY=VALUE ...", so process and session start-up stay out of the
@@ -25,6 +25,12 @@
 //   p9files closes PATH N         10 unmeasured, then N x (open(PATH, O_RDONLY), read to EOF,
 //                                 close), each step timed; result open_p50_us= close_p50_us=
 //                                 close_p99_us= cycle_p50_us= bytes=
+//   p9files appends PATH N        N x (open(PATH, O_WRONLY|O_APPEND), write one 64-byte line
+//                                 "append NNNNNN ...\n", close), each cycle timed;
+//                                 result p50_us= p99_us= mean_us=
+//   p9files edits PATH N          N x (open(PATH, O_RDWR), pwrite 4 KiB of 'e' at offset
+//                                 (i * 7919 * 4096) mod the file's size rounded down to 4 KiB,
+//                                 close), each cycle timed; result p50_us= p99_us= mean_us=
 //   p9files spawn PROGRAM N       10 unmeasured, then N x (fork, execve(PROGRAM) with no
 //                                 arguments, waitpid), each spawn timed from before fork to after
 //                                 waitpid; every child must exit 0 (127: its execve failed);
@@ -368,6 +374,64 @@ static int spawns(const char *program, long count)
     return 0;
 }
 
+// Prints the per-cycle figures of `count` timed cycles.
+static int print_cycles(long long *cycles, long count)
+{
+    double total = 0;
+    for (long i = 0; i < count; i++)
+        total += cycles[i];
+    printf("result p50_us=%.3f p99_us=%.3f mean_us=%.3f\n", percentile_us(cycles, count, 0.5),
+           percentile_us(cycles, count, 0.99), total / count / 1000.0);
+    return 0;
+}
+
+static int appends(const char *path, long count)
+{
+    long long *cycles = samples_of(count);
+    char line[65];
+    for (long i = 0; i < count; i++)
+    {
+        memset(line, ' ', sizeof line);
+        int n = snprintf(line, sizeof line, "append %06ld", i);
+        line[n] = ' ';
+        line[63] = '\n';
+        long long started = now_ns();
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (fd < 0)
+            die("open", path);
+        if (write(fd, line, 64) != 64)
+            die("write", path);
+        if (close(fd) != 0)
+            die("close", path);
+        cycles[i] = now_ns() - started;
+    }
+    return print_cycles(cycles, count);
+}
+
+static int edits(const char *path, long count)
+{
+    long long *cycles = samples_of(count);
+    char block[4096];
+    memset(block, 'e', sizeof block);
+    for (long i = 0; i < count; i++)
+    {
+        long long started = now_ns();
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            die("open", path);
+        off_t size = lseek(fd, 0, SEEK_END);
+        if (size < (off_t)sizeof block)
+            die("size of", path);
+        off_t offset = (off_t)((i * 7919LL * 4096) % (size / 4096 * 4096));
+        if (pwrite(fd, block, sizeof block, offset) != (ssize_t)sizeof block)
+            die("pwrite", path);
+        if (close(fd) != 0)
+            die("close", path);
+        cycles[i] = now_ns() - started;
+    }
+    return print_cycles(cycles, count);
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -383,6 +447,10 @@ int main(int argc, char **argv)
         return fcntls(argv[2], atol(argv[3]), atol(argv[4]));
     if (strcmp(mode, "closes") == 0 && argc == 4)
         return closes(argv[2], atol(argv[3]));
+    if (strcmp(mode, "appends") == 0 && argc == 4 && atol(argv[3]) >= 1)
+        return appends(argv[2], atol(argv[3]));
+    if (strcmp(mode, "edits") == 0 && argc == 4 && atol(argv[3]) >= 1)
+        return edits(argv[2], atol(argv[3]));
     if (strcmp(mode, "spawn") == 0 && argc == 4 && atol(argv[3]) >= 1)
         return spawns(argv[2], atol(argv[3]));
     fprintf(stderr, "usage: p9files create DIR N SIZE | rename DIR N | lock PATH N | getlk PATH | fcntl PATH N M | closes PATH N | spawn PROGRAM N\n");
