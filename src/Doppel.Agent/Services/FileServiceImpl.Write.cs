@@ -149,6 +149,7 @@ internal sealed partial class FileServiceImpl
     private static async Task<WriteFileResponse> WriteAllAsync(FileWrite write, WriteFileOpen open, IAsyncStreamReader<WriteFileRequest> requestStream, CancellationToken cancellationToken)
     {
         var response = new WriteFileResponse { InPlace = write.InPlace };
+        System.Buffers.ArrayBufferWriter<byte>? appended = null;
         if (write.InPlace && StatOf(write.File, string.Empty, FileStat.NameOf(open.Path), out var before) == 0)
         {
             response.Before = before; // files.write-ranges: what the file was before this write
@@ -170,20 +171,34 @@ internal sealed partial class FileServiceImpl
                 continue;
             }
 
-            var data = requestStream.Current.Data.Memory;
-            while (!data.IsEmpty)
+            if (open.Append && write.InPlace)
             {
-                var r = RootedFiles.WriteAt(write.File, data.Span, offset);
-                if (r < 0)
+                // One write(2) for the whole append where it fits: Linux never splits an O_APPEND
+                // write, so a pod process's line cannot land inside the program's.
+                appended ??= new System.Buffers.ArrayBufferWriter<byte>();
+                System.Buffers.BuffersExtensions.Write(appended, requestStream.Current.Data.Span);
+                if (appended.WrittenCount >= AtomicAppendBytes)
                 {
-                    response.Error = PosixErrors.Of((int)-r);
-                    return response;
+                    if (!WriteOut(write.File, appended.WrittenSpan, ref offset, response))
+                    {
+                        return response;
+                    }
+
+                    appended.ResetWrittenCount();
                 }
 
-                data = data[(int)r..];
-                offset += r;
-                response.BytesWritten += (ulong)r;
+                continue;
             }
+
+            if (!WriteOut(write.File, requestStream.Current.Data.Span, ref offset, response))
+            {
+                return response;
+            }
+        }
+
+        if (appended is { WrittenCount: > 0 } && !WriteOut(write.File, appended.WrittenSpan, ref offset, response))
+        {
+            return response;
         }
 
         // In place, the file is cut after the bytes (truncate) or to the length asked (final_length,
@@ -205,6 +220,29 @@ internal sealed partial class FileServiceImpl
 
         response.Error = errno == 0 ? null : PosixErrors.Of(errno);
         return response;
+    }
+
+    /// <summary>The most bytes an appending write gathers into one write(2) (a bigger append is written in pieces of this size).</summary>
+    private const int AtomicAppendBytes = 16 << 20;
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="offset"/> (at the end for O_APPEND), counting it; false with the errno in the response.</summary>
+    private static bool WriteOut(Microsoft.Win32.SafeHandles.SafeFileHandle file, ReadOnlySpan<byte> data, ref long offset, WriteFileResponse response)
+    {
+        while (!data.IsEmpty)
+        {
+            var r = RootedFiles.WriteAt(file, data, offset);
+            if (r < 0)
+            {
+                response.Error = PosixErrors.Of((int)-r);
+                return false;
+            }
+
+            data = data[(int)r..];
+            offset += r;
+            response.BytesWritten += (ulong)r;
+        }
+
+        return true;
     }
 
     /// <summary>fchmod and futimens of the written file with <c>final_mode</c>/<c>final_mtime</c>; 0 or the errno.</summary>

@@ -247,7 +247,7 @@ internal sealed partial class FileHandler(IInterceptionPolicy policy, IRemote re
         // file created here for one that vanished remotely.
         if (writes)
         {
-            files.MarkWritten(path, (flags & OpenFlags.Append) != 0);
+            files.MarkWritten(path, (flags & OpenFlags.Append) != 0, created: local.CreatedMode >= 0);
         }
 
         // A file just created in the pod may already have its placeholder from the listing of its

@@ -56,9 +56,10 @@ public interface IFileSync
     /// Records a file about to be opened for writing: the local copy becomes the truth, and its
     /// content goes back when a writer closes it and at the final flush. <paramref name="append"/>:
     /// the open had O_APPEND, so bytes the program only adds go at the pod file's end as it is then
-    /// (what pod processes appended meanwhile stays).
+    /// (what pod processes appended meanwhile stays). <paramref name="created"/>: the pod just made the
+    /// file, empty, for this open, so the program's bytes are compared with no bytes (appended too).
     /// </summary>
-    void MarkWritten(string remotePath, bool append = false);
+    void MarkWritten(string remotePath, bool append = false, bool created = false);
 
     /// <summary>
     /// Whether <paramref name="remotePath"/> was opened for writing here and its local copy is the

@@ -6,7 +6,7 @@ namespace Doppel.Interception.Remote;
 /// written in place at their offsets, and the length the file is cut to afterwards.
 /// </summary>
 /// <param name="Ranges">Changed ranges of the local copy as (offset, length) in bytes, ascending and not overlapping; may be empty.</param>
-/// <param name="FinalLength">The length in bytes to cut the remote file to after the ranges (the copy got shorter); null: its length stays.</param>
+/// <param name="FinalLength">The length in bytes to cut (or extend with a hole) the remote file to after the ranges; null: its length stays (or grows by the ranges).</param>
 /// <param name="Append">
 /// The only change is bytes added at the end by a program that opened the file with O_APPEND: the one
 /// range goes at the remote file's end as it is then (O_APPEND), so what pod processes appended

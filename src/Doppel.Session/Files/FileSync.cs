@@ -84,13 +84,13 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _listings.MaterializeAsync(remotePath, cancellationToken);
 
     /// <inheritdoc/>
-    public void MarkWritten(string remotePath, bool append = false)
+    public void MarkWritten(string remotePath, bool append = false, bool created = false)
     {
         // A copy fetched and unchanged since (its size and mtime are the pod's stat it came with) is the pod's content.
         var fetched = _contents.EntryOf(remotePath);
         // One fetched while the pod changed it is still content the pod had: what a write-back compares with.
         var copyIsRemote = fetched is not null && CopyStamp(remotePath) == (fetched.Size, fetched.LastWriteTime);
-        _writeBacks.MarkWritten(remotePath, copyIsRemote, append, copyWasFetched: fetched is not null, remoteEntry: fetched);
+        _writeBacks.MarkWritten(remotePath, copyIsRemote, append, copyWasFetched: fetched is not null, remoteEntry: fetched, created: created);
     }
 
     /// <inheritdoc/>
@@ -239,10 +239,19 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
     /// </summary>
     private void BackToCache(string remotePath, RemoteEntry? pod)
     {
-        if (pod is not null && CopyStamp(remotePath) == (pod.Size, pod.LastWriteTime))
+        if (pod is not null && CopyStamp(remotePath) is { } copy && copy.Size == pod.Size)
         {
-            _contents.Adopt(remotePath, pod);
-            return;
+            try
+            {
+                // The pod's clock stamped the write: the copy takes its mtime, which the next open compares.
+                File.SetLastWriteTimeUtc(_tree.LocalPath(remotePath), pod.LastWriteTime.UtcDateTime);
+                _contents.Adopt(remotePath, pod with { LastWriteTime = new DateTimeOffset(File.GetLastWriteTimeUtc(_tree.LocalPath(remotePath))) });
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Fetched again at the next open.
+            }
         }
 
         _contents.Forget(remotePath);

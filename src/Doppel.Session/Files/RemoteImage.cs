@@ -28,6 +28,9 @@ internal sealed class RemoteImage
         _blocks = blocks;
     }
 
+    /// <summary>An empty file (just created in the pod).</summary>
+    public static RemoteImage Empty { get; } = new(0, []);
+
     /// <summary>The file's length in bytes.</summary>
     public long Length { get; }
 
@@ -52,7 +55,9 @@ internal sealed class RemoteImage
     /// <summary>
     /// Compares <paramref name="content"/> (read from its start to its end) with this image: the
     /// ranges (offset, length) that differ, ascending and merged where they touch, and the image of
-    /// the content as read, which is what the remote holds once those ranges are written.
+    /// the content as read, which is what the remote holds once those ranges are written and its
+    /// length set to the content's (whole blocks of zeros past the image's end are not ranges: the
+    /// length leaves them a hole, so a sparse copy stays sparse in the pod).
     /// </summary>
     public (List<(long Offset, long Length)> Ranges, RemoteImage Next) Compare(Stream content)
     {
@@ -85,7 +90,12 @@ internal sealed class RemoteImage
             else
             {
                 hash.Append(buffer.AsSpan(0, n)); // a new block, or the copy's shorter last one
-                Add(ranges, start, n);
+                if (start < Length || buffer.AsSpan(0, n).ContainsAnyExcept((byte)0))
+                {
+                    Add(ranges, start, n);
+                }
+
+                // else: zeros past the old end, a hole that the final length leaves (ftruncate), as the copy's own is
             }
 
             blocks.Add(hash.GetCurrentHashAsUInt64());

@@ -160,14 +160,15 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// only the ranges that differ from that content, and an O_APPEND writer's added bytes are appended.
     /// </param>
     /// <param name="remoteEntry">With <paramref name="copyIsRemote"/>: the remote stat the copy came with.</param>
-    public void MarkWritten(string remotePath, bool copyIsRemote = false, bool append = false, bool copyWasFetched = false, RemoteEntry? remoteEntry = null)
+    /// <param name="created">The remote side just made the file, empty, for this open: what a write-back compares with is no bytes.</param>
+    public void MarkWritten(string remotePath, bool copyIsRemote = false, bool append = false, bool copyWasFetched = false, RemoteEntry? remoteEntry = null, bool created = false)
     {
         var first = !IsWritten(remotePath);
         var baseline = copyIsRemote && first ? SignatureOf(_tree.LocalPath(remotePath), null) : null;
-        var image = (copyIsRemote || copyWasFetched) && first ? ImageOf(_tree.LocalPath(remotePath)) : null;
+        var image = !first ? null : created ? RemoteImage.Empty : copyIsRemote || copyWasFetched ? ImageOf(_tree.LocalPath(remotePath)) : null;
         lock (_state)
         {
-            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline, Image = image, Remote = copyIsRemote ? remoteEntry : null };
+            var written = _written.TryGetValue(remotePath, out var w) ? w : _written[remotePath] = new Written { SentSignature = baseline, Image = image, Remote = copyIsRemote ? remoteEntry : null, ModeAtOpen = ModeOf(_tree.LocalPath(remotePath)) };
             written.Opens++;
             written.Changes++;
             written.Appends |= append;
@@ -423,11 +424,20 @@ internal sealed class WriteBacks : IAsyncDisposable
             return;
         }
 
+        // Only files whose copy is not what was sent last are counted (a close that changed nothing sends nothing).
+        pending = [.. pending.Where(NeedsSend)];
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
         _finalFlushStarting(pending.Count);
+        string? sending = null;
         try
         {
             foreach (var path in pending)
             {
+                sending = path;
                 await WriteBackReportingAsync(path, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -441,9 +451,11 @@ internal sealed class WriteBacks : IAsyncDisposable
                     told = !_failed.Add(path);
                 }
 
+                // The file being sent goes into the pod's file itself: it may hold part of it.
+                var holds = path == sending ? "the pod's file may hold only part of the new content" : "the pod keeps its previous content";
                 if (!told)
                 {
-                    _report($"{Printable.Escape(path)} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.");
+                    _report($"{Printable.Escape(path)} was not written back to the pod: sending it was skipped at exit, so {holds}; run the program again to write it.");
                 }
             }
         }
@@ -527,6 +539,23 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
     }
 
+    // Whether the path's copy differs from what was sent last (the final flush counts only those).
+    private bool NeedsSend(string remotePath)
+    {
+        Signature? sentLast;
+        lock (_state)
+        {
+            if (!_written.TryGetValue(remotePath, out var written))
+            {
+                return false;
+            }
+
+            sentLast = written.SentSignature;
+        }
+
+        return !SameContent(SignatureOf(_tree.LocalPath(remotePath), sentLast), sentLast);
+    }
+
     private List<string> DirtyPaths()
     {
         lock (_state)
@@ -570,6 +599,12 @@ internal sealed class WriteBacks : IAsyncDisposable
             lock (_state)
             {
                 first = _written.ContainsKey(remotePath) && _failed.Add(remotePath);
+                if ((e as RemoteFileException)?.WrittenInPlace != false && _written.TryGetValue(remotePath, out var written))
+                {
+                    // Part of the send may be in the pod (an append twice would be): the next send is the whole copy.
+                    written.Image = null;
+                    written.Remote = null;
+                }
             }
 
             if (first)
@@ -664,30 +699,37 @@ internal sealed class WriteBacks : IAsyncDisposable
         RemoteImage? image;
         RemoteEntry? known;
         bool appends;
+        int? modeAtOpen;
         lock (_state)
         {
             image = _written.TryGetValue(remotePath, out var written) ? written.Image : null;
             known = written?.Remote;
             appends = written?.Appends ?? false;
+            modeAtOpen = written?.ModeAtOpen;
         }
 
         var content = File.OpenRead(local);
         await using (content.ConfigureAwait(false))
         {
             // fchmod/futimens on the app's fd changed the copy (cp -p does): its metadata goes too,
-            // in the same call where the agent can (feature "files.write-attributes").
+            // in the same call where the agent can (feature "files.write-attributes"). A write-back of
+            // ranges sends only what the program set: its mode when it differs from the one the copy
+            // was opened with, its mtime when futimens set one (not the time of its last write: the
+            // pod's own clock stamps the write, and a pod process's later write is not undone).
+            var mode = (int)File.GetUnixFileMode(local) & 0xfff;
+            var mtime = File.GetLastWriteTimeUtc(local);
             var attributes = new RemoteAttributes
             {
-                Mode = (int)File.GetUnixFileMode(local) & 0xfff,
-                LastWriteTime = File.GetLastWriteTimeUtc(local),
+                Mode = image is null || mode != modeAtOpen ? mode : null,
+                LastWriteTime = image is null || MtimeWasSet(local) ? mtime : null,
             };
             RemoteWritePlan? plan = null;
             RemoteImage next;
             if (image is not null)
             {
                 (var ranges, next) = image.Compare(content);
-                var onlyAdded = next.Length > image.Length && ranges is [var (offset, _)] && offset == image.Length;
-                plan = new RemoteWritePlan(ranges, next.Length < image.Length ? next.Length : null, appends && onlyAdded);
+                var onlyAdded = next.Length > image.Length && ranges is [var (offset, length)] && offset == image.Length && offset + length == next.Length;
+                plan = new RemoteWritePlan(ranges, next.Length != image.Length && !(appends && onlyAdded) ? next.Length : null, appends && onlyAdded);
             }
             else
             {
@@ -695,6 +737,7 @@ internal sealed class WriteBacks : IAsyncDisposable
             }
 
             var result = await _remote.WriteChangesAsync(remotePath, content, plan, attributes, cancellationToken).ConfigureAwait(false);
+            mtime = result?.After.LastWriteTime.UtcDateTime ?? mtime; // what the pod's file now says
 
             // The remote file is the copy as read for the send when nobody else changed it since it
             // was last known (its stat before the write is that one) or the whole copy replaced it.
@@ -709,9 +752,18 @@ internal sealed class WriteBacks : IAsyncDisposable
                 }
             }
 
-            _sent(remotePath, (next.Length, attributes.LastWriteTime.Value));
+            _sent(remotePath, (next.Length, new DateTimeOffset(mtime)));
         }
     }
+
+    // The permission bits of a local copy; null when it is not there (yet).
+    private static int? ModeOf(string local) =>
+        RootedFiles.Stat(local, followSymlinks: true, out var info) == 0 ? (int)(info.Mode & 0xfff) : null;
+
+    // futimens/utimensat set the copy's mtime (touch -d, cp -p): it is not its change time, which
+    // every write and attribute change stamps along with (a write sets both to now).
+    private static bool MtimeWasSet(string local) =>
+        RootedFiles.Stat(local, followSymlinks: true, out var info) == 0 && info.Mtime != info.Ctime;
 
     // The image of a local copy; null when it cannot be read (its write-back then sends it whole).
     private static RemoteImage? ImageOf(string local)
@@ -830,6 +882,9 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         /// <summary>An open for writing had O_APPEND: bytes only added are appended at the remote's end.</summary>
         public bool Appends { get; set; }
+
+        /// <summary>The copy's permission bits when it was first opened for writing (a write-back of ranges sends the mode only when the program changed it).</summary>
+        public int? ModeAtOpen { get; set; }
 
         /// <summary>The remote file's stat when it last held exactly <see cref="Image"/> (fetched with it, or after a send); null: not known.</summary>
         public RemoteEntry? Remote { get; set; }

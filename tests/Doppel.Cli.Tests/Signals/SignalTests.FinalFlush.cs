@@ -47,7 +47,7 @@ public sealed partial class SignalTests
             Assert.True(code == 74, $"exit code {code}\n{run.Output}");
             Assert.Contains("doppel: sending 1 written file to the pod… press Ctrl+C to skip.\n", run.Output, StringComparison.Ordinal);
             Assert.Contains(
-                $"error: {file} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.\n",
+                $"error: {file} was not written back to the pod: sending it was skipped at exit, so the pod's file may hold only part of the new content; run the program again to write it.\n",
                 run.Output,
                 StringComparison.Ordinal);
         }

@@ -143,6 +143,121 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
         Assert.Equal("POD", System.Text.Encoding.ASCII.GetString(bytes, 1024 * 1024, 3)); // the pod's, not written over
     }
 
+    [Fact]
+    public async Task ANewFileTheProgramAppendsToKeepsThePodsLinesAppendedBeforeItsClose()
+    {
+        const string Script = """
+            import os, sys
+            fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o644)
+            os.write(fd, b"dev1\n")
+            print("ready", flush=True)
+            sys.stdin.readline()
+            os.write(fd, b"dev2\n")
+            os.close(fd)
+            print("done", flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "newlog");
+        var path = directory.Path + "/new.log";
+        var hostPath = fixture.Bff.HostPath(path);
+
+        await using var doppel = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("newlog.py", Script), path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("ready", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
+        await File.AppendAllTextAsync(hostPath, "pod1\n"); // the pod's logger opens the new file too
+        await File.AppendAllTextAsync(hostPath, "pod2\n");
+        await doppel.WriteLineAsync("");
+        Assert.Equal("done", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
+        var result = await doppel.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("pod1\npod2\ndev1\ndev2\n", await File.ReadAllTextAsync(hostPath)); // the program's lines reach the pod at its close
+    }
+
+    [Fact]
+    public async Task AnAppendOfManyLinesInOneCloseIsNotSplitByThePodLoggersLines()
+    {
+        await using var directory = PodDirectory.Make(fixture, "biglog");
+        var path = directory.Path + "/app.log";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "start\n");
+
+        await using var logger = PodLogger.Start(hostPath, delayMilliseconds: 0);
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", "sh", "-c", $"seq -f 'dev %g' 1 200000 >> {path}; echo done"]);
+        var podLines = await logger.StopAsync();
+
+        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
+        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 200000).Select(i => $"dev {i}").ToList());
+        var lines = File.ReadAllLines(hostPath).ToList();
+        var first = lines.IndexOf("dev 1");
+        Assert.Equal(Enumerable.Range(1, 200000).Select(i => $"dev {i}"), lines.Skip(first).Take(200000)); // one write(2): no pod line inside
+    }
+
+    [Fact]
+    public async Task SparseFilesStaySparseInThePod()
+    {
+        const string Script = """
+            import os, sys
+            with open(sys.argv[1], "wb") as f:
+                f.seek(256 * 1024 * 1024)
+                f.write(b"end")
+            os.truncate(sys.argv[2], 128 * 1024 * 1024)
+            print("done", flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "sparse");
+        var created = directory.Path + "/created.bin";
+        var grown = directory.Path + "/grown.bin";
+        await File.WriteAllTextAsync(fixture.Bff.HostPath(grown), "small\n");
+
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("sparse.py", Script), created, grown]);
+
+        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
+        foreach (var (path, size) in new[] { (created, (256L * 1024 * 1024) + 3), (grown, 128L * 1024 * 1024) })
+        {
+            Assert.Equal(0, RootedFiles.Stat(fixture.Bff.HostPath(path), followSymlinks: true, out var info));
+            Assert.Equal((ulong)size, info.Size);
+            Assert.True(info.Blocks * 512 < 1024 * 1024, $"{path}: {info.Blocks} blocks of 512 bytes allocated");
+        }
+
+        await using var file = File.OpenRead(fixture.Bff.HostPath(created));
+        file.Position = 256L * 1024 * 1024;
+        Assert.Equal("end", await new StreamReader(file).ReadToEndAsync());
+    }
+
+    [Fact]
+    public async Task APodWriteAndChmodWhileTheProgramHoldsTheFileAreNotUndoneByItsClose()
+    {
+        const string Script = """
+            import sys
+            with open(sys.argv[1], "a") as f:
+                f.write("dev\n")
+                f.flush()
+                print("ready", flush=True)
+                sys.stdin.readline()
+            print("done", flush=True)
+            """;
+        await using var directory = PodDirectory.Make(fixture, "times");
+        var path = directory.Path + "/app.log";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "start\n");
+        File.SetUnixFileMode(hostPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        await using var doppel = DoppelExecProcess.Start(
+            RepoPaths.Doppel, fixture.Cluster.Developer.Name, ["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("times.py", Script), path], fixture.WorkDirectory, keepStdinOpen: true);
+        Assert.Equal("ready", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
+        await Task.Delay(1100); // the pod's write is a second later than the program's
+        await File.AppendAllTextAsync(hostPath, "pod\n");
+        File.SetUnixFileMode(hostPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var podWrite = File.GetLastWriteTimeUtc(hostPath);
+        await doppel.WriteLineAsync("");
+        Assert.Equal("done", await doppel.ReadLineAsync(TimeSpan.FromSeconds(60)));
+        var result = await doppel.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal("start\npod\ndev\n", await File.ReadAllTextAsync(hostPath));
+        Assert.True(File.GetLastWriteTimeUtc(hostPath) >= podWrite, $"the pod's mtime went back from {podWrite:O} to {File.GetLastWriteTimeUtc(hostPath):O}");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(hostPath));
+    }
+
     // Every line is whole; the start line first; the pod logger's lines and the program's each in their own order.
     private static void AssertHoldsEveryLine(string[] lines, IReadOnlyList<string> podLines, IReadOnlyList<string> programLines)
     {
@@ -167,8 +282,11 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
         private readonly CancellationTokenSource _stop = new();
         private readonly Task<List<string>> _writing;
 
-        private PodLogger(string hostPath)
+        private readonly int _delayMilliseconds;
+
+        private PodLogger(string hostPath, int delayMilliseconds)
         {
+            _delayMilliseconds = delayMilliseconds;
             // O_APPEND, as loggers open their file (.NET's FileMode.Append only seeks to the end once).
             _file = Doppel.Linux.Processes.FileCalls.Open(hostPath, Doppel.Linux.Native.OpenFlags.WriteOnly | Doppel.Linux.Native.OpenFlags.Append, 0, out var errno)
                 ?? throw new IOException($"open {hostPath}: errno {errno}");
@@ -178,7 +296,7 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
 
         public ulong Inode { get; }
 
-        public static PodLogger Start(string hostPath) => new(hostPath);
+        public static PodLogger Start(string hostPath, int delayMilliseconds = 5) => new(hostPath, delayMilliseconds);
 
         public async Task<List<string>> StopAsync()
         {
@@ -202,9 +320,14 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
                 var line = $"pod {i}";
                 RandomAccess.Write(_file, System.Text.Encoding.ASCII.GetBytes(line + "\n"), 0); // one pwrite(2) on the O_APPEND fd: at the end
                 lines.Add(line);
+                if (_delayMilliseconds == 0)
+                {
+                    continue; // as fast as it can, as `while :; do echo pod; done` writes
+                }
+
                 try
                 {
-                    await Task.Delay(5, _stop.Token);
+                    await Task.Delay(_delayMilliseconds, _stop.Token);
                 }
                 catch (OperationCanceledException)
                 {

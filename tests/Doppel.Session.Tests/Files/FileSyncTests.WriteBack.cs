@@ -183,7 +183,7 @@ public sealed partial class FileSyncTests
 
         Assert.Equal([1], announced.ToArray());
         Assert.Equal(
-            [$"{path.Replace("\n", "\\n", StringComparison.Ordinal)} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it."],
+            [$"{path.Replace("\n", "\\n", StringComparison.Ordinal)} was not written back to the pod: sending it was skipped at exit, so the pod's file may hold only part of the new content; run the program again to write it."],
             reports.ToArray());
         Assert.Equal([path], files.UnsentFiles);
         Assert.False(File.Exists(cluster.Box.HostPath(path)));

@@ -97,6 +97,33 @@ public sealed class RemoteImageTests
         Assert.Empty(next.Compare(new MemoryStream(again)).Ranges);
     }
 
+    [Fact]
+    public void ZeroBlocksPastTheOldEndAreAHoleNotARangeButZerosWithinItAreSent()
+    {
+        var content = Content(Block);
+        var image = Image(content);
+        var grown = new byte[10 * Block];
+        content.CopyTo(grown, 0);
+        grown[^1] = 1; // the last block has data
+        Array.Clear(grown, 0, 100); // zeros where the pod has data
+
+        var (ranges, next) = image.Compare(new MemoryStream(grown));
+
+        Assert.Equal([(0L, (long)Block), (9L * Block, (long)Block)], ranges);
+        Assert.Equal(grown.Length, next.Length);
+    }
+
+    [Fact]
+    public void TheEmptyImageOfANewFileSendsItsDataAndLeavesItsHoles()
+    {
+        var sparse = new byte[5 * Block + 10];
+        sparse[^1] = 7;
+
+        var (ranges, _) = RemoteImage.Empty.Compare(new MemoryStream(sparse));
+
+        Assert.Equal([(5L * Block, 10L)], ranges);
+    }
+
     private static RemoteImage Image(byte[] content) => RemoteImage.Of(new MemoryStream(content));
 
     private static byte[] Content(int length, int seed = 1)
