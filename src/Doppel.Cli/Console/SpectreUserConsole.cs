@@ -62,6 +62,10 @@ internal sealed class SpectreUserConsole : IUserConsole
 
         // One message, one line: "file:line:col: key: message" stays whole for editors, grep and CI logs.
         console.Profile.Width = 4096;
+
+        // Spectre would ask the console for the terminal's height, and that initialises .NET's console, which
+        // leaves the terminal in application cursor-key mode (StandardWriters); the spinner needs one line.
+        console.Profile.Height = 24;
         return console;
     }
 }
