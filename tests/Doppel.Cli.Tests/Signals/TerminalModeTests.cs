@@ -43,6 +43,32 @@ public sealed class TerminalModeTests
         Assert.Contains("program-ran", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(Binaries))]
+    public async Task StatusWithItsTableLeavesTheKeypadModeAlone(string binary)
+    {
+        // A session on a pid target (this test's process) runs a shared local agent for status to list.
+        var environment = new Dictionary<string, string> { ["DOPPEL_AGENT_BINARY"] = SignalTests.AgentBinary() };
+        var go = Path.Combine(Path.GetTempPath(), $"doppel-status-go-{Guid.NewGuid():N}");
+        await using var session = DoppelRun.WithoutTerminal(
+            binary, environment, "exec", "-t", $"pid/{Environment.ProcessId}", "--", "sh", "-c", $"echo program-ready; while [ ! -e '{go}' ]; do sleep 0.05; done");
+        try
+        {
+            await session.WaitForAsync("program-ready", Timeout);
+
+            var output = await RunOnTerminalAsync(binary, new Dictionary<string, string>(), "status", "--local");
+
+            Assert.Contains($"pid-{Environment.ProcessId}", output, StringComparison.Ordinal);
+            Assert.Contains("│ session", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.WriteAllText(go, string.Empty);
+            await session.WaitForExitAsync(Timeout);
+            File.Delete(go);
+        }
+    }
+
     /// <summary>Runs doppel on a pseudo-terminal with an xterm's terminfo and checks that every keypad set is reset after it.</summary>
     private static async Task<string> RunOnTerminalAsync(string binary, Dictionary<string, string> environment, params string[] args)
     {
