@@ -9,6 +9,9 @@ if (Doppel.Interception.LauncherMode.IsLauncherInvocation(args)) { return Doppel
 // launcher check: the launcher hands the program its descriptors exactly as they are.)
 Doppel.Linux.Processes.StandardDescriptors.OpenClosedOnDevNull();
 
+// Before anything writes: .NET's own console writers would leave the terminal in application cursor-key mode.
+StandardWriters.Install();
+
 // A helper (the local agent) started in its own session, out of reach of the terminal's Ctrl+C.
 if (Doppel.Cli.Running.NewSessionMode.IsInvocation(args)) { return Doppel.Cli.Running.NewSessionMode.Run(args); }
 

@@ -250,6 +250,12 @@ internal sealed class StatusCommand : Command
     private void WriteTable(IReadOnlyList<AgentReport> agents)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(_environment.Console.Out) });
+
+        // The terminal's size from the kernel: Spectre would ask .NET's console, and that leaves the
+        // terminal in application cursor-key mode (Console/StandardWriters).
+        var (columns, rows) = Doppel.Linux.Processes.TerminalSize.Of(1) ?? (80, 24);
+        console.Profile.Width = columns;
+        console.Profile.Height = rows;
         foreach (var agent in agents)
         {
             console.MarkupLine(Markup.Escape(Heading(agent)));

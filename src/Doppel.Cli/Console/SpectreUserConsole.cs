@@ -62,6 +62,10 @@ internal sealed class SpectreUserConsole : IUserConsole
 
         // One message, one line: "file:line:col: key: message" stays whole for editors, grep and CI logs.
         console.Profile.Width = 4096;
+
+        // Spectre would ask .NET's console for the terminal's height, and that initialises it, which leaves
+        // the terminal in application cursor-key mode (StandardWriters): the kernel says it instead.
+        console.Profile.Height = Doppel.Linux.Processes.TerminalSize.Of(2)?.Rows ?? 24;
         return console;
     }
 }

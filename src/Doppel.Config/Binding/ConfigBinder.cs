@@ -328,7 +328,7 @@ internal static class ConfigBinder
     {
         var filter = new HttpFilterConfig
         {
-            HeaderFilter = FilterRegex(r, "header_filter"),
+            HeaderFilter = HeaderFilterRegex(r, "header_filter"),
             PathFilter = FilterRegex(r, "path_filter"),
             MethodFilter = FilterRegex(r, "method_filter"),
             BodyFilter = r.Object("body_filter", null, BodyFilter, "an object such as {\"body\": \"json\", \"query\": \"$.user\", \"matches\": \"^alice$\"}"),
@@ -357,6 +357,22 @@ internal static class ConfigBinder
         {
             r.Error(key, $"the {key} is empty, so it would match every request; write the regex to match, or remove {key}.");
             return null;
+        }
+
+        return value;
+    }
+
+    /// <summary>
+    /// A header filter regex, with a warning when it is not anchored at both ends: it is searched
+    /// in each "Name: value", so 'X-Dev-User: al' takes alice's requests too. Only a warning: the
+    /// configuration stays valid, and a filter may mean to match loosely.
+    /// </summary>
+    private static string? HeaderFilterRegex(ObjectReader r, string key)
+    {
+        var value = FilterRegex(r, key);
+        if (value is not null && HeaderFilterAnchors.Suggestion(value) is { } anchored)
+        {
+            r.Context.Warn(r.PathOf(key), $"'{value}' is not anchored, so it also matches any header that merely contains it (a longer value too); write '{anchored}' to match only that header and value.");
         }
 
         return value;
@@ -451,7 +467,7 @@ internal static class ConfigBinder
                 continue;
             }
 
-            var bound = new HttpFilterRule { Header = FilterRegex(rule, "header"), Path = FilterRegex(rule, "path"), Method = FilterRegex(rule, "method") };
+            var bound = new HttpFilterRule { Header = HeaderFilterRegex(rule, "header"), Path = FilterRegex(rule, "path"), Method = FilterRegex(rule, "method") };
             var set = s_ruleKinds.Count(rule.Has);
             rule.Finish();
             if (set != 1)

@@ -14,7 +14,12 @@ namespace Doppel.Interception.Launching;
 internal sealed class SpawningThread : IDisposable
 {
     private const int StackSize = 256 * 1024;
+
+    // Set by Dispose to let the thread end; disposed once the thread has ended (Dispose joins it), or
+    // by Spawn when the spawn failed (the thread then never waits on it).
     private readonly ManualResetEventSlim _done = new();
+    private Thread? _thread;
+    private int _disposed;
 
     private SpawningThread()
     {
@@ -47,12 +52,33 @@ internal sealed class SpawningThread : IDisposable
             },
             StackSize)
         { IsBackground = true, Name = "doppel program parent" };
+        owner._thread = thread;
         thread.Start();
         spawned.Wait();
-        failure?.Throw();
+        if (failure is not null)
+        {
+            owner._done.Dispose();
+            failure.Throw();
+        }
+
         return (process!, owner);
     }
 
-    /// <summary>Lets the thread end: the launcher, if it still runs, gets SIGKILL from the kernel.</summary>
-    public void Dispose() => _done.Set();
+    /// <summary>
+    /// Lets the thread end (the launcher, if it still runs, gets SIGKILL from the kernel), waits until
+    /// it has, and releases the event it waited on. Idempotent.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _done.Set();
+
+        // The thread's last act is returning from its wait: the join is immediate, and after it nobody uses the event.
+        _thread?.Join();
+        _done.Dispose();
+    }
 }

@@ -75,7 +75,8 @@ public sealed class DoppelBinaryTests
         var help = await DoppelBinaries.RunAsync(binary, RepoPaths.Root, none, "exec", "--help");
 
         Assert.Equal(File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "doppel-schema.json")), schema.StdOut);
-        Assert.Matches(@"^\d+\.\d+\.\d+", version.StdOut);
+        // One line, ended: a shell prompt after it starts on a line of its own.
+        Assert.Matches(@"^\d+\.\d+\.\d+\S*\n\z", version.StdOut);
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("--no-remote-dns", help.StdOut, StringComparison.Ordinal);
     }

@@ -127,6 +127,55 @@ public sealed class VerifyConfigCommandTests
         Assert.Contains(Warning, console.StdErr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("""{"header_filter": "X-Dev-User: al"}""", "header_filter", "^X-Dev-User: al$")]
+    [InlineData("""{"header_filter": "^X-Dev-User: al"}""", "header_filter", "^X-Dev-User: al$")]
+    [InlineData("""{"all_of": [{"path": "^/api$"}, {"header": "X-Dev-User: al"}]}""", "all_of[1].header", "^X-Dev-User: al$")]
+    [InlineData("""{"any_of": [{"header": "x-team: blue|x-team: green"}]}""", "any_of[0].header", "^(?:x-team: blue|x-team: green)$")]
+    public async Task AnUnanchoredHeaderFilterIsAWarningThatShowsTheAnchoredForm(string httpFilter, string key, string anchored)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), """{"feature": {"network": {"incoming": {"mode": "mirror", "http_filter": """ + httpFilter + "}}}}");
+
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "c.json");
+
+        Assert.Equal(ExitCodes.Success, code);
+        var warning = Assert.Single(JsonNode.Parse(console.StdOut)!["warnings"]!.AsArray())!.GetValue<string>();
+        Assert.Contains($"feature.network.incoming.http_filter.{key}: ", warning, StringComparison.Ordinal);
+        Assert.Contains($"is not anchored, so it also matches any header that merely contains it (a longer value too); write '{anchored}' to match only that header and value.", warning, StringComparison.Ordinal);
+        Assert.Contains("warning: ", console.StdErr, StringComparison.Ordinal);
+        Assert.Contains(anchored, console.StdErr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("^X-Dev-User: al$")]
+    [InlineData(@"(?i)^x-user: me\\z")]
+    [InlineData("^baggage: .*session=abc.*")]
+    [InlineData("^X-Team: (blue|green)$")]
+    public async Task AnAnchoredHeaderFilterIsNoWarning(string filter)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), "{\"feature\": {\"network\": {\"incoming\": {\"mode\": \"mirror\", \"http_filter\": {\"header_filter\": \"" + filter + "\"}}}}}");
+
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "c.json");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Empty(JsonNode.Parse(console.StdOut)!["warnings"]!.AsArray());
+        Assert.Equal(string.Empty, console.StdErr);
+    }
+
+    [Fact]
+    public async Task AnEscapedDollarDoesNotAnchorAHeaderFilter()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(Path.Combine(dir.Path, "c.json"), """{"feature": {"network": {"incoming": {"mode": "mirror", "http_filter": {"header_filter": "^x-price: 5\\$"}}}}}""");
+
+        var (code, console) = await CliRunner.RunAsync(new Dictionary<string, string>(), dir.Path, "verify-config", "c.json");
+
+        Assert.Equal(ExitCodes.Success, code);
+        Assert.Contains(@"write '^x-price: 5\$$'", console.StdErr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StealWithoutATargetFailsExceptInIdeModeWhereTheTargetIsChosenLater()
     {

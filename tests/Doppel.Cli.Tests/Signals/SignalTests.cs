@@ -336,7 +336,7 @@ public sealed partial class SignalTests
     }
 
     /// <summary>DOPPEL_AGENT_BINARY (scripts/test.sh sets it), else the one scripts/build.sh leaves in artifacts/.</summary>
-    private static string AgentBinary()
+    internal static string AgentBinary()
     {
         var agent = Environment.GetEnvironmentVariable("DOPPEL_AGENT_BINARY") is { Length: > 0 } configured
             ? configured

@@ -79,6 +79,15 @@ public sealed class StatusCommandTests(KubeFixture fixture)
             Assert.True(byService.Code == 0, byService.Stderr);
             Assert.True(System.Text.RegularExpressions.Regex.Count(byService.Stdout, @"^doppel-agent-\S+ \(deployment/bff, pod bff-\S+\): agent \S+ since .*Z, 1 session$", System.Text.RegularExpressions.RegexOptions.Multiline) == 2, byService.Stdout);
 
+            // The replica target itself: each replica's agent once, each with alice's one session (a heading and her line).
+            var byDeployment = await StatusAsync([RepoPaths.Doppel, "status", "-t", "deployment/bff", "-n", ns.Name], timeout.Token);
+            Assert.True(byDeployment.Code == 0, byDeployment.Stderr);
+            var lines = byDeployment.Stdout.TrimEnd('\n').Split('\n');
+            var headings = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(doppel-agent-\S+) \(deployment/bff, pod (bff-\S+)\): agent \S+ since .*Z, 1 session$")).Where(m => m.Success).ToList();
+            Assert.True(lines.Length == 4 && headings.Count == 2, byDeployment.Stdout);
+            Assert.True(headings.Select(m => m.Groups[1].Value).Distinct().Count() == 2 && headings.Select(m => m.Groups[2].Value).Distinct().Count() == 2, byDeployment.Stdout);
+            Assert.True(lines.Count(l => l.StartsWith($"  alice@{Environment.MachineName}  steal {Port}, ", StringComparison.Ordinal)) == 2, byDeployment.Stdout);
+
             // The pods deleted (the deployment makes others): alice's own agent still runs for her, and says its pod is gone.
             await ns.KubectlAsync(["delete", "pods", "-l", "app=bff", "--wait=false"], timeout.Token);
             var last = "";
