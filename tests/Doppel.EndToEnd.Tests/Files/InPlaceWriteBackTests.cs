@@ -19,18 +19,10 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
     [Fact]
     public async Task APodLoggersLinesAndTheProgramsShellAppendsAllReachTheOneFile()
     {
-        await using var directory = PodDirectory.Make(fixture, "applog");
-        var path = directory.Path + "/app.log";
-        var hostPath = fixture.Bff.HostPath(path);
-        await File.WriteAllTextAsync(hostPath, "start\n");
+        var (lines, podLines, sameInode) = await BesideAPodLoggerAsync("applog", path => ["sh", "-c", $"for i in $(seq 1 20); do echo \"dev $i\" >> {path}; sleep 0.02; done; echo done"]);
 
-        await using var logger = PodLogger.Start(hostPath);
-        var result = await fixture.ExecAsync(["-t", Target, "-l", "debug", "--fs-mode", "write", "--", "sh", "-c", $"for i in $(seq 1 20); do echo \"dev $i\" >> {path}; sleep 0.02; done; echo done"]);
-        var podLines = await logger.StopAsync();
-
-        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
-        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 20).Select(i => $"dev {i}").ToList());
-        Assert.Equal(logger.Inode, Inode(hostPath)); // the file the logger writes is the one the name has
+        AssertHoldsEveryLine(lines, podLines, DevLines(20));
+        Assert.True(sameInode); // the file the logger writes is the one the name has
     }
 
     [Fact]
@@ -46,18 +38,10 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
                     time.sleep(0.03)
             print("done", flush=True)
             """;
-        await using var directory = PodDirectory.Make(fixture, "longlog");
-        var path = directory.Path + "/app.log";
-        var hostPath = fixture.Bff.HostPath(path);
-        await File.WriteAllTextAsync(hostPath, "start\n");
+        var (lines, podLines, sameInode) = await BesideAPodLoggerAsync("longlog", path => [ClusterFixture.Python, fixture.WriteFile("longlog.py", Script), path]);
 
-        await using var logger = PodLogger.Start(hostPath);
-        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", ClusterFixture.Python, fixture.WriteFile("longlog.py", Script), path]);
-        var podLines = await logger.StopAsync();
-
-        result.AssertSucceededWith("done\n");
-        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 15).Select(i => $"dev {i}").ToList());
-        Assert.Equal(logger.Inode, Inode(hostPath));
+        AssertHoldsEveryLine(lines, podLines, DevLines(15));
+        Assert.True(sameInode);
     }
 
     [Fact]
@@ -176,20 +160,11 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
     [Fact]
     public async Task AnAppendOfManyLinesInOneCloseIsNotSplitByThePodLoggersLines()
     {
-        await using var directory = PodDirectory.Make(fixture, "biglog");
-        var path = directory.Path + "/app.log";
-        var hostPath = fixture.Bff.HostPath(path);
-        await File.WriteAllTextAsync(hostPath, "start\n");
+        var (lines, podLines, _) = await BesideAPodLoggerAsync("biglog", path => ["sh", "-c", $"seq -f 'dev %g' 1 200000 >> {path}; echo done"], delayMilliseconds: 0);
 
-        await using var logger = PodLogger.Start(hostPath, delayMilliseconds: 0);
-        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", "sh", "-c", $"seq -f 'dev %g' 1 200000 >> {path}; echo done"]);
-        var podLines = await logger.StopAsync();
-
-        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
-        AssertHoldsEveryLine(File.ReadAllLines(hostPath), podLines, Enumerable.Range(1, 200000).Select(i => $"dev {i}").ToList());
-        var lines = File.ReadAllLines(hostPath).ToList();
-        var first = lines.IndexOf("dev 1");
-        Assert.Equal(Enumerable.Range(1, 200000).Select(i => $"dev {i}"), lines.Skip(first).Take(200000)); // one write(2): no pod line inside
+        AssertHoldsEveryLine(lines, podLines, DevLines(200000));
+        var first = Array.IndexOf(lines, "dev 1");
+        Assert.Equal(DevLines(200000), lines.Skip(first).Take(200000)); // one write(2): no pod line inside
     }
 
     [Fact]
@@ -257,6 +232,25 @@ public sealed partial class InPlaceWriteBackTests(ClusterFixture fixture)
         Assert.True(File.GetLastWriteTimeUtc(hostPath) >= podWrite, $"the pod's mtime went back from {podWrite:O} to {File.GetLastWriteTimeUtc(hostPath):O}");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(hostPath));
     }
+
+    // Runs the program (its arguments given the pod path of a log that starts "start\n") while a pod
+    // logger appends to the log; the log's lines, the logger's, and whether the log is still its file.
+    private async Task<(string[] Lines, List<string> PodLines, bool SameInode)> BesideAPodLoggerAsync(string name, Func<string, IReadOnlyList<string>> program, int delayMilliseconds = 5)
+    {
+        await using var directory = PodDirectory.Make(fixture, name);
+        var path = directory.Path + "/app.log";
+        var hostPath = fixture.Bff.HostPath(path);
+        await File.WriteAllTextAsync(hostPath, "start\n");
+
+        await using var logger = PodLogger.Start(hostPath, delayMilliseconds);
+        var result = await fixture.ExecAsync(["-t", Target, "--fs-mode", "write", "--", .. program(path)]);
+        var podLines = await logger.StopAsync();
+
+        Assert.True(result.ExitCode == 0 && result.Stdout == "done\n", result.ToString());
+        return (File.ReadAllLines(hostPath), podLines, logger.Inode == Inode(hostPath));
+    }
+
+    private static List<string> DevLines(int count) => [.. Enumerable.Range(1, count).Select(i => $"dev {i}")];
 
     // Every line is whole; the start line first; the pod logger's lines and the program's each in their own order.
     private static void AssertHoldsEveryLine(string[] lines, IReadOnlyList<string> podLines, IReadOnlyList<string> programLines)
