@@ -22,6 +22,14 @@ public interface IUserConsole
     /// </summary>
     Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done) => PlainProgressAsync(this, activity, work, done);
 
+    /// <summary>
+    /// The program is about to run and owns the terminal from now on: progress is plain lines, no
+    /// spinner redraws over the program's output (a replica joined mid-session, an agent replaced).
+    /// </summary>
+    void ProgramStarting()
+    {
+    }
+
     /// <summary>The plain-lines form of <see cref="ProgressAsync"/>: the activity, then its result.</summary>
     protected static async Task<T> PlainProgressAsync<T>(IUserConsole console, string activity, Func<Task<T>> work, Func<T, string> done)
     {

@@ -13,6 +13,8 @@ internal sealed class SpectreUserConsole : IUserConsole
     private readonly IAnsiConsole _stderr = CreateStderr();
     private readonly HungUpTolerantWriter _out = new(System.Console.Out);
     private readonly HungUpTolerantWriter _error = new(System.Console.Error);
+    private bool _programRunning;
+    private int _spinning;
 
     public TextWriter Out => _out;
 
@@ -25,15 +27,32 @@ internal sealed class SpectreUserConsole : IUserConsole
 
     public void WriteInfo(string message) => _error.Guard(() => _stderr.MarkupLine(Markup.Escape(message)));
 
+    public void ProgramStarting() => Volatile.Write(ref _programRunning, true);
+
     public async Task<T> ProgressAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
     {
         ArgumentNullException.ThrowIfNull(work);
         ArgumentNullException.ThrowIfNull(done);
-        if (System.Console.IsErrorRedirected)
+
+        // One spinner at a time (Spectre draws one live display; replicas are joined at once), and
+        // none once the program runs: its output is not redrawn over.
+        if (System.Console.IsErrorRedirected || Volatile.Read(ref _programRunning) || Interlocked.Exchange(ref _spinning, 1) == 1)
         {
             return await IUserConsole.PlainProgressAsync(this, activity, work, done).ConfigureAwait(false);
         }
 
+        try
+        {
+            return await SpinAsync(activity, work, done).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _spinning, 0);
+        }
+    }
+
+    private async Task<T> SpinAsync<T>(string activity, Func<Task<T>> work, Func<T, string> done)
+    {
         if (_error.IsGone)
         {
             return await work().ConfigureAwait(false);

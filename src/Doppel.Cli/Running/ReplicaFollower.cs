@@ -223,8 +223,9 @@ internal sealed class ReplicaFollower : IAsyncDisposable
             var transport = await _agentFor(resolved, cancellationToken).ConfigureAwait(false);
             await _session.AddIncomingAgentAsync(transport, "pod " + name, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is KubeException or AgentConnectionException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
+            // Any failure is told (a join that fails unseen leaves the replica's requests to its app for 30 s).
             _console.WriteWarning($"replica pod {name} of {_target.Path} gets no incoming subscriptions ({e.Message.TrimEnd('.')}); requests the Service sends it go to its app; doppel tries again in 30 s.");
             throw;
         }

@@ -208,6 +208,7 @@ internal static class TargetRun
                 console.WriteInfo(others);
             }
 
+            console.ProgramStarting(); // the replica follower's joins run beside the program: plain lines from here
             await using var following = (replicas is null ? null : await replicas(session, cancellationToken).ConfigureAwait(false)) ?? NoReplicas.Instance;
             var programEnvironment = session.Environment;
             if (podDirectory is not null)

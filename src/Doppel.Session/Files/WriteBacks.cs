@@ -451,8 +451,15 @@ internal sealed class WriteBacks : IAsyncDisposable
                     told = !_failed.Add(path);
                 }
 
-                // The file being sent goes into the pod's file itself: it may hold part of it.
-                var holds = path == sending ? "the pod's file may hold only part of the new content" : "the pod keeps its previous content";
+                // A file whose send began (the flush's own, or a write-back after a close) goes into the
+                // pod's file itself: it may hold part of it.
+                bool began;
+                lock (_state)
+                {
+                    began = path == sending || (_written.TryGetValue(path, out var written) && written.SendBegan);
+                }
+
+                var holds = began ? "the pod's file may hold only part of the new content" : "the pod keeps its previous content";
                 if (!told)
                 {
                     _report($"{Printable.Escape(path)} was not written back to the pod: sending it was skipped at exit, so {holds}; run the program again to write it.");
@@ -710,6 +717,14 @@ internal sealed class WriteBacks : IAsyncDisposable
             modeAtOpen = written?.ModeAtOpen;
         }
 
+        lock (_state)
+        {
+            if (_written.TryGetValue(remotePath, out var sending))
+            {
+                sending.SendBegan = true; // until a send completes: the pod's file may hold part of one
+            }
+        }
+
         var content = File.OpenRead(local);
         await using (content.ConfigureAwait(false))
         {
@@ -751,6 +766,7 @@ internal sealed class WriteBacks : IAsyncDisposable
                 {
                     written.Image = next;
                     written.Remote = exact ? result!.After : null;
+                    written.SendBegan = false;
                 }
             }
 
@@ -884,6 +900,9 @@ internal sealed class WriteBacks : IAsyncDisposable
 
         /// <summary>An open for writing had O_APPEND: bytes only added are appended at the remote's end.</summary>
         public bool Appends { get; set; }
+
+        /// <summary>A send of the path began and none has completed since: the pod's file may hold part of it.</summary>
+        public bool SendBegan { get; set; }
 
         /// <summary>The copy's permission bits when it was first opened for writing (a write-back of ranges sends the mode only when the program changed it).</summary>
         public int? ModeAtOpen { get; set; }

@@ -326,6 +326,51 @@ public sealed partial class FileSyncTests
         Assert.Empty(files.UnsentFiles);
     }
 
+    [Fact]
+    public async Task AFinalFlushSkippedWhileAnotherWriteBackIsUnderWayNamesThatFileAsPossiblyPartial()
+    {
+        await using var pod = await PodAsync();
+        using var skip = new CancellationTokenSource();
+        using var stopping = new CancellationTokenSource();
+        var sending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var remote = new CountingRemote(pod.Remote)
+        {
+            // The first write-back's WriteFile is not answered until the session stops.
+            Before = async (call, token) =>
+            {
+                if (call.StartsWith("WriteFile", StringComparison.Ordinal))
+                {
+                    sending.TrySetResult();
+                    await Task.Delay(System.Threading.Timeout.Infinite, token);
+                }
+            },
+        };
+        var reports = new ConcurrentQueue<string>();
+        await using var files = new FileSync(remote, reports.Enqueue);
+        var busy = $"/app/busy-{Guid.NewGuid():N}.txt";
+        var waiting = $"/app/waiting-{Guid.NewGuid():N}.txt";
+        foreach (var path in new[] { busy, waiting })
+        {
+            MarkWrittenInItsDirectory(files, path);
+            await File.WriteAllTextAsync(files.LocalPath(path), "new content\n");
+        }
+
+        var push = files.PushAsync(busy, stopping.Token); // a write-through at a close, under way
+        await sending.Task.WaitAsync(Timeout);
+        var flush = files.FlushAsync(skip.Token);
+        await skip.CancelAsync();
+        await flush.WaitAsync(Timeout);
+        await stopping.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => push);
+
+        Assert.Equal(
+            [
+                $"{busy} was not written back to the pod: sending it was skipped at exit, so the pod's file may hold only part of the new content; run the program again to write it.",
+                $"{waiting} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.",
+            ],
+            reports.Order(StringComparer.Ordinal).ToArray());
+    }
+
     /// <summary>The directory is in the tree before a file in it is opened (the handler listed it), then the file is marked.</summary>
     private static void MarkWrittenInItsDirectory(FileSync files, string path)
     {
