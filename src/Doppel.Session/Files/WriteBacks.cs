@@ -432,12 +432,10 @@ internal sealed class WriteBacks : IAsyncDisposable
         }
 
         _finalFlushStarting(pending.Count);
-        string? sending = null;
         try
         {
             foreach (var path in pending)
             {
-                sending = path;
                 await WriteBackReportingAsync(path, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -456,7 +454,7 @@ internal sealed class WriteBacks : IAsyncDisposable
                 bool began;
                 lock (_state)
                 {
-                    began = path == sending || (_written.TryGetValue(path, out var written) && written.SendBegan);
+                    began = _written.TryGetValue(path, out var written) && written.SendBegan;
                 }
 
                 var holds = began ? "the pod's file may hold only part of the new content" : "the pod keeps its previous content";

@@ -347,8 +347,8 @@ public sealed partial class FileSyncTests
         };
         var reports = new ConcurrentQueue<string>();
         await using var files = new FileSync(remote, reports.Enqueue);
-        var busy = $"/app/busy-{Guid.NewGuid():N}.txt";
-        var waiting = $"/app/waiting-{Guid.NewGuid():N}.txt";
+        var busy = $"/app/z-busy-{Guid.NewGuid():N}.txt"; // after the other in the flush's order: the flush waits on the other first
+        var waiting = $"/app/a-waiting-{Guid.NewGuid():N}.txt";
         foreach (var path in new[] { busy, waiting })
         {
             MarkWrittenInItsDirectory(files, path);
@@ -365,8 +365,8 @@ public sealed partial class FileSyncTests
 
         Assert.Equal(
             [
-                $"{busy} was not written back to the pod: sending it was skipped at exit, so the pod's file may hold only part of the new content; run the program again to write it.",
                 $"{waiting} was not written back to the pod: sending it was skipped at exit, so the pod keeps its previous content; run the program again to write it.",
+                $"{busy} was not written back to the pod: sending it was skipped at exit, so the pod's file may hold only part of the new content; run the program again to write it.",
             ],
             reports.Order(StringComparer.Ordinal).ToArray());
     }
