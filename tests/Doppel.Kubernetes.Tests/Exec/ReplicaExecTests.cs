@@ -176,6 +176,40 @@ public sealed class ReplicaExecTests(KubeFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
+    public async Task OnATerminalEveryReplicaIsJoinedAtOnceAndNoSpinnerRedrawsOverTheProgram()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+        await using var ns = await fixture.CreateNamespaceAsync("replicas-tty", timeout.Token);
+        await ns.ApplyAsync(s_yaml, timeout.Token);
+        await ns.KubectlAsync(["scale", "deployment", "bff", "--replicas=3"], timeout.Token);
+        await Poll.UntilAsync(async ct => (await PodsAsync(ns, ct)).Count == 3, "three ready bff pods", timeout.Token);
+        var pods = await PodsAsync(ns, timeout.Token);
+
+        // doppel's stderr on a terminal: its progress is Spectre's spinner, which draws one live display at a time.
+        await using var alice = await Session.StartOnATerminalAsync(fixture, "alice", ["-t", "deployment/bff", "-n", ns.Name, "-i", fixture.AgentImage], App, timeout.Token);
+        await alice.WaitForLineAsync("listening", timeout.Token);
+
+        // The two other replicas are joined together, well before the 30 s after which a failed join is tried again.
+        using var soon = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        soon.CancelAfter(TimeSpan.FromSeconds(25));
+        foreach (var (_, ip) in pods)
+        {
+            await UntilAliceAtAsync(ns, ip, soon.Token);
+        }
+
+        // Once the program runs, nothing erases or redraws lines over its output.
+        var output = alice.Stdout;
+        var program = output[output.IndexOf("listening\n", StringComparison.Ordinal)..];
+        Assert.DoesNotContain("\u001b[2K", program, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[1A", program, StringComparison.Ordinal);
+        Assert.Equal(2, output.Split('\n').Count(l => l.StartsWith("incoming: also stealing from pod ", StringComparison.Ordinal)));
+
+        Assert.Equal("alice /quit\n", await GetAsync(ns, "bff", 80, "/quit", "alice", timeout.Token));
+        var (code, _) = await alice.WaitAsync(timeout.Token);
+        Assert.True(code == 0, $"exit code {code}\n{alice.Stdout}");
+    }
+
+    [Fact]
     public async Task AfterTheApiServerRestartsTheStealComesBackAtEveryReplicaAndTheSessionSaysSoOnce()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
@@ -334,6 +368,18 @@ public sealed class ReplicaExecTests(KubeFixture fixture, ITestOutputHelper outp
             _process.BeginErrorReadLine();
         }
 
+        /// <summary>What the program printed (on a terminal, doppel's own lines too: one pty carries both).</summary>
+        public string Stdout
+        {
+            get
+            {
+                lock (_stdout)
+                {
+                    return _stdout.ToString();
+                }
+            }
+        }
+
         public string Stderr
         {
             get
@@ -348,6 +394,19 @@ public sealed class ReplicaExecTests(KubeFixture fixture, ITestOutputHelper outp
         /// <summary><c>doppel exec [-v] -f doppel.json ARGS -- python3 app.py USER</c> (verbose unless <paramref name="verbose"/> is false).</summary>
         public static Task<Session> StartAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken, bool verbose = true)
             => StartCommandAsync(fixture, user, [RepoPaths.Doppel, "exec", .. (verbose ? (string[])["-v"] : []), "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user], app, cancellationToken);
+
+        /// <summary>
+        /// <see cref="StartAsync"/> (not verbose) with doppel on a pseudo-terminal: Python's <c>pty.spawn</c>
+        /// runs it with a pty as its stdin, stdout and stderr, and copies the pty's output to <see cref="Stdout"/>
+        /// (escape sequences included; the reader splits lines at CR and LF).
+        /// </summary>
+        public static Task<Session> StartOnATerminalAsync(KubeFixture fixture, string user, IReadOnlyList<string> arguments, string app, CancellationToken cancellationToken)
+            => StartCommandAsync(
+                fixture,
+                user,
+                ["env", "TERM=xterm", "python3", "-c", "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))", RepoPaths.Doppel, "exec", "-f", "doppel.json", .. arguments, "--", "python3", "app.py", user],
+                app,
+                cancellationToken);
 
         /// <summary>
         /// The app started by a shell in the background, then <c>doppel port-forward -v -f doppel.json ARGS</c>
