@@ -48,7 +48,7 @@ public sealed class FileSync : IFileSync, IAsyncDisposable
         _remote = remote;
         _tree = new CacheTree(root);
         _contents = new FileContents(remote, _tree, _lifetime.Token);
-        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), BackToCache, logger ?? NullLogger.Instance, Sent);
+        _writeBacks = new WriteBacks(remote, _tree, report, recovered ?? (_ => { }), finalFlushStarting ?? (_ => { }), BackToCache, logger ?? NullLogger.Instance, Sent, _lockPoints.ContainsKey);
         _listings = new DirectoryListings(remote, _tree, _writeBacks.IsWritten, Forget, time ?? TimeProvider.System);
     }
 

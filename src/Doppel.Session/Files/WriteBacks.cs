@@ -40,6 +40,7 @@ internal sealed class WriteBacks : IAsyncDisposable
     private readonly Action<int> _finalFlushStarting;
     private readonly Action<string, RemoteEntry?> _backToCache;
     private readonly Action<string, (long Size, DateTimeOffset Mtime)> _sent;
+    private readonly Func<string, bool> _sendsCopyMtime;
 
     // Remote paths written here whose local copy is the truth, under _state.
     private readonly Dictionary<string, Written> _written = new(StringComparer.Ordinal);
@@ -62,12 +63,17 @@ internal sealed class WriteBacks : IAsyncDisposable
     /// <see cref="RemoteWriteResult"/>), so the copy may stay cached on that stat; null: fetch it again.
     /// </param>
     /// <param name="recovered">Called with the sentence for a path told as failed whose write-back later succeeded.</param>
+    /// <param name="sendsCopyMtime">
+    /// Whether a path's write-backs always carry the copy's mtime (a file the program locks: its lock
+    /// points tell the copy and the pod in step by one (size, mtime) both share after a send).
+    /// </param>
     /// <param name="sent">
     /// Called after each completed send with the local copy's (size, mtime) when it was sent: the
     /// remote file has that content and mtime now (a lock compares them with the remote's stat).
     /// </param>
-    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string, RemoteEntry?> backToCache, ILogger logger, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null)
+    public WriteBacks(IRemote remote, CacheTree tree, Action<string> report, Action<string> recovered, Action<int> finalFlushStarting, Action<string, RemoteEntry?> backToCache, ILogger logger, Action<string, (long Size, DateTimeOffset Mtime)>? sent = null, Func<string, bool>? sendsCopyMtime = null)
     {
+        _sendsCopyMtime = sendsCopyMtime ?? (_ => false);
         _sent = sent ?? ((_, _) => { });
         _remote = remote;
         _tree = tree;
@@ -736,7 +742,7 @@ internal sealed class WriteBacks : IAsyncDisposable
             var attributes = new RemoteAttributes
             {
                 Mode = image is null || mode != modeAtOpen ? mode : null,
-                LastWriteTime = image is null || MtimeWasSet(local) ? mtime : null,
+                LastWriteTime = image is null || MtimeWasSet(local) || _sendsCopyMtime(remotePath) ? mtime : null,
             };
             RemoteWritePlan? plan = null;
             RemoteImage next;
