@@ -154,18 +154,7 @@ public sealed partial class FileSyncTests
         await using var pod = await PodAsync();
         using var skip = new CancellationTokenSource();
         var sending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new CountingRemote(pod.Remote)
-        {
-            // The pod does not answer until the flush is skipped.
-            Before = async (call, token) =>
-            {
-                if (call.StartsWith("WriteFile", StringComparison.Ordinal))
-                {
-                    sending.TrySetResult();
-                    await Task.Delay(System.Threading.Timeout.Infinite, token);
-                }
-            },
-        };
+        var remote = UnansweredWrites(pod.Remote, sending); // the pod does not answer until the flush is skipped
         var reports = new ConcurrentQueue<string>();
         var announced = new ConcurrentQueue<int>();
         await using var files = new FileSync(remote, reports.Enqueue, finalFlushStarting: announced.Enqueue);
@@ -333,18 +322,7 @@ public sealed partial class FileSyncTests
         using var skip = new CancellationTokenSource();
         using var stopping = new CancellationTokenSource();
         var sending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var remote = new CountingRemote(pod.Remote)
-        {
-            // The first write-back's WriteFile is not answered until the session stops.
-            Before = async (call, token) =>
-            {
-                if (call.StartsWith("WriteFile", StringComparison.Ordinal))
-                {
-                    sending.TrySetResult();
-                    await Task.Delay(System.Threading.Timeout.Infinite, token);
-                }
-            },
-        };
+        var remote = UnansweredWrites(pod.Remote, sending); // the first write-back is not answered until the session stops
         var reports = new ConcurrentQueue<string>();
         await using var files = new FileSync(remote, reports.Enqueue);
         var busy = $"/app/z-busy-{Guid.NewGuid():N}.txt"; // after the other in the flush's order: the flush waits on the other first
@@ -370,6 +348,19 @@ public sealed partial class FileSyncTests
             ],
             reports.Order(StringComparer.Ordinal).ToArray());
     }
+
+    /// <summary>The remote whose WriteFile calls are not answered until their token is cancelled; <paramref name="sending"/> is set at the first.</summary>
+    private static CountingRemote UnansweredWrites(Doppel.Interception.Remote.IRemote inner, TaskCompletionSource sending) => new(inner)
+    {
+        Before = async (call, token) =>
+        {
+            if (call.StartsWith("WriteFile", StringComparison.Ordinal))
+            {
+                sending.TrySetResult();
+                await Task.Delay(System.Threading.Timeout.Infinite, token);
+            }
+        },
+    };
 
     /// <summary>The directory is in the tree before a file in it is opened (the handler listed it), then the file is marked.</summary>
     private static void MarkWrittenInItsDirectory(FileSync files, string path)
