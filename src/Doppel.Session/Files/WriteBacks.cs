@@ -719,13 +719,9 @@ internal sealed class WriteBacks : IAsyncDisposable
             known = written?.Remote;
             appends = written?.Appends ?? false;
             modeAtOpen = written?.ModeAtOpen;
-        }
-
-        lock (_state)
-        {
-            if (_written.TryGetValue(remotePath, out var sending))
+            if (written is not null)
             {
-                sending.SendBegan = true; // until a send completes: the pod's file may hold part of one
+                written.SendBegan = true; // until a send completes: the pod's file may hold part of one
             }
         }
 

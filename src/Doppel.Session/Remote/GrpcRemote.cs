@@ -144,16 +144,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
         }
 
         var open = new WriteFileOpen { Path = path, Mode = 0x1A4, Create = true, Truncate = true, InPlace = inPlace };
-        if (attributes.Mode is { } mode)
-        {
-            open.FinalMode = (uint)(mode & 0xfff);
-        }
-
-        if (attributes.LastWriteTime is { } mtime)
-        {
-            open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
-        }
-
+        SetFinalAttributes(open, attributes);
         var response = await WriteAsync(open, content, cancellationToken).ConfigureAwait(false);
         if (response.Error is { } error)
         {
@@ -193,16 +184,7 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             open.FinalLength = (ulong)length;
         }
 
-        if (attributes.Mode is { } mode)
-        {
-            open.FinalMode = (uint)(mode & 0xfff);
-        }
-
-        if (attributes.LastWriteTime is { } mtime)
-        {
-            open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
-        }
-
+        SetFinalAttributes(open, attributes);
         var response = await WriteAsync(open, content, cancellationToken, plan?.Ranges).ConfigureAwait(false);
         if (response.Error is { } error)
         {
@@ -338,6 +320,20 @@ public sealed partial class GrpcRemote : IRemote, IAsyncDisposable
             },
             open.Path,
             cancellationToken);
+
+    // files.write-attributes: the mode and mtime the written file is left with (unset ones stay as they are).
+    private static void SetFinalAttributes(WriteFileOpen open, RemoteAttributes attributes)
+    {
+        if (attributes.Mode is { } mode)
+        {
+            open.FinalMode = (uint)(mode & 0xfff);
+        }
+
+        if (attributes.LastWriteTime is { } mtime)
+        {
+            open.FinalMtime = Timespec.FromDateTimeOffset(mtime);
+        }
+    }
 
     // Up to length bytes of content from its position as data messages (fewer at its end).
     private static async Task SendDataAsync(IClientStreamWriter<WriteFileRequest> stream, Stream content, byte[] buffer, long length, CancellationToken cancellationToken)
